@@ -1,0 +1,36 @@
+# seqctl: `make demo` runs the main job on the example playbooks, `make test` runs the suite.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+DEMO   ?= .demo
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+demo: $(VENV)/.installed
+	rm -rf $(DEMO) && mkdir -p $(DEMO)
+	bash bench/demo.sh $(BIN)/seqctl $(DEMO)
+
+test: $(VENV)/.installed
+	$(BIN)/ruff check seqctl tests bench
+	$(BIN)/mypy
+	$(BIN)/python -m pytest --cov --cov-branch --cov-report=term --cov-fail-under=85
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check seqctl tests bench
+	$(BIN)/ruff format --check seqctl tests bench
+	$(BIN)/mypy
+	$(BIN)/seqctl lint playbooks
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) $(DEMO) build *.egg-info .pytest_cache .mypy_cache .coverage

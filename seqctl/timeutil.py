@@ -1,0 +1,67 @@
+"""UTC instants: parsing `--now`, formatting for JSON and the database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from seqctl.errors import InputError
+
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def utcnow() -> datetime:
+    """The real clock, truncated to the second (stored times are whole seconds)."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def parse_instant(text: str, *, default_zone: str = "UTC", what: str = "time") -> datetime:
+    """Parse an ISO 8601 time (or date) into an aware UTC datetime.
+
+    A time without an offset is read in `default_zone`; a bare date means its midnight.
+    """
+    raw = text.strip()
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise InputError(
+            f"invalid {what} {text!r}: expected ISO 8601, for example 2026-11-23T09:00:00Z"
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=zone(default_zone))
+    return value.astimezone(UTC).replace(microsecond=0)
+
+
+def format_instant(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z, the one format of times in JSON and in the database."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime(ISO_FORMAT)
+
+
+def from_db(text: str | None) -> datetime | None:
+    """Read a time written by format_instant."""
+    if text is None:
+        return None
+    return datetime.strptime(text, ISO_FORMAT).replace(tzinfo=UTC)
+
+
+def zone(name: str) -> ZoneInfo:
+    """A time zone by IANA name; InputError when it does not exist."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(f"unknown time zone {name!r}") from None
+
+
+def is_valid_zone(name: object) -> bool:
+    if not isinstance(name, str) or not name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+ONE_SECOND = timedelta(seconds=1)
