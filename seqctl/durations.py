@@ -1,4 +1,4 @@
-"""Waits: `3 days`, `2 business days`, `30m`, `1w`. Parsed once, used by the playbook and the schedule."""
+"""Waits: `3 days`, `2 business days`, `30m`, `1w`; read once, used by playbook and schedule."""
 
 from __future__ import annotations
 
@@ -61,14 +61,20 @@ def parse_wait(text: str | int) -> Wait:
     if isinstance(text, bool) or not isinstance(text, str | int):
         raise DurationError(f"a wait is text such as '3 days', not {type(text).__name__}")
     if isinstance(text, int):
-        raise DurationError(f"wait {text} has no unit (did you mean '{text} days'?)", rule="wait-unit")
+        raise DurationError(
+            f"wait {text} has no unit (did you mean '{text} days'?)", rule="wait-unit"
+        )
     match = _SHAPE.match(text)
     if match is None:
-        raise DurationError(f"cannot read wait {text!r}: expected a number and a unit, e.g. '3 days'")
+        raise DurationError(
+            f"cannot read wait {text!r}: expected a number and a unit, e.g. '3 days'"
+        )
     amount = int(match["amount"])
     word = " ".join((match["unit"] or "").lower().replace("_", " ").replace("-", " ").split())
     if not word:
-        raise DurationError(f"wait {text!r} has no unit (did you mean '{amount} days'?)", rule="wait-unit")
+        raise DurationError(
+            f"wait {text!r} has no unit (did you mean '{amount} days'?)", rule="wait-unit"
+        )
     unit = _UNIT_WORDS.get(word)
     if unit is None:
         raise DurationError(_unknown_unit(word), rule="wait-unit")
@@ -77,7 +83,9 @@ def parse_wait(text: str | int) -> Wait:
 
 def _unknown_unit(word: str) -> str:
     close = difflib.get_close_matches(word, list(_UNIT_WORDS), n=1, cutoff=0.6)
-    hint = f" (did you mean '{_UNIT_WORDS[close[0]].value}'?)" if close else (
-        " (use minutes, hours, days, business days or weeks)"
+    hint = (
+        f" (did you mean '{_UNIT_WORDS[close[0]].value}'?)"
+        if close
+        else (" (use minutes, hours, days, business days or weeks)")
     )
     return f"unknown unit '{word}'{hint}"

@@ -1,0 +1,99 @@
+"""The typer application, its global options and the one error handler."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from seqctl import __version__
+from seqctl.cli.context import Settings
+from seqctl.errors import ExitCode, SeqctlError
+
+if TYPE_CHECKING:  # typer ships its own click; annotate with the class it expects
+    from typer._click.core import Context
+
+
+class SeqctlGroup(TyperGroup):
+    """Turns a SeqctlError into its message and exit code: no traceback for a user's mistake."""
+
+    def invoke(self, ctx: Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SeqctlError as exc:
+            for line in str(exc).splitlines() or ["error"]:
+                typer.echo(f"seqctl: {line}" if not _located(line) else line, err=True)
+            raise typer.Exit(int(exc.exit_code)) from None
+        except KeyboardInterrupt:
+            typer.echo("seqctl: interrupted", err=True)
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+
+
+def _located(line: str) -> bool:
+    """Lines already of the form path:line:col: ... are printed as they are."""
+    head = line.split(": ", 1)[0]
+    return head.count(":") >= 2
+
+
+app = typer.Typer(
+    name="seqctl",
+    cls=SeqctlGroup,
+    help="Sales and follow-up sequences as code: lint, publish, enroll, tick.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"seqctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db",
+            envvar="SEQCTL_DB",
+            show_default=False,
+            help="Database file (default: seqctl.yaml's `database`, else ./seqctl.db).",
+        ),
+    ] = None,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now",
+            envvar="SEQCTL_NOW",
+            show_default=False,
+            help="Act as if it were this ISO 8601 time: replay and test schedules.",
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            envvar="SEQCTL_CONFIG",
+            show_default=False,
+            help="Configuration file (default: ./seqctl.yaml when present).",
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Sales and follow-up sequences as code.
+
+    Exit codes: 0 ok, 1 the checked thing is bad (lint findings, refused rows, failed sends),
+    2 usage or input error, 130 interrupted.
+    """
+    ctx.obj = Settings(db=db, now=now, config=config)

@@ -1,0 +1,90 @@
+"""`seqctl publish` and `seqctl diff`: versions from playbooks."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from typing import Annotated
+
+import typer
+
+from seqctl.cli import context
+from seqctl.cli.app import app
+from seqctl.cli.lint import PathsArgument, default_paths
+from seqctl.cli.options import JsonOption
+from seqctl.engine import publishing
+from seqctl.playbook.report import text
+
+
+def _user() -> str | None:
+    try:
+        return os.environ.get("USER") or getpass.getuser()
+    except (KeyError, OSError):
+        return None
+
+
+@app.command()
+def publish(
+    ctx: typer.Context,
+    paths: PathsArgument = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would be published; write nothing.")
+    ] = False,
+    by: Annotated[
+        str | None, typer.Option("--by", help="Who publishes (default: $USER).", show_default=False)
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Lint, then store a new immutable version of every playbook that changed.
+
+    Nothing is published when any file has an error.
+
+    Example: seqctl publish playbooks/ --by ana@acme.test
+    """
+    store = context.store(ctx)
+    try:
+        planned = publishing.publish(
+            store,
+            default_paths(ctx, paths),
+            by=by or _user(),
+            now=context.now(ctx),
+            dry_run=dry_run,
+        )
+    except publishing.LintFailed as exc:
+        typer.echo(text(exc.result), err=True)
+        raise
+    if as_json:
+        context.emit_json([p.as_json() for p in planned])
+        return
+    verb = "would publish" if dry_run else "published"
+    for item in planned:
+        if item.changed:
+            typer.echo(
+                f"{item.sequence.id}: {verb} version {item.version} ({item.sequence.digest[:12]})"
+            )
+        else:
+            typer.echo(f"{item.sequence.id}: unchanged (version {item.version})")
+
+
+@app.command()
+def diff(
+    ctx: typer.Context,
+    paths: PathsArgument = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show, step by step, what publishing the playbooks would change.
+
+    Example: seqctl diff playbooks/welcome.yaml
+    """
+    _, planned = publishing.plan(context.store(ctx), default_paths(ctx, paths))
+    if as_json:
+        context.emit_json([p.as_json() for p in planned])
+        return
+    for item in planned:
+        if not item.changed:
+            typer.echo(f"{item.sequence.id}: unchanged (version {item.version})")
+            continue
+        before = f"version {item.current.number}" if item.current else "nothing published"
+        typer.echo(f"{item.sequence.id}: {before} -> version {item.version}")
+        for change in item.changes:
+            typer.echo(f"  {change}")

@@ -1,0 +1,117 @@
+"""`seqctl sequences list|show`, and `activate`, `pause`, `resume` of a whole sequence."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from seqctl.cli import context
+from seqctl.cli.app import app
+from seqctl.cli.options import JsonOption
+from seqctl.engine import catalog, publishing
+
+sequences_app = typer.Typer(help="Published sequences: list them, show one.", no_args_is_help=True)
+app.add_typer(sequences_app, name="sequences")
+
+SequenceArgument = Annotated[
+    str, typer.Argument(help="The sequence id (its slug).", show_default=False)
+]
+
+
+@sequences_app.command("list")
+def list_sequences(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Every published sequence with its status and newest version.
+
+    Example: seqctl sequences list --json
+    """
+    views = catalog.sequence_views(context.store(ctx))
+    if as_json:
+        context.emit_json([v.summary() for v in views])
+        return
+    rows = [
+        [v.record.id, v.record.status, v.version.number, len(v.model.steps), v.model.name]
+        for v in views
+    ]
+    typer.echo(
+        context.table(["sequence", "status", "version", "steps", "name"], rows)
+        if rows
+        else "no sequences published yet (seqctl publish)"
+    )
+
+
+@sequences_app.command("show")
+def show_sequence(
+    ctx: typer.Context,
+    sequence: SequenceArgument,
+    version: Annotated[
+        int | None,
+        typer.Option(
+            "--version", "-v", help="A version number (default: the newest).", show_default=False
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One sequence: its steps, waits and versions.
+
+    Example: seqctl sequences show welcome-series --version 1
+    """
+    store = context.store(ctx)
+    view = catalog.sequence_view(store, sequence, version)
+    details = view.details(store.versions(sequence))
+    if as_json:
+        context.emit_json(details)
+        return
+    typer.echo(
+        f"{details['sequence']}: {details['name']} ({details['status']}, version "
+        f"{details['version']} of {len(details['versions'])})"
+    )
+    if details["description"]:
+        typer.echo(f"  {details['description']}")
+    typer.echo(
+        f"  published {details['published_at']} by {details['published_by'] or '-'}"
+        f" from {details['source'] or '-'}"
+    )
+    rows = [
+        [
+            s["id"],
+            s["type"],
+            s["mode"],
+            s["wait"] or (f"day {s['day']}" if s["day"] else ""),
+            s["subject"],
+        ]
+        for s in details["steps"]
+    ]
+    typer.echo(context.table(["step", "type", "mode", "after", "subject"], rows))
+
+
+def _set_status(ctx: typer.Context, sequence: str, status: str, verb: str) -> None:
+    before = publishing.set_status(context.store(ctx), sequence, status, context.now(ctx))
+    typer.echo(f"{sequence}: {verb}" if before != status else f"{sequence}: already {status}")
+
+
+@app.command()
+def activate(ctx: typer.Context, sequence: SequenceArgument) -> None:
+    """Start a sequence: new ones are drafts until activated.
+
+    Example: seqctl activate welcome-series
+    """
+    _set_status(ctx, sequence, "active", "active")
+
+
+@app.command()
+def pause(ctx: typer.Context, sequence: SequenceArgument) -> None:
+    """Pause a whole sequence: everyone stays where they are, countdowns freeze.
+
+    Example: seqctl pause welcome-series
+    """
+    _set_status(ctx, sequence, "paused", "paused")
+
+
+@app.command()
+def resume(ctx: typer.Context, sequence: SequenceArgument) -> None:
+    """Resume a paused sequence: due times move later by the time spent paused.
+
+    Example: seqctl resume welcome-series
+    """
+    _set_status(ctx, sequence, "active", "resumed")

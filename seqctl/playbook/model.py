@@ -1,0 +1,182 @@
+"""The one model every playbook normalises into, and its digest.
+
+`type: wait` steps and `wait:` on a step become the same thing: the waits before a step are
+folded into it. Default step ids are `step-1`, `step-2`, ... counted over the steps that remain.
+Template files are read into the definition, so a published version holds everything it sends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from seqctl.durations import Wait, parse_wait
+
+
+class StepType(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    WHATSAPP = "whatsapp"
+    TELEGRAM = "telegram"
+    CALL = "call"
+    TASK = "task"
+    WAIT = "wait"
+    BRANCH = "branch"
+    WEBHOOK = "webhook"
+
+
+MESSAGE_TYPES = frozenset({StepType.EMAIL, StepType.SMS, StepType.WHATSAPP, StepType.TELEGRAM})
+ALWAYS_MANUAL = frozenset({StepType.CALL, StepType.TASK})
+
+
+class Mode(StrEnum):
+    AUTO = "auto"
+    MANUAL = "manual"
+
+
+class Approval(StrEnum):
+    REQUIRED = "required"
+    AUTO = "auto"
+
+
+# Top-level defaults written into every normalised definition, so that spelling a default out
+# does not make a new version.
+DEFAULTS: dict[str, Any] = {
+    "target": "contact",
+    "visibility": "company",
+    "timezone": "UTC",
+    "use_contact_timezone": True,
+    "approval": Approval.REQUIRED.value,
+}
+_STEP_CONTENT = (
+    "name", "description", "subject", "body", "html", "template", "instructions", "assignee",
+    "channel", "whatsapp_template", "attachments", "compose", "url", "payload", "if", "then",
+    "else",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Step:
+    """One normalised step: what to do, after which waits, with which content."""
+
+    id: str
+    type: StepType
+    mode: Mode
+    waits: tuple[Wait, ...]
+    day: int | None
+    spec: Mapping[str, Any]  # the step's normalised content (subject, body, template_source...)
+
+    @property
+    def is_message(self) -> bool:
+        return self.type in MESSAGE_TYPES
+
+    @property
+    def is_manual(self) -> bool:
+        return self.mode is Mode.MANUAL
+
+
+@dataclass(frozen=True)
+class SequenceDef:
+    """A normalised playbook: the definition a version stores, and its digest."""
+
+    id: str
+    definition: Mapping[str, Any]
+    steps: tuple[Step, ...]
+    digest: str
+
+    @property
+    def name(self) -> str:
+        return str(self.definition.get("name") or self.id)
+
+    def step(self, step_id: str) -> Step | None:
+        return next((s for s in self.steps if s.id == step_id), None)
+
+    def index(self, step_id: str) -> int | None:
+        return next((i for i, s in enumerate(self.steps) if s.id == step_id), None)
+
+
+def digest_of(definition: Mapping[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of a normalised definition."""
+    canonical = json.dumps(definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def normalise(data: Mapping[str, Any], template_dirs: tuple[Path, ...] = ()) -> SequenceDef:
+    """The model of schema-valid playbook data; `template:` files are read from template_dirs."""
+    definition: dict[str, Any] = {**DEFAULTS}
+    definition.update({k: v for k, v in data.items() if k != "steps"})
+    steps: list[dict[str, Any]] = []
+    pending_waits: list[str] = []
+    pending_day: int | None = None
+    for raw in data["steps"]:
+        if "wait" in raw:
+            pending_waits.append(str(parse_wait(raw["wait"])))
+        if "day" in raw:
+            pending_day = int(raw["day"])
+        if raw["type"] == StepType.WAIT:
+            continue
+        step_type = StepType(raw["type"])
+        default_mode = Mode.MANUAL if step_type in ALWAYS_MANUAL else Mode.AUTO
+        step: dict[str, Any] = {
+            "id": raw.get("id") or f"step-{len(steps) + 1}",
+            "type": step_type.value,
+            "mode": Mode.MANUAL.value
+            if step_type in ALWAYS_MANUAL
+            else raw.get("mode", default_mode),
+        }
+        if pending_waits:
+            step["waits"] = pending_waits
+        if pending_day is not None:
+            step["day"] = pending_day
+        for key in _STEP_CONTENT:
+            if key in raw:
+                step[key] = raw[key]
+        if "template" in raw:
+            source = read_template(raw["template"], template_dirs)
+            if source is not None:
+                step["template_source"] = source
+        steps.append(step)
+        pending_waits, pending_day = [], None
+    definition["steps"] = steps
+    return from_definition(definition)
+
+
+def from_definition(definition: Mapping[str, Any]) -> SequenceDef:
+    """Rebuild the model from a stored normalised definition (a published version)."""
+    steps = tuple(
+        Step(
+            id=s["id"],
+            type=StepType(s["type"]),
+            mode=Mode(s["mode"]),
+            waits=tuple(parse_wait(w) for w in s.get("waits", ())),
+            day=s.get("day"),
+            spec={k: v for k, v in s.items() if k not in ("id", "type", "mode", "waits", "day")},
+        )
+        for s in definition["steps"]
+    )
+    return SequenceDef(str(definition["sequence"]), definition, steps, digest_of(definition))
+
+
+def find_template(name: str, template_dirs: tuple[Path, ...]) -> Path | None:
+    """The first `templates/NAME` found in the given folders."""
+    for folder in template_dirs:
+        candidate = folder / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_template(name: str, template_dirs: tuple[Path, ...]) -> str | None:
+    found = find_template(name, template_dirs)
+    return found.read_text(encoding="utf-8") if found is not None else None
+
+
+def template_dirs_for(playbook: Path) -> tuple[Path, ...]:
+    """Where a playbook's `template:` files are looked up: templates/ beside it, then one up."""
+    folder = playbook.resolve().parent
+    return (folder / "templates", folder.parent / "templates")

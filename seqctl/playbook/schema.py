@@ -1,0 +1,95 @@
+"""The JSON Schemas shipped in the package, and schema errors located at their YAML nodes."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Iterator
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from seqctl.durations import DurationError, parse_wait
+from seqctl.playbook.findings import Finding
+from seqctl.playbook.source import Document
+
+SEQUENCE_SCHEMA = "sequence.schema.json"
+CONFIG_SCHEMA = "config.schema.json"
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """A schema from the installed package (never from the source tree)."""
+    text = resources.files("seqctl").joinpath("schemas", name).read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def validator(name: str) -> Draft202012Validator:
+    return Draft202012Validator(load_schema(name))
+
+
+def schema_findings(document: Document, name: str = SEQUENCE_SCHEMA) -> list[Finding]:
+    """Every schema error in a document, each at the node it is about."""
+    findings = [_finding(document, error) for error in _leaf_errors(document.data, name)]
+    return sorted(set(findings))
+
+
+def _leaf_errors(data: Any, name: str) -> Iterator[ValidationError]:
+    for error in validator(name).iter_errors(data):
+        # oneOf/anyOf: report the branch that came closest, as check-jsonschema does.
+        yield best_match(error.context) if error.context else error
+
+
+_UNEXPECTED = re.compile(r"'([^']+)' (?:was|were) unexpected")
+
+
+def _finding(document: Document, error: ValidationError) -> Finding:
+    path = tuple(error.absolute_path)
+    kind = error.validator
+    schema: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
+    instance: Any = error.instance
+    if kind == "additionalProperties":
+        extras = sorted(set(instance) - set(schema.get("properties", {})))
+        known = list(schema.get("properties", {}))
+        key = extras[0] if extras else "?"
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return document.finding((*path, key), "unknown-key", f"unknown key '{key}'{hint}", key=True)
+    if kind == "pattern" and path and path[-1] == "wait":
+        try:
+            parse_wait(instance)
+        except DurationError as exc:
+            return document.finding(path, exc.rule, exc.message)
+    if kind == "required":
+        missing = re.findall(r"'([^']+)' is a required property", error.message)
+        what = missing[0] if missing else error.message
+        return document.finding(path, "schema", f"missing required key '{what}'{_where(path)}")
+    if kind == "enum":
+        allowed = [str(v) for v in schema.get("enum", [])]
+        close = difflib.get_close_matches(str(error.instance), allowed, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return document.finding(
+            path, "schema", f"{error.instance!r} is not one of: {', '.join(allowed)}{hint}"
+        )
+    if kind == "not" and isinstance(error.validator_value, dict):
+        both = error.validator_value.get("required", [])
+        if both:
+            return document.finding(path, "schema", f"use only one of: {', '.join(both)}")
+    description = schema.get("description")
+    message = error.message
+    if kind == "pattern" and description:
+        message = f"{error.instance!r} does not match the expected format: {description}"
+    return document.finding(path, "schema", message)
+
+
+def _where(path: tuple[Any, ...]) -> str:
+    if not path:
+        return ""
+    shown = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+    return f" in {shown}"

@@ -1,0 +1,57 @@
+"""SQLite store: connection, migrations, transactions. Queries live in one mixin per concept."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from seqctl.errors import InputError
+from seqctl.store.migrations import migrations
+from seqctl.store.sequences import SequenceQueries
+
+BUSY_TIMEOUT_SECONDS = 30
+
+
+class Store(SequenceQueries):
+    """One SQLite database file, migrated to the current schema."""
+
+    def __init__(self, db: Database, path: Path | None) -> None:
+        self.db = db
+        self.path = path
+
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """All writes inside happen together or not at all."""
+        with self.db.atomic():
+            yield self
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_store(path: Path | str) -> Store:
+    """Open (creating if needed) and migrate the database at path; ':memory:' for tests."""
+    target = Path(path) if str(path) != ":memory:" else None
+    if target is not None and target.parent and not target.parent.exists():
+        raise InputError(f"{target}: folder {target.parent} does not exist")
+    try:
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS)
+        db = Database(conn)
+        if target is not None:
+            db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        migrations.apply(db)
+    except sqlite3.DatabaseError as exc:
+        raise InputError(f"{path}: not a seqctl database ({exc})") from None
+    return Store(db, target)

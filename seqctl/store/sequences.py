@@ -1,0 +1,81 @@
+"""Sequences and their immutable, numbered versions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from seqctl.store.records import SequenceRecord, VersionRecord
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+_SEQUENCE_COLUMNS = """s.id, s.status, s.created_at, s.updated_at, s.paused_at,
+    (SELECT MAX(number) FROM versions v WHERE v.sequence = s.id)"""
+_VERSION_COLUMNS = (
+    "sequence, number, digest, definition, source, published_at, published_by, git_commit"
+)
+
+
+class SequenceQueries:
+    db: Database
+
+    def sequence(self, sequence_id: str) -> SequenceRecord | None:
+        row = self.db.execute(
+            f"SELECT {_SEQUENCE_COLUMNS} FROM sequences s WHERE s.id = ?", [sequence_id]
+        ).fetchone()
+        return SequenceRecord(*row) if row else None
+
+    def sequences(self) -> list[SequenceRecord]:
+        rows = self.db.execute(f"SELECT {_SEQUENCE_COLUMNS} FROM sequences s ORDER BY s.id")
+        return [SequenceRecord(*row) for row in rows]
+
+    def create_sequence(self, sequence_id: str, at: str) -> None:
+        self.db.execute(
+            "INSERT INTO sequences (id, status, created_at, updated_at) VALUES (?, 'draft', ?, ?)",
+            [sequence_id, at, at],
+        )
+
+    def set_sequence_status(
+        self, sequence_id: str, status: str, at: str, paused_at: str | None
+    ) -> None:
+        self.db.execute(
+            "UPDATE sequences SET status = ?, updated_at = ?, paused_at = ? WHERE id = ?",
+            [status, at, paused_at, sequence_id],
+        )
+
+    def version(self, sequence_id: str, number: int | None = None) -> VersionRecord | None:
+        """A version by number, or the newest when number is None."""
+        if number is None:
+            row = self.db.execute(
+                f"SELECT {_VERSION_COLUMNS} FROM versions WHERE sequence = ? "
+                "ORDER BY number DESC LIMIT 1",
+                [sequence_id],
+            ).fetchone()
+        else:
+            row = self.db.execute(
+                f"SELECT {_VERSION_COLUMNS} FROM versions WHERE sequence = ? AND number = ?",
+                [sequence_id, number],
+            ).fetchone()
+        return VersionRecord(*row) if row else None
+
+    def versions(self, sequence_id: str) -> list[VersionRecord]:
+        rows = self.db.execute(
+            f"SELECT {_VERSION_COLUMNS} FROM versions WHERE sequence = ? ORDER BY number",
+            [sequence_id],
+        )
+        return [VersionRecord(*row) for row in rows]
+
+    def add_version(self, record: VersionRecord) -> None:
+        self.db.execute(
+            f"INSERT INTO versions ({_VERSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                record.sequence,
+                record.number,
+                record.digest,
+                record.definition_json,
+                record.source,
+                record.published_at,
+                record.published_by,
+                record.git_commit,
+            ],
+        )
