@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from seqctl.cli import lint, publish, scaffold, sequences  # noqa: F401  (registers commands)
+from seqctl.cli import (  # noqa: F401  (importing a module registers its commands)
+    actions,
+    approvals,
+    contacts,
+    enroll,
+    lint,
+    publish,
+    reports,
+    scaffold,
+    sequences,
+    tick,
+)
 from seqctl.cli.app import app
 
 

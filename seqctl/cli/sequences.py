@@ -9,7 +9,7 @@ import typer
 from seqctl.cli import context
 from seqctl.cli.app import app
 from seqctl.cli.options import JsonOption
-from seqctl.engine import catalog, publishing
+from seqctl.engine import catalog, enrollment, lifecycle
 
 sequences_app = typer.Typer(help="Published sequences: list them, show one.", no_args_is_help=True)
 app.add_typer(sequences_app, name="sequences")
@@ -86,7 +86,7 @@ def show_sequence(
 
 
 def _set_status(ctx: typer.Context, sequence: str, status: str, verb: str) -> None:
-    before = publishing.set_status(context.store(ctx), sequence, status, context.now(ctx))
+    before = lifecycle.set_status(context.store(ctx), sequence, status, context.now(ctx))
     typer.echo(f"{sequence}: {verb}" if before != status else f"{sequence}: already {status}")
 
 
@@ -99,19 +99,34 @@ def activate(ctx: typer.Context, sequence: SequenceArgument) -> None:
     _set_status(ctx, sequence, "active", "active")
 
 
-@app.command()
-def pause(ctx: typer.Context, sequence: SequenceArgument) -> None:
-    """Pause a whole sequence: everyone stays where they are, countdowns freeze.
+ContactOption = Annotated[
+    str | None,
+    typer.Option("--contact", "-c", show_default=False,
+                 help="Only this contact's enrollment instead of the whole sequence."),
+]
 
-    Example: seqctl pause welcome-series
+
+@app.command()
+def pause(ctx: typer.Context, sequence: SequenceArgument, contact: ContactOption = None) -> None:
+    """Pause a whole sequence (or one contact's enrollment): countdowns freeze where they are.
+
+    Example: seqctl pause welcome-series --contact ana@example.com
     """
-    _set_status(ctx, sequence, "paused", "paused")
+    if contact is None:
+        _set_status(ctx, sequence, "paused", "paused")
+        return
+    enrollment.pause(context.store(ctx), sequence, contact, now=context.now(ctx))
+    typer.echo(f"{contact}: paused in {sequence}")
 
 
 @app.command()
-def resume(ctx: typer.Context, sequence: SequenceArgument) -> None:
-    """Resume a paused sequence: due times move later by the time spent paused.
+def resume(ctx: typer.Context, sequence: SequenceArgument, contact: ContactOption = None) -> None:
+    """Resume a paused sequence (or enrollment): due times move later by the time spent paused.
 
     Example: seqctl resume welcome-series
     """
-    _set_status(ctx, sequence, "active", "resumed")
+    if contact is None:
+        _set_status(ctx, sequence, "active", "resumed")
+        return
+    enrollment.resume(context.store(ctx), sequence, contact, now=context.now(ctx))
+    typer.echo(f"{contact}: resumed in {sequence}")

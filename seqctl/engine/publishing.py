@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from seqctl.errors import ExitCode, Failed, NotFound, SeqctlError
+from seqctl.errors import Failed
 from seqctl.playbook.lint import LintResult, lint_paths
 from seqctl.playbook.model import SequenceDef
 from seqctl.store import Store, VersionRecord
@@ -119,30 +119,6 @@ def publish(
                 )
             )
     return planned
-
-
-SEQUENCE_STATUSES = ("draft", "active", "paused")
-
-
-def set_status(store: Store, sequence_id: str, status: str, now: datetime) -> str:
-    """Activate, pause or resume a whole sequence; returns the previous status."""
-    record = store.sequence(sequence_id)
-    if record is None:
-        raise NotFound(f"no sequence '{sequence_id}' (publish it first: seqctl publish)")
-    if status == "active" and record.latest_version is None:
-        raise SeqctlError(f"sequence '{sequence_id}' has no published version")
-    if record.status == "draft" and status == "paused":
-        raise SeqctlError(
-            f"sequence '{sequence_id}' is a draft: activate it first", exit_code=ExitCode.USAGE
-        )
-    at = format_instant(now)
-    assert at is not None
-    paused_at = at if status == "paused" else None
-    if record.status == "paused" and status == "paused":
-        paused_at = record.paused_at
-    with store.transaction():
-        store.set_sequence_status(sequence_id, status, at, paused_at)
-    return record.status
 
 
 def git_commit(path: Path) -> str | None:

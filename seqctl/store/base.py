@@ -10,13 +10,20 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from seqctl.errors import InputError
+from seqctl.store.actions import ActionQueries
+from seqctl.store.contacts import ContactQueries
+from seqctl.store.enrollments import EnrollmentQueries
+from seqctl.store.leases import LeaseQueries
+from seqctl.store.messages import MessageQueries
 from seqctl.store.migrations import migrations
 from seqctl.store.sequences import SequenceQueries
 
 BUSY_TIMEOUT_SECONDS = 30
 
 
-class Store(SequenceQueries):
+class Store(
+    SequenceQueries, ContactQueries, EnrollmentQueries, ActionQueries, MessageQueries, LeaseQueries
+):
     """One SQLite database file, migrated to the current schema."""
 
     def __init__(self, db: Database, path: Path | None) -> None:
@@ -25,9 +32,23 @@ class Store(SequenceQueries):
 
     @contextmanager
     def transaction(self) -> Iterator[Store]:
-        """All writes inside happen together or not at all."""
-        with self.db.atomic():
+        """All writes inside happen together or not at all.
+
+        The outermost transaction is BEGIN IMMEDIATE: it takes the write lock up front, so two
+        processes never both read-then-write the same rows (concurrent enrolls, ticks).
+        """
+        conn = self.db.conn
+        if conn.in_transaction:
+            with self.db.atomic():
+                yield self
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
             yield self
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.execute("COMMIT")
 
     def close(self) -> None:
         self.db.close()

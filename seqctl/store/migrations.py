@@ -39,3 +39,93 @@ def m001_sequences(db: Database) -> None:
         );
         """,
     )
+
+
+@migrations()
+def m002_engine(db: Database) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE contacts (
+            key TEXT PRIMARY KEY,
+            email TEXT,
+            phone TEXT,
+            timezone TEXT,
+            attributes TEXT NOT NULL DEFAULT '{}',  -- JSON object of every other field
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE enrollments (
+            id INTEGER PRIMARY KEY,
+            sequence TEXT NOT NULL REFERENCES sequences(id),
+            version INTEGER NOT NULL,
+            contact TEXT NOT NULL REFERENCES contacts(key),
+            state TEXT NOT NULL,          -- active | waiting | paused | completed | exited | failed
+            step INTEGER NOT NULL,        -- index of the current step in the version's steps
+            anchor_at TEXT NOT NULL,      -- when the previous step was done (or the enrollment)
+            next_due_at TEXT,             -- when the current step is due (active only)
+            vars TEXT,                    -- JSON enrollment variables
+            reason TEXT,
+            enrolled_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            paused_at TEXT
+        );
+        -- One live enrollment per contact and sequence, enforced by the database.
+        CREATE UNIQUE INDEX enrollments_live ON enrollments(sequence, contact)
+            WHERE state IN ('active', 'waiting', 'paused', 'failed');
+        -- "What is due" is a range scan over active enrollments only.
+        CREATE INDEX enrollments_due ON enrollments(next_due_at) WHERE state = 'active';
+        CREATE INDEX enrollments_contact ON enrollments(contact);
+        CREATE INDEX enrollments_sequence_state ON enrollments(sequence, state);
+        CREATE TABLE history (
+            id INTEGER PRIMARY KEY,
+            enrollment INTEGER NOT NULL REFERENCES enrollments(id),
+            at TEXT NOT NULL,
+            kind TEXT NOT NULL,           -- enrolled, sent, action, done, skipped, failed, ...
+            step TEXT,
+            detail TEXT
+        );
+        CREATE INDEX history_enrollment ON history(enrollment);
+        CREATE TABLE actions (
+            id INTEGER PRIMARY KEY,
+            enrollment INTEGER NOT NULL REFERENCES enrollments(id),
+            step TEXT NOT NULL,
+            type TEXT NOT NULL,
+            due_at TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'open',   -- open | done | skipped | cancelled
+            title TEXT,
+            instructions TEXT,
+            closed_at TEXT,
+            closed_by TEXT
+        );
+        CREATE INDEX actions_open ON actions(status, due_at);
+        CREATE UNIQUE INDEX actions_once ON actions(enrollment, step) WHERE status = 'open';
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            idempotency_key TEXT NOT NULL UNIQUE,  -- enrollment, version, step
+            enrollment INTEGER NOT NULL REFERENCES enrollments(id),
+            sequence TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            step TEXT NOT NULL,
+            contact TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            to_address TEXT,
+            subject TEXT,
+            body TEXT,
+            extra TEXT,             -- JSON: html body, WhatsApp template, ...
+            status TEXT NOT NULL,   -- pending_approval | queued | sent | failed | rejected
+            attempts INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            provider_id TEXT
+        );
+        CREATE INDEX messages_status ON messages(status);
+        CREATE INDEX messages_enrollment ON messages(enrollment);
+        CREATE TABLE leases (
+            name TEXT PRIMARY KEY,        -- 'tick': one runner at a time
+            holder TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        );
+        """,
+    )

@@ -32,3 +32,167 @@ class VersionRecord:
     def definition(self) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(self.definition_json)
         return data
+
+
+@dataclass(frozen=True)
+class ContactRecord:
+    key: str
+    email: str | None
+    phone: str | None
+    timezone: str | None
+    attributes_json: str
+    created_at: str
+    updated_at: str
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.attributes_json)
+        return data
+
+    def fields(self) -> dict[str, Any]:
+        """Everything templates see as `contact.<name>`: routing fields and attributes."""
+        routing = {"key": self.key, "email": self.email, "phone": self.phone,
+                   "timezone": self.timezone}
+        return {**self.attributes, **{k: v for k, v in routing.items() if v is not None}}
+
+
+@dataclass(frozen=True)
+class ContactRow:
+    """A contact as read from a file, ready to upsert."""
+
+    key: str
+    email: str | None
+    phone: str | None
+    timezone: str | None
+    attributes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class EnrollmentRecord:
+    id: int
+    sequence: str
+    version: int
+    contact: str
+    state: str
+    step: int
+    anchor_at: str
+    next_due_at: str | None
+    vars_json: str | None
+    reason: str | None
+    enrolled_at: str
+    updated_at: str
+    paused_at: str | None
+
+    @property
+    def vars(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.vars_json) if self.vars_json else {}
+        return data
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A change of an enrollment's state, written with its history row."""
+
+    enrollment: int
+    state: str
+    step: int
+    anchor_at: str
+    next_due_at: str | None
+    reason: str | None
+    at: str
+    kind: str  # the history kind: sent, action, approval, failed, completed, ...
+    step_id: str | None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class HistoryRecord:
+    at: str
+    sequence: str
+    contact: str
+    enrollment: int
+    step: str | None
+    kind: str
+    detail: str | None
+
+
+@dataclass(frozen=True)
+class ActionRecord:
+    id: int
+    enrollment: int
+    sequence: str
+    contact: str
+    step: str
+    type: str
+    due_at: str
+    status: str
+    title: str | None
+    instructions: str | None
+    closed_at: str | None
+    closed_by: str | None
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    id: int
+    idempotency_key: str
+    enrollment: int
+    sequence: str
+    version: int
+    step: str
+    contact: str
+    channel: str
+    to_address: str | None
+    subject: str | None
+    body: str | None
+    status: str
+    attempts: int
+    error: str | None
+    created_at: str
+    sent_at: str | None
+    provider_id: str | None
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    idempotency_key: str
+    enrollment: int
+    sequence: str
+    version: int
+    step: str
+    contact: str
+    channel: str
+    to_address: str | None
+    subject: str | None
+    body: str | None
+    status: str
+    created_at: str
+    extra_json: str | None = None
+
+
+@dataclass(frozen=True)
+class NewAction:
+    enrollment: int
+    step: str
+    type: str
+    due_at: str
+    title: str | None
+    instructions: str | None
+
+
+@dataclass(frozen=True)
+class Deliverable:
+    """A message to send with the enrollment facts needed to move its step on after."""
+
+    message: MessageRecord
+    step_index: int
+    enrollment_state: str
+    anchor_at: str
+    enrolled_at: str
+    contact_zone: str | None
+    extra_json: str | None = None
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.extra_json) if self.extra_json else {}
+        return data

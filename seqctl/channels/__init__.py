@@ -1,0 +1,43 @@
+"""Channels: how a message leaves. Chosen per message type from seqctl.yaml; the file by default."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from seqctl.channels.base import Channel, Delivery, Outgoing
+from seqctl.channels.file import FileChannel
+from seqctl.errors import ConfigError
+
+__all__ = ["Channel", "ChannelSet", "Delivery", "FileChannel", "Outgoing"]
+
+
+class ChannelSet:
+    """The channel for each message type: `channels.<type>`, else `channels.default`, else file."""
+
+    def __init__(self, config: Mapping[str, Any], root: Path, outbox: Path) -> None:
+        self.config = config
+        self.root = root
+        self.outbox = outbox
+        self._open: dict[str, Channel] = {}
+
+    def for_type(self, message_type: str) -> Channel:
+        name = message_type if message_type in self.config else "default"
+        if name not in self._open:
+            self._open[name] = self._build(name, self.config.get(name))
+        return self._open[name]
+
+    def _build(self, name: str, spec: Mapping[str, Any] | None) -> Channel:
+        if spec is None:
+            return FileChannel(self.outbox)
+        kind = spec.get("kind")
+        if kind == "file":
+            path = Path(spec["path"]) if "path" in spec else self.outbox
+            return FileChannel(path if path.is_absolute() else self.root / path, name)
+        raise ConfigError(f"channels.{name}: kind '{kind}' is not supported by this version")
+
+    def close(self) -> None:
+        for channel in self._open.values():
+            channel.close()
+        self._open.clear()

@@ -1,0 +1,54 @@
+"""The file channel: one JSON object a line appended to outbox.jsonl (the default channel)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from seqctl.channels.base import Delivery, Outgoing
+
+
+class FileChannel:
+    """Appends messages to a JSONL file and syncs it before they count as sent."""
+
+    def __init__(self, path: Path, name: str = "file") -> None:
+        self.path = path
+        self.name = name
+
+    def send(self, messages: Sequence[Outgoing]) -> list[Delivery]:
+        if not messages:
+            return []
+        lines = "".join(
+            json.dumps(m.as_json(), ensure_ascii=False, separators=(",", ":")) + "\n"
+            for m in messages)
+        try:
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(lines)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            error = f"cannot write {self.path}: {exc.strerror}"
+            return [Delivery(m.id, error=error, temporary=True) for m in messages]
+        return [Delivery(m.id, provider_id=m.idempotency_key) for m in messages]
+
+    def delivered(self, keys: set[str]) -> set[str]:
+        """Keys already in the outbox: a tick that died after writing must not write again."""
+        if not keys or not self.path.exists():
+            return set()
+        found: set[str] = set()
+        with self.path.open(encoding="utf-8") as handle:
+            for line in handle:
+                if '"idempotency_key"' not in line:
+                    continue
+                try:
+                    key = json.loads(line).get("idempotency_key")
+                except json.JSONDecodeError:
+                    continue  # a line cut short by a crash was never delivered
+                if key in keys:
+                    found.add(key)
+        return found
+
+    def close(self) -> None:
+        return None

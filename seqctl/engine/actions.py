@@ -1,0 +1,117 @@
+"""The task queue for people: actions made by manual steps, done or skipped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from seqctl.engine.advance import moved_on
+from seqctl.engine.runtime import Versions
+from seqctl.errors import NotFound, SeqctlError
+from seqctl.store import Store
+from seqctl.store.records import ActionRecord
+from seqctl.timeutil import format_instant, from_db
+
+OVERDUE_AFTER = timedelta(days=1)
+
+
+class Timing(StrEnum):
+    DUE = "due"
+    OVERDUE = "overdue"
+    UPCOMING = "upcoming"
+
+
+@dataclass(frozen=True)
+class ActionView:
+    """An action as people see it; upcoming ones (not due yet) have no id."""
+
+    id: int | None
+    sequence: str
+    contact: str
+    step: str
+    type: str
+    due_at: str
+    status: str
+    title: str | None = None
+    instructions: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "sequence": self.sequence, "contact": self.contact,
+                "step": self.step, "type": self.type, "due_at": self.due_at,
+                "status": self.status, "title": self.title, "instructions": self.instructions}
+
+
+def timing(due_at: str, now: datetime) -> Timing:
+    due = from_db(due_at)
+    assert due is not None
+    if due > now:
+        return Timing.UPCOMING
+    return Timing.OVERDUE if now - due > OVERDUE_AFTER else Timing.DUE
+
+
+def list_actions(store: Store, now: datetime, *, show: Timing | None = None,
+                 sequence: str | None = None) -> list[ActionView]:
+    """Open actions (due or overdue), and upcoming manual steps not due yet.
+
+    Without a filter: everything open plus what is upcoming. An action is overdue a day after
+    its due time.
+    """
+    views: list[ActionView] = []
+    if show is not Timing.UPCOMING:
+        for action in store.actions(status="open", sequence=sequence):
+            state = timing(action.due_at, now)
+            if show is None or state is show or (show is Timing.DUE and state is Timing.OVERDUE):
+                views.append(ActionView(action.id, action.sequence, action.contact, action.step,
+                                        action.type, action.due_at, str(state), action.title,
+                                        action.instructions))
+    if show in (None, Timing.UPCOMING):
+        views.extend(_upcoming(store, now, sequence))
+    return views
+
+
+def _upcoming(store: Store, now: datetime, sequence: str | None) -> list[ActionView]:
+    versions = Versions(store)
+    stamp = format_instant(now) or ""
+    views = []
+    for enrollment in store.enrollments(sequence=sequence, state="active"):
+        if enrollment.next_due_at is None or enrollment.next_due_at <= stamp:
+            continue
+        version = versions.get(enrollment.sequence, enrollment.version)
+        step = version.steps[enrollment.step]
+        if step.is_manual:
+            views.append(ActionView(None, enrollment.sequence, enrollment.contact, step.id,
+                                    str(step.type), enrollment.next_due_at, str(Timing.UPCOMING),
+                                    step.spec.get("name") or step.spec.get("subject")))
+    return sorted(views, key=lambda v: v.due_at)
+
+
+def close(store: Store, action_id: int, *, now: datetime, skipped: bool = False,
+          by: str | None = None) -> tuple[ActionRecord, str]:
+    """Mark an action done (or skipped); its enrollment moves on from now. Returns the new state."""
+    action = store.action(action_id)
+    if action is None:
+        raise NotFound(f"no action {action_id} (seqctl actions lists them)")
+    if action.status != "open":
+        raise SeqctlError(f"action {action_id} is already {action.status}")
+    enrollment = store.enrollment(action.enrollment)
+    assert enrollment is not None
+    status = "skipped" if skipped else "done"
+    stamp = format_instant(now) or ""
+    with store.transaction():
+        store.close_action(action_id, status, stamp, by)
+        version = Versions(store).get(enrollment.sequence, enrollment.version)
+        contact = store.contact(enrollment.contact)
+        enrolled = from_db(enrollment.enrolled_at)
+        assert enrolled is not None
+        moves = moved_on(version, enrollment.id, next_index=enrollment.step + 1, done_at=now,
+                         enrolled_at=enrolled, contact_zone=contact.timezone if contact else None,
+                         kind=status, step_id=action.step, detail=by)
+        store.apply(moves)
+        state = moves[-1].state
+        if enrollment.state == "paused" and state != "completed":
+            # Done while paused: the step counts, the next countdown stays frozen until resumed.
+            store.set_paused(enrollment.id, at=stamp, reason=enrollment.reason or "paused")
+            state = "paused"
+    return action, state

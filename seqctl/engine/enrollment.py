@@ -1,0 +1,156 @@
+"""Putting contacts on a sequence, taking them off, pausing and resuming them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from seqctl.engine.runtime import Versions
+from seqctl.schedule import open_at
+from seqctl.errors import NotFound, SeqctlError
+from seqctl.store import Store
+from seqctl.store.records import EnrollmentRecord, Transition
+from seqctl.timeutil import format_instant, from_db
+
+BATCH_SIZE = 5000
+
+
+@dataclass(frozen=True)
+class Refusal:
+    contact: str
+    reason: str
+
+
+@dataclass
+class EnrollReport:
+    enrolled: int = 0
+    already: int = 0
+    refused: list[Refusal] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"enrolled": self.enrolled, "already": self.already,
+                "refused": [{"contact": r.contact, "reason": r.reason} for r in self.refused]}
+
+
+def enroll(store: Store, sequence: str, contacts: Iterable[str], *, now: datetime,
+           variables: Mapping[str, Any] | None = None, batch_size: int = BATCH_SIZE,
+           progress: Callable[[int], None] | None = None) -> EnrollReport:
+    """Enroll contacts (by key) in the newest version. Idempotent: live ones count as already."""
+    record = store.sequence(sequence)
+    if record is None:
+        raise NotFound(f"no sequence '{sequence}' (publish it first: seqctl publish)")
+    version = Versions(store).get(sequence)
+    stamp = format_instant(now) or ""
+    vars_json = json.dumps(dict(variables), sort_keys=True) if variables else None
+    report = EnrollReport()
+    keys = iter(contacts)
+    while batch := list(dict.fromkeys(islice(keys, batch_size))):
+        with store.transaction():
+            known = store.contacts_by_key(batch)
+            live = store.live_contacts(sequence, [k for k in batch if k in known])
+            rows = []
+            for key in batch:
+                contact = known.get(key)
+                if contact is None:
+                    report.refused.append(Refusal(key, "unknown contact (import it first: "
+                                                       "seqctl contacts import)"))
+                    continue
+                if key in live:
+                    report.already += 1
+                    continue
+                due = version.due(0, anchor=now, enrolled_at=now, contact_zone=contact.timezone)
+                rows.append((sequence, version.number, key, 0, stamp, format_instant(due),
+                             vars_json))
+            inserted = store.insert_enrollments(rows, at=stamp)
+        report.enrolled += inserted
+        report.already += len(rows) - inserted  # enrolled by someone else a moment ago
+        if progress is not None:
+            progress(len(batch))
+    return report
+
+
+def live(store: Store, sequence: str, contact: str) -> EnrollmentRecord:
+    found = store.live_enrollment(sequence, contact)
+    if found is None:
+        if store.contact(contact) is None:
+            raise NotFound(f"no contact '{contact}'")
+        raise NotFound(f"contact '{contact}' is not enrolled in '{sequence}'")
+    return found
+
+
+def remove(store: Store, sequence: str, contact: str, *, now: datetime,
+           reason: str = "removed by a person") -> EnrollmentRecord:
+    """Take a contact off a sequence: exited, open actions and unsent messages cancelled."""
+    enrollment = live(store, sequence, contact)
+    stamp = format_instant(now) or ""
+    with store.transaction():
+        store.cancel_actions(enrollment.id, stamp)
+        store.cancel_messages(enrollment.id)
+        store.apply([Transition(enrollment.id, "exited", enrollment.step, enrollment.anchor_at,
+                                None, reason, stamp, "exited", None, reason)])
+    return enrollment
+
+
+def pause(store: Store, sequence: str, contact: str, *, now: datetime,
+          reason: str = "paused by a person") -> EnrollmentRecord:
+    """Hold one enrollment where it is; its countdown freezes until resumed."""
+    enrollment = live(store, sequence, contact)
+    if enrollment.state == "paused":
+        raise SeqctlError(f"'{contact}' is already paused in '{sequence}'")
+    if enrollment.state == "failed":
+        raise SeqctlError(f"'{contact}' failed in '{sequence}': {enrollment.reason}")
+    stamp = format_instant(now) or ""
+    with store.transaction():
+        store.set_paused(enrollment.id, at=stamp, reason=reason)
+        store.add_history([(enrollment.id, stamp, "paused", None, reason)])
+    return enrollment
+
+
+def resume(store: Store, sequence: str, contact: str, *, now: datetime) -> EnrollmentRecord:
+    """Resume one paused enrollment; its due time moves later by the time spent paused."""
+    enrollment = live(store, sequence, contact)
+    if enrollment.state != "paused":
+        raise SeqctlError(f"'{contact}' is not paused in '{sequence}' (it is {enrollment.state})")
+    versions = Versions(store)
+    contact_record = store.contact(contact)
+    zone = contact_record.timezone if contact_record else None
+    stamp = format_instant(now) or ""
+    due = _shifted_due(versions, enrollment, now, zone)
+    waiting = bool(store.actions(enrollment=enrollment.id)) or bool(
+        store.messages(enrollment=enrollment.id, status="pending_approval"))
+    state = "waiting" if waiting else "active"
+    with store.transaction():
+        store.apply([Transition(enrollment.id, state, enrollment.step, enrollment.anchor_at,
+                                due, None, stamp, "resumed", None, None)])
+    return enrollment
+
+
+def shift_paused_sequence(store: Store, sequence: str, paused_at: str, now: datetime) -> int:
+    """After a whole sequence was paused: move every active due time later by the pause."""
+    since = from_db(paused_at)
+    assert since is not None
+    versions = Versions(store)
+    stamp = format_instant(now) or ""
+    moves = []
+    for enrollment in store.enrollments(sequence=sequence, state="active"):
+        if enrollment.next_due_at is None:
+            continue
+        contact = store.contact(enrollment.contact)
+        moves.append((_shifted_due(versions, enrollment, now, contact.timezone if contact else None,
+                                   paused_since=since), enrollment.id))
+    store.set_due(moves, at=stamp)
+    return len(moves)
+
+
+def _shifted_due(versions: Versions, enrollment: EnrollmentRecord, now: datetime,
+                 zone: str | None, paused_since: datetime | None = None) -> str | None:
+    due = from_db(enrollment.next_due_at)
+    since = paused_since or from_db(enrollment.paused_at)
+    if due is None or since is None:
+        return enrollment.next_due_at
+    version = versions.get(enrollment.sequence, enrollment.version)
+    return format_instant(open_at(due + (now - since), version.calendar(zone)))

@@ -1,0 +1,68 @@
+"""The schedule and messages a contact would get, without writing anything."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from seqctl import render
+from seqctl.engine.publishing import LintFailed
+from seqctl.engine.runtime import RunnableVersion, Versions
+from seqctl.engine.steps import Undeliverable, branch_target, render_step, variables_for
+from seqctl.errors import NotFound
+from seqctl.playbook.lint import lint_paths
+from seqctl.playbook.model import MESSAGE_TYPES, StepType
+from seqctl.store import Store
+from seqctl.timeutil import format_instant
+
+MAX_STEPS = 200
+
+
+def load_for_preview(store: Store, playbook: str) -> RunnableVersion:
+    """A playbook file (linted first) or, when no such file exists, a published sequence id."""
+    path = Path(playbook)
+    if not path.exists():
+        if store.sequence(playbook) is not None:
+            return Versions(store).get(playbook)
+        raise NotFound(f"{playbook}: no such playbook file or published sequence")
+    result = lint_paths([path])
+    if result.errors or not result.sequences:
+        raise LintFailed(result)
+    _, model = result.sequences[0]
+    return RunnableVersion(model.id, 0, model)
+
+
+def preview(version: RunnableVersion, contact: dict[str, Any], *, start: datetime,
+            variables: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Each step's due time if every step were done the moment it is due, with its content."""
+    zone = contact.get("timezone")
+    anchor = start
+    index = 0
+    plan: list[dict[str, Any]] = []
+    while index < len(version.steps) and len(plan) < MAX_STEPS:
+        step = version.steps[index]
+        due = version.due(index, anchor=anchor, enrolled_at=start, contact_zone=zone)
+        assert due is not None
+        entry: dict[str, Any] = {"step": step.id, "type": str(step.type),
+                                 "mode": str(step.mode), "due_at": format_instant(due)}
+        context = variables_for(version, step, None, contact, variables or {}, start, due)
+        next_index = index + 1
+        try:
+            if step.type is StepType.BRANCH:
+                next_index = branch_target(version, index, context)
+                entry["next"] = version.steps[next_index].id if next_index < len(
+                    version.steps) else None
+            elif not step.is_manual and (step.type in MESSAGE_TYPES
+                                         or step.type is StepType.WEBHOOK):
+                message = render_step(version, step, contact, context)
+                entry.update(channel=message.channel, to=message.to, subject=message.subject,
+                             body=message.body)
+            elif step.spec.get("instructions"):
+                entry["instructions"] = render.render(str(step.spec["instructions"]), context)
+        except (render.RenderError, Undeliverable) as exc:
+            entry["error"] = str(exc)
+        plan.append(entry)
+        anchor = due
+        index = next_index
+    return plan

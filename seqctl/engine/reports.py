@@ -1,0 +1,67 @@
+"""What is happening: enrollments, a sequence's status by state and step, a contact's timeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from seqctl.engine.runtime import Versions
+from seqctl.errors import NotFound
+from seqctl.store import Store
+
+STATES = ("active", "waiting", "paused", "completed", "exited", "failed")
+STEP_COUNTS = ("sent", "done", "skipped", "failed", "action", "approval", "rejected")
+
+
+def enrollments(store: Store, *, sequence: str | None = None, contact: str | None = None,
+                state: str | None = None) -> list[dict[str, Any]]:
+    """Enrollments with their state, current step id, next due time and reason."""
+    if sequence is not None and store.sequence(sequence) is None:
+        raise NotFound(f"no sequence '{sequence}'")
+    versions = Versions(store)
+    rows = []
+    for e in store.enrollments(sequence=sequence, contact=contact, state=state):
+        steps = versions.get(e.sequence, e.version).steps
+        rows.append({
+            "id": e.id, "sequence": e.sequence, "version": e.version, "contact": e.contact,
+            "state": e.state, "step": steps[e.step].id if e.step < len(steps) else None,
+            "next_due_at": e.next_due_at, "reason": e.reason, "enrolled_at": e.enrolled_at,
+        })
+    return rows
+
+
+def status(store: Store, sequence: str) -> dict[str, Any]:
+    """Counts by state, and per step of the newest version: sent, done, skipped, failed."""
+    record = store.sequence(sequence)
+    if record is None:
+        raise NotFound(f"no sequence '{sequence}'")
+    version = Versions(store).get(sequence)
+    counts = store.state_counts(sequence)
+    by_step = store.step_counts(sequence)
+    messages = store.message_counts(sequence)
+    steps = []
+    for step in version.steps:
+        row: dict[str, Any] = {"id": step.id, "type": str(step.type)}
+        for kind in STEP_COUNTS:
+            row[kind] = by_step.get((step.id, kind), 0)
+        row["pending"] = sum(n for (s, st), n in messages.items()
+                             if s == step.id and st in ("pending_approval", "queued", "sending"))
+        steps.append(row)
+    return {
+        "sequence": sequence,
+        "status": record.status,
+        "version": version.number,
+        "enrollments": {state: counts.get(state, 0) for state in STATES},
+        "steps": steps,
+    }
+
+
+def all_status(store: Store) -> list[dict[str, Any]]:
+    return [status(store, r.id) for r in store.sequences() if r.latest_version is not None]
+
+
+def timeline(store: Store, contact: str) -> list[dict[str, Any]]:
+    """Everything that happened to a contact, in order."""
+    if store.contact(contact) is None:
+        raise NotFound(f"no contact '{contact}'")
+    return [{"at": h.at, "sequence": h.sequence, "step": h.step, "kind": h.kind,
+             "detail": h.detail} for h in store.history(contact=contact)]

@@ -1,0 +1,93 @@
+"""Published versions ready to run: their model, calendars per zone, and step due times."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from seqctl.errors import NotFound
+from seqctl.playbook.model import Approval, SequenceDef, Step, from_definition
+from seqctl.schedule import Calendar, Window, add_wait, day_due, make_calendar, open_at, pick_zone
+from seqctl.store import Store
+
+
+@dataclass
+class RunnableVersion:
+    """One published version with what the tick needs computed once: calendars per zone."""
+
+    sequence: str
+    number: int
+    model: SequenceDef
+    _calendars: dict[str, Calendar] = field(default_factory=dict, repr=False)
+
+    @property
+    def definition(self) -> dict[str, Any]:
+        return dict(self.model.definition)
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        return self.model.steps
+
+    @property
+    def approval(self) -> Approval:
+        return Approval(self.model.definition.get("approval", Approval.REQUIRED))
+
+    @property
+    def target(self) -> str:
+        return str(self.model.definition.get("target", "contact"))
+
+    def zone_for(self, contact_zone: str | None) -> str:
+        definition = self.model.definition
+        return pick_zone(contact_zone, definition.get("timezone"),
+                         bool(definition.get("use_contact_timezone", True)))
+
+    def calendar(self, contact_zone: str | None) -> Calendar:
+        """The contact's calendar: their zone (or the sequence's), the window, the holidays."""
+        zone = self.zone_for(contact_zone)
+        found = self._calendars.get(zone)
+        if found is None:
+            definition = self.model.definition
+            spec = definition.get("send_window")
+            window = Window.parse(spec.get("days"), spec.get("start"), spec.get("end")) if spec else None
+            closed = definition.get("holidays") or {}
+            found = make_calendar(zone, window=window, country=closed.get("country"),
+                                  subdivision=closed.get("subdivision"),
+                                  dates=closed.get("dates", ()))
+            self._calendars[zone] = found
+        return found
+
+    def due(self, index: int, *, anchor: datetime, enrolled_at: datetime,
+            contact_zone: str | None) -> datetime | None:
+        """When step `index` is due, counted from its anchor; None past the last step."""
+        if index >= len(self.steps):
+            return None
+        step = self.steps[index]
+        cal = self.calendar(contact_zone)
+        if step.day is not None:
+            return day_due(enrolled_at, step.day, cal)
+        moment = anchor
+        for wait in step.waits:
+            moment = add_wait(moment, wait, cal)
+        return open_at(moment, cal)
+
+
+class Versions:
+    """Published versions by (sequence, number), each loaded and prepared once per run."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._cache: dict[tuple[str, int], RunnableVersion] = {}
+
+    def get(self, sequence: str, number: int | None = None) -> RunnableVersion:
+        if number is not None and (sequence, number) in self._cache:
+            return self._cache[(sequence, number)]
+        record = self.store.version(sequence, number)
+        if record is None:
+            raise NotFound(f"sequence '{sequence}' has no published version"
+                           + (f" {number}" if number is not None else ""))
+        key = (sequence, record.number)
+        if key not in self._cache:
+            self._cache[key] = RunnableVersion(sequence, record.number,
+                                               from_definition(record.definition))
+        return self._cache[key]

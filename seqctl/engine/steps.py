@@ -1,0 +1,180 @@
+"""What happens when a step is due: a pure function of the version, the enrollment and the time."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from seqctl import render
+from seqctl.engine.runtime import RunnableVersion
+from seqctl.playbook.model import MESSAGE_TYPES, Step, StepType
+from seqctl.timeutil import format_instant, from_db
+
+
+@dataclass(frozen=True)
+class DueEnrollment:
+    """An enrollment whose step is due, with the contact fields it renders with."""
+
+    id: int
+    sequence: str
+    version: int
+    contact: str
+    step: int
+    anchor_at: datetime
+    due_at: datetime
+    vars: dict[str, Any]
+    enrolled_at: datetime
+    contact_fields: dict[str, Any]
+    contact_zone: str | None
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> DueEnrollment:
+        """From a row of the store's due query."""
+        (eid, sequence, version, contact, step, anchor_at, due_at, vars_json, enrolled_at,
+         email, phone, zone, attributes) = row
+        fields: dict[str, Any] = json.loads(attributes) if attributes else {}
+        for name, value in (("key", contact), ("email", email), ("phone", phone),
+                            ("timezone", zone)):
+            if value is not None:
+                fields[name] = value
+        anchor, due, enrolled = from_db(anchor_at), from_db(due_at), from_db(enrolled_at)
+        assert anchor is not None and due is not None and enrolled is not None
+        return cls(eid, sequence, version, contact, step, anchor, due,
+                   json.loads(vars_json) if vars_json else {}, enrolled, fields, zone)
+
+
+class Kind(StrEnum):
+    SEND = "send"  # an automatic message, sent now or held for approval
+    ACTION = "action"  # a task for a person
+    JUMP = "jump"  # a branch chose the next step
+    FAIL = "fail"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A message rendered for one contact, ready for the outbox."""
+
+    channel: str
+    to: str | None
+    subject: str | None
+    body: str | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: Kind
+    step: Step
+    message: Rendered | None = None
+    next_index: int | None = None
+    reason: str | None = None
+    title: str | None = None
+    instructions: str | None = None
+
+
+class Undeliverable(Exception):
+    """The contact lacks what the channel needs (no email address, no phone)."""
+
+
+def decide(version: RunnableVersion, due: DueEnrollment, now: datetime) -> Outcome:
+    """The outcome of the due step of one enrollment at `now`."""
+    step = version.steps[due.step]
+    variables = variables_for(version, step, due.id, due.contact_fields, due.vars,
+                              due.enrolled_at, now)
+    try:
+        if step.type is StepType.BRANCH:
+            return Outcome(Kind.JUMP, step, next_index=branch_target(version, due.step, variables))
+        if step.is_manual or step.type not in (*MESSAGE_TYPES, StepType.WEBHOOK):
+            return Outcome(Kind.ACTION, step, title=_text(step, "subject", variables)
+                           or _text(step, "name", variables) or f"{step.type} {due.contact}",
+                           instructions=_text(step, "instructions", variables))
+        return Outcome(Kind.SEND, step, message=render_step(version, step, due.contact_fields,
+                                                            variables))
+    except render.RenderError as exc:
+        return Outcome(Kind.FAIL, step, reason=f"step '{step.id}': {exc}")
+    except Undeliverable as exc:
+        return Outcome(Kind.FAIL, step, reason=f"step '{step.id}': {exc}")
+
+
+def variables_for(version: RunnableVersion, step: Step, enrollment_id: int | None,
+                  contact_fields: Mapping[str, Any], enrollment_vars: Mapping[str, Any],
+                  enrolled_at: datetime, now: datetime) -> dict[str, Any]:
+    """The template variables of DESIGN.md: contact (and its target alias), sender, ..."""
+    definition = version.model.definition
+    return render.template_context(
+        contact_fields,
+        sender=definition.get("sender") or {},
+        sequence={"id": version.sequence, "name": version.model.name, "version": version.number},
+        step={"id": step.id, "type": str(step.type), "number": version.model.index(step.id)},
+        enrollment={**enrollment_vars, "id": enrollment_id,
+                    "enrolled_at": format_instant(enrolled_at)},
+        now=now,
+        target=version.target,
+    )
+
+
+def branch_target(version: RunnableVersion, index: int, variables: Mapping[str, Any]) -> int:
+    step = version.steps[index]
+    chosen = step.spec.get("then") if render.evaluate(str(step.spec["if"]), variables) else (
+        step.spec.get("else"))
+    if chosen is None:
+        return index + 1
+    target = version.model.index(str(chosen))
+    if target is None:
+        raise render.RenderError(f"branch target '{chosen}' is not a step")
+    return target
+
+
+_ADDRESS = {StepType.EMAIL: "email", StepType.SMS: "phone", StepType.WHATSAPP: "phone",
+            StepType.TELEGRAM: "phone"}
+
+
+def render_step(version: RunnableVersion, step: Step, contact_fields: Mapping[str, Any],
+                variables: Mapping[str, Any]) -> Rendered:
+    """Render a message step; RenderError for a missing variable, Undeliverable for no address."""
+    channel = str(step.type)
+    if step.type is StepType.WEBHOOK:
+        payload = step.spec.get("payload")
+        body = json.dumps(payload, sort_keys=True) if payload is not None else _body(step, variables)
+        return Rendered(channel, step.spec.get("url"), None, body)
+    field_name = (version.model.definition.get("contact_fields") or {}).get(
+        _ADDRESS[step.type], _ADDRESS[step.type])
+    to = contact_fields.get(field_name)
+    if not to:
+        raise Undeliverable(f"contact has no {field_name} for a {channel} step")
+    if step.type is StepType.WHATSAPP:
+        return _whatsapp(step, str(to), variables)
+    subject = _text(step, "subject", variables) if step.type is StepType.EMAIL else None
+    if subject is not None:
+        subject = " ".join(subject.splitlines()).strip()  # a header is one line, always
+    extra: dict[str, Any] = {}
+    if step.spec.get("html"):
+        extra["html"] = render.render(str(step.spec["html"]), variables, html=True)
+    return Rendered(channel, str(to), subject, _body(step, variables), extra)
+
+
+def _whatsapp(step: Step, to: str, variables: Mapping[str, Any]) -> Rendered:
+    # No inbound message is on record yet (events come later), so every contact is outside the
+    # 24-hour window: only the approved template may be sent.
+    template = step.spec.get("whatsapp_template")
+    if template is None:
+        raise Undeliverable("outside the WhatsApp 24-hour window and the step has no "
+                            "whatsapp_template to fall back on")
+    params = [render.render(str(p), variables) for p in template.get("params", [])]
+    body = f"[template {template['name']} ({template['language']})] " + " | ".join(params)
+    return Rendered("whatsapp", to, None, body, {"template": {
+        "name": template["name"], "language": template["language"], "params": params}})
+
+
+def _body(step: Step, variables: Mapping[str, Any]) -> str | None:
+    source = step.spec.get("body", step.spec.get("template_source"))
+    return render.render(str(source), variables) if source is not None else None
+
+
+def _text(step: Step, key: str, variables: Mapping[str, Any]) -> str | None:
+    source = step.spec.get(key)
+    return render.render(str(source), variables) if source is not None else None

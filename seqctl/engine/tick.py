@@ -1,0 +1,241 @@
+"""One run of the engine: advance every enrollment due at `now`, in batches, then deliver."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from seqctl.channels import ChannelSet
+from seqctl.engine.advance import moved_on
+from seqctl.engine.delivery import deliver
+from seqctl.engine.runtime import RunnableVersion, Versions
+from seqctl.engine.steps import DueEnrollment, Kind, Outcome, decide
+from seqctl.playbook.model import Approval
+from seqctl.store import Store
+from seqctl.store.records import NewAction, NewMessage, Transition
+from seqctl.timeutil import format_instant
+
+BATCH_SIZE = 1000
+LEASE = timedelta(minutes=10)
+MAX_STEPS_PER_TICK = 50  # a branch loop with no waits must not spin forever
+
+
+@dataclass
+class TickReport:
+    now: str
+    due: int = 0
+    sent: int = 0
+    actions: int = 0
+    approvals: int = 0
+    failed: int = 0
+    deferred: int = 0
+    completed: int = 0
+    busy: str | None = None  # who held the lease when another tick was running
+
+    def as_json(self) -> dict[str, object]:
+        data = asdict(self)
+        if self.busy is None:
+            del data["busy"]
+        return data
+
+
+def tick(store: Store, channels: ChannelSet, *, now: datetime, limit: int | None = None,
+         dry_run: bool = False, batch_size: int = BATCH_SIZE,
+         progress: Callable[[int], None] | None = None) -> TickReport:
+    """Advance everything due at or before now; hold, send, or hand to people."""
+    stamp = format_instant(now)
+    assert stamp is not None
+    report = TickReport(now=stamp)
+    if dry_run:
+        return _dry_run(store, now, limit, report)
+    holder = f"{socket.gethostname()}:{os.getpid()}:{stamp}"
+    with store.transaction():
+        busy = store.take_lease("tick", holder, stamp, format_instant(now + LEASE) or stamp)
+    if busy is not None:
+        report.busy = busy
+        return report
+    try:
+        versions = Versions(store)
+        _advance_all(store, channels, versions, now, limit, batch_size, report, progress)
+        delivered = deliver(store, channels, versions, now, batch_size=batch_size)
+        report.sent += delivered.sent
+        report.failed += delivered.failed
+        report.completed += delivered.completed
+    finally:
+        with store.transaction():
+            store.release_lease("tick", holder)
+    return report
+
+
+def _advance_all(store: Store, channels: ChannelSet, versions: Versions, now: datetime,
+                 limit: int | None, batch_size: int, report: TickReport,
+                 progress: Callable[[int], None] | None) -> None:
+    stamp = format_instant(now)
+    assert stamp is not None
+    seen: dict[int, int] = {}
+    approvals = AutoApproval(store, now)
+    while limit is None or report.due < limit:
+        size = batch_size if limit is None else min(batch_size, limit - report.due)
+        rows = store.due(stamp, size)
+        if not rows:
+            return
+        batch = Batch(now, approvals)
+        for row in rows:
+            due = DueEnrollment.from_row(row)
+            seen[due.id] = seen.get(due.id, 0) + 1
+            version = versions.get(due.sequence, due.version)
+            if due.step >= len(version.steps):  # moved past its last step by a forced migrate
+                batch.complete(due)
+            elif seen[due.id] > MAX_STEPS_PER_TICK:
+                batch.fail(due, version.steps[due.step].id,
+                           f"more than {MAX_STEPS_PER_TICK} steps in one tick (a branch loop?)")
+            else:
+                batch.add(version, due, decide(version, due, now))
+        with store.transaction():
+            store.add_messages(batch.messages)
+            store.add_actions(batch.actions)
+            store.apply(batch.transitions)
+        report.due += len(rows)
+        report.actions += len(batch.actions)
+        report.approvals += batch.approvals
+        report.failed += batch.failed
+        report.completed += sum(1 for t in batch.transitions if t.state == "completed")
+        if batch.queued:
+            delivered = deliver(store, channels, versions, now, batch_size=batch_size)
+            report.sent += delivered.sent
+            report.failed += delivered.failed
+            report.completed += delivered.completed
+        if progress is not None:
+            progress(len(rows))
+
+
+class Batch:
+    """The writes of one batch of due enrollments, applied together."""
+
+    def __init__(self, now: datetime, approvals: AutoApproval) -> None:
+        self.now = now
+        self.auto = approvals
+        self.stamp = format_instant(now) or ""
+        self.messages: list[NewMessage] = []
+        self.actions: list[NewAction] = []
+        self.transitions: list[Transition] = []
+        self.approvals = 0
+        self.queued = 0
+        self.failed = 0
+
+    def complete(self, due: DueEnrollment) -> None:
+        self.transitions.append(Transition(due.id, "completed", due.step, _iso(due.anchor_at),
+                                           None, None, self.stamp, "completed", None))
+
+    def fail(self, due: DueEnrollment, step_id: str, reason: str) -> None:
+        self.failed += 1
+        self.transitions.append(Transition(due.id, "failed", due.step, _iso(due.anchor_at), None,
+                                           reason, self.stamp, "failed", step_id, reason))
+
+    def add(self, version: RunnableVersion, due: DueEnrollment, outcome: Outcome) -> None:
+        step = outcome.step
+        anchor = _iso(due.anchor_at)
+        if outcome.kind is Kind.FAIL:
+            self.fail(due, step.id, outcome.reason or "failed")
+        elif outcome.kind is Kind.JUMP:
+            assert outcome.next_index is not None
+            target = version.steps[outcome.next_index].id if outcome.next_index < len(
+                version.steps) else "the end"
+            self.transitions.extend(moved_on(
+                version, due.id, next_index=outcome.next_index, done_at=self.now,
+                enrolled_at=due.enrolled_at, contact_zone=due.contact_zone, kind="branched",
+                step_id=step.id, detail=f"to {target}"))
+        elif outcome.kind is Kind.ACTION:
+            self.actions.append(NewAction(due.id, step.id, str(step.type), _iso(due.due_at),
+                                          outcome.title, outcome.instructions))
+            self.transitions.append(Transition(due.id, "waiting", due.step, anchor, None,
+                                               f"action for step '{step.id}'", self.stamp,
+                                               "action", step.id, outcome.title))
+        else:
+            message = outcome.message
+            assert message is not None
+            held = not self.auto.allows(version, step.id)
+            self.messages.append(NewMessage(
+                idempotency_key=f"{due.id}:{due.version}:{step.id}", enrollment=due.id,
+                sequence=due.sequence, version=due.version, step=step.id, contact=due.contact,
+                channel=message.channel, to_address=message.to, subject=message.subject,
+                body=message.body, status="pending_approval" if held else "queued",
+                created_at=self.stamp,
+                extra_json=json.dumps(message.extra) if message.extra else None))
+            if held:
+                self.approvals += 1
+                self.transitions.append(Transition(due.id, "waiting", due.step, anchor, None,
+                                                   f"message for step '{step.id}' awaits approval",
+                                                   self.stamp, "approval", step.id, message.to))
+            else:
+                self.queued += 1
+                self.transitions.append(Transition(due.id, "active", due.step, anchor, None, None,
+                                                   self.stamp, "queued", step.id, message.to))
+
+
+def needs_approval(version: RunnableVersion, step_id: str) -> bool:
+    """Nothing goes out without an OK unless the playbook says so (approval: auto, auto_approve)."""
+    if version.approval is Approval.AUTO:
+        return False
+    return _auto_rule(version, step_id) is None
+
+
+def _auto_rule(version: RunnableVersion, step_id: str) -> dict[str, object] | None:
+    rules = version.model.definition.get("auto_approve") or []
+    return next((dict(rule) for rule in rules if rule.get("step") == step_id), None)
+
+
+class AutoApproval:
+    """auto_approve rules with their max_per_day caps, counted over a rolling 24 hours."""
+
+    def __init__(self, store: Store, now: datetime) -> None:
+        self.store = store
+        self.since = format_instant(now - timedelta(days=1)) or ""
+        self.used: dict[tuple[str, str], int] = {}
+
+    def allows(self, version: RunnableVersion, step_id: str) -> bool:
+        """True when this message may go without a person's OK (and counts it if capped)."""
+        if version.approval is Approval.AUTO:
+            return True
+        rule = _auto_rule(version, step_id)
+        if rule is None:
+            return False
+        cap = rule.get("max_per_day")
+        if cap is None:
+            return True
+        key = (version.sequence, step_id)
+        if key not in self.used:
+            self.used[key] = self.store.count_released(version.sequence, step_id, self.since)
+        if self.used[key] >= int(str(cap)):
+            return False
+        self.used[key] += 1
+        return True
+
+
+def _dry_run(store: Store, now: datetime, limit: int | None, report: TickReport) -> TickReport:
+    """What a tick would do now, without writing: one pass over what is due."""
+    stamp = format_instant(now) or ""
+    versions = Versions(store)
+    for row in store.due(stamp, limit if limit is not None else -1):
+        due = DueEnrollment.from_row(row)
+        version = versions.get(due.sequence, due.version)
+        outcome = decide(version, due, now)
+        report.due += 1
+        if outcome.kind is Kind.FAIL:
+            report.failed += 1
+        elif outcome.kind is Kind.ACTION:
+            report.actions += 1
+        elif outcome.kind is Kind.SEND:
+            if needs_approval(version, outcome.step.id):
+                report.approvals += 1
+            else:
+                report.sent += 1
+    return report
+
+
+def _iso(value: datetime) -> str:
+    return format_instant(value) or ""

@@ -1,0 +1,53 @@
+"""Actions: tasks for people made by manual steps."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from seqctl.store.records import ActionRecord, NewAction
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+_SELECT = """SELECT a.id, a.enrollment, e.sequence, e.contact, a.step, a.type, a.due_at, a.status,
+    a.title, a.instructions, a.closed_at, a.closed_by
+FROM actions a JOIN enrollments e ON e.id = a.enrollment"""
+
+
+class ActionQueries:
+    db: Database
+
+    def action(self, action_id: int) -> ActionRecord | None:
+        row = self.db.execute(f"{_SELECT} WHERE a.id = ?", [action_id]).fetchone()
+        return ActionRecord(*row) if row else None
+
+    def actions(self, *, status: str | None = "open", sequence: str | None = None,
+                due_before: str | None = None, due_after: str | None = None,
+                enrollment: int | None = None) -> list[ActionRecord]:
+        where, params = [], []
+        for clause, value in (("a.status = ?", status), ("e.sequence = ?", sequence),
+                              ("a.due_at <= ?", due_before), ("a.due_at > ?", due_after),
+                              ("a.enrollment = ?", enrollment)):
+            if value is not None:
+                where.append(clause)
+                params.append(value)
+        condition = f"WHERE {' AND '.join(where)}" if where else ""
+        rows = self.db.execute(f"{_SELECT} {condition} ORDER BY a.due_at, a.id", params)
+        return [ActionRecord(*row) for row in rows]
+
+    def add_actions(self, actions: Sequence[NewAction]) -> None:
+        self.db.conn.executemany(
+            "INSERT INTO actions (enrollment, step, type, due_at, title, instructions)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(a.enrollment, a.step, a.type, a.due_at, a.title, a.instructions) for a in actions])
+
+    def close_action(self, action_id: int, status: str, at: str, by: str | None) -> None:
+        self.db.execute(
+            "UPDATE actions SET status = ?, closed_at = ?, closed_by = ? WHERE id = ?",
+            [status, at, by, action_id])
+
+    def cancel_actions(self, enrollment: int, at: str) -> None:
+        self.db.execute(
+            "UPDATE actions SET status = 'cancelled', closed_at = ? "
+            "WHERE enrollment = ? AND status = 'open'", [at, enrollment])

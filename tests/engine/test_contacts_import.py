@@ -1,0 +1,142 @@
+"""Reading contact files and importing them in batches: what a user importing a list notices."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from seqctl.engine import contacts
+from seqctl.engine.contacts import Parsed, Refusal, import_contacts, read_contacts
+from seqctl.errors import InputError
+from seqctl.store import ContactRow, Store, open_store
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    with open_store(":memory:") as opened:
+        yield opened
+
+
+def read(text: str, kind: str | None = None) -> list[Parsed | Refusal]:
+    return list(read_contacts(io.StringIO(text), name="f", kind=kind))
+
+
+def refusals(text: str, kind: str | None = None) -> list[tuple[int, str]]:
+    return [(r.row, r.reason) for r in read(text, kind) if isinstance(r, Refusal)]
+
+
+def test_csv_rows_are_numbered_by_file_line_header_being_line_one() -> None:
+    parsed = read('email,first_name\n\nana@acme.test,Ana\n"bo@acme.test","Bo\nB."\ncy@x\n')
+    assert [(p.row, type(p).__name__) for p in parsed] == [
+        (3, "Parsed"),
+        (4, "Parsed"),
+        (6, "Refusal"),
+    ]
+    assert parsed[0] == Parsed(
+        3, ContactRow("ana@acme.test", "ana@acme.test", None, None, {"first_name": "Ana"})
+    )
+
+
+def test_key_falls_back_to_the_email_lowercased_and_values_are_stripped() -> None:
+    (row,) = read("Email , Company\n  Ana@Acme.TEST ,  Acme  \n")
+    assert isinstance(row, Parsed)
+    assert row.contact == ContactRow(
+        "ana@acme.test", "Ana@Acme.TEST", None, None, {"Company": "Acme"}
+    )
+
+
+def test_blank_cells_and_json_nulls_are_missing_not_empty() -> None:
+    (csv_row,) = read("key,first_name,phone\nk1,  ,\n")
+    (json_row,) = read('{"key": "k1", "first_name": "", "a": null, "o": {"x": null}, "n": 0}\n')
+    assert isinstance(csv_row, Parsed) and isinstance(json_row, Parsed)
+    assert csv_row.contact == ContactRow("k1", None, None, None, {})
+    assert json_row.contact.attributes == {"n": 0}
+
+
+def test_bad_rows_are_refused_with_reasons_naming_the_value() -> None:
+    text = (
+        "key,email,phone,timezone,plan\n"
+        ",,,,pro\n"
+        "k2,bob@,,,\n"
+        "k3,,+1 555 CALL,,\n"
+        "k4,,,Mars/Base,\n"
+        "k5,,,america/new_york,\n"
+        "k6,,,,pro,extra\n"
+        "k7,,,,pro,,\n"
+        'k8,"unclosed,,,\n'
+    )
+    assert refusals(text) == [
+        (2, "no key and no email"),
+        (3, "invalid email 'bob@'"),
+        (4, "invalid phone '+1 555 CALL': it has letters"),
+        (5, "unknown time zone 'Mars/Base'"),
+        (6, "unknown time zone 'america/new_york' (did you mean 'America/New_York'?)"),
+        (7, "6 cells but the header has 5 columns (extra value 'extra')"),
+        (9, "broken CSV quoting: unexpected end of data"),
+    ]
+
+
+def test_jsonl_refusals() -> None:
+    text = '{"key": "a"}\n{"key": \n[1]\n\n{"email": 5}\n{"key": true}\n{"plan": "x"}\n'
+    assert refusals(text, "jsonl") == [
+        (2, "invalid JSON: Expecting value (column 9)"),
+        (3, "not a JSON object but an array"),
+        (5, "email must be text, not a number"),
+        (6, "key must be text, not a boolean"),
+        (7, "no key and no email"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("key,email,Email\n", "f:1: column 'email' appears twice (columns 2 and 3)"),
+        ("name,company\n", "f:1: no 'key' or 'email' column; the columns are: 'name', 'company'"),
+    ],
+)
+def test_a_header_that_makes_the_file_unusable_is_an_input_error(header: str, message: str) -> None:
+    with pytest.raises(InputError) as caught:
+        read(header + "a,b,c\n")
+    assert str(caught.value) == message
+
+
+def test_format_by_suffix_and_sniffing() -> None:
+    assert contacts.format_of("a.CSV") is contacts.Format.CSV
+    assert contacts.format_of("a.ndjson") is contacts.Format.JSONL
+    assert contacts.format_of("-") is None
+    (row,) = read('\n  {"key": "k", "tags": ["a"]}\n')
+    assert isinstance(row, Parsed) and row.row == 2 and row.contact.attributes == {"tags": ["a"]}
+    with pytest.raises(InputError, match="JSON Lines"):
+        read('[{"key": "k"}]')
+
+
+def test_import_counts_new_and_updated_across_batches(store: Store) -> None:
+    lines = "".join(f"k{i},k{i}@acme.test\n" for i in range(7))
+    first = import_contacts(store, read("key,email\n" + lines + "k0,\n"), now=NOW, batch_size=3)
+    assert (first.created, first.updated, first.refused) == (7, 1, [])
+    seen: list[int] = []
+    again = read("key,email\n" + lines + ",bad\n")
+    report = import_contacts(store, again, now=NOW, batch_size=3, progress=seen.append)
+    assert report.as_json() == {
+        "imported": 7,
+        "created": 0,
+        "updated": 7,
+        "refused": [{"row": 9, "reason": "invalid email 'bad'"}],
+    }
+    assert seen == [3, 6, 8]
+    assert store.count_contacts() == 7
+
+
+def test_a_batch_that_fails_writes_nothing(store: Store) -> None:
+    def rows() -> Iterator[Parsed | Refusal]:
+        yield from read("key\na\nb\nc\n")
+        raise InputError("f:5: not UTF-8 text")
+
+    with pytest.raises(InputError):
+        import_contacts(store, rows(), now=NOW, batch_size=2)
+    assert [c.key for c in store.contacts()] == ["a", "b"]
