@@ -22,7 +22,8 @@ class FileChannel:
             return []
         lines = "".join(
             json.dumps(m.as_json(), ensure_ascii=False, separators=(",", ":")) + "\n"
-            for m in messages)
+            for m in messages
+        )
         try:
             with self.path.open("a", encoding="utf-8") as handle:
                 handle.write(lines)

@@ -13,51 +13,80 @@ from seqctl.cli.options import JsonOption
 from seqctl.engine import actions as queue
 from seqctl.errors import InputError
 
-ByOption = Annotated[str | None, typer.Option("--by", envvar="SEQCTL_USER", show_default=False,
-                                              help="Who did it (default: $SEQCTL_USER, $USER).")]
+ByOption = Annotated[
+    str | None,
+    typer.Option(
+        "--by",
+        envvar="SEQCTL_USER",
+        show_default=False,
+        help="Who did it (default: $SEQCTL_USER, $USER).",
+    ),
+]
 
 
 @app.command()
 def actions(
     ctx: typer.Context,
-    due: Annotated[bool, typer.Option("--due", help="Only actions due now (overdue included).")] = False,
-    overdue: Annotated[bool, typer.Option("--overdue", help="Only actions due over a day ago.")] = False,
-    upcoming: Annotated[bool, typer.Option("--upcoming", help="Only manual steps not due yet.")] = False,
-    sequence: Annotated[str | None, typer.Option("--sequence", help="Only this sequence.",
-                                                 show_default=False)] = None,
+    due: Annotated[
+        bool, typer.Option("--due", help="Only actions due now (overdue included).")
+    ] = False,
+    overdue: Annotated[
+        bool, typer.Option("--overdue", help="Only actions due over a day ago.")
+    ] = False,
+    upcoming: Annotated[
+        bool, typer.Option("--upcoming", help="Only manual steps not due yet.")
+    ] = False,
+    sequence: Annotated[
+        str | None, typer.Option("--sequence", help="Only this sequence.", show_default=False)
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Calls, tasks and manual emails for people: due, overdue and upcoming.
 
     Example: seqctl actions --due
     """
-    chosen = [t for t, on in ((queue.Timing.DUE, due), (queue.Timing.OVERDUE, overdue),
-                              (queue.Timing.UPCOMING, upcoming)) if on]
+    chosen = [
+        t
+        for t, on in (
+            (queue.Timing.DUE, due),
+            (queue.Timing.OVERDUE, overdue),
+            (queue.Timing.UPCOMING, upcoming),
+        )
+        if on
+    ]
     if len(chosen) > 1:
         raise InputError("choose one of --due, --overdue, --upcoming")
-    views = queue.list_actions(context.store(ctx), context.now(ctx),
-                               show=chosen[0] if chosen else None, sequence=sequence)
+    views = queue.list_actions(
+        context.store(ctx), context.now(ctx), show=chosen[0] if chosen else None, sequence=sequence
+    )
     if as_json:
         context.emit_json([v.as_json() for v in views])
         return
     rows = [[v.id, v.status, v.due_at, v.sequence, v.contact, v.type, v.title] for v in views]
-    typer.echo(context.table(["id", "status", "due", "sequence", "contact", "type", "title"], rows)
-               if rows else "no actions")
+    typer.echo(
+        context.table(["id", "status", "due", "sequence", "contact", "type", "title"], rows)
+        if rows
+        else "no actions"
+    )
 
 
 def _close(ctx: typer.Context, action_id: int, skipped: bool, by: str | None) -> None:
     who = by or os.environ.get("USER")
-    action, state = queue.close(context.store(ctx), action_id, now=context.now(ctx),
-                                skipped=skipped, by=who)
+    action, state = queue.close(
+        context.store(ctx), action_id, now=context.now(ctx), skipped=skipped, by=who
+    )
     verb = "skipped" if skipped else "done"
-    typer.echo(f"action {action_id} ({action.type} for {action.contact}): {verb}; "
-               f"enrollment is {state}")
+    typer.echo(
+        f"action {action_id} ({action.type} for {action.contact}): {verb}; enrollment is {state}"
+    )
 
 
 @app.command()
-def done(ctx: typer.Context,
-         action_id: Annotated[int, typer.Argument(help="The action id (seqctl actions).")],
-         by: ByOption = None) -> None:
+def done(
+    ctx: typer.Context,
+    action_id: Annotated[int, typer.Argument(help="The action id (seqctl actions).")],
+    by: ByOption = None,
+) -> None:
     """Mark an action done: the next step's wait counts from now.
 
     Example: seqctl done 42 --by ana@acme.test
@@ -66,9 +95,11 @@ def done(ctx: typer.Context,
 
 
 @app.command()
-def skip(ctx: typer.Context,
-         action_id: Annotated[int, typer.Argument(help="The action id (seqctl actions).")],
-         by: ByOption = None) -> None:
+def skip(
+    ctx: typer.Context,
+    action_id: Annotated[int, typer.Argument(help="The action id (seqctl actions).")],
+    by: ByOption = None,
+) -> None:
     """Skip an action: the enrollment moves on (skipping the last step completes it).
 
     Example: seqctl skip 42

@@ -18,8 +18,9 @@ from seqctl.errors import InputError
 @app.command("approvals")
 def list_approvals(
     ctx: typer.Context,
-    sequence: Annotated[str | None, typer.Option("--sequence", help="Only this sequence.",
-                                                 show_default=False)] = None,
+    sequence: Annotated[
+        str | None, typer.Option("--sequence", help="Only this sequence.", show_default=False)
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Messages waiting for a person's OK, rendered exactly as they would go out.
@@ -27,35 +28,59 @@ def list_approvals(
     Example: seqctl approvals --json
     """
     waiting = gate.pending(context.store(ctx), sequence)
-    data = [{"id": m.id, "sequence": m.sequence, "contact": m.contact, "step": m.step,
-             "channel": m.channel, "to": m.to_address, "subject": m.subject, "body": m.body}
-            for m in waiting]
+    data = [
+        {
+            "id": m.id,
+            "sequence": m.sequence,
+            "contact": m.contact,
+            "step": m.step,
+            "channel": m.channel,
+            "to": m.to_address,
+            "subject": m.subject,
+            "body": m.body,
+        }
+        for m in waiting
+    ]
     if as_json:
         context.emit_json(data)
         return
     if not data:
         typer.echo("nothing waits for approval")
     for item in data:
-        typer.echo(f"#{item['id']} {item['sequence']}/{item['step']} {item['channel']} to "
-                   f"{item['to']}")
+        typer.echo(
+            f"#{item['id']} {item['sequence']}/{item['step']} {item['channel']} to {item['to']}"
+        )
         if item["subject"]:
             typer.echo(f"  Subject: {item['subject']}")
-        for line in (item["body"] or "").splitlines():
+        for line in str(item["body"] or "").splitlines():
             typer.echo(f"  | {line}")
 
 
 @app.command()
 def approve(
     ctx: typer.Context,
-    ids: Annotated[list[int] | None, typer.Argument(help="Message ids (seqctl approvals).",
-                                                    show_default=False)] = None,
+    ids: Annotated[
+        list[int] | None, typer.Argument(help="Message ids (seqctl approvals).", show_default=False)
+    ] = None,
     all_: Annotated[bool, typer.Option("--all", help="Approve everything waiting.")] = False,
-    sequence: Annotated[str | None, typer.Option("--sequence", show_default=False,
-                        help="With --all: only this sequence.")] = None,
-    subject: Annotated[str | None, typer.Option("--subject", show_default=False,
-                       help="Replace the subject before approving (one message).")] = None,
-    body: Annotated[str | None, typer.Option("--body", show_default=False,
-                    help="Replace the body before approving (one message).")] = None,
+    sequence: Annotated[
+        str | None,
+        typer.Option("--sequence", show_default=False, help="With --all: only this sequence."),
+    ] = None,
+    subject: Annotated[
+        str | None,
+        typer.Option(
+            "--subject",
+            show_default=False,
+            help="Replace the subject before approving (one message).",
+        ),
+    ] = None,
+    body: Annotated[
+        str | None,
+        typer.Option(
+            "--body", show_default=False, help="Replace the body before approving (one message)."
+        ),
+    ] = None,
     by: ByOption = None,
 ) -> None:
     """Approve messages: the next tick sends them.
@@ -66,8 +91,14 @@ def approve(
     if all_ == bool(ids):
         raise InputError("give message ids or --all")
     chosen = list(ids or []) if not all_ else [m.id for m in gate.pending(store, sequence)]
-    approved = gate.approve(store, chosen, now=context.now(ctx), by=by or os.environ.get("USER"),
-                            subject=subject, body=body)
+    approved = gate.approve(
+        store,
+        chosen,
+        now=context.now(ctx),
+        by=by or os.environ.get("USER"),
+        subject=subject,
+        body=body,
+    )
     typer.echo(f"approved {len(approved)} message{'s' if len(approved) != 1 else ''}")
 
 
@@ -75,14 +106,20 @@ def approve(
 def reject(
     ctx: typer.Context,
     message_id: Annotated[int, typer.Argument(help="The message id (seqctl approvals).")],
-    reason: Annotated[str | None, typer.Option("--reason", help="Why (kept in the timeline).",
-                                               show_default=False)] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why (kept in the timeline).", show_default=False)
+    ] = None,
     by: ByOption = None,
 ) -> None:
     """Reject a message: it is never sent and the enrollment moves on to its next step.
 
     Example: seqctl reject 17 --reason "wrong tone for this client"
     """
-    state = gate.reject(context.store(ctx), message_id, now=context.now(ctx),
-                        by=by or os.environ.get("USER"), reason=reason)
+    state = gate.reject(
+        context.store(ctx),
+        message_id,
+        now=context.now(ctx),
+        by=by or os.environ.get("USER"),
+        reason=reason,
+    )
     typer.echo(f"message {message_id}: rejected; enrollment is {state}")

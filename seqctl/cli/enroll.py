@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +11,6 @@ from seqctl.cli import context
 from seqctl.cli.app import app
 from seqctl.cli.options import JsonOption
 from seqctl.engine import enrollment, reports
-from seqctl.engine.contacts import read_contacts
 from seqctl.errors import ExitCode, InputError
 
 SequenceArgument = Annotated[str, typer.Argument(help="The sequence id.", show_default=False)]
@@ -29,41 +26,31 @@ def _parse_vars(pairs: list[str]) -> dict[str, str]:
     return parsed
 
 
-def _keys_from_file(file: Path) -> Iterator[str]:
-    """Contact keys from a file or stdin: one key a line, or CSV/JSONL contact rows."""
-    if str(file) == "-":
-        lines = sys.stdin.read().splitlines()
-    else:
-        if not file.is_file():
-            raise InputError(f"{file}: no such file")
-        lines = file.read_text(encoding="utf-8").splitlines()
-    content = [line for line in lines if line.strip()]
-    if not content:
-        return
-    first = content[0].lstrip()
-    if first.startswith("{") or "," in first:
-        import io
-
-        kind = "jsonl" if first.startswith("{") else "csv"
-        for item in read_contacts(io.StringIO("\n".join(content) + "\n"), name=str(file), kind=kind):
-            key = getattr(item, "key", None)
-            if key is not None:
-                yield key
-        return
-    for line in content:
-        yield line.strip()
-
-
 @app.command()
 def enroll(
     ctx: typer.Context,
     sequence: SequenceArgument,
-    contact: Annotated[list[str] | None, typer.Option("--contact", "-c", show_default=False,
-                       help="A contact key; repeat for more.")] = None,
-    file: Annotated[Path | None, typer.Option("--file", "-f", show_default=False,
-                    help="Contact keys, one a line, or a CSV/JSONL of contacts; - for stdin.")] = None,
-    var: Annotated[list[str] | None, typer.Option("--var", show_default=False,
-                   help="An enrollment variable NAME=VALUE (enrollment.NAME in templates).")] = None,
+    contact: Annotated[
+        list[str] | None,
+        typer.Option("--contact", "-c", show_default=False, help="A contact key; repeat for more."),
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            "-f",
+            show_default=False,
+            help="Contact keys, one a line, or a CSV/JSONL of contacts; - for stdin.",
+        ),
+    ] = None,
+    var: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--var",
+            show_default=False,
+            help="An enrollment variable NAME=VALUE (enrollment.NAME in templates).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Put contacts on a sequence (its newest version). Safe to repeat: nobody is enrolled twice.
@@ -72,18 +59,22 @@ def enroll(
     """
     if not contact and file is None:
         raise InputError("name contacts with --contact KEY or --file FILE")
-    keys: list[str] = list(contact or [])
+    store, now, variables = context.store(ctx), context.now(ctx), _parse_vars(var or [])
     if file is not None:
-        keys.extend(_keys_from_file(file))
-    report = enrollment.enroll(context.store(ctx), sequence, keys, now=context.now(ctx),
-                               variables=_parse_vars(var or []))
+        report = enrollment.enroll_file(
+            store, sequence, str(file), now=now, variables=variables, extra_keys=contact or []
+        )
+    else:
+        report = enrollment.enroll(store, sequence, contact or [], now=now, variables=variables)
     if as_json:
         context.emit_json(report.as_json())
     else:
         for refusal in report.refused:
             typer.echo(f"refused {refusal.contact}: {refusal.reason}", err=True)
-        typer.echo(f"enrolled {report.enrolled}, already enrolled {report.already}, "
-                   f"refused {len(report.refused)}")
+        typer.echo(
+            f"enrolled {report.enrolled}, already enrolled {report.already}, "
+            f"refused {len(report.refused)}"
+        )
     if report.refused:
         raise typer.Exit(int(ExitCode.FINDINGS))
 
@@ -91,11 +82,21 @@ def enroll(
 @app.command("enrollments")
 def list_enrollments(
     ctx: typer.Context,
-    sequence: Annotated[str | None, typer.Argument(help="Only this sequence.", show_default=False)] = None,
-    contact: Annotated[str | None, typer.Option("--contact", "-c", help="Only this contact.",
-                                                show_default=False)] = None,
-    state: Annotated[str | None, typer.Option("--state", "-s", show_default=False,
-                     help="Only this state: active, waiting, paused, completed, exited, failed.")] = None,
+    sequence: Annotated[
+        str | None, typer.Argument(help="Only this sequence.", show_default=False)
+    ] = None,
+    contact: Annotated[
+        str | None, typer.Option("--contact", "-c", help="Only this contact.", show_default=False)
+    ] = None,
+    state: Annotated[
+        str | None,
+        typer.Option(
+            "--state",
+            "-s",
+            show_default=False,
+            help="Only this state: active, waiting, paused, completed, exited, failed.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Enrollments with their state, step, next due time and reason.
@@ -108,18 +109,38 @@ def list_enrollments(
     if as_json:
         context.emit_json(rows)
         return
-    table = [[r["id"], r["sequence"], r["version"], r["contact"], r["state"], r["step"],
-              r["next_due_at"], r["reason"]] for r in rows]
-    typer.echo(context.table(["id", "sequence", "v", "contact", "state", "step", "next due",
-                              "reason"], table) if table else "no enrollments")
+    table = [
+        [
+            r["id"],
+            r["sequence"],
+            r["version"],
+            r["contact"],
+            r["state"],
+            r["step"],
+            r["next_due_at"],
+            r["reason"],
+        ]
+        for r in rows
+    ]
+    typer.echo(
+        context.table(
+            ["id", "sequence", "v", "contact", "state", "step", "next due", "reason"], table
+        )
+        if table
+        else "no enrollments"
+    )
 
 
 @app.command()
 def remove(
     ctx: typer.Context,
     sequence: SequenceArgument,
-    contact: Annotated[str, typer.Option("--contact", "-c", help="The contact key.", show_default=False)],
-    reason: Annotated[str, typer.Option("--reason", help="Why (shown in the timeline).")] = "removed by a person",
+    contact: Annotated[
+        str, typer.Option("--contact", "-c", help="The contact key.", show_default=False)
+    ],
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why (shown in the timeline).")
+    ] = "removed by a person",
 ) -> None:
     """Take one contact off a sequence: nothing more is sent, open actions are cancelled.
 

@@ -19,8 +19,9 @@ from seqctl.timeutil import parse_instant
 @app.command()
 def status(
     ctx: typer.Context,
-    sequence: Annotated[str | None, typer.Argument(help="One sequence (default: all).",
-                                                   show_default=False)] = None,
+    sequence: Annotated[
+        str | None, typer.Argument(help="One sequence (default: all).", show_default=False)
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Enrollments by state and, per step, what was sent, done, skipped and failed.
@@ -34,12 +35,17 @@ def status(
         return
     for item in data:
         counts = ", ".join(f"{n} {state}" for state, n in item["enrollments"].items() if n)
-        typer.echo(f"{item['sequence']} ({item['status']}, version {item['version']}): "
-                   f"{counts or 'nobody enrolled'}")
-        rows = [[s["id"], s["type"], s["sent"], s["done"], s["skipped"], s["failed"],
-                 s["pending"]] for s in item["steps"]]
-        typer.echo(context.table(["step", "type", "sent", "done", "skipped", "failed", "pending"],
-                                 rows))
+        typer.echo(
+            f"{item['sequence']} ({item['status']}, version {item['version']}): "
+            f"{counts or 'nobody enrolled'}"
+        )
+        rows = [
+            [s["id"], s["type"], s["sent"], s["done"], s["skipped"], s["failed"], s["pending"]]
+            for s in item["steps"]
+        ]
+        typer.echo(
+            context.table(["step", "type", "sent", "done", "skipped", "failed", "pending"], rows)
+        )
 
 
 @app.command()
@@ -67,11 +73,18 @@ def timeline(
 @app.command()
 def preview(
     ctx: typer.Context,
-    playbook: Annotated[str, typer.Argument(help="A playbook file, or a published sequence id.",
-                                            show_default=False)],
-    contact: Annotated[str, typer.Option("--contact", "-c", help="The contact key.", show_default=False)],
-    start: Annotated[str | None, typer.Option("--start", show_default=False,
-                     help="When the contact is enrolled (default: now).")] = None,
+    playbook: Annotated[
+        str, typer.Argument(help="A playbook file, or a published sequence id.", show_default=False)
+    ],
+    contact: Annotated[
+        str, typer.Option("--contact", "-c", help="The contact key.", show_default=False)
+    ],
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--start", show_default=False, help="When the contact is enrolled (default: now)."
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """The schedule and messages a contact would get, if every step were done when due.
@@ -103,8 +116,13 @@ def migrate(
     ctx: typer.Context,
     sequence: Annotated[str, typer.Argument(help="The sequence id.", show_default=False)],
     to: Annotated[int, typer.Option("--to", help="The version to move running enrollments to.")],
-    force: Annotated[bool, typer.Option("--force", help="Also move those whose current step "
-                                        "is gone (to the next step that exists).")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Also move those whose current step is gone (to the next step that exists).",
+        ),
+    ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would move.")] = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -112,13 +130,18 @@ def migrate(
 
     Example: seqctl migrate welcome-series --to 2
     """
-    report = migration.migrate(context.store(ctx), sequence, to, now=context.now(ctx),
-                               force=force, dry_run=dry_run)
+    report = migration.migrate(
+        context.store(ctx), sequence, to, now=context.now(ctx), force=force, dry_run=dry_run
+    )
     if as_json:
         context.emit_json(report.as_json())
         return
-    typer.echo(f"moved {report.moved} to version {to} ({report.forced} forced), "
-               f"{report.unchanged} already there, {len(report.stranded)} left alone")
+    typer.echo(
+        f"moved {report.moved} to version {to} ({report.forced} forced), "
+        f"{report.unchanged} already there, {len(report.stranded)} left alone"
+    )
     for item in report.stranded:
-        typer.echo(f"  {item['contact']}: step '{item['step']}' of version {item['version']} "
-                   f"is not in version {to} (use --force to move on)")
+        typer.echo(
+            f"  {item['contact']}: step '{item['step']}' of version {item['version']} "
+            f"is not in version {to} (use --force to move on)"
+        )

@@ -101,8 +101,12 @@ def activate(ctx: typer.Context, sequence: SequenceArgument) -> None:
 
 ContactOption = Annotated[
     str | None,
-    typer.Option("--contact", "-c", show_default=False,
-                 help="Only this contact's enrollment instead of the whole sequence."),
+    typer.Option(
+        "--contact",
+        "-c",
+        show_default=False,
+        help="Only this contact's enrollment instead of the whole sequence.",
+    ),
 ]
 
 

@@ -13,16 +13,29 @@ from seqctl.cli.options import JsonOption
 from seqctl.engine.tick import tick as run_tick
 from seqctl.errors import ExitCode, InputError
 
-MESSAGE_STATUSES = ("pending_approval", "queued", "sending", "sent", "failed", "rejected",
-                    "cancelled")
+MESSAGE_STATUSES = (
+    "pending_approval",
+    "queued",
+    "sending",
+    "sent",
+    "failed",
+    "rejected",
+    "cancelled",
+)
 
 
 @app.command()
 def tick(
     ctx: typer.Context,
-    limit: Annotated[int | None, typer.Option("--limit", min=1, show_default=False,
-                     help="Handle at most this many due enrollments.")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what is due; write and send nothing.")] = False,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit", min=1, show_default=False, help="Handle at most this many due enrollments."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what is due; write and send nothing.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Advance every enrollment due now: send, hold for approval, or make an action.
@@ -46,9 +59,11 @@ def tick(
         typer.echo(f"another tick is running ({report.busy}); nothing to do")
     else:
         prefix = "would handle" if dry_run else "handled"
-        typer.echo(f"{prefix} {report.due} due: {report.sent} sent, {report.approvals} held for "
-                   f"approval, {report.actions} actions, {report.failed} failed, "
-                   f"{report.deferred} deferred, {report.completed} completed")
+        typer.echo(
+            f"{prefix} {report.due} due: {report.sent} sent, {report.approvals} held for "
+            f"approval, {report.actions} actions, {report.failed} failed, "
+            f"{report.deferred} deferred, {report.completed} completed"
+        )
     if report.failed:
         raise typer.Exit(int(ExitCode.FINDINGS))
 
@@ -56,10 +71,15 @@ def tick(
 @app.command()
 def messages(
     ctx: typer.Context,
-    status: Annotated[str | None, typer.Option("--status", show_default=False,
-                      help=f"Only this status: {', '.join(MESSAGE_STATUSES)}.")] = None,
-    sequence: Annotated[str | None, typer.Option("--sequence", show_default=False,
-                        help="Only this sequence.")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            "--status", show_default=False, help=f"Only this status: {', '.join(MESSAGE_STATUSES)}."
+        ),
+    ] = None,
+    sequence: Annotated[
+        str | None, typer.Option("--sequence", show_default=False, help="Only this sequence.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """The outbox: every message with its status, attempts and error.
@@ -69,13 +89,41 @@ def messages(
     if status is not None and status not in MESSAGE_STATUSES:
         raise InputError(f"--status {status!r}: one of {', '.join(MESSAGE_STATUSES)}")
     rows = context.store(ctx).messages(status=status, sequence=sequence)
-    data = [{"id": m.id, "sequence": m.sequence, "contact": m.contact, "step": m.step,
-             "channel": m.channel, "to": m.to_address, "status": m.status,
-             "attempts": m.attempts, "error": m.error, "sent_at": m.sent_at} for m in rows]
+    data = [
+        {
+            "id": m.id,
+            "sequence": m.sequence,
+            "contact": m.contact,
+            "step": m.step,
+            "channel": m.channel,
+            "to": m.to_address,
+            "status": m.status,
+            "attempts": m.attempts,
+            "error": m.error,
+            "sent_at": m.sent_at,
+        }
+        for m in rows
+    ]
     if as_json:
         context.emit_json(data)
         return
-    table = [[d["id"], d["sequence"], d["contact"], d["step"], d["channel"], d["status"],
-              d["sent_at"], d["error"]] for d in data]
-    typer.echo(context.table(["id", "sequence", "contact", "step", "channel", "status", "sent",
-                              "error"], table) if table else "no messages")
+    table = [
+        [
+            d["id"],
+            d["sequence"],
+            d["contact"],
+            d["step"],
+            d["channel"],
+            d["status"],
+            d["sent_at"],
+            d["error"],
+        ]
+        for d in data
+    ]
+    typer.echo(
+        context.table(
+            ["id", "sequence", "contact", "step", "channel", "status", "sent", "error"], table
+        )
+        if table
+        else "no messages"
+    )

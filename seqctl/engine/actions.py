@@ -38,9 +38,17 @@ class ActionView:
     instructions: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "sequence": self.sequence, "contact": self.contact,
-                "step": self.step, "type": self.type, "due_at": self.due_at,
-                "status": self.status, "title": self.title, "instructions": self.instructions}
+        return {
+            "id": self.id,
+            "sequence": self.sequence,
+            "contact": self.contact,
+            "step": self.step,
+            "type": self.type,
+            "due_at": self.due_at,
+            "status": self.status,
+            "title": self.title,
+            "instructions": self.instructions,
+        }
 
 
 def timing(due_at: str, now: datetime) -> Timing:
@@ -51,8 +59,9 @@ def timing(due_at: str, now: datetime) -> Timing:
     return Timing.OVERDUE if now - due > OVERDUE_AFTER else Timing.DUE
 
 
-def list_actions(store: Store, now: datetime, *, show: Timing | None = None,
-                 sequence: str | None = None) -> list[ActionView]:
+def list_actions(
+    store: Store, now: datetime, *, show: Timing | None = None, sequence: str | None = None
+) -> list[ActionView]:
     """Open actions (due or overdue), and upcoming manual steps not due yet.
 
     Without a filter: everything open plus what is upcoming. An action is overdue a day after
@@ -63,9 +72,19 @@ def list_actions(store: Store, now: datetime, *, show: Timing | None = None,
         for action in store.actions(status="open", sequence=sequence):
             state = timing(action.due_at, now)
             if show is None or state is show or (show is Timing.DUE and state is Timing.OVERDUE):
-                views.append(ActionView(action.id, action.sequence, action.contact, action.step,
-                                        action.type, action.due_at, str(state), action.title,
-                                        action.instructions))
+                views.append(
+                    ActionView(
+                        action.id,
+                        action.sequence,
+                        action.contact,
+                        action.step,
+                        action.type,
+                        action.due_at,
+                        str(state),
+                        action.title,
+                        action.instructions,
+                    )
+                )
     if show in (None, Timing.UPCOMING):
         views.extend(_upcoming(store, now, sequence))
     return views
@@ -81,14 +100,24 @@ def _upcoming(store: Store, now: datetime, sequence: str | None) -> list[ActionV
         version = versions.get(enrollment.sequence, enrollment.version)
         step = version.steps[enrollment.step]
         if step.is_manual:
-            views.append(ActionView(None, enrollment.sequence, enrollment.contact, step.id,
-                                    str(step.type), enrollment.next_due_at, str(Timing.UPCOMING),
-                                    step.spec.get("name") or step.spec.get("subject")))
+            views.append(
+                ActionView(
+                    None,
+                    enrollment.sequence,
+                    enrollment.contact,
+                    step.id,
+                    str(step.type),
+                    enrollment.next_due_at,
+                    str(Timing.UPCOMING),
+                    step.spec.get("name") or step.spec.get("subject"),
+                )
+            )
     return sorted(views, key=lambda v: v.due_at)
 
 
-def close(store: Store, action_id: int, *, now: datetime, skipped: bool = False,
-          by: str | None = None) -> tuple[ActionRecord, str]:
+def close(
+    store: Store, action_id: int, *, now: datetime, skipped: bool = False, by: str | None = None
+) -> tuple[ActionRecord, str]:
     """Mark an action done (or skipped); its enrollment moves on from now. Returns the new state."""
     action = store.action(action_id)
     if action is None:
@@ -105,9 +134,17 @@ def close(store: Store, action_id: int, *, now: datetime, skipped: bool = False,
         contact = store.contact(enrollment.contact)
         enrolled = from_db(enrollment.enrolled_at)
         assert enrolled is not None
-        moves = moved_on(version, enrollment.id, next_index=enrollment.step + 1, done_at=now,
-                         enrolled_at=enrolled, contact_zone=contact.timezone if contact else None,
-                         kind=status, step_id=action.step, detail=by)
+        moves = moved_on(
+            version,
+            enrollment.id,
+            next_index=enrollment.step + 1,
+            done_at=now,
+            enrolled_at=enrolled,
+            contact_zone=contact.timezone if contact else None,
+            kind=status,
+            step_id=action.step,
+            detail=by,
+        )
         store.apply(moves)
         state = moves[-1].state
         if enrollment.state == "paused" and state != "completed":

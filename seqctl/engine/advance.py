@@ -15,17 +15,28 @@ def _iso(value: datetime) -> str:
     return text
 
 
-def moved_on(version: RunnableVersion, enrollment: int, *, next_index: int, done_at: datetime,
-             enrolled_at: datetime, contact_zone: str | None, kind: str, step_id: str | None,
-             detail: str | None = None) -> list[Transition]:
+def moved_on(
+    version: RunnableVersion,
+    enrollment: int,
+    *,
+    next_index: int,
+    done_at: datetime,
+    enrolled_at: datetime,
+    contact_zone: str | None,
+    kind: str,
+    step_id: str | None,
+    detail: str | None = None,
+) -> list[Transition]:
     """The step is done at done_at: schedule step next_index, or complete the enrollment."""
     at = _iso(done_at)
-    due = version.due(next_index, anchor=done_at, enrolled_at=enrolled_at,
-                      contact_zone=contact_zone)
+    due = version.due(
+        next_index, anchor=done_at, enrolled_at=enrolled_at, contact_zone=contact_zone
+    )
     if due is None:
         return [
             Transition(enrollment, "active", next_index, at, None, None, at, kind, step_id, detail),
             Transition(enrollment, "completed", next_index, at, None, None, at, "completed", None),
         ]
-    return [Transition(enrollment, "active", next_index, at, _iso(due), None, at, kind, step_id,
-                       detail)]
+    return [
+        Transition(enrollment, "active", next_index, at, _iso(due), None, at, kind, step_id, detail)
+    ]

@@ -22,12 +22,21 @@ def _pending_message(store: Store, message_id: int) -> MessageRecord:
     if message is None:
         raise NotFound(f"no message {message_id} (seqctl approvals lists those waiting)")
     if message.status != "pending_approval":
-        raise SeqctlError(f"message {message_id} is not waiting for approval (it is {message.status})")
+        raise SeqctlError(
+            f"message {message_id} is not waiting for approval (it is {message.status})"
+        )
     return message
 
 
-def approve(store: Store, ids: Sequence[int], *, now: datetime, by: str | None,
-            subject: str | None = None, body: str | None = None) -> list[MessageRecord]:
+def approve(
+    store: Store,
+    ids: Sequence[int],
+    *,
+    now: datetime,
+    by: str | None,
+    subject: str | None = None,
+    body: str | None = None,
+) -> list[MessageRecord]:
     """Release messages to the outbox; the next tick sends them. Edits apply to one message."""
     messages = [_pending_message(store, i) for i in ids]
     if (subject is not None or body is not None) and len(messages) != 1:
@@ -42,17 +51,29 @@ def approve(store: Store, ids: Sequence[int], *, now: datetime, by: str | None,
             enrollment = store.enrollment(message.enrollment)
             assert enrollment is not None
             if enrollment.state == "waiting":
-                transitions.append(Transition(enrollment.id, "active", enrollment.step,
-                                              enrollment.anchor_at, None, None, stamp, "approved",
-                                              message.step, by))
+                transitions.append(
+                    Transition(
+                        enrollment.id,
+                        "active",
+                        enrollment.step,
+                        enrollment.anchor_at,
+                        None,
+                        None,
+                        stamp,
+                        "approved",
+                        message.step,
+                        by,
+                    )
+                )
             else:
                 store.add_history([(enrollment.id, stamp, "approved", message.step, by)])
         store.apply(transitions)
     return messages
 
 
-def reject(store: Store, message_id: int, *, now: datetime, by: str | None,
-           reason: str | None = None) -> str:
+def reject(
+    store: Store, message_id: int, *, now: datetime, by: str | None, reason: str | None = None
+) -> str:
     """Do not send this message; the enrollment moves on to its next step. Returns its state."""
     message = _pending_message(store, message_id)
     enrollment = store.enrollment(message.enrollment)
@@ -68,8 +89,16 @@ def reject(store: Store, message_id: int, *, now: datetime, by: str | None,
         contact = store.contact(enrollment.contact)
         enrolled = from_db(enrollment.enrolled_at)
         assert enrolled is not None
-        moves = moved_on(version, enrollment.id, next_index=enrollment.step + 1, done_at=now,
-                         enrolled_at=enrolled, contact_zone=contact.timezone if contact else None,
-                         kind="rejected", step_id=message.step, detail=detail)
+        moves = moved_on(
+            version,
+            enrollment.id,
+            next_index=enrollment.step + 1,
+            done_at=now,
+            enrolled_at=enrolled,
+            contact_zone=contact.timezone if contact else None,
+            kind="rejected",
+            step_id=message.step,
+            detail=detail,
+        )
         store.apply(moves)
     return moves[-1].state

@@ -184,8 +184,7 @@ def details(record: ContactRecord) -> dict[str, Any]:
 def _write_batch(store: Store, batch: list[ContactRow], at: str) -> int:
     """Upsert one batch in one transaction; how many of its keys were new."""
     keys = {c.key for c in batch}
-    # Read outside the transaction: a deferred transaction that reads, then writes, fails at once
-    # when another process (a tick) wrote in between; a write-first one waits its turn instead.
+    # Read before taking the write lock, so the lock is held only for the write itself.
     existing = store.existing_contact_keys(list(keys))
     with store.transaction():
         store.upsert_contacts(batch, at)

@@ -30,8 +30,15 @@ class DeliveryReport:
     completed: int = 0
 
 
-def deliver(store: Store, channels: ChannelSet, versions: Versions, now: datetime, *,
-            batch_size: int = 1000, progress: Callable[[int], None] | None = None) -> DeliveryReport:
+def deliver(
+    store: Store,
+    channels: ChannelSet,
+    versions: Versions,
+    now: datetime,
+    *,
+    batch_size: int = 1000,
+    progress: Callable[[int], None] | None = None,
+) -> DeliveryReport:
     """Send every queued message (and recover those left in flight); move their steps on."""
     report = DeliveryReport()
     _recover_in_flight(store, channels, versions, now, report)
@@ -47,8 +54,9 @@ def deliver(store: Store, channels: ChannelSet, versions: Versions, now: datetim
             progress(len(batch))
 
 
-def _recover_in_flight(store: Store, channels: ChannelSet, versions: Versions, now: datetime,
-                       report: DeliveryReport) -> None:
+def _recover_in_flight(
+    store: Store, channels: ChannelSet, versions: Versions, now: datetime, report: DeliveryReport
+) -> None:
     in_flight = store.deliverable(None, status="sending")
     if not in_flight:
         return
@@ -60,16 +68,27 @@ def _recover_in_flight(store: Store, channels: ChannelSet, versions: Versions, n
         done |= channels.for_type(channel).delivered(keys)
     already = [r for r in in_flight if r.message.idempotency_key in done]
     if already:
-        _record(store, versions, now, already,
-                [Delivery(r.message.id, provider_id=r.message.idempotency_key) for r in already],
-                report)
+        _record(
+            store,
+            versions,
+            now,
+            already,
+            [Delivery(r.message.id, provider_id=r.message.idempotency_key) for r in already],
+            report,
+        )
     again = [r for r in in_flight if r.message.idempotency_key not in done]
     if again:
         _send(store, channels, versions, now, again, report)
 
 
-def _send(store: Store, channels: ChannelSet, versions: Versions, now: datetime,
-          batch: list[Deliverable], report: DeliveryReport) -> None:
+def _send(
+    store: Store,
+    channels: ChannelSet,
+    versions: Versions,
+    now: datetime,
+    batch: list[Deliverable],
+    report: DeliveryReport,
+) -> None:
     sent_at = format_instant(now)
     assert sent_at is not None
     by_channel: dict[str, list[Deliverable]] = {}
@@ -77,15 +96,34 @@ def _send(store: Store, channels: ChannelSet, versions: Versions, now: datetime,
         by_channel.setdefault(row.message.channel, []).append(row)
     for channel_name, rows in by_channel.items():
         channel = channels.for_type(channel_name)
-        outgoing = [Outgoing(r.message.id, r.message.idempotency_key, r.message.sequence,
-                             r.message.version, r.message.step, r.message.contact,
-                             r.message.channel, r.message.to_address, r.message.subject,
-                             r.message.body, sent_at, r.extra) for r in rows]
+        outgoing = [
+            Outgoing(
+                r.message.id,
+                r.message.idempotency_key,
+                r.message.sequence,
+                r.message.version,
+                r.message.step,
+                r.message.contact,
+                r.message.channel,
+                r.message.to_address,
+                r.message.subject,
+                r.message.body,
+                sent_at,
+                r.extra,
+            )
+            for r in rows
+        ]
         _record(store, versions, now, rows, channel.send(outgoing), report)
 
 
-def _record(store: Store, versions: Versions, now: datetime, rows: list[Deliverable],
-            deliveries: list[Delivery], report: DeliveryReport) -> None:
+def _record(
+    store: Store,
+    versions: Versions,
+    now: datetime,
+    rows: list[Deliverable],
+    deliveries: list[Delivery],
+    report: DeliveryReport,
+) -> None:
     at = format_instant(now)
     assert at is not None
     sent: list[tuple[str, str | None, int]] = []
@@ -102,10 +140,17 @@ def _record(store: Store, versions: Versions, now: datetime, rows: list[Delivera
             version = versions.get(message.sequence, message.version)
             enrolled = from_db(row.enrolled_at)
             assert enrolled is not None
-            moves = moved_on(version, message.enrollment, next_index=row.step_index + 1,
-                             done_at=now, enrolled_at=enrolled, contact_zone=row.contact_zone,
-                             kind="sent", step_id=message.step, detail=f"{message.channel} "
-                             f"to {message.to_address}")
+            moves = moved_on(
+                version,
+                message.enrollment,
+                next_index=row.step_index + 1,
+                done_at=now,
+                enrolled_at=enrolled,
+                contact_zone=row.contact_zone,
+                kind="sent",
+                step_id=message.step,
+                detail=f"{message.channel} to {message.to_address}",
+            )
             report.completed += sum(1 for t in moves if t.state == "completed")
             transitions.extend(moves)
         elif delivery.temporary and message.attempts + 1 < MAX_ATTEMPTS:
@@ -114,10 +159,20 @@ def _record(store: Store, versions: Versions, now: datetime, rows: list[Delivera
         else:
             failed.append((message.id, str(delivery.error)))
             report.failed += 1
-            transitions.append(Transition(message.enrollment, "failed", row.step_index,
-                                          row.anchor_at, None, f"step '{message.step}': "
-                                          f"{delivery.error}", at, "failed", message.step,
-                                          delivery.error))
+            transitions.append(
+                Transition(
+                    message.enrollment,
+                    "failed",
+                    row.step_index,
+                    row.anchor_at,
+                    None,
+                    f"step '{message.step}': {delivery.error}",
+                    at,
+                    "failed",
+                    message.step,
+                    delivery.error,
+                )
+            )
     with store.transaction():
         store.mark_sent(sent)
         for message_id, error in retry:

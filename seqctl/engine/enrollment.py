@@ -9,6 +9,7 @@ from datetime import datetime
 from itertools import islice
 from typing import Any
 
+from seqctl.engine import contacts
 from seqctl.engine.runtime import Versions
 from seqctl.schedule import open_at
 from seqctl.errors import NotFound, SeqctlError
@@ -32,13 +33,23 @@ class EnrollReport:
     refused: list[Refusal] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        return {"enrolled": self.enrolled, "already": self.already,
-                "refused": [{"contact": r.contact, "reason": r.reason} for r in self.refused]}
+        return {
+            "enrolled": self.enrolled,
+            "already": self.already,
+            "refused": [{"contact": r.contact, "reason": r.reason} for r in self.refused],
+        }
 
 
-def enroll(store: Store, sequence: str, contacts: Iterable[str], *, now: datetime,
-           variables: Mapping[str, Any] | None = None, batch_size: int = BATCH_SIZE,
-           progress: Callable[[int], None] | None = None) -> EnrollReport:
+def enroll(
+    store: Store,
+    sequence: str,
+    contacts: Iterable[str],
+    *,
+    now: datetime,
+    variables: Mapping[str, Any] | None = None,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[int], None] | None = None,
+) -> EnrollReport:
     """Enroll contacts (by key) in the newest version. Idempotent: live ones count as already."""
     record = store.sequence(sequence)
     if record is None:
@@ -56,21 +67,59 @@ def enroll(store: Store, sequence: str, contacts: Iterable[str], *, now: datetim
             for key in batch:
                 contact = known.get(key)
                 if contact is None:
-                    report.refused.append(Refusal(key, "unknown contact (import it first: "
-                                                       "seqctl contacts import)"))
+                    report.refused.append(
+                        Refusal(key, "unknown contact (import it first: seqctl contacts import)")
+                    )
                     continue
                 if key in live:
                     report.already += 1
                     continue
                 due = version.due(0, anchor=now, enrolled_at=now, contact_zone=contact.timezone)
-                rows.append((sequence, version.number, key, 0, stamp, format_instant(due),
-                             vars_json))
+                rows.append(
+                    (sequence, version.number, key, 0, stamp, format_instant(due), vars_json)
+                )
             inserted = store.insert_enrollments(rows, at=stamp)
         report.enrolled += inserted
         report.already += len(rows) - inserted  # enrolled by someone else a moment ago
         if progress is not None:
             progress(len(batch))
     return report
+
+
+def enroll_file(
+    store: Store,
+    sequence: str,
+    path: str,
+    *,
+    now: datetime,
+    variables: Mapping[str, Any] | None = None,
+    extra_keys: Iterable[str] = (),
+) -> EnrollReport:
+    """Enroll from a file (or `-`): contact keys one a line, or CSV/JSONL contact rows.
+
+    Contact rows are imported (upserted by key) first, so a file can bring new people; a row
+    that cannot be imported is refused with its line number.
+    """
+    if store.sequence(sequence) is None:
+        raise NotFound(f"no sequence '{sequence}' (publish it first: seqctl publish)")
+    with contacts.open_source(path) as handle:
+        lines = list(handle)
+    content = [line for line in lines if line.strip()]
+    first = content[0].lstrip("\ufeff \t") if content else ""
+    kind = contacts.format_of(path)
+    refused: list[Refusal] = []
+    if kind is None and (first.startswith("{") or "," in first):
+        kind = contacts.Format.JSONL if first.startswith("{") else contacts.Format.CSV
+    if kind is None:
+        keys = [line.strip() for line in content]
+    else:
+        parsed = list(contacts.read_contacts(lines, name=path, kind=kind))
+        report = contacts.import_contacts(store, parsed, now=now)
+        refused = [Refusal(f"{path}:{r.row}", r.reason) for r in report.refused]
+        keys = [p.contact.key for p in parsed if isinstance(p, contacts.Parsed)]
+    result = enroll(store, sequence, [*extra_keys, *keys], now=now, variables=variables)
+    result.refused[:0] = refused
+    return result
 
 
 def live(store: Store, sequence: str, contact: str) -> EnrollmentRecord:
@@ -82,21 +131,37 @@ def live(store: Store, sequence: str, contact: str) -> EnrollmentRecord:
     return found
 
 
-def remove(store: Store, sequence: str, contact: str, *, now: datetime,
-           reason: str = "removed by a person") -> EnrollmentRecord:
+def remove(
+    store: Store, sequence: str, contact: str, *, now: datetime, reason: str = "removed by a person"
+) -> EnrollmentRecord:
     """Take a contact off a sequence: exited, open actions and unsent messages cancelled."""
     enrollment = live(store, sequence, contact)
     stamp = format_instant(now) or ""
     with store.transaction():
         store.cancel_actions(enrollment.id, stamp)
         store.cancel_messages(enrollment.id)
-        store.apply([Transition(enrollment.id, "exited", enrollment.step, enrollment.anchor_at,
-                                None, reason, stamp, "exited", None, reason)])
+        store.apply(
+            [
+                Transition(
+                    enrollment.id,
+                    "exited",
+                    enrollment.step,
+                    enrollment.anchor_at,
+                    None,
+                    reason,
+                    stamp,
+                    "exited",
+                    None,
+                    reason,
+                )
+            ]
+        )
     return enrollment
 
 
-def pause(store: Store, sequence: str, contact: str, *, now: datetime,
-          reason: str = "paused by a person") -> EnrollmentRecord:
+def pause(
+    store: Store, sequence: str, contact: str, *, now: datetime, reason: str = "paused by a person"
+) -> EnrollmentRecord:
     """Hold one enrollment where it is; its countdown freezes until resumed."""
     enrollment = live(store, sequence, contact)
     if enrollment.state == "paused":
@@ -121,11 +186,26 @@ def resume(store: Store, sequence: str, contact: str, *, now: datetime) -> Enrol
     stamp = format_instant(now) or ""
     due = _shifted_due(versions, enrollment, now, zone)
     waiting = bool(store.actions(enrollment=enrollment.id)) or bool(
-        store.messages(enrollment=enrollment.id, status="pending_approval"))
+        store.messages(enrollment=enrollment.id, status="pending_approval")
+    )
     state = "waiting" if waiting else "active"
     with store.transaction():
-        store.apply([Transition(enrollment.id, state, enrollment.step, enrollment.anchor_at,
-                                due, None, stamp, "resumed", None, None)])
+        store.apply(
+            [
+                Transition(
+                    enrollment.id,
+                    state,
+                    enrollment.step,
+                    enrollment.anchor_at,
+                    due,
+                    None,
+                    stamp,
+                    "resumed",
+                    None,
+                    None,
+                )
+            ]
+        )
     return enrollment
 
 
@@ -140,14 +220,29 @@ def shift_paused_sequence(store: Store, sequence: str, paused_at: str, now: date
         if enrollment.next_due_at is None:
             continue
         contact = store.contact(enrollment.contact)
-        moves.append((_shifted_due(versions, enrollment, now, contact.timezone if contact else None,
-                                   paused_since=since), enrollment.id))
+        moves.append(
+            (
+                _shifted_due(
+                    versions,
+                    enrollment,
+                    now,
+                    contact.timezone if contact else None,
+                    paused_since=since,
+                ),
+                enrollment.id,
+            )
+        )
     store.set_due(moves, at=stamp)
     return len(moves)
 
 
-def _shifted_due(versions: Versions, enrollment: EnrollmentRecord, now: datetime,
-                 zone: str | None, paused_since: datetime | None = None) -> str | None:
+def _shifted_due(
+    versions: Versions,
+    enrollment: EnrollmentRecord,
+    now: datetime,
+    zone: str | None,
+    paused_since: datetime | None = None,
+) -> str | None:
     due = from_db(enrollment.next_due_at)
     since = paused_since or from_db(enrollment.paused_at)
     if due is None or since is None:

@@ -21,12 +21,24 @@ class MigrateReport:
     forced: int = 0
 
     def as_json(self) -> dict[str, Any]:
-        return {"version": self.version, "moved": self.moved, "unchanged": self.unchanged,
-                "forced": self.forced, "stranded": self.stranded}
+        return {
+            "version": self.version,
+            "moved": self.moved,
+            "unchanged": self.unchanged,
+            "forced": self.forced,
+            "stranded": self.stranded,
+        }
 
 
-def migrate(store: Store, sequence: str, to: int, *, now: datetime, force: bool = False,
-            dry_run: bool = False) -> MigrateReport:
+def migrate(
+    store: Store,
+    sequence: str,
+    to: int,
+    *,
+    now: datetime,
+    force: bool = False,
+    dry_run: bool = False,
+) -> MigrateReport:
     """Each running enrollment keeps its current step (by id) in version `to`.
 
     Those whose step does not exist there are listed and left alone; with force they move to the
@@ -47,12 +59,15 @@ def migrate(store: Store, sequence: str, to: int, *, now: datetime, force: bool 
         step_id = old_steps[enrollment.step].id if enrollment.step < len(old_steps) else None
         index = target.model.index(step_id) if step_id else None
         if index is None:
-            later = [s.id for s in old_steps[enrollment.step + 1:]]
-            index = next((target.model.index(s) for s in later
-                          if target.model.index(s) is not None), len(target.steps))
+            later = [s.id for s in old_steps[enrollment.step + 1 :]]
+            index = next(
+                (i for i in (target.model.index(s) for s in later) if i is not None),
+                len(target.steps),
+            )
             if not force:
-                report.stranded.append({"contact": enrollment.contact, "step": step_id,
-                                        "version": enrollment.version})
+                report.stranded.append(
+                    {"contact": enrollment.contact, "step": step_id, "version": enrollment.version}
+                )
                 continue
             report.forced += 1
         report.moved += 1
@@ -62,6 +77,7 @@ def migrate(store: Store, sequence: str, to: int, *, now: datetime, force: bool 
     with store.transaction():
         for enrollment_id, index, old_version, step_id, _ in moves:
             store.set_version(enrollment_id, to, index, stamp)
-            store.add_history([(enrollment_id, stamp, "migrated", step_id,
-                                f"version {old_version} -> {to}")])
+            store.add_history(
+                [(enrollment_id, stamp, "migrated", step_id, f"version {old_version} -> {to}")]
+            )
     return report

@@ -33,8 +33,13 @@ def load_for_preview(store: Store, playbook: str) -> RunnableVersion:
     return RunnableVersion(model.id, 0, model)
 
 
-def preview(version: RunnableVersion, contact: dict[str, Any], *, start: datetime,
-            variables: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+def preview(
+    version: RunnableVersion,
+    contact: dict[str, Any],
+    *,
+    start: datetime,
+    variables: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
     """Each step's due time if every step were done the moment it is due, with its content."""
     zone = contact.get("timezone")
     anchor = start
@@ -44,20 +49,30 @@ def preview(version: RunnableVersion, contact: dict[str, Any], *, start: datetim
         step = version.steps[index]
         due = version.due(index, anchor=anchor, enrolled_at=start, contact_zone=zone)
         assert due is not None
-        entry: dict[str, Any] = {"step": step.id, "type": str(step.type),
-                                 "mode": str(step.mode), "due_at": format_instant(due)}
+        entry: dict[str, Any] = {
+            "step": step.id,
+            "type": str(step.type),
+            "mode": str(step.mode),
+            "due_at": format_instant(due),
+        }
         context = variables_for(version, step, None, contact, variables or {}, start, due)
         next_index = index + 1
         try:
             if step.type is StepType.BRANCH:
                 next_index = branch_target(version, index, context)
-                entry["next"] = version.steps[next_index].id if next_index < len(
-                    version.steps) else None
-            elif not step.is_manual and (step.type in MESSAGE_TYPES
-                                         or step.type is StepType.WEBHOOK):
+                entry["next"] = (
+                    version.steps[next_index].id if next_index < len(version.steps) else None
+                )
+            elif not step.is_manual and (
+                step.type in MESSAGE_TYPES or step.type is StepType.WEBHOOK
+            ):
                 message = render_step(version, step, contact, context)
-                entry.update(channel=message.channel, to=message.to, subject=message.subject,
-                             body=message.body)
+                entry.update(
+                    channel=message.channel,
+                    to=message.to,
+                    subject=message.subject,
+                    body=message.body,
+                )
             elif step.spec.get("instructions"):
                 entry["instructions"] = render.render(str(step.spec["instructions"]), context)
         except (render.RenderError, Undeliverable) as exc:

@@ -12,8 +12,13 @@ STATES = ("active", "waiting", "paused", "completed", "exited", "failed")
 STEP_COUNTS = ("sent", "done", "skipped", "failed", "action", "approval", "rejected")
 
 
-def enrollments(store: Store, *, sequence: str | None = None, contact: str | None = None,
-                state: str | None = None) -> list[dict[str, Any]]:
+def enrollments(
+    store: Store,
+    *,
+    sequence: str | None = None,
+    contact: str | None = None,
+    state: str | None = None,
+) -> list[dict[str, Any]]:
     """Enrollments with their state, current step id, next due time and reason."""
     if sequence is not None and store.sequence(sequence) is None:
         raise NotFound(f"no sequence '{sequence}'")
@@ -21,11 +26,19 @@ def enrollments(store: Store, *, sequence: str | None = None, contact: str | Non
     rows = []
     for e in store.enrollments(sequence=sequence, contact=contact, state=state):
         steps = versions.get(e.sequence, e.version).steps
-        rows.append({
-            "id": e.id, "sequence": e.sequence, "version": e.version, "contact": e.contact,
-            "state": e.state, "step": steps[e.step].id if e.step < len(steps) else None,
-            "next_due_at": e.next_due_at, "reason": e.reason, "enrolled_at": e.enrolled_at,
-        })
+        rows.append(
+            {
+                "id": e.id,
+                "sequence": e.sequence,
+                "version": e.version,
+                "contact": e.contact,
+                "state": e.state,
+                "step": steps[e.step].id if e.step < len(steps) else None,
+                "next_due_at": e.next_due_at,
+                "reason": e.reason,
+                "enrolled_at": e.enrolled_at,
+            }
+        )
     return rows
 
 
@@ -43,8 +56,11 @@ def status(store: Store, sequence: str) -> dict[str, Any]:
         row: dict[str, Any] = {"id": step.id, "type": str(step.type)}
         for kind in STEP_COUNTS:
             row[kind] = by_step.get((step.id, kind), 0)
-        row["pending"] = sum(n for (s, st), n in messages.items()
-                             if s == step.id and st in ("pending_approval", "queued", "sending"))
+        row["pending"] = sum(
+            n
+            for (s, st), n in messages.items()
+            if s == step.id and st in ("pending_approval", "queued", "sending")
+        )
         steps.append(row)
     return {
         "sequence": sequence,
@@ -63,5 +79,7 @@ def timeline(store: Store, contact: str) -> list[dict[str, Any]]:
     """Everything that happened to a contact, in order."""
     if store.contact(contact) is None:
         raise NotFound(f"no contact '{contact}'")
-    return [{"at": h.at, "sequence": h.sequence, "step": h.step, "kind": h.kind,
-             "detail": h.detail} for h in store.history(contact=contact)]
+    return [
+        {"at": h.at, "sequence": h.sequence, "step": h.step, "kind": h.kind, "detail": h.detail}
+        for h in store.history(contact=contact)
+    ]

@@ -39,8 +39,11 @@ class RunnableVersion:
 
     def zone_for(self, contact_zone: str | None) -> str:
         definition = self.model.definition
-        return pick_zone(contact_zone, definition.get("timezone"),
-                         bool(definition.get("use_contact_timezone", True)))
+        return pick_zone(
+            contact_zone,
+            definition.get("timezone"),
+            bool(definition.get("use_contact_timezone", True)),
+        )
 
     def calendar(self, contact_zone: str | None) -> Calendar:
         """The contact's calendar: their zone (or the sequence's), the window, the holidays."""
@@ -49,16 +52,23 @@ class RunnableVersion:
         if found is None:
             definition = self.model.definition
             spec = definition.get("send_window")
-            window = Window.parse(spec.get("days"), spec.get("start"), spec.get("end")) if spec else None
+            window = (
+                Window.parse(spec.get("days"), spec.get("start"), spec.get("end")) if spec else None
+            )
             closed = definition.get("holidays") or {}
-            found = make_calendar(zone, window=window, country=closed.get("country"),
-                                  subdivision=closed.get("subdivision"),
-                                  dates=closed.get("dates", ()))
+            found = make_calendar(
+                zone,
+                window=window,
+                country=closed.get("country"),
+                subdivision=closed.get("subdivision"),
+                dates=closed.get("dates", ()),
+            )
             self._calendars[zone] = found
         return found
 
-    def due(self, index: int, *, anchor: datetime, enrolled_at: datetime,
-            contact_zone: str | None) -> datetime | None:
+    def due(
+        self, index: int, *, anchor: datetime, enrolled_at: datetime, contact_zone: str | None
+    ) -> datetime | None:
         """When step `index` is due, counted from its anchor; None past the last step."""
         if index >= len(self.steps):
             return None
@@ -84,10 +94,13 @@ class Versions:
             return self._cache[(sequence, number)]
         record = self.store.version(sequence, number)
         if record is None:
-            raise NotFound(f"sequence '{sequence}' has no published version"
-                           + (f" {number}" if number is not None else ""))
+            raise NotFound(
+                f"sequence '{sequence}' has no published version"
+                + (f" {number}" if number is not None else "")
+            )
         key = (sequence, record.number)
         if key not in self._cache:
-            self._cache[key] = RunnableVersion(sequence, record.number,
-                                               from_definition(record.definition))
+            self._cache[key] = RunnableVersion(
+                sequence, record.number, from_definition(record.definition)
+            )
         return self._cache[key]

@@ -34,17 +34,45 @@ class DueEnrollment:
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> DueEnrollment:
         """From a row of the store's due query."""
-        (eid, sequence, version, contact, step, anchor_at, due_at, vars_json, enrolled_at,
-         email, phone, zone, attributes) = row
+        (
+            eid,
+            sequence,
+            version,
+            contact,
+            step,
+            anchor_at,
+            due_at,
+            vars_json,
+            enrolled_at,
+            email,
+            phone,
+            zone,
+            attributes,
+        ) = row
         fields: dict[str, Any] = json.loads(attributes) if attributes else {}
-        for name, value in (("key", contact), ("email", email), ("phone", phone),
-                            ("timezone", zone)):
+        for name, value in (
+            ("key", contact),
+            ("email", email),
+            ("phone", phone),
+            ("timezone", zone),
+        ):
             if value is not None:
                 fields[name] = value
         anchor, due, enrolled = from_db(anchor_at), from_db(due_at), from_db(enrolled_at)
         assert anchor is not None and due is not None and enrolled is not None
-        return cls(eid, sequence, version, contact, step, anchor, due,
-                   json.loads(vars_json) if vars_json else {}, enrolled, fields, zone)
+        return cls(
+            eid,
+            sequence,
+            version,
+            contact,
+            step,
+            anchor,
+            due,
+            json.loads(vars_json) if vars_json else {},
+            enrolled,
+            fields,
+            zone,
+        )
 
 
 class Kind(StrEnum):
@@ -83,26 +111,39 @@ class Undeliverable(Exception):
 def decide(version: RunnableVersion, due: DueEnrollment, now: datetime) -> Outcome:
     """The outcome of the due step of one enrollment at `now`."""
     step = version.steps[due.step]
-    variables = variables_for(version, step, due.id, due.contact_fields, due.vars,
-                              due.enrolled_at, now)
+    variables = variables_for(
+        version, step, due.id, due.contact_fields, due.vars, due.enrolled_at, now
+    )
     try:
         if step.type is StepType.BRANCH:
             return Outcome(Kind.JUMP, step, next_index=branch_target(version, due.step, variables))
         if step.is_manual or step.type not in (*MESSAGE_TYPES, StepType.WEBHOOK):
-            return Outcome(Kind.ACTION, step, title=_text(step, "subject", variables)
-                           or _text(step, "name", variables) or f"{step.type} {due.contact}",
-                           instructions=_text(step, "instructions", variables))
-        return Outcome(Kind.SEND, step, message=render_step(version, step, due.contact_fields,
-                                                            variables))
+            return Outcome(
+                Kind.ACTION,
+                step,
+                title=_text(step, "subject", variables)
+                or _text(step, "name", variables)
+                or f"{step.type} {due.contact}",
+                instructions=_text(step, "instructions", variables),
+            )
+        return Outcome(
+            Kind.SEND, step, message=render_step(version, step, due.contact_fields, variables)
+        )
     except render.RenderError as exc:
         return Outcome(Kind.FAIL, step, reason=f"step '{step.id}': {exc}")
     except Undeliverable as exc:
         return Outcome(Kind.FAIL, step, reason=f"step '{step.id}': {exc}")
 
 
-def variables_for(version: RunnableVersion, step: Step, enrollment_id: int | None,
-                  contact_fields: Mapping[str, Any], enrollment_vars: Mapping[str, Any],
-                  enrolled_at: datetime, now: datetime) -> dict[str, Any]:
+def variables_for(
+    version: RunnableVersion,
+    step: Step,
+    enrollment_id: int | None,
+    contact_fields: Mapping[str, Any],
+    enrollment_vars: Mapping[str, Any],
+    enrolled_at: datetime,
+    now: datetime,
+) -> dict[str, Any]:
     """The template variables of DESIGN.md: contact (and its target alias), sender, ..."""
     definition = version.model.definition
     return render.template_context(
@@ -110,8 +151,11 @@ def variables_for(version: RunnableVersion, step: Step, enrollment_id: int | Non
         sender=definition.get("sender") or {},
         sequence={"id": version.sequence, "name": version.model.name, "version": version.number},
         step={"id": step.id, "type": str(step.type), "number": version.model.index(step.id)},
-        enrollment={**enrollment_vars, "id": enrollment_id,
-                    "enrolled_at": format_instant(enrolled_at)},
+        enrollment={
+            **enrollment_vars,
+            "id": enrollment_id,
+            "enrolled_at": format_instant(enrolled_at),
+        },
         now=now,
         target=version.target,
     )
@@ -119,8 +163,11 @@ def variables_for(version: RunnableVersion, step: Step, enrollment_id: int | Non
 
 def branch_target(version: RunnableVersion, index: int, variables: Mapping[str, Any]) -> int:
     step = version.steps[index]
-    chosen = step.spec.get("then") if render.evaluate(str(step.spec["if"]), variables) else (
-        step.spec.get("else"))
+    chosen = (
+        step.spec.get("then")
+        if render.evaluate(str(step.spec["if"]), variables)
+        else (step.spec.get("else"))
+    )
     if chosen is None:
         return index + 1
     target = version.model.index(str(chosen))
@@ -129,20 +176,31 @@ def branch_target(version: RunnableVersion, index: int, variables: Mapping[str, 
     return target
 
 
-_ADDRESS = {StepType.EMAIL: "email", StepType.SMS: "phone", StepType.WHATSAPP: "phone",
-            StepType.TELEGRAM: "phone"}
+_ADDRESS = {
+    StepType.EMAIL: "email",
+    StepType.SMS: "phone",
+    StepType.WHATSAPP: "phone",
+    StepType.TELEGRAM: "phone",
+}
 
 
-def render_step(version: RunnableVersion, step: Step, contact_fields: Mapping[str, Any],
-                variables: Mapping[str, Any]) -> Rendered:
+def render_step(
+    version: RunnableVersion,
+    step: Step,
+    contact_fields: Mapping[str, Any],
+    variables: Mapping[str, Any],
+) -> Rendered:
     """Render a message step; RenderError for a missing variable, Undeliverable for no address."""
     channel = str(step.type)
     if step.type is StepType.WEBHOOK:
         payload = step.spec.get("payload")
-        body = json.dumps(payload, sort_keys=True) if payload is not None else _body(step, variables)
+        body = (
+            json.dumps(payload, sort_keys=True) if payload is not None else _body(step, variables)
+        )
         return Rendered(channel, step.spec.get("url"), None, body)
     field_name = (version.model.definition.get("contact_fields") or {}).get(
-        _ADDRESS[step.type], _ADDRESS[step.type])
+        _ADDRESS[step.type], _ADDRESS[step.type]
+    )
     to = contact_fields.get(field_name)
     if not to:
         raise Undeliverable(f"contact has no {field_name} for a {channel} step")
@@ -162,12 +220,25 @@ def _whatsapp(step: Step, to: str, variables: Mapping[str, Any]) -> Rendered:
     # 24-hour window: only the approved template may be sent.
     template = step.spec.get("whatsapp_template")
     if template is None:
-        raise Undeliverable("outside the WhatsApp 24-hour window and the step has no "
-                            "whatsapp_template to fall back on")
+        raise Undeliverable(
+            "outside the WhatsApp 24-hour window and the step has no "
+            "whatsapp_template to fall back on"
+        )
     params = [render.render(str(p), variables) for p in template.get("params", [])]
     body = f"[template {template['name']} ({template['language']})] " + " | ".join(params)
-    return Rendered("whatsapp", to, None, body, {"template": {
-        "name": template["name"], "language": template["language"], "params": params}})
+    return Rendered(
+        "whatsapp",
+        to,
+        None,
+        body,
+        {
+            "template": {
+                "name": template["name"],
+                "language": template["language"],
+                "params": params,
+            }
+        },
+    )
 
 
 def _body(step: Step, variables: Mapping[str, Any]) -> str | None:

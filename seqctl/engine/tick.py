@@ -43,9 +43,16 @@ class TickReport:
         return data
 
 
-def tick(store: Store, channels: ChannelSet, *, now: datetime, limit: int | None = None,
-         dry_run: bool = False, batch_size: int = BATCH_SIZE,
-         progress: Callable[[int], None] | None = None) -> TickReport:
+def tick(
+    store: Store,
+    channels: ChannelSet,
+    *,
+    now: datetime,
+    limit: int | None = None,
+    dry_run: bool = False,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[int], None] | None = None,
+) -> TickReport:
     """Advance everything due at or before now; hold, send, or hand to people."""
     stamp = format_instant(now)
     assert stamp is not None
@@ -71,9 +78,16 @@ def tick(store: Store, channels: ChannelSet, *, now: datetime, limit: int | None
     return report
 
 
-def _advance_all(store: Store, channels: ChannelSet, versions: Versions, now: datetime,
-                 limit: int | None, batch_size: int, report: TickReport,
-                 progress: Callable[[int], None] | None) -> None:
+def _advance_all(
+    store: Store,
+    channels: ChannelSet,
+    versions: Versions,
+    now: datetime,
+    limit: int | None,
+    batch_size: int,
+    report: TickReport,
+    progress: Callable[[int], None] | None,
+) -> None:
     stamp = format_instant(now)
     assert stamp is not None
     seen: dict[int, int] = {}
@@ -91,8 +105,11 @@ def _advance_all(store: Store, channels: ChannelSet, versions: Versions, now: da
             if due.step >= len(version.steps):  # moved past its last step by a forced migrate
                 batch.complete(due)
             elif seen[due.id] > MAX_STEPS_PER_TICK:
-                batch.fail(due, version.steps[due.step].id,
-                           f"more than {MAX_STEPS_PER_TICK} steps in one tick (a branch loop?)")
+                batch.fail(
+                    due,
+                    version.steps[due.step].id,
+                    f"more than {MAX_STEPS_PER_TICK} steps in one tick (a branch loop?)",
+                )
             else:
                 batch.add(version, due, decide(version, due, now))
         with store.transaction():
@@ -128,13 +145,36 @@ class Batch:
         self.failed = 0
 
     def complete(self, due: DueEnrollment) -> None:
-        self.transitions.append(Transition(due.id, "completed", due.step, _iso(due.anchor_at),
-                                           None, None, self.stamp, "completed", None))
+        self.transitions.append(
+            Transition(
+                due.id,
+                "completed",
+                due.step,
+                _iso(due.anchor_at),
+                None,
+                None,
+                self.stamp,
+                "completed",
+                None,
+            )
+        )
 
     def fail(self, due: DueEnrollment, step_id: str, reason: str) -> None:
         self.failed += 1
-        self.transitions.append(Transition(due.id, "failed", due.step, _iso(due.anchor_at), None,
-                                           reason, self.stamp, "failed", step_id, reason))
+        self.transitions.append(
+            Transition(
+                due.id,
+                "failed",
+                due.step,
+                _iso(due.anchor_at),
+                None,
+                reason,
+                self.stamp,
+                "failed",
+                step_id,
+                reason,
+            )
+        )
 
     def add(self, version: RunnableVersion, due: DueEnrollment, outcome: Outcome) -> None:
         step = outcome.step
@@ -143,38 +183,102 @@ class Batch:
             self.fail(due, step.id, outcome.reason or "failed")
         elif outcome.kind is Kind.JUMP:
             assert outcome.next_index is not None
-            target = version.steps[outcome.next_index].id if outcome.next_index < len(
-                version.steps) else "the end"
-            self.transitions.extend(moved_on(
-                version, due.id, next_index=outcome.next_index, done_at=self.now,
-                enrolled_at=due.enrolled_at, contact_zone=due.contact_zone, kind="branched",
-                step_id=step.id, detail=f"to {target}"))
+            target = (
+                version.steps[outcome.next_index].id
+                if outcome.next_index < len(version.steps)
+                else "the end"
+            )
+            self.transitions.extend(
+                moved_on(
+                    version,
+                    due.id,
+                    next_index=outcome.next_index,
+                    done_at=self.now,
+                    enrolled_at=due.enrolled_at,
+                    contact_zone=due.contact_zone,
+                    kind="branched",
+                    step_id=step.id,
+                    detail=f"to {target}",
+                )
+            )
         elif outcome.kind is Kind.ACTION:
-            self.actions.append(NewAction(due.id, step.id, str(step.type), _iso(due.due_at),
-                                          outcome.title, outcome.instructions))
-            self.transitions.append(Transition(due.id, "waiting", due.step, anchor, None,
-                                               f"action for step '{step.id}'", self.stamp,
-                                               "action", step.id, outcome.title))
+            self.actions.append(
+                NewAction(
+                    due.id,
+                    step.id,
+                    str(step.type),
+                    _iso(due.due_at),
+                    outcome.title,
+                    outcome.instructions,
+                )
+            )
+            self.transitions.append(
+                Transition(
+                    due.id,
+                    "waiting",
+                    due.step,
+                    anchor,
+                    None,
+                    f"action for step '{step.id}'",
+                    self.stamp,
+                    "action",
+                    step.id,
+                    outcome.title,
+                )
+            )
         else:
             message = outcome.message
             assert message is not None
             held = not self.auto.allows(version, step.id)
-            self.messages.append(NewMessage(
-                idempotency_key=f"{due.id}:{due.version}:{step.id}", enrollment=due.id,
-                sequence=due.sequence, version=due.version, step=step.id, contact=due.contact,
-                channel=message.channel, to_address=message.to, subject=message.subject,
-                body=message.body, status="pending_approval" if held else "queued",
-                created_at=self.stamp,
-                extra_json=json.dumps(message.extra) if message.extra else None))
+            self.messages.append(
+                NewMessage(
+                    idempotency_key=f"{due.id}:{due.version}:{step.id}",
+                    enrollment=due.id,
+                    sequence=due.sequence,
+                    version=due.version,
+                    step=step.id,
+                    contact=due.contact,
+                    channel=message.channel,
+                    to_address=message.to,
+                    subject=message.subject,
+                    body=message.body,
+                    status="pending_approval" if held else "queued",
+                    created_at=self.stamp,
+                    extra_json=json.dumps(message.extra) if message.extra else None,
+                )
+            )
             if held:
                 self.approvals += 1
-                self.transitions.append(Transition(due.id, "waiting", due.step, anchor, None,
-                                                   f"message for step '{step.id}' awaits approval",
-                                                   self.stamp, "approval", step.id, message.to))
+                self.transitions.append(
+                    Transition(
+                        due.id,
+                        "waiting",
+                        due.step,
+                        anchor,
+                        None,
+                        f"message for step '{step.id}' awaits approval",
+                        self.stamp,
+                        "approval",
+                        step.id,
+                        message.to,
+                    )
+                )
             else:
                 self.queued += 1
-                self.transitions.append(Transition(due.id, "active", due.step, anchor, None, None,
-                                                   self.stamp, "queued", step.id, message.to))
+                self.transitions.append(
+                    Transition(
+                        due.id,
+                        "active",
+                        due.step,
+                        anchor,
+                        None,
+                        None,
+                        self.stamp,
+                        "queued",
+                        step.id,
+                        message.to,
+                    )
+                )
 
 
 def needs_approval(version: RunnableVersion, step_id: str) -> bool:

@@ -4,5 +4,10 @@ from seqctl.store.base import Store, open_store
 from seqctl.store.records import ContactRecord, ContactRow, SequenceRecord, VersionRecord
 
 __all__ = [
-    "ContactRecord", "ContactRow", "SequenceRecord", "Store", "VersionRecord", "open_store",
+    "ContactRecord",
+    "ContactRow",
+    "SequenceRecord",
+    "Store",
+    "VersionRecord",
+    "open_store",
 ]

@@ -22,13 +22,23 @@ class ActionQueries:
         row = self.db.execute(f"{_SELECT} WHERE a.id = ?", [action_id]).fetchone()
         return ActionRecord(*row) if row else None
 
-    def actions(self, *, status: str | None = "open", sequence: str | None = None,
-                due_before: str | None = None, due_after: str | None = None,
-                enrollment: int | None = None) -> list[ActionRecord]:
+    def actions(
+        self,
+        *,
+        status: str | None = "open",
+        sequence: str | None = None,
+        due_before: str | None = None,
+        due_after: str | None = None,
+        enrollment: int | None = None,
+    ) -> list[ActionRecord]:
         where, params = [], []
-        for clause, value in (("a.status = ?", status), ("e.sequence = ?", sequence),
-                              ("a.due_at <= ?", due_before), ("a.due_at > ?", due_after),
-                              ("a.enrollment = ?", enrollment)):
+        for clause, value in (
+            ("a.status = ?", status),
+            ("e.sequence = ?", sequence),
+            ("a.due_at <= ?", due_before),
+            ("a.due_at > ?", due_after),
+            ("a.enrollment = ?", enrollment),
+        ):
             if value is not None:
                 where.append(clause)
                 params.append(value)
@@ -40,14 +50,18 @@ class ActionQueries:
         self.db.conn.executemany(
             "INSERT INTO actions (enrollment, step, type, due_at, title, instructions)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            [(a.enrollment, a.step, a.type, a.due_at, a.title, a.instructions) for a in actions])
+            [(a.enrollment, a.step, a.type, a.due_at, a.title, a.instructions) for a in actions],
+        )
 
     def close_action(self, action_id: int, status: str, at: str, by: str | None) -> None:
         self.db.execute(
             "UPDATE actions SET status = ?, closed_at = ?, closed_by = ? WHERE id = ?",
-            [status, at, by, action_id])
+            [status, at, by, action_id],
+        )
 
     def cancel_actions(self, enrollment: int, at: str) -> None:
         self.db.execute(
             "UPDATE actions SET status = 'cancelled', closed_at = ? "
-            "WHERE enrollment = ? AND status = 'open'", [at, enrollment])
+            "WHERE enrollment = ? AND status = 'open'",
+            [at, enrollment],
+        )

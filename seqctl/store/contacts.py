@@ -25,26 +25,30 @@ class ContactQueries:
     def contacts(self, *, limit: int | None = None, offset: int = 0) -> list[ContactRecord]:
         rows = self.db.execute(
             f"SELECT {_COLUMNS} FROM contacts ORDER BY key LIMIT ? OFFSET ?",
-            [limit if limit is not None else -1, offset])
+            [limit if limit is not None else -1, offset],
+        )
         return [ContactRecord(*row) for row in rows]
 
     def contacts_by_key(self, keys: Sequence[str]) -> dict[str, ContactRecord]:
         found: dict[str, ContactRecord] = {}
         for start in range(0, len(keys), _IN_CHUNK):
-            chunk = list(keys[start:start + _IN_CHUNK])
+            chunk = list(keys[start : start + _IN_CHUNK])
             marks = ",".join("?" * len(chunk))
             for row in self.db.execute(
-                    f"SELECT {_COLUMNS} FROM contacts WHERE key IN ({marks})", chunk):
+                f"SELECT {_COLUMNS} FROM contacts WHERE key IN ({marks})", chunk
+            ):
                 found[row[0]] = ContactRecord(*row)
         return found
 
     def existing_contact_keys(self, keys: Sequence[str]) -> set[str]:
         existing: set[str] = set()
         for start in range(0, len(keys), _IN_CHUNK):
-            chunk = list(keys[start:start + _IN_CHUNK])
+            chunk = list(keys[start : start + _IN_CHUNK])
             marks = ",".join("?" * len(chunk))
-            existing.update(r[0] for r in self.db.execute(
-                f"SELECT key FROM contacts WHERE key IN ({marks})", chunk))
+            existing.update(
+                r[0]
+                for r in self.db.execute(f"SELECT key FROM contacts WHERE key IN ({marks})", chunk)
+            )
         return existing
 
     def count_contacts(self) -> int:
@@ -63,7 +67,16 @@ class ContactQueries:
                 attributes = json_patch(contacts.attributes, excluded.attributes),
                 updated_at = excluded.updated_at
             """,
-            ((r.key, r.email, r.phone, r.timezone,
-              json.dumps(r.attributes, ensure_ascii=False, separators=(",", ":")), at, at)
-             for r in rows),
+            (
+                (
+                    r.key,
+                    r.email,
+                    r.phone,
+                    r.timezone,
+                    json.dumps(r.attributes, ensure_ascii=False, separators=(",", ":")),
+                    at,
+                    at,
+                )
+                for r in rows
+            ),
         )

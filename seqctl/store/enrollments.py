@@ -33,20 +33,30 @@ class EnrollmentQueries:
     db: Database
 
     def enrollment(self, enrollment_id: int) -> EnrollmentRecord | None:
-        row = self.db.execute(f"SELECT {_COLUMNS} FROM enrollments WHERE id = ?",
-                              [enrollment_id]).fetchone()
+        row = self.db.execute(
+            f"SELECT {_COLUMNS} FROM enrollments WHERE id = ?", [enrollment_id]
+        ).fetchone()
         return EnrollmentRecord(*row) if row else None
 
     def live_enrollment(self, sequence: str, contact: str) -> EnrollmentRecord | None:
         row = self.db.execute(
             f"SELECT {_COLUMNS} FROM enrollments WHERE sequence = ? AND contact = ? "
-            f"AND state IN {_LIVE}", [sequence, contact]).fetchone()
+            f"AND state IN {_LIVE}",
+            [sequence, contact],
+        ).fetchone()
         return EnrollmentRecord(*row) if row else None
 
-    def enrollments(self, *, sequence: str | None = None, contact: str | None = None,
-                    state: str | None = None, live: bool = False,
-                    limit: int | None = None) -> list[EnrollmentRecord]:
-        where, params = [], []
+    def enrollments(
+        self,
+        *,
+        sequence: str | None = None,
+        contact: str | None = None,
+        state: str | None = None,
+        live: bool = False,
+        limit: int | None = None,
+    ) -> list[EnrollmentRecord]:
+        where: list[str] = []
+        params: list[Any] = []
         for column, value in (("sequence", sequence), ("contact", contact), ("state", state)):
             if value is not None:
                 where.append(f"{column} = ?")
@@ -56,18 +66,24 @@ class EnrollmentQueries:
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         params.append(limit if limit is not None else -1)
         rows = self.db.execute(
-            f"SELECT {_COLUMNS} FROM enrollments {clause} ORDER BY id LIMIT ?", params)
+            f"SELECT {_COLUMNS} FROM enrollments {clause} ORDER BY id LIMIT ?", params
+        )
         return [EnrollmentRecord(*row) for row in rows]
 
     def live_contacts(self, sequence: str, keys: Sequence[str]) -> set[str]:
         """Which of these contacts already have a live enrollment in the sequence."""
         found: set[str] = set()
         for start in range(0, len(keys), _IN_CHUNK):
-            chunk = list(keys[start:start + _IN_CHUNK])
+            chunk = list(keys[start : start + _IN_CHUNK])
             marks = ",".join("?" * len(chunk))
-            found.update(r[0] for r in self.db.execute(
-                f"SELECT contact FROM enrollments WHERE sequence = ? AND state IN {_LIVE} "
-                f"AND contact IN ({marks})", [sequence, *chunk]))
+            found.update(
+                r[0]
+                for r in self.db.execute(
+                    f"SELECT contact FROM enrollments WHERE sequence = ? AND state IN {_LIVE} "
+                    f"AND contact IN ({marks})",
+                    [sequence, *chunk],
+                )
+            )
         return found
 
     def insert_enrollments(self, rows: Iterable[tuple[Any, ...]], *, at: str) -> int:
@@ -82,11 +98,14 @@ class EnrollmentQueries:
             "INSERT OR IGNORE INTO enrollments (sequence, version, contact, state, step, anchor_at,"
             " next_due_at, vars, enrolled_at, updated_at)"
             " VALUES (?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)",
-            ((*row, at, at) for row in rows))
+            ((*row, at, at) for row in rows),
+        )
         self.db.execute(
             "INSERT INTO history (enrollment, at, kind, step, detail) "
             "SELECT id, enrolled_at, 'enrolled', NULL, 'version ' || version "
-            "FROM enrollments WHERE id > ?", [before])
+            "FROM enrollments WHERE id > ?",
+            [before],
+        )
         return int(cursor.rowcount)
 
     def due(self, now: str, limit: int) -> list[tuple[Any, ...]]:
@@ -94,45 +113,66 @@ class EnrollmentQueries:
         return list(self.db.execute(DUE_QUERY, [now, limit]))
 
     def count_due(self, now: str) -> int:
-        return int(self.db.execute(
-            "SELECT COUNT(*) FROM enrollments e JOIN sequences s ON s.id = e.sequence "
-            "AND s.status = 'active' WHERE e.state = 'active' AND e.next_due_at <= ?",
-            [now]).fetchone()[0])
+        return int(
+            self.db.execute(
+                "SELECT COUNT(*) FROM enrollments e JOIN sequences s ON s.id = e.sequence "
+                "AND s.status = 'active' WHERE e.state = 'active' AND e.next_due_at <= ?",
+                [now],
+            ).fetchone()[0]
+        )
 
     def apply(self, transitions: Sequence[Transition]) -> None:
         """Write new states and their history rows."""
         self.db.conn.executemany(
             "UPDATE enrollments SET state = ?, step = ?, anchor_at = ?, next_due_at = ?,"
             " reason = ?, updated_at = ?, paused_at = NULL WHERE id = ?",
-            [(t.state, t.step, t.anchor_at, t.next_due_at, t.reason, t.at, t.enrollment)
-             for t in transitions])
+            [
+                (t.state, t.step, t.anchor_at, t.next_due_at, t.reason, t.at, t.enrollment)
+                for t in transitions
+            ],
+        )
         self.add_history((t.enrollment, t.at, t.kind, t.step_id, t.detail) for t in transitions)
 
     def set_paused(self, enrollment_id: int, *, at: str, reason: str) -> None:
         self.db.execute(
             "UPDATE enrollments SET state = 'paused', paused_at = ?, reason = ?, updated_at = ? "
-            "WHERE id = ?", [at, reason, at, enrollment_id])
+            "WHERE id = ?",
+            [at, reason, at, enrollment_id],
+        )
 
     def set_due(self, updates: Iterable[tuple[str | None, int]], *, at: str) -> None:
         """Move (next_due_at, id) pairs, e.g. after a pause."""
         self.db.conn.executemany(
             "UPDATE enrollments SET next_due_at = ?, updated_at = ? WHERE id = ?",
-            ((due, at, enrollment_id) for due, enrollment_id in updates))
+            ((due, at, enrollment_id) for due, enrollment_id in updates),
+        )
 
     def set_version(self, enrollment_id: int, version: int, step: int, at: str) -> None:
-        self.db.execute("UPDATE enrollments SET version = ?, step = ?, updated_at = ? WHERE id = ?",
-                        [version, step, at, enrollment_id])
+        self.db.execute(
+            "UPDATE enrollments SET version = ?, step = ?, updated_at = ? WHERE id = ?",
+            [version, step, at, enrollment_id],
+        )
 
     def add_history(self, rows: Iterable[tuple[int, str, str, str | None, str | None]]) -> None:
         """(enrollment, at, kind, step, detail) rows."""
         self.db.conn.executemany(
-            "INSERT INTO history (enrollment, at, kind, step, detail) VALUES (?, ?, ?, ?, ?)", rows)
+            "INSERT INTO history (enrollment, at, kind, step, detail) VALUES (?, ?, ?, ?, ?)", rows
+        )
 
-    def history(self, *, contact: str | None = None, sequence: str | None = None,
-                enrollment: int | None = None) -> list[HistoryRecord]:
-        where, params = [], []
-        for column, value in (("e.contact", contact), ("e.sequence", sequence),
-                              ("h.enrollment", enrollment)):
+    def history(
+        self,
+        *,
+        contact: str | None = None,
+        sequence: str | None = None,
+        enrollment: int | None = None,
+    ) -> list[HistoryRecord]:
+        where: list[str] = []
+        params: list[Any] = []
+        for column, value in (
+            ("e.contact", contact),
+            ("e.sequence", sequence),
+            ("h.enrollment", enrollment),
+        ):
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
@@ -140,12 +180,15 @@ class EnrollmentQueries:
         rows = self.db.execute(
             "SELECT h.at, e.sequence, e.contact, h.enrollment, h.step, h.kind, h.detail "
             f"FROM history h JOIN enrollments e ON e.id = h.enrollment {clause} "
-            "ORDER BY h.at, h.id", params)
+            "ORDER BY h.at, h.id",
+            params,
+        )
         return [HistoryRecord(*row) for row in rows]
 
     def state_counts(self, sequence: str) -> dict[str, int]:
         rows = self.db.execute(
-            "SELECT state, COUNT(*) FROM enrollments WHERE sequence = ? GROUP BY state", [sequence])
+            "SELECT state, COUNT(*) FROM enrollments WHERE sequence = ? GROUP BY state", [sequence]
+        )
         return {state: int(n) for state, n in rows}
 
     def step_counts(self, sequence: str) -> dict[tuple[str, str], int]:
@@ -153,5 +196,7 @@ class EnrollmentQueries:
         rows = self.db.execute(
             "SELECT h.step, h.kind, COUNT(*) FROM history h JOIN enrollments e "
             "ON e.id = h.enrollment WHERE e.sequence = ? AND h.step IS NOT NULL "
-            "GROUP BY h.step, h.kind", [sequence])
+            "GROUP BY h.step, h.kind",
+            [sequence],
+        )
         return {(step, kind): int(n) for step, kind, n in rows}

@@ -18,22 +18,33 @@ class MessageQueries:
     db: Database
 
     def message(self, message_id: int) -> MessageRecord | None:
-        row = self.db.execute(f"SELECT {_COLUMNS} FROM messages WHERE id = ?",
-                              [message_id]).fetchone()
+        row = self.db.execute(
+            f"SELECT {_COLUMNS} FROM messages WHERE id = ?", [message_id]
+        ).fetchone()
         return MessageRecord(*row) if row else None
 
-    def messages(self, *, status: str | None = None, sequence: str | None = None,
-                 enrollment: int | None = None, limit: int | None = None) -> list[MessageRecord]:
+    def messages(
+        self,
+        *,
+        status: str | None = None,
+        sequence: str | None = None,
+        enrollment: int | None = None,
+        limit: int | None = None,
+    ) -> list[MessageRecord]:
         where, params = [], []
-        for column, value in (("status", status), ("sequence", sequence),
-                              ("enrollment", enrollment)):
+        for column, value in (
+            ("status", status),
+            ("sequence", sequence),
+            ("enrollment", enrollment),
+        ):
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         params.append(limit if limit is not None else -1)
         rows = self.db.execute(
-            f"SELECT {_COLUMNS} FROM messages {clause} ORDER BY id LIMIT ?", params)
+            f"SELECT {_COLUMNS} FROM messages {clause} ORDER BY id LIMIT ?", params
+        )
         return [MessageRecord(*row) for row in rows]
 
     def add_messages(self, messages: Sequence[NewMessage]) -> None:
@@ -42,9 +53,25 @@ class MessageQueries:
             "INSERT OR IGNORE INTO messages (idempotency_key, enrollment, sequence, version, step,"
             " contact, channel, to_address, subject, body, status, created_at, extra)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(m.idempotency_key, m.enrollment, m.sequence, m.version, m.step, m.contact,
-              m.channel, m.to_address, m.subject, m.body, m.status, m.created_at, m.extra_json)
-             for m in messages])
+            [
+                (
+                    m.idempotency_key,
+                    m.enrollment,
+                    m.sequence,
+                    m.version,
+                    m.step,
+                    m.contact,
+                    m.channel,
+                    m.to_address,
+                    m.subject,
+                    m.body,
+                    m.status,
+                    m.created_at,
+                    m.extra_json,
+                )
+                for m in messages
+            ],
+        )
 
     def deliverable(self, limit: int | None, *, status: str = "queued") -> list[Deliverable]:
         """Messages in `status` with their enrollment's step, state, anchor and zone."""
@@ -54,41 +81,61 @@ class MessageQueries:
             " FROM messages m JOIN enrollments e ON e.id = m.enrollment"
             " JOIN contacts c ON c.key = m.contact"
             " WHERE m.status = ? ORDER BY m.id LIMIT ?",
-            [status, limit if limit is not None else -1])
+            [status, limit if limit is not None else -1],
+        )
         return [Deliverable(MessageRecord(*row[:17]), *row[17:]) for row in rows]
 
-    def set_message_status(self, ids: Iterable[int], status: str, *, error: str | None = None,
-                           sent_at: str | None = None, attempt: bool = False) -> None:
+    def set_message_status(
+        self,
+        ids: Iterable[int],
+        status: str,
+        *,
+        error: str | None = None,
+        sent_at: str | None = None,
+        attempt: bool = False,
+    ) -> None:
         self.db.conn.executemany(
             "UPDATE messages SET status = ?, error = ?, sent_at = COALESCE(?, sent_at),"
             " attempts = attempts + ? WHERE id = ?",
-            [(status, error, sent_at, 1 if attempt else 0, i) for i in ids])
+            [(status, error, sent_at, 1 if attempt else 0, i) for i in ids],
+        )
 
     def mark_sent(self, sent: Iterable[tuple[str, str | None, int]]) -> None:
         """(sent_at, provider_id, id) triples."""
         self.db.conn.executemany(
             "UPDATE messages SET status = 'sent', sent_at = ?, provider_id = ?, error = NULL,"
-            " attempts = attempts + 1 WHERE id = ?", sent)
+            " attempts = attempts + 1 WHERE id = ?",
+            sent,
+        )
 
     def edit_message(self, message_id: int, subject: str | None, body: str | None) -> None:
         self.db.execute(
             "UPDATE messages SET subject = COALESCE(?, subject), body = COALESCE(?, body)"
-            " WHERE id = ?", [subject, body, message_id])
+            " WHERE id = ?",
+            [subject, body, message_id],
+        )
 
     def message_counts(self, sequence: str) -> dict[tuple[str, str], int]:
         rows = self.db.execute(
             "SELECT step, status, COUNT(*) FROM messages WHERE sequence = ? GROUP BY step, status",
-            [sequence])
+            [sequence],
+        )
         return {(step, status): int(n) for step, status, n in rows}
 
     def count_released(self, sequence: str, step: str, since: str) -> int:
         """Messages of a step let out (queued, sending or sent) since a time."""
-        return int(self.db.execute(
-            "SELECT COUNT(*) FROM messages WHERE sequence = ? AND step = ? AND created_at > ?"
-            " AND status IN ('queued', 'sending', 'sent')", [sequence, step, since]).fetchone()[0])
+        return int(
+            self.db.execute(
+                "SELECT COUNT(*) FROM messages WHERE sequence = ? AND step = ? AND created_at > ?"
+                " AND status IN ('queued', 'sending', 'sent')",
+                [sequence, step, since],
+            ).fetchone()[0]
+        )
 
     def cancel_messages(self, enrollment: int) -> None:
         """Messages not sent yet will not be: the enrollment ended."""
         self.db.execute(
             "UPDATE messages SET status = 'cancelled' WHERE enrollment = ?"
-            " AND status IN ('pending_approval', 'queued')", [enrollment])
+            " AND status IN ('pending_approval', 'queued')",
+            [enrollment],
+        )

@@ -51,8 +51,12 @@ class ContactRecord:
 
     def fields(self) -> dict[str, Any]:
         """Everything templates see as `contact.<name>`: routing fields and attributes."""
-        routing = {"key": self.key, "email": self.email, "phone": self.phone,
-                   "timezone": self.timezone}
+        routing = {
+            "key": self.key,
+            "email": self.email,
+            "phone": self.phone,
+            "timezone": self.timezone,
+        }
         return {**self.attributes, **{k: v for k, v in routing.items() if v is not None}}
 
 
