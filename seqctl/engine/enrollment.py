@@ -11,8 +11,8 @@ from typing import Any
 
 from seqctl.engine import contacts
 from seqctl.engine.runtime import Versions
-from seqctl.schedule import open_at
 from seqctl.errors import NotFound, SeqctlError
+from seqctl.schedule import open_at
 from seqctl.store import Store
 from seqctl.store.records import EnrollmentRecord, Transition
 from seqctl.timeutil import format_instant, from_db

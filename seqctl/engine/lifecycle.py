@@ -9,7 +9,6 @@ from seqctl.errors import ExitCode, NotFound, SeqctlError
 from seqctl.store import Store
 from seqctl.timeutil import format_instant
 
-
 SEQUENCE_STATUSES = ("draft", "active", "paused")
 
 

@@ -145,7 +145,7 @@ def test_preview_agrees_with_tick_step_for_step(
         assert report["due"] == 1, f"{step} was not due at {due_at}"
         for action in run(f"--now={due_at}", "actions", "--due", "--json").json:
             run(f"--now={due_at}", "done", str(action["id"]))
-    sent = [line for line in (project / "outbox.jsonl").read_text().splitlines()]
+    sent = (project / "outbox.jsonl").read_text().splitlines()
     assert len(sent) == sum(1 for step, _ in plan if step != "call")
     [enrollment] = run("enrollments", "--contact", contact, "--json").json
     assert enrollment["state"] == "completed"
