@@ -121,9 +121,7 @@ def decide(version: RunnableVersion, due: DueEnrollment, now: datetime) -> Outco
             return Outcome(
                 Kind.ACTION,
                 step,
-                title=_text(step, "subject", variables)
-                or _text(step, "name", variables)
-                or f"{step.type} {due.contact}",
+                title=action_title(step, due.contact_fields, variables),
                 instructions=_text(step, "instructions", variables),
             )
         return Outcome(
@@ -133,6 +131,20 @@ def decide(version: RunnableVersion, due: DueEnrollment, now: datetime) -> Outco
         return Outcome(Kind.FAIL, step, reason=f"step '{step.id}': {exc}")
     except Undeliverable as exc:
         return Outcome(Kind.FAIL, step, reason=f"step '{step.id}': {exc}")
+
+
+_VERBS = {StepType.CALL: "Call", StepType.TASK: "Task for", StepType.EMAIL: "Email",
+          StepType.SMS: "Text", StepType.WHATSAPP: "WhatsApp", StepType.TELEGRAM: "Message"}
+
+
+def action_title(step: Step, contact: Mapping[str, Any], variables: Mapping[str, Any]) -> str:
+    """What a person sees in the task queue: the step's name, else "Call Maria Santos"."""
+    named = _text(step, "name", variables)
+    if named:
+        return named
+    person = " ".join(str(contact[k]) for k in ("first_name", "last_name") if contact.get(k))
+    who = person or contact.get("email") or contact.get("phone") or contact.get("key")
+    return f"{_VERBS.get(step.type, str(step.type).capitalize())} {who}"
 
 
 def variables_for(
