@@ -133,8 +133,14 @@ def decide(version: RunnableVersion, due: DueEnrollment, now: datetime) -> Outco
         return Outcome(Kind.FAIL, step, reason=f"step '{step.id}': {exc}")
 
 
-_VERBS = {StepType.CALL: "Call", StepType.TASK: "Task for", StepType.EMAIL: "Email",
-          StepType.SMS: "Text", StepType.WHATSAPP: "WhatsApp", StepType.TELEGRAM: "Message"}
+_VERBS = {
+    StepType.CALL: "Call",
+    StepType.TASK: "Task for",
+    StepType.EMAIL: "Email",
+    StepType.SMS: "Text",
+    StepType.WHATSAPP: "WhatsApp",
+    StepType.TELEGRAM: "Message",
+}
 
 
 def action_title(step: Step, contact: Mapping[str, Any], variables: Mapping[str, Any]) -> str:

@@ -90,7 +90,9 @@ def _advance_all(
 ) -> None:
     stamp = format_instant(now)
     assert stamp is not None
-    seen: dict[int, int] = {}
+    # Enrollments due again within this tick (steps with no wait): counted to stop branch loops.
+    # Only those are kept, so memory does not grow with the number due.
+    chained: dict[int, int] = {}
     approvals = AutoApproval(store, now)
     while limit is None or report.due < limit:
         size = batch_size if limit is None else min(batch_size, limit - report.due)
@@ -100,11 +102,10 @@ def _advance_all(
         batch = Batch(now, approvals)
         for row in rows:
             due = DueEnrollment.from_row(row)
-            seen[due.id] = seen.get(due.id, 0) + 1
             version = versions.get(due.sequence, due.version)
             if due.step >= len(version.steps):  # moved past its last step by a forced migrate
                 batch.complete(due)
-            elif seen[due.id] > MAX_STEPS_PER_TICK:
+            elif chained.get(due.id, 0) >= MAX_STEPS_PER_TICK:
                 batch.fail(
                     due,
                     version.steps[due.step].id,
@@ -112,6 +113,9 @@ def _advance_all(
                 )
             else:
                 batch.add(version, due, decide(version, due, now))
+        for transition in batch.transitions:
+            if transition.next_due_at is not None and transition.next_due_at <= stamp:
+                chained[transition.enrollment] = chained.get(transition.enrollment, 0) + 1
         with store.transaction():
             store.add_messages(batch.messages)
             store.add_actions(batch.actions)

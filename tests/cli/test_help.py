@@ -1,0 +1,83 @@
+"""Every command and option explains itself, with an example."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from typer.main import get_command
+
+from seqctl import __version__
+from seqctl.cli import app
+from tests.conftest import Run
+
+
+def commands() -> Iterator[tuple[str, Any]]:
+    def walk(prefix: str, command: Any) -> Iterator[tuple[str, Any]]:
+        if hasattr(command, "commands"):  # a group (typer ships its own click)
+            for name, sub in command.commands.items():
+                yield from walk(f"{prefix} {name}".strip(), sub)
+        else:
+            yield prefix, command
+
+    yield from walk("", get_command(app))
+
+
+ALL = sorted(commands(), key=lambda item: item[0])
+
+
+def test_the_commands_of_design_md_exist() -> None:
+    names = {name for name, _ in ALL}
+    expected = {
+        "init",
+        "lint",
+        "publish",
+        "diff",
+        "sequences list",
+        "sequences show",
+        "activate",
+        "pause",
+        "resume",
+        "contacts import",
+        "contacts show",
+        "contacts list",
+        "enroll",
+        "enrollments",
+        "remove",
+        "tick",
+        "actions",
+        "done",
+        "skip",
+        "approvals",
+        "approve",
+        "reject",
+        "status",
+        "timeline",
+        "preview",
+        "migrate",
+        "messages",
+    }
+    assert expected <= names
+
+
+@pytest.mark.parametrize(("name", "command"), ALL, ids=[name for name, _ in ALL])
+def test_every_command_has_help_and_an_example(name: str, command: Any) -> None:
+    assert command.help, f"{name} has no help"
+    assert "Example: seqctl " in command.help, f"{name} --help has no example"
+    for param in command.params:
+        if type(param).__name__.endswith("Option"):
+            assert param.help, f"{name} {param.opts[0]} has no help"
+
+
+def test_version(run: Run) -> None:
+    assert run("--version").stdout == f"seqctl {__version__}\n"
+
+
+def test_no_arguments_shows_help(run: Run) -> None:
+    result = run()
+    assert "Usage" in result.stdout + result.stderr
+
+
+def test_usage_errors_exit_two(run: Run) -> None:
+    assert run("tick", "--limit", "zero").exit_code == 2

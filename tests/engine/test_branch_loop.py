@@ -1,0 +1,36 @@
+"""A branch that loops without a wait fails the enrollment instead of spinning the tick."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.conftest import Run
+
+LOOP = """
+sequence: loop
+steps:
+  - id: check
+    type: branch
+    if: "contact.vip"
+    then: check
+    else: done
+  - id: done
+    type: task
+"""
+
+
+def test_branch_loop_fails_with_a_reason(run: Run, write: Callable[[str, str], Path]) -> None:
+    write("playbooks/loop.yaml", LOOP)
+    write("c.csv", "key,email,vip\nvip,vip@example.com,yes\nregular,r@example.com,\n")
+    run("--now=2026-11-23T08:00:00Z", "publish")
+    run("activate", "loop")
+    run("contacts", "import", "c.csv")
+    run("--now=2026-11-23T08:00:00Z", "enroll", "loop", "-c", "vip", "-c", "regular")
+    report = run("--now=2026-11-23T08:00:00Z", "tick", "--json")
+    assert report.exit_code == 1
+    assert (report.json["failed"], report.json["actions"]) == (1, 1)
+    states = {e["contact"]: (e["state"], e["reason"]) for e in run("enrollments", "--json").json}
+    assert states["regular"] == ("waiting", "action for step 'done'")
+    assert states["vip"][0] == "failed"
+    assert "branch loop" in states["vip"][1]

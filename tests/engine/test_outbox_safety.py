@@ -1,0 +1,99 @@
+"""The outbox: nothing sent twice after a crash, one tick at a time."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from seqctl.channels import ChannelSet, Delivery, FileChannel, Outgoing
+from seqctl.engine.tick import tick
+from seqctl.store import open_store
+from tests.conftest import Run
+
+PLAYBOOK = """
+sequence: auto
+approval: auto
+consent: {by: ana@acme.test, at: "2026-11-01"}
+steps:
+  - id: hello
+    type: email
+    subject: Hi
+    body: Hello
+  - id: again
+    type: email
+    wait: 1 day
+    subject: Again
+    body: Hello again
+"""
+
+
+@pytest.fixture
+def queued(run: Run, write: Callable[[str, str], Path], project: Path) -> Path:
+    """Two contacts enrolled; their first messages written to the outbox as 'queued'."""
+    write("playbooks/auto.yaml", PLAYBOOK)
+    write("c.csv", "key,email\nann,ann@example.com\nbob,bob@example.com\n")
+    run("--now=2026-11-23T08:00:00Z", "publish")
+    run("activate", "auto")
+    run("contacts", "import", "c.csv")
+    run("--now=2026-11-23T08:00:00Z", "enroll", "auto", "-c", "ann", "-c", "bob")
+    return project / "seqctl.db"
+
+
+def keys(project: Path) -> list[str]:
+    lines = (project / "outbox.jsonl").read_text().splitlines()
+    return [json.loads(line)["idempotency_key"] for line in lines]
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL: nothing after it runs."""
+
+
+class DiesAfterWriting(FileChannel):
+    def send(self, messages: Sequence[Outgoing]) -> list[Delivery]:
+        super().send(messages)
+        raise Killed
+
+
+class DiesBeforeWriting(FileChannel):
+    def send(self, messages: Sequence[Outgoing]) -> list[Delivery]:
+        raise Killed
+
+
+def crashing_tick(db: Path, project: Path, channel: type[FileChannel]) -> None:
+    channels = ChannelSet({}, project, project / "outbox.jsonl")
+    channels._open["default"] = channel(project / "outbox.jsonl")
+    with open_store(db) as store, pytest.raises(Killed):
+        tick(store, channels, now=datetime(2026, 11, 23, 8, tzinfo=UTC))
+    with open_store(db) as store:  # the lease of the dead tick is still there: let it expire
+        store.db.execute("DELETE FROM leases")
+        store.db.conn.commit()
+
+
+@pytest.mark.parametrize("channel", [DiesAfterWriting, DiesBeforeWriting])
+def test_a_killed_tick_loses_nothing_and_sends_nothing_twice(
+    queued: Path, run: Run, project: Path, channel: type[FileChannel]
+) -> None:
+    crashing_tick(queued, project, channel)
+    assert run("--now=2026-11-23T08:01:00Z", "tick", "--json").json["sent"] == 2
+    assert keys(project) == ["1:1:hello", "2:1:hello"]
+    enrollments = run("enrollments", "--json").json
+    assert [(e["step"], e["next_due_at"]) for e in enrollments] == [
+        ("again", "2026-11-24T08:01:00Z"),
+        ("again", "2026-11-24T08:01:00Z"),
+    ]
+    messages = run("messages", "--json").json
+    assert [(m["contact"], m["status"]) for m in messages] == [("ann", "sent"), ("bob", "sent")]
+
+
+def test_a_second_tick_while_one_runs_says_so_and_exits_zero(queued: Path, run: Run) -> None:
+    with open_store(queued) as store, store.transaction():
+        store.take_lease("tick", "other-host:42", "2026-11-23T08:00:00Z", "2026-11-23T08:10:00Z")
+    result = run("--now=2026-11-23T08:01:00Z", "tick")
+    assert result.exit_code == 0
+    assert result.stdout == "another tick is running (other-host:42); nothing to do\n"
+    # The lease expires on its own: a tick that died does not block the next ones forever.
+    assert run("--now=2026-11-23T08:11:00Z", "tick", "--json").json["sent"] == 2
