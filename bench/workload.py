@@ -7,7 +7,7 @@ import json
 import random
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -113,22 +113,17 @@ def _ascii(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", folded.lower()) or "x"
 
 
-def write_csv(path: Path, people: list[Contact]) -> None:
+def write_csv(path: Path, people: Iterable[Contact]) -> None:
     """The contacts as CSV with a header; missing values are empty cells."""
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(CSV_FIELDS)
         for person in people:
-            writer.writerow(astuple_fields(person))
+            data = asdict(person)
+            writer.writerow([data[name] for name in CSV_FIELDS])
 
 
-def astuple_fields(person: Contact) -> tuple[str, ...]:
-    """The contact's values in CSV_FIELDS order."""
-    data = asdict(person)
-    return tuple(data[name] for name in CSV_FIELDS)
-
-
-def write_jsonl(path: Path, people: list[Contact]) -> None:
+def write_jsonl(path: Path, people: Iterable[Contact]) -> None:
     """The contacts as JSON Lines: missing values left out, CRM details as a nested object."""
     with path.open("w", encoding="utf-8") as handle:
         for number, person in enumerate(people):
@@ -137,9 +132,10 @@ def write_jsonl(path: Path, people: list[Contact]) -> None:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def write_keys(path: Path, people: list[Contact]) -> None:
+def write_keys(path: Path, people: Iterable[Contact]) -> None:
     """Contact keys, one a line: the simplest `seqctl enroll --file`."""
-    path.write_text("".join(f"{person.key}\n" for person in people), encoding="utf-8")
+    with path.open("w", encoding="utf-8") as handle:
+        handle.writelines(f"{person.key}\n" for person in people)
 
 
 BENCH_AUTO = """\
@@ -200,7 +196,7 @@ steps:
     body: |
       Hi {{ contact.first_name | default('there') }},
 
-      Ana from Acme here: may I send you a short overview for {{ contact.company | default('you') }}?
+      May I send you a short overview for {{ contact.company | default('your team') }}?
 """
 
 

@@ -10,6 +10,7 @@ from seqctl.channels import ChannelSet
 from seqctl.cli import context
 from seqctl.cli.app import app
 from seqctl.cli.options import JsonOption
+from seqctl.engine import retry as retrying
 from seqctl.engine.tick import tick as run_tick
 from seqctl.errors import ExitCode, InputError
 
@@ -50,7 +51,14 @@ def tick(
     outbox = context.database_path(ctx).resolve().parent / "outbox.jsonl"
     channels = ChannelSet(config.channels, config.root, outbox)
     try:
-        report = run_tick(store, channels, now=context.now(ctx), limit=limit, dry_run=dry_run)
+        report = run_tick(
+            store,
+            channels,
+            now=context.now(ctx),
+            limit=limit,
+            dry_run=dry_run,
+            senders=config.data.get("senders") or {},
+        )
     finally:
         channels.close()
     if as_json:
@@ -126,4 +134,32 @@ def messages(
         )
         if table
         else "no messages"
+    )
+
+
+@app.command()
+def retry(
+    ctx: typer.Context,
+    sequence: Annotated[
+        str | None, typer.Argument(help="Only this sequence.", show_default=False)
+    ] = None,
+    contact: Annotated[
+        str | None, typer.Option("--contact", "-c", help="Only this contact.", show_default=False)
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Give failed enrollments another go: failed messages are sent again, failed steps re-run.
+
+    Fix the cause first (a missing attribute: import the contact again; a channel that was
+    down: nothing to do). Example: seqctl retry welcome-series --contact ana@example.com
+    """
+    report = retrying.retry(
+        context.store(ctx), now=context.now(ctx), sequence=sequence, contact=contact
+    )
+    if as_json:
+        context.emit_json(report.as_json())
+        return
+    typer.echo(
+        f"{report.messages} messages queued again, {report.steps} steps to run again "
+        "at the next tick"
     )

@@ -4,22 +4,29 @@ A message is a row before it is sent. A batch is marked `sending` in one transac
 the channel, then marked `sent` (and its enrollment moved on) in another. A tick that dies in
 between leaves `sending` rows: the next run asks the channel which of them it already has (the
 file channel looks in its outbox) and sends only the others, with the same idempotency key.
+Temporary failures are retried later with exponential backoff; daily caps defer, never drop.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from seqctl.channels import ChannelSet, Delivery, Outgoing
 from seqctl.engine.advance import moved_on
+from seqctl.engine.limits import Limits
 from seqctl.engine.runtime import Versions
+from seqctl.schedule import open_at
 from seqctl.store import Store
 from seqctl.store.records import Deliverable, Transition
 from seqctl.timeutil import format_instant, from_db
 
 MAX_ATTEMPTS = 5
+FIRST_RETRY = timedelta(minutes=1)
+LAST_RETRY = timedelta(hours=1)
 
 
 @dataclass
@@ -27,7 +34,19 @@ class DeliveryReport:
     sent: int = 0
     failed: int = 0
     retrying: int = 0
+    deferred: int = 0
     completed: int = 0
+
+
+def retry_delay(attempt: int, key: str) -> timedelta:
+    """Exponential backoff (1, 2, 4, ... minutes, at most an hour) with +/-20% jitter.
+
+    The jitter comes from the message's key, so retries of many messages spread out while a
+    replay of the same tick computes the same times.
+    """
+    base = min(FIRST_RETRY * (2 ** max(attempt - 1, 0)), LAST_RETRY)
+    spread = int(hashlib.sha256(f"{key}:{attempt}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    return base * (0.8 + 0.4 * spread)
 
 
 def deliver(
@@ -36,22 +55,35 @@ def deliver(
     versions: Versions,
     now: datetime,
     *,
+    senders: Mapping[str, Any] | None = None,
     batch_size: int = 1000,
     progress: Callable[[int], None] | None = None,
+    limits: Limits | None = None,
 ) -> DeliveryReport:
-    """Send every queued message (and recover those left in flight); move their steps on."""
+    """Send every queued message whose time has come (and recover those left in flight)."""
     report = DeliveryReport()
+    stamp = format_instant(now) or ""
+    caps = limits or Limits(store, senders or {}, now)
     _recover_in_flight(store, channels, versions, now, report)
-    while True:
-        batch = store.deliverable(batch_size)
-        if not batch:
-            return report
-        ids = [row.message.id for row in batch]
+    while batch := store.deliverable(batch_size, now=stamp):
+        allowed, later = [], []
+        for row in batch:
+            version = versions.get(row.message.sequence, row.message.version)
+            held = caps.admit(version, row.sender)
+            if held is None:
+                allowed.append(row)
+                continue
+            reason, frees = held
+            until = open_at(frees, version.calendar(row.contact_zone))
+            later.append((reason, format_instant(until) or stamp, False, row.message.id))
         with store.transaction():
-            store.set_message_status(ids, "sending")
-        _send(store, channels, versions, now, batch, report)
+            store.postpone(later)
+            store.set_message_status([row.message.id for row in allowed], "sending")
+        report.deferred += len(later)
+        _send(store, channels, versions, now, allowed, report)
         if progress is not None:
             progress(len(batch))
+    return report
 
 
 def _recover_in_flight(
@@ -89,8 +121,7 @@ def _send(
     batch: list[Deliverable],
     report: DeliveryReport,
 ) -> None:
-    sent_at = format_instant(now)
-    assert sent_at is not None
+    sent_at = format_instant(now) or ""
     by_channel: dict[str, list[Deliverable]] = {}
     for row in batch:
         by_channel.setdefault(row.message.channel, []).append(row)
@@ -124,11 +155,10 @@ def _record(
     deliveries: list[Delivery],
     report: DeliveryReport,
 ) -> None:
-    at = format_instant(now)
-    assert at is not None
+    at = format_instant(now) or ""
     sent: list[tuple[str, str | None, int]] = []
     transitions: list[Transition] = []
-    retry: list[tuple[int, str]] = []
+    retry: list[tuple[str | None, str, bool, int]] = []
     failed: list[tuple[int, str]] = []
     for row, delivery in zip(rows, deliveries, strict=True):
         message = row.message
@@ -154,11 +184,17 @@ def _record(
             report.completed += sum(1 for t in moves if t.state == "completed")
             transitions.extend(moves)
         elif delivery.temporary and message.attempts + 1 < MAX_ATTEMPTS:
-            retry.append((message.id, str(delivery.error)))
+            until = now + retry_delay(message.attempts + 1, message.idempotency_key)
+            retry.append((delivery.error, format_instant(until) or at, True, message.id))
             report.retrying += 1
         else:
-            failed.append((message.id, str(delivery.error)))
+            error = str(delivery.error)
+            if delivery.temporary:
+                error = f"{error} (gave up after {MAX_ATTEMPTS} attempts)"
+            failed.append((message.id, error))
             report.failed += 1
+            if row.enrollment_state != "active":
+                continue
             transitions.append(
                 Transition(
                     message.enrollment,
@@ -166,17 +202,16 @@ def _record(
                     row.step_index,
                     row.anchor_at,
                     None,
-                    f"step '{message.step}': {delivery.error}",
+                    f"step '{message.step}': {error}",
                     at,
                     "failed",
                     message.step,
-                    delivery.error,
+                    error,
                 )
             )
     with store.transaction():
         store.mark_sent(sent)
-        for message_id, error in retry:
-            store.set_message_status([message_id], "queued", error=error, attempt=True)
+        store.postpone(retry)
         for message_id, error in failed:
             store.set_message_status([message_id], "failed", error=error, attempt=True)
         store.apply(transitions)

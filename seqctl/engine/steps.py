@@ -228,6 +228,9 @@ def render_step(
     if subject is not None:
         subject = " ".join(subject.splitlines()).strip()  # a header is one line, always
     extra: dict[str, Any] = {}
+    sender = version.model.definition.get("sender")
+    if sender and step.type is StepType.EMAIL:
+        extra["from"] = dict(sender)
     if step.spec.get("html"):
         extra["html"] = render.render(str(step.spec["html"]), variables, html=True)
     return Rendered(channel, str(to), subject, _body(step, variables), extra)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from seqctl.channels import ChannelSet
 from seqctl.engine.advance import moved_on
-from seqctl.engine.delivery import deliver
+from seqctl.engine.delivery import DeliveryReport, deliver
+from seqctl.engine.limits import Limits
 from seqctl.engine.runtime import RunnableVersion, Versions
 from seqctl.engine.steps import DueEnrollment, Kind, Outcome, decide
 from seqctl.playbook.model import Approval
@@ -36,6 +38,12 @@ class TickReport:
     completed: int = 0
     busy: str | None = None  # who held the lease when another tick was running
 
+    def add(self, delivered: DeliveryReport) -> None:
+        self.sent += delivered.sent
+        self.failed += delivered.failed
+        self.deferred += delivered.deferred
+        self.completed += delivered.completed
+
     def as_json(self) -> dict[str, object]:
         data = asdict(self)
         if self.busy is None:
@@ -51,6 +59,7 @@ def tick(
     limit: int | None = None,
     dry_run: bool = False,
     batch_size: int = BATCH_SIZE,
+    senders: Mapping[str, Any] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> TickReport:
     """Advance everything due at or before now; hold, send, or hand to people."""
@@ -67,11 +76,9 @@ def tick(
         return report
     try:
         versions = Versions(store)
-        _advance_all(store, channels, versions, now, limit, batch_size, report, progress)
-        delivered = deliver(store, channels, versions, now, batch_size=batch_size)
-        report.sent += delivered.sent
-        report.failed += delivered.failed
-        report.completed += delivered.completed
+        limits = Limits(store, senders or {}, now)
+        _advance_all(store, channels, versions, limits, now, limit, batch_size, report, progress)
+        report.add(deliver(store, channels, versions, now, batch_size=batch_size, limits=limits))
     finally:
         with store.transaction():
             store.release_lease("tick", holder)
@@ -82,6 +89,7 @@ def _advance_all(
     store: Store,
     channels: ChannelSet,
     versions: Versions,
+    limits: Limits,
     now: datetime,
     limit: int | None,
     batch_size: int,
@@ -126,10 +134,9 @@ def _advance_all(
         report.failed += batch.failed
         report.completed += sum(1 for t in batch.transitions if t.state == "completed")
         if batch.queued:
-            delivered = deliver(store, channels, versions, now, batch_size=batch_size)
-            report.sent += delivered.sent
-            report.failed += delivered.failed
-            report.completed += delivered.completed
+            report.add(
+                deliver(store, channels, versions, now, batch_size=batch_size, limits=limits)
+            )
         if progress is not None:
             progress(len(rows))
 
@@ -249,6 +256,7 @@ class Batch:
                     status="pending_approval" if held else "queued",
                     created_at=self.stamp,
                     extra_json=json.dumps(message.extra) if message.extra else None,
+                    sender=(version.model.definition.get("sender") or {}).get("email"),
                 )
             )
             if held:

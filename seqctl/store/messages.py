@@ -51,8 +51,8 @@ class MessageQueries:
         """Store messages; one already stored under the same key is left as it is."""
         self.db.conn.executemany(
             "INSERT OR IGNORE INTO messages (idempotency_key, enrollment, sequence, version, step,"
-            " contact, channel, to_address, subject, body, status, created_at, extra)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " contact, channel, to_address, subject, body, status, created_at, extra, sender)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     m.idempotency_key,
@@ -68,22 +68,54 @@ class MessageQueries:
                     m.status,
                     m.created_at,
                     m.extra_json,
+                    m.sender,
                 )
                 for m in messages
             ],
         )
 
-    def deliverable(self, limit: int | None, *, status: str = "queued") -> list[Deliverable]:
-        """Messages in `status` with their enrollment's step, state, anchor and zone."""
+    def deliverable(
+        self, limit: int | None, *, now: str | None = None, status: str = "queued"
+    ) -> list[Deliverable]:
+        """Messages in `status` (whose retry time has come) with their enrollment's facts."""
         columns = ", ".join(f"m.{c.strip()}" for c in _COLUMNS.split(","))
         rows = self.db.execute(
-            f"SELECT {columns}, e.step, e.state, e.anchor_at, e.enrolled_at, c.timezone, m.extra"
-            " FROM messages m JOIN enrollments e ON e.id = m.enrollment"
+            f"SELECT {columns}, e.step, e.state, e.anchor_at, e.enrolled_at, c.timezone, m.extra,"
+            " m.sender FROM messages m JOIN enrollments e ON e.id = m.enrollment"
             " JOIN contacts c ON c.key = m.contact"
-            " WHERE m.status = ? ORDER BY m.id LIMIT ?",
-            [status, limit if limit is not None else -1],
+            " WHERE m.status = ? AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= ?)"
+            " ORDER BY m.id LIMIT ?",
+            [status, now or "9999", limit if limit is not None else -1],
         )
         return [Deliverable(MessageRecord(*row[:17]), *row[17:]) for row in rows]
+
+    def postpone(self, updates: Iterable[tuple[str | None, str, bool, int]]) -> None:
+        """(error, next_attempt_at, counts_as_attempt, id): back to queued until then."""
+        self.db.conn.executemany(
+            "UPDATE messages SET status = 'queued', error = ?, next_attempt_at = ?,"
+            " attempts = attempts + ? WHERE id = ?",
+            [(error, until, 1 if attempt else 0, i) for error, until, attempt, i in updates],
+        )
+
+    def requeue(self, ids: Iterable[int]) -> None:
+        """Failed messages get another go, now."""
+        self.db.conn.executemany(
+            "UPDATE messages SET status = 'queued', next_attempt_at = NULL, attempts = 0"
+            " WHERE id = ?",
+            [(i,) for i in ids],
+        )
+
+    def sent_since(
+        self, since: str, *, sequence: str | None = None, sender: str | None = None
+    ) -> tuple[int, str | None]:
+        """How many were sent after `since` (by a sequence, or from a mailbox), and the first."""
+        column, value = ("sequence", sequence) if sequence is not None else ("sender", sender)
+        row = self.db.execute(
+            f"SELECT COUNT(*), MIN(sent_at) FROM messages WHERE {column} = ? AND status = 'sent'"
+            " AND sent_at > ?",
+            [value, since],
+        ).fetchone()
+        return int(row[0]), row[1]
 
     def set_message_status(
         self,

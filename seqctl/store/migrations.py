@@ -129,3 +129,16 @@ def m002_engine(db: Database) -> None:
         );
         """,
     )
+
+
+@migrations()
+def m003_delivery(db: Database) -> None:
+    _run(
+        db,
+        """
+        ALTER TABLE messages ADD COLUMN next_attempt_at TEXT;  -- retry backoff, limit deferral
+        ALTER TABLE messages ADD COLUMN sender TEXT;            -- the mailbox, for its daily cap
+        CREATE INDEX messages_sent ON messages(sequence, sent_at) WHERE status = 'sent';
+        CREATE INDEX messages_sender ON messages(sender, sent_at) WHERE status = 'sent'
+        """,
+    )

@@ -172,6 +172,7 @@ class NewMessage:
     status: str
     created_at: str
     extra_json: str | None = None
+    sender: str | None = None
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,7 @@ class Deliverable:
     enrolled_at: str
     contact_zone: str | None
     extra_json: str | None = None
+    sender: str | None = None
 
     @property
     def extra(self) -> dict[str, Any]:
