@@ -39,6 +39,10 @@ class Outgoing:
             "sent_at": self.sent_at,
         }
         data.update(self.extra)
+        if "attachments" in data:  # bytes stay in memory; the JSON names them
+            data["attachments"] = [
+                {k: v for k, v in item.items() if k != "data"} for item in data["attachments"]
+            ]
         return data
 
 

@@ -140,11 +140,22 @@ def _send(
                 r.message.subject,
                 r.message.body,
                 sent_at,
-                r.extra,
+                _with_attachments(store, r.extra),
             )
             for r in rows
         ]
         _record(store, versions, now, rows, channel.send(outgoing), report)
+
+
+def _with_attachments(store: Store, extra: dict[str, Any]) -> dict[str, Any]:
+    """Attachments named in a message, with their bytes from the database."""
+    if not extra.get("attachments"):
+        return extra
+    files = []
+    for item in extra["attachments"]:
+        data = store.attachment(item["sha256"]) if "sha256" in item else None
+        files.append({**item, "data": data} if data is not None else item)
+    return {**extra, "attachments": files}
 
 
 def _record(

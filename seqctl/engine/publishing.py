@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -10,9 +11,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from seqctl.errors import Failed
+from seqctl.errors import Failed, InputError
 from seqctl.playbook.lint import LintResult, lint_paths
-from seqctl.playbook.model import SequenceDef
+from seqctl.playbook.model import SequenceDef, attachment_dirs_for, find_attachment
 from seqctl.store import Store, VersionRecord
 from seqctl.timeutil import format_instant
 
@@ -106,6 +107,7 @@ def publish(
                 continue
             if item.current is None and store.sequence(item.sequence.id) is None:
                 store.create_sequence(item.sequence.id, at)
+            _store_attachments(store, item)
             store.add_version(
                 VersionRecord(
                     sequence=item.sequence.id,
@@ -119,6 +121,23 @@ def publish(
                 )
             )
     return planned
+
+
+def _store_attachments(store: Store, item: Planned) -> None:
+    """Copy each attachment into the database: a version sends what was published."""
+    dirs = attachment_dirs_for(Path(item.source))
+    for step in item.sequence.steps:
+        for attachment in step.spec.get("attachments") or []:
+            found = find_attachment(attachment["name"], dirs)
+            if found is None:
+                raise InputError(f"{item.source}: attachment '{attachment['name']}' disappeared")
+            content = found.read_bytes()
+            if hashlib.sha256(content).hexdigest() != attachment["sha256"]:
+                raise InputError(
+                    f"{item.source}: attachment '{attachment['name']}' changed "
+                    "while publishing; publish again"
+                )
+            store.add_attachment(attachment["sha256"], attachment["name"], content)
 
 
 def git_commit(path: Path) -> str | None:

@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from seqctl import render
+from seqctl.engine import compose as composing
 from seqctl.engine.runtime import RunnableVersion
 from seqctl.playbook.model import MESSAGE_TYPES, Step, StepType
 from seqctl.timeutil import format_instant, from_db
@@ -209,31 +210,53 @@ def render_step(
     variables: Mapping[str, Any],
 ) -> Rendered:
     """Render a message step; RenderError for a missing variable, Undeliverable for no address."""
-    channel = str(step.type)
     if step.type is StepType.WEBHOOK:
         payload = step.spec.get("payload")
         body = (
             json.dumps(payload, sort_keys=True) if payload is not None else _body(step, variables)
         )
-        return Rendered(channel, step.spec.get("url"), None, body)
-    field_name = (version.model.definition.get("contact_fields") or {}).get(
-        _ADDRESS[step.type], _ADDRESS[step.type]
-    )
-    to = contact_fields.get(field_name)
-    if not to:
-        raise Undeliverable(f"contact has no {field_name} for a {channel} step")
-    if step.type is StepType.WHATSAPP:
-        return _whatsapp(step, str(to), variables)
-    subject = _text(step, "subject", variables) if step.type is StepType.EMAIL else None
+        return Rendered(str(step.type), step.spec.get("url"), None, body)
+    kind, to = _route(version, step, contact_fields)
+    if kind is StepType.WHATSAPP and step.spec.get("compose") is None:
+        return _whatsapp(step, to, variables)
+    subject = _text(step, "subject", variables) if kind is StepType.EMAIL else None
+    body = _body(step, variables)
+    compose = step.spec.get("compose")
+    if compose is not None:
+        subject, body = composing.compose(compose, step, variables, subject=subject)
     if subject is not None:
         subject = " ".join(subject.splitlines()).strip()  # a header is one line, always
     extra: dict[str, Any] = {}
     sender = version.model.definition.get("sender")
-    if sender and step.type is StepType.EMAIL:
+    if sender and kind is StepType.EMAIL:
         extra["from"] = dict(sender)
-    if step.spec.get("html"):
+    if step.spec.get("html") and kind is StepType.EMAIL:
         extra["html"] = render.render(str(step.spec["html"]), variables, html=True)
-    return Rendered(channel, str(to), subject, _body(step, variables), extra)
+    if step.spec.get("attachments") and kind is StepType.EMAIL:
+        extra["attachments"] = [dict(a) for a in step.spec["attachments"]]
+    return Rendered(str(kind), to, subject, body, extra)
+
+
+def _route(
+    version: RunnableVersion, step: Step, contact: Mapping[str, Any]
+) -> tuple[StepType, str]:
+    """The channel and address: the step's type, or with `channel: auto` what the contact has."""
+    fields = version.model.definition.get("contact_fields") or {}
+    email = contact.get(fields.get("email", "email"))
+    phone = contact.get(fields.get("phone", "phone"))
+    chosen = step.spec.get("channel")
+    if chosen == "auto":
+        if email:
+            return StepType.EMAIL, str(email)
+        if phone:
+            return StepType.SMS, str(phone)
+        raise Undeliverable("contact has neither an email address nor a phone number")
+    kind = StepType(chosen) if chosen else step.type
+    address = email if kind is StepType.EMAIL else phone
+    if not address:
+        name = fields.get(_ADDRESS[kind], _ADDRESS[kind])
+        raise Undeliverable(f"contact has no {name} for a {kind} step")
+    return kind, str(address)
 
 
 def _whatsapp(step: Step, to: str, variables: Mapping[str, Any]) -> Rendered:

@@ -295,9 +295,18 @@ class Batch:
 
 def needs_approval(version: RunnableVersion, step_id: str) -> bool:
     """Nothing goes out without an OK unless the playbook says so (approval: auto, auto_approve)."""
+    if _assisted(version, step_id):
+        return True
     if version.approval is Approval.AUTO:
         return False
     return _auto_rule(version, step_id) is None
+
+
+def _assisted(version: RunnableVersion, step_id: str) -> bool:
+    """A text drafted by a program in assisted mode always waits for a person."""
+    step = version.model.step(step_id)
+    compose = (step.spec.get("compose") if step is not None else None) or {}
+    return bool(compose.get("mode") == "assisted")
 
 
 def _auto_rule(version: RunnableVersion, step_id: str) -> dict[str, object] | None:
@@ -315,6 +324,8 @@ class AutoApproval:
 
     def allows(self, version: RunnableVersion, step_id: str) -> bool:
         """True when this message may go without a person's OK (and counts it if capped)."""
+        if _assisted(version, step_id):
+            return False
         if version.approval is Approval.AUTO:
             return True
         rule = _auto_rule(version, step_id)

@@ -8,7 +8,13 @@ from pathlib import Path
 
 from seqctl.errors import InputError
 from seqctl.playbook.findings import Finding, Severity
-from seqctl.playbook.model import SequenceDef, StepType, normalise, template_dirs_for
+from seqctl.playbook.model import (
+    SequenceDef,
+    StepType,
+    attachment_dirs_for,
+    normalise,
+    template_dirs_for,
+)
 from seqctl.playbook.rules import RULES, Context
 from seqctl.playbook.schema import schema_findings
 from seqctl.playbook.source import Document, LoadError, iter_paths, load_document
@@ -86,7 +92,7 @@ def lint_file(path: Path) -> LintedFile:
     if linted.findings:
         return linted
     dirs = template_dirs_for(path)
-    sequence = normalise(document.data, dirs)
+    sequence = normalise(document.data, dirs, attachment_dirs=attachment_dirs_for(path))
     raw_index = tuple(i for i, s in enumerate(document.data["steps"]) if s["type"] != StepType.WAIT)
     context = Context(document, sequence, dirs, raw_index)
     for rule in RULES:

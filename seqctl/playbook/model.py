@@ -106,8 +106,16 @@ def digest_of(definition: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def normalise(data: Mapping[str, Any], template_dirs: tuple[Path, ...] = ()) -> SequenceDef:
-    """The model of schema-valid playbook data; `template:` files are read from template_dirs."""
+def normalise(
+    data: Mapping[str, Any],
+    template_dirs: tuple[Path, ...] = (),
+    *,
+    attachment_dirs: tuple[Path, ...] = (),
+) -> SequenceDef:
+    """The model of schema-valid playbook data; `template:` files are read from template_dirs.
+
+    Attachments are recorded by name, size and SHA-256, so changing a file makes a new version.
+    """
     definition: dict[str, Any] = {**DEFAULTS}
     definition.update({k: v for k, v in data.items() if k != "steps"})
     steps: list[dict[str, Any]] = []
@@ -136,6 +144,10 @@ def normalise(data: Mapping[str, Any], template_dirs: tuple[Path, ...] = ()) -> 
         for key in _STEP_CONTENT:
             if key in raw:
                 step[key] = raw[key]
+        if "attachments" in raw:
+            step["attachments"] = [
+                describe_attachment(n, attachment_dirs) for n in raw["attachments"]
+            ]
         if "template" in raw:
             source = read_template(raw["template"], template_dirs)
             if source is not None:
@@ -174,6 +186,28 @@ def find_template(name: str, template_dirs: tuple[Path, ...]) -> Path | None:
 def read_template(name: str, template_dirs: tuple[Path, ...]) -> str | None:
     found = find_template(name, template_dirs)
     return found.read_text(encoding="utf-8") if found is not None else None
+
+
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+
+
+def attachment_dirs_for(playbook: Path) -> tuple[Path, ...]:
+    """Where `attachments:` files are looked up: beside the playbook, attachments/ there or up."""
+    folder = playbook.resolve().parent
+    return (folder, folder / "attachments", folder.parent / "attachments")
+
+
+def find_attachment(name: str, attachment_dirs: tuple[Path, ...]) -> Path | None:
+    return find_template(name, attachment_dirs)
+
+
+def describe_attachment(name: str, attachment_dirs: tuple[Path, ...]) -> dict[str, Any]:
+    """{name, size, sha256} of an attachment file; just {name} when it cannot be found."""
+    found = find_attachment(name, attachment_dirs)
+    if found is None:
+        return {"name": name}
+    content = found.read_bytes()
+    return {"name": name, "size": len(content), "sha256": hashlib.sha256(content).hexdigest()}
 
 
 def template_dirs_for(playbook: Path) -> tuple[Path, ...]:

@@ -13,7 +13,13 @@ from typing import Any
 from seqctl import render
 from seqctl.durations import Unit, Wait
 from seqctl.playbook.findings import Finding, Severity
-from seqctl.playbook.model import MESSAGE_TYPES, SequenceDef, StepType, find_template
+from seqctl.playbook.model import (
+    MAX_ATTACHMENT_BYTES,
+    MESSAGE_TYPES,
+    SequenceDef,
+    StepType,
+    find_template,
+)
 from seqctl.playbook.source import Document
 from seqctl.timeutil import is_valid_zone
 
@@ -143,6 +149,25 @@ def templates(ctx: Context) -> Iterator[Finding]:
             )
 
 
+def attachments(ctx: Context) -> Iterator[Finding]:
+    for i, step in enumerate(ctx.sequence.steps):
+        for n, item in enumerate(step.spec.get("attachments") or []):
+            path = ctx.step_path(i, "attachments", n)
+            if "sha256" not in item:
+                yield ctx.document.finding(
+                    path,
+                    "attachment-missing",
+                    f"attachment '{item['name']}' not found beside the playbook or in attachments/",
+                )
+            elif item["size"] > MAX_ATTACHMENT_BYTES:
+                yield ctx.document.finding(
+                    path,
+                    "attachment-size",
+                    f"attachment '{item['name']}' is {item['size'] // 1024 // 1024} MB: "
+                    f"at most {MAX_ATTACHMENT_BYTES // 1024 // 1024} MB (send a link instead)",
+                )
+
+
 def expressions(ctx: Context) -> Iterator[Finding]:
     if isinstance(ctx.data.get("enroll_when"), str):
         for problem in render.check_expression(ctx.data["enroll_when"]):
@@ -233,20 +258,22 @@ def whatsapp_fallback(ctx: Context) -> Iterator[Finding]:
 def consent(ctx: Context) -> Iterator[Finding]:
     if "consent" in ctx.data:
         return
+    hint = "add a consent block naming who authorised it (consent: {by: ..., at: ...})"
     if ctx.data.get("approval") == "auto":
         yield ctx.document.finding(
-            ("approval",),
-            "consent",
-            "approval: auto sends without a person's OK: add a consent "
-            "block naming who authorised it (consent: {by: ..., at: ...})",
+            ("approval",), "consent", f"approval: auto sends without a person's OK: {hint}"
         )
     elif ctx.data.get("auto_approve"):
         yield ctx.document.finding(
-            ("auto_approve",),
-            "consent",
-            "auto_approve sends steps without a person's OK: add a consent "
-            "block naming who authorised it (consent: {by: ..., at: ...})",
+            ("auto_approve",), "consent", f"auto_approve sends steps without a person's OK: {hint}"
         )
+    for i, step in enumerate(ctx.sequence.steps):
+        if (step.spec.get("compose") or {}).get("mode") == "full":
+            yield ctx.document.finding(
+                ctx.step_path(i, "compose", "mode"),
+                "consent",
+                f"compose mode full lets a program write step '{step.id}' alone: {hint}",
+            )
 
 
 def auto_approve_steps(ctx: Context) -> Iterator[Finding]:
@@ -273,7 +300,8 @@ def unsubscribe_rule(ctx: Context) -> Iterator[Finding]:
 
 
 RULES: tuple[Rule, ...] = (
-    duplicate_steps, branch_targets, unreachable_steps, trailing_wait, templates, expressions,
+    duplicate_steps, branch_targets, unreachable_steps, trailing_wait, templates, attachments,
+    expressions,
     time_zone, holiday_country, send_window, message_gap, whatsapp_fallback, consent,
     auto_approve_steps, unsubscribe_rule,
 )  # fmt: skip

@@ -142,3 +142,18 @@ def m003_delivery(db: Database) -> None:
         CREATE INDEX messages_sender ON messages(sender, sent_at) WHERE status = 'sent'
         """,
     )
+
+
+@migrations()
+def m004_attachments(db: Database) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE attachments (
+            sha256 TEXT PRIMARY KEY,   -- versions name attachments by content
+            name TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            content BLOB NOT NULL
+        )
+        """,
+    )

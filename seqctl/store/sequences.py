@@ -79,3 +79,16 @@ class SequenceQueries:
                 record.git_commit,
             ],
         )
+
+    def add_attachment(self, sha256: str, name: str, content: bytes) -> None:
+        """Keep an attachment's bytes, once per content, for the versions that send it."""
+        self.db.execute(
+            "INSERT OR IGNORE INTO attachments (sha256, name, size, content) VALUES (?, ?, ?, ?)",
+            [sha256, name, len(content), content],
+        )
+
+    def attachment(self, sha256: str) -> bytes | None:
+        row = self.db.execute(
+            "SELECT content FROM attachments WHERE sha256 = ?", [sha256]
+        ).fetchone()
+        return bytes(row[0]) if row else None

@@ -1,0 +1,70 @@
+"""`compose:` on a message step: an external program writes the text (a language model, say).
+
+The program gets the step's context as JSON on standard input and prints the text. With
+`mode: assisted` the result always waits for a person's OK; `mode: full` needs the playbook's
+consent block (lint checks it). A program that fails or runs past its timeout fails the step
+with what it printed on standard error, and nothing is sent.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+from collections.abc import Mapping
+from typing import Any
+
+from seqctl.playbook.model import Step
+from seqctl.render import RenderError
+
+DEFAULT_TIMEOUT = 60.0
+
+
+def compose(
+    spec: Mapping[str, Any], step: Step, variables: Mapping[str, Any], *, subject: str | None
+) -> tuple[str | None, str]:
+    """Run the program; its output is the body. A first line `Subject: ...` sets the subject."""
+    command = spec["command"]
+    argv = shlex.split(command) if isinstance(command, str) else [str(c) for c in command]
+    context = {
+        "step": {"id": step.id, "type": str(step.type)},
+        "subject": subject,
+        "instructions": step.spec.get("instructions"),
+        "draft": step.spec.get("body") or step.spec.get("template_source"),
+        "variables": _plain(variables),
+    }
+    timeout = float(spec.get("timeout", DEFAULT_TIMEOUT))
+    try:
+        done = subprocess.run(
+            argv,
+            input=json.dumps(context, default=str),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise RenderError(f"compose command not found: {argv[0]}") from None
+    except subprocess.TimeoutExpired:
+        raise RenderError(f"compose command timed out after {timeout:g} s: {argv[0]}") from None
+    if done.returncode != 0:
+        reason = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "no error output"
+        raise RenderError(f"compose command failed (exit {done.returncode}): {reason}")
+    text = done.stdout.strip("\n")
+    if not text.strip():
+        raise RenderError("compose command printed nothing: a blank message is never sent")
+    first, _, rest = text.partition("\n")
+    if first.lower().startswith("subject:"):
+        return first.split(":", 1)[1].strip(), rest.lstrip("\n")
+    return subject, text
+
+
+def _plain(value: Any) -> Any:
+    """Template variables as plain JSON data (the render layer wraps them in mappings)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
