@@ -21,12 +21,41 @@ def list_approvals(
     sequence: Annotated[
         str | None, typer.Option("--sequence", help="Only this sequence.", show_default=False)
     ] = None,
+    preview: Annotated[
+        bool,
+        typer.Option("--preview", help="Show what each auto_approve rule would let out now."),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Messages waiting for a person's OK, rendered exactly as they would go out.
 
     Example: seqctl approvals --json
     """
+    if preview:
+        rules = gate.preview_rules(context.store(ctx), context.now(ctx), sequence)
+        if as_json:
+            context.emit_json(rules)
+            return
+        rows = [
+            [
+                r["sequence"],
+                r["step"],
+                r["max_per_day"],
+                r["used_today"],
+                r["due"],
+                r["would_approve"],
+                r["would_hold"],
+            ]
+            for r in rules
+        ]
+        typer.echo(
+            context.table(
+                ["sequence", "step", "cap", "used (24h)", "due now", "approve", "hold"], rows
+            )
+            if rows
+            else "no auto_approve rules"
+        )
+        return
     waiting = gate.pending(context.store(ctx), sequence)
     data = [
         {

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from seqctl.engine.advance import moved_on
 from seqctl.engine.runtime import Versions
+from seqctl.engine.steps import DueEnrollment
 from seqctl.errors import NotFound, SeqctlError
 from seqctl.store import Store
 from seqctl.store.records import MessageRecord, Transition
@@ -102,3 +104,40 @@ def reject(
         )
         store.apply(moves)
     return moves[-1].state
+
+
+def preview_rules(store: Store, now: datetime, sequence: str | None = None) -> list[dict[str, Any]]:
+    """What each auto_approve rule would let out at `now`: the due messages it covers, its cap."""
+    stamp = format_instant(now) or ""
+    since = format_instant(now - timedelta(days=1)) or ""
+    versions = Versions(store)
+    due: dict[tuple[str, str], int] = {}
+    for row in store.due(stamp, -1):
+        enrollment = DueEnrollment.from_row(row)
+        if sequence is not None and enrollment.sequence != sequence:
+            continue
+        step = versions.get(enrollment.sequence, enrollment.version).steps[enrollment.step]
+        due[(enrollment.sequence, step.id)] = due.get((enrollment.sequence, step.id), 0) + 1
+    rules = []
+    for record in store.sequences():
+        if record.latest_version is None or sequence not in (None, record.id):
+            continue
+        version = versions.get(record.id)
+        for rule in version.model.definition.get("auto_approve") or []:
+            step_id = str(rule["step"])
+            cap = rule.get("max_per_day")
+            used = store.count_released(record.id, step_id, since)
+            waiting = due.get((record.id, step_id), 0)
+            allowed = waiting if cap is None else max(0, min(waiting, int(cap) - used))
+            rules.append(
+                {
+                    "sequence": record.id,
+                    "step": step_id,
+                    "max_per_day": cap,
+                    "used_today": used,
+                    "due": waiting,
+                    "would_approve": allowed,
+                    "would_hold": waiting - allowed,
+                }
+            )
+    return rules

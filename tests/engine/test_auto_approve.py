@@ -1,0 +1,62 @@
+"""auto_approve rules send routine steps alone, up to their daily cap; the rest wait for a person."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.conftest import Run
+
+ROUTINE = """
+sequence: routine
+consent: {by: ana@acme.test, at: "2026-11-01"}
+auto_approve: [{step: hello, max_per_day: 2}]
+steps:
+  - id: hello
+    type: email
+    subject: Hi
+    body: Hello
+  - id: personal
+    type: email
+    wait: 1 day
+    subject: A personal note
+    body: Hello again
+"""
+
+
+def test_rule_preview_then_tick(run: Run, write: Callable[[str, str], Path]) -> None:
+    write("playbooks/routine.yaml", ROUTINE)
+    write("c.csv", "key,email\na,a@example.com\nb,b@example.com\nc,c@example.com\n")
+    run("--now=2026-11-23T08:00:00Z", "publish")
+    run("activate", "routine")
+    run("contacts", "import", "c.csv")
+    run("--now=2026-11-23T08:00:00Z", "enroll", "routine", "--file", "c.csv")
+    preview = run("--now=2026-11-23T08:00:00Z", "approvals", "--preview", "--json").json
+    assert preview == [
+        {
+            "sequence": "routine",
+            "step": "hello",
+            "max_per_day": 2,
+            "used_today": 0,
+            "due": 3,
+            "would_approve": 2,
+            "would_hold": 1,
+        }
+    ]
+    report = run("--now=2026-11-23T08:00:00Z", "tick", "--json").json
+    assert (report["sent"], report["approvals"]) == (2, 1)
+    # The next step has no rule: it waits for a person, however routine the first was.
+    report = run("--now=2026-11-24T08:00:00Z", "tick", "--json").json
+    assert (report["sent"], report["approvals"]) == (0, 2)
+    text = run("--now=2026-11-24T08:00:00Z", "approvals", "--preview").stdout
+    assert text.splitlines()[0].split() == [
+        "SEQUENCE",
+        "STEP",
+        "CAP",
+        "USED",
+        "(24H)",
+        "DUE",
+        "NOW",
+        "APPROVE",
+        "HOLD",
+    ]
