@@ -215,9 +215,10 @@ def plan(selected: set[str]) -> list[Stage]:
     by_name = {stage.name: stage for stage in STAGES}
     wanted: set[str] = set()
     for name in selected:
-        while name is not None and name not in wanted:
-            wanted.add(name)
-            name = by_name[name].needs
+        current: str | None = name
+        while current is not None and current not in wanted:
+            wanted.add(current)
+            current = by_name[current].needs
     return [stage for stage in STAGES if stage.name in wanted]
 
 

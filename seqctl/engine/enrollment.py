@@ -180,33 +180,37 @@ def resume(store: Store, sequence: str, contact: str, *, now: datetime) -> Enrol
     enrollment = live(store, sequence, contact)
     if enrollment.state != "paused":
         raise SeqctlError(f"'{contact}' is not paused in '{sequence}' (it is {enrollment.state})")
-    versions = Versions(store)
-    contact_record = store.contact(contact)
-    zone = contact_record.timezone if contact_record else None
-    stamp = format_instant(now) or ""
-    due = _shifted_due(versions, enrollment, now, zone)
+    with store.transaction():
+        resume_enrollment(store, enrollment, now=now)
+    return enrollment
+
+
+def resume_enrollment(
+    store: Store, enrollment: EnrollmentRecord, *, now: datetime, kind: str = "resumed"
+) -> None:
+    """Back to active (or waiting, when an action or approval is open), due time shifted."""
+    contact = store.contact(enrollment.contact)
+    due = _shifted_due(Versions(store), enrollment, now, contact.timezone if contact else None)
     waiting = bool(store.actions(enrollment=enrollment.id)) or bool(
         store.messages(enrollment=enrollment.id, status="pending_approval")
     )
-    state = "waiting" if waiting else "active"
-    with store.transaction():
-        store.apply(
-            [
-                Transition(
-                    enrollment.id,
-                    state,
-                    enrollment.step,
-                    enrollment.anchor_at,
-                    due,
-                    None,
-                    stamp,
-                    "resumed",
-                    None,
-                    None,
-                )
-            ]
-        )
-    return enrollment
+    stamp = format_instant(now) or ""
+    store.apply(
+        [
+            Transition(
+                enrollment.id,
+                "waiting" if waiting else "active",
+                enrollment.step,
+                enrollment.anchor_at,
+                due,
+                None,
+                stamp,
+                kind,
+                None,
+                None,
+            )
+        ]
+    )
 
 
 def shift_paused_sequence(store: Store, sequence: str, paused_at: str, now: datetime) -> int:

@@ -8,6 +8,7 @@ from typing import Any
 
 from seqctl import render
 from seqctl.engine.publishing import LintFailed
+from seqctl.engine.engagement import Engagement
 from seqctl.engine.runtime import RunnableVersion, Versions
 from seqctl.engine.steps import Undeliverable, branch_target, render_step, variables_for
 from seqctl.errors import NotFound
@@ -58,7 +59,8 @@ def preview(
         context = variables_for(version, step, None, contact, variables or {}, start, due)
         next_index = index + 1
         try:
-            if step.type is StepType.BRANCH:
+            if step.type is StepType.BRANCH:  # as if the contact had not engaged yet
+                context = {**context, **Engagement(due).functions()}
                 next_index = branch_target(version, index, context)
                 entry["next"] = (
                     version.steps[next_index].id if next_index < len(version.steps) else None

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from seqctl import render
 from seqctl.engine import compose as composing
+from seqctl.engine.engagement import Engagement
 from seqctl.engine.runtime import RunnableVersion
 from seqctl.playbook.model import MESSAGE_TYPES, Step, StepType
 from seqctl.timeutil import format_instant, from_db
@@ -109,14 +110,21 @@ class Undeliverable(Exception):
     """The contact lacks what the channel needs (no email address, no phone)."""
 
 
-def decide(version: RunnableVersion, due: DueEnrollment, now: datetime) -> Outcome:
-    """The outcome of the due step of one enrollment at `now`."""
+def decide(
+    version: RunnableVersion,
+    due: DueEnrollment,
+    now: datetime,
+    engagement: Engagement | None = None,
+) -> Outcome:
+    """The outcome of the due step of one enrollment at `now`, given what the contact did."""
     step = version.steps[due.step]
+    seen = engagement or Engagement(now)
     variables = variables_for(
         version, step, due.id, due.contact_fields, due.vars, due.enrolled_at, now
     )
     try:
         if step.type is StepType.BRANCH:
+            variables = {**variables, **seen.functions()}
             return Outcome(Kind.JUMP, step, next_index=branch_target(version, due.step, variables))
         if step.is_manual or step.type not in (*MESSAGE_TYPES, StepType.WEBHOOK):
             return Outcome(
@@ -126,7 +134,9 @@ def decide(version: RunnableVersion, due: DueEnrollment, now: datetime) -> Outco
                 instructions=_text(step, "instructions", variables),
             )
         return Outcome(
-            Kind.SEND, step, message=render_step(version, step, due.contact_fields, variables)
+            Kind.SEND,
+            step,
+            message=render_step(version, step, due.contact_fields, variables, seen),
         )
     except render.RenderError as exc:
         return Outcome(Kind.FAIL, step, reason=f"step '{step.id}': {exc}")
@@ -208,17 +218,19 @@ def render_step(
     step: Step,
     contact_fields: Mapping[str, Any],
     variables: Mapping[str, Any],
+    engagement: Engagement | None = None,
 ) -> Rendered:
     """Render a message step; RenderError for a missing variable, Undeliverable for no address."""
+    seen = engagement or Engagement(datetime.now(UTC))
     if step.type is StepType.WEBHOOK:
         payload = step.spec.get("payload")
         body = (
             json.dumps(payload, sort_keys=True) if payload is not None else _body(step, variables)
         )
         return Rendered(str(step.type), step.spec.get("url"), None, body)
-    kind, to = _route(version, step, contact_fields)
-    if kind is StepType.WHATSAPP and step.spec.get("compose") is None:
-        return _whatsapp(step, to, variables)
+    kind, to = _route(version, step, contact_fields, seen.inbound_channel())
+    if kind is StepType.WHATSAPP and not seen.whatsapp_window_open():
+        return _whatsapp_template(step, to, variables)
     subject = _text(step, "subject", variables) if kind is StepType.EMAIL else None
     body = _body(step, variables)
     compose = step.spec.get("compose")
@@ -238,14 +250,17 @@ def render_step(
 
 
 def _route(
-    version: RunnableVersion, step: Step, contact: Mapping[str, Any]
+    version: RunnableVersion, step: Step, contact: Mapping[str, Any], inbound: str | None
 ) -> tuple[StepType, str]:
-    """The channel and address: the step's type, or with `channel: auto` what the contact has."""
+    """The channel and address: the step's type, or with `channel: auto` what the contact has
+    (the channel they last wrote in on, else email, else a text message)."""
     fields = version.model.definition.get("contact_fields") or {}
     email = contact.get(fields.get("email", "email"))
     phone = contact.get(fields.get("phone", "phone"))
     chosen = step.spec.get("channel")
     if chosen == "auto":
+        if inbound in ("sms", "whatsapp", "telegram") and phone:
+            return StepType(inbound), str(phone)
         if email:
             return StepType.EMAIL, str(email)
         if phone:
@@ -259,9 +274,8 @@ def _route(
     return kind, str(address)
 
 
-def _whatsapp(step: Step, to: str, variables: Mapping[str, Any]) -> Rendered:
-    # No inbound message is on record yet (events come later), so every contact is outside the
-    # 24-hour window: only the approved template may be sent.
+def _whatsapp_template(step: Step, to: str, variables: Mapping[str, Any]) -> Rendered:
+    """Outside WhatsApp's 24-hour window only an approved template may be sent."""
     template = step.spec.get("whatsapp_template")
     if template is None:
         raise Undeliverable(

@@ -13,10 +13,12 @@ from typing import Any
 from seqctl.channels import ChannelSet
 from seqctl.engine.advance import moved_on
 from seqctl.engine.delivery import DeliveryReport, deliver
+from seqctl.engine.engagement import engagement
+from seqctl.engine.events import resume_due
 from seqctl.engine.limits import Limits
 from seqctl.engine.runtime import RunnableVersion, Versions
 from seqctl.engine.steps import DueEnrollment, Kind, Outcome, decide
-from seqctl.playbook.model import Approval
+from seqctl.playbook.model import Approval, Step, StepType
 from seqctl.store import Store
 from seqctl.store.records import NewAction, NewMessage, Transition
 from seqctl.timeutil import format_instant
@@ -76,6 +78,7 @@ def tick(
         return report
     try:
         versions = Versions(store)
+        resume_due(store, now)  # out-of-office pauses that have ended
         limits = Limits(store, senders or {}, now)
         _advance_all(store, channels, versions, limits, now, limit, batch_size, report, progress)
         report.add(deliver(store, channels, versions, now, batch_size=batch_size, limits=limits))
@@ -102,6 +105,7 @@ def _advance_all(
     # Only those are kept, so memory does not grow with the number due.
     chained: dict[int, int] = {}
     approvals = AutoApproval(store, now)
+    suppressions = Suppressions(store)
     while limit is None or report.due < limit:
         size = batch_size if limit is None else min(batch_size, limit - report.due)
         rows = store.due(stamp, size)
@@ -120,7 +124,20 @@ def _advance_all(
                     f"more than {MAX_STEPS_PER_TICK} steps in one tick (a branch loop?)",
                 )
             else:
-                batch.add(version, due, decide(version, due, now))
+                step = version.steps[due.step]
+                seen = (
+                    engagement(store, due.contact, due.sequence, _iso(due.enrolled_at), now)
+                    if needs_engagement(step)
+                    else None
+                )
+                outcome = decide(version, due, now, seen)
+                blocked = suppressions.check(due.contact, outcome)
+                if blocked is None:
+                    batch.add(version, due, outcome)
+                elif blocked.startswith("unsubscribed"):
+                    batch.exit(due, "unsubscribed", blocked)
+                else:
+                    batch.skip(version, due, step.id, blocked)
         for transition in batch.transitions:
             if transition.next_due_at is not None and transition.next_due_at <= stamp:
                 chained[transition.enrollment] = chained.get(transition.enrollment, 0) + 1
@@ -167,6 +184,38 @@ class Batch:
                 self.stamp,
                 "completed",
                 None,
+            )
+        )
+
+    def exit(self, due: DueEnrollment, reason: str, detail: str) -> None:
+        self.transitions.append(
+            Transition(
+                due.id,
+                "exited",
+                due.step,
+                _iso(due.anchor_at),
+                None,
+                reason,
+                self.stamp,
+                "exited",
+                None,
+                detail,
+            )
+        )
+
+    def skip(self, version: RunnableVersion, due: DueEnrollment, step_id: str, reason: str) -> None:
+        """The step cannot go to this address (suppressed): the enrollment moves on without it."""
+        self.transitions.extend(
+            moved_on(
+                version,
+                due.id,
+                next_index=due.step + 1,
+                done_at=self.now,
+                enrolled_at=due.enrolled_at,
+                contact_zone=due.contact_zone,
+                kind="skipped",
+                step_id=step_id,
+                detail=reason,
             )
         )
 
@@ -291,6 +340,37 @@ class Batch:
                         message.to,
                     )
                 )
+
+
+def needs_engagement(step: Step) -> bool:
+    """Steps whose outcome depends on what the contact did: branches, WhatsApp, channel auto."""
+    return step.type in (StepType.BRANCH, StepType.WHATSAPP) or step.spec.get("channel") == "auto"
+
+
+class Suppressions:
+    """The suppression list, asked only when it has entries."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.active = store.has_suppressions()
+
+    def check(self, contact: str, outcome: Outcome) -> str | None:
+        """Why this outcome must not reach the contact, or None."""
+        if not self.active or outcome.kind is not Kind.SEND or outcome.message is None:
+            return None
+        values = [contact]
+        address = (outcome.message.to or "").lower()
+        if address:
+            values.append(address)
+            if "@" in address:
+                values.append("@" + address.split("@", 1)[1])
+        found = self.store.suppressed(values)
+        if contact in found:
+            return f"unsubscribed: {found[contact]}"
+        for value in values[1:]:
+            if value in found:
+                return f"{value} is suppressed ({found[value]})"
+        return None
 
 
 def needs_approval(version: RunnableVersion, step_id: str) -> bool:

@@ -34,6 +34,10 @@ MESSAGE_TYPES = frozenset({StepType.EMAIL, StepType.SMS, StepType.WHATSAPP, Step
 ALWAYS_MANUAL = frozenset({StepType.CALL, StepType.TASK})
 
 
+# What a branch `if:` may call about the enrollment: opened('hello'), clicked(days=3), replied().
+BRANCH_FUNCTIONS = ("opened", "clicked", "replied", "booked")
+
+
 class Mode(StrEnum):
     AUTO = "auto"
     MANUAL = "manual"

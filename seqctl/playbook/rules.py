@@ -14,6 +14,7 @@ from seqctl import render
 from seqctl.durations import Unit, Wait
 from seqctl.playbook.findings import Finding, Severity
 from seqctl.playbook.model import (
+    BRANCH_FUNCTIONS,
     MAX_ATTACHMENT_BYTES,
     MESSAGE_TYPES,
     SequenceDef,
@@ -175,7 +176,7 @@ def expressions(ctx: Context) -> Iterator[Finding]:
     for i, step in enumerate(ctx.sequence.steps):
         condition = step.spec.get("if")
         if isinstance(condition, str):
-            for problem in render.check_expression(condition):
+            for problem in render.check_expression(condition, extra_roots=BRANCH_FUNCTIONS):
                 yield ctx.document.finding(ctx.step_path(i, "if"), problem.rule, problem.message)
 
 

@@ -13,6 +13,7 @@ from seqctl.errors import InputError
 from seqctl.store.actions import ActionQueries
 from seqctl.store.contacts import ContactQueries
 from seqctl.store.enrollments import EnrollmentQueries
+from seqctl.store.events import EventQueries
 from seqctl.store.leases import LeaseQueries
 from seqctl.store.messages import MessageQueries
 from seqctl.store.migrations import migrations
@@ -22,7 +23,13 @@ BUSY_TIMEOUT_SECONDS = 30
 
 
 class Store(
-    SequenceQueries, ContactQueries, EnrollmentQueries, ActionQueries, MessageQueries, LeaseQueries
+    SequenceQueries,
+    ContactQueries,
+    EnrollmentQueries,
+    ActionQueries,
+    MessageQueries,
+    LeaseQueries,
+    EventQueries,
 ):
     """One SQLite database file, migrated to the current schema."""
 

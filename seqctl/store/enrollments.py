@@ -125,7 +125,7 @@ class EnrollmentQueries:
         """Write new states and their history rows."""
         self.db.conn.executemany(
             "UPDATE enrollments SET state = ?, step = ?, anchor_at = ?, next_due_at = ?,"
-            " reason = ?, updated_at = ?, paused_at = NULL WHERE id = ?",
+            " reason = ?, updated_at = ?, paused_at = NULL, resume_at = NULL WHERE id = ?",
             [
                 (t.state, t.step, t.anchor_at, t.next_due_at, t.reason, t.at, t.enrollment)
                 for t in transitions
@@ -133,12 +133,23 @@ class EnrollmentQueries:
         )
         self.add_history((t.enrollment, t.at, t.kind, t.step_id, t.detail) for t in transitions)
 
-    def set_paused(self, enrollment_id: int, *, at: str, reason: str) -> None:
+    def set_paused(
+        self, enrollment_id: int, *, at: str, reason: str, resume_at: str | None = None
+    ) -> None:
         self.db.execute(
-            "UPDATE enrollments SET state = 'paused', paused_at = ?, reason = ?, updated_at = ? "
-            "WHERE id = ?",
-            [at, reason, at, enrollment_id],
+            "UPDATE enrollments SET state = 'paused', paused_at = ?, reason = ?, updated_at = ?,"
+            " resume_at = ? WHERE id = ?",
+            [at, reason, at, resume_at, enrollment_id],
         )
+
+    def paused_until(self, now: str) -> list[EnrollmentRecord]:
+        """Paused enrollments whose pause ends by itself at or before now (out of office)."""
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS} FROM enrollments WHERE state = 'paused' AND resume_at <= ?"
+            " ORDER BY resume_at, id",
+            [now],
+        )
+        return [EnrollmentRecord(*row) for row in rows]
 
     def set_due(self, updates: Iterable[tuple[str | None, int]], *, at: str) -> None:
         """Move (next_due_at, id) pairs, e.g. after a pause."""

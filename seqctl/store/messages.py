@@ -171,3 +171,14 @@ class MessageQueries:
             " AND status IN ('pending_approval', 'queued')",
             [enrollment],
         )
+
+    def last_sent_message(self, contact: str, sequence: str | None = None) -> MessageRecord | None:
+        """The newest message sent to a contact (in a sequence): what a reply answers."""
+        clause = " AND sequence = ?" if sequence is not None else ""
+        params = [contact, sequence] if sequence is not None else [contact]
+        row = self.db.execute(
+            f"SELECT {_COLUMNS} FROM messages WHERE contact = ? AND status = 'sent'{clause}"
+            " ORDER BY sent_at DESC, id DESC LIMIT 1",
+            params,
+        ).fetchone()
+        return MessageRecord(*row) if row else None

@@ -157,3 +157,33 @@ def m004_attachments(db: Database) -> None:
         )
         """,
     )
+
+
+@migrations()
+def m005_events(db: Database) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            event_id TEXT UNIQUE,          -- the sender's id: the same event twice counts once
+            contact TEXT NOT NULL REFERENCES contacts(key),
+            type TEXT NOT NULL,            -- reply, open, click, bounce, unsubscribe, ...
+            sequence TEXT,
+            step TEXT,
+            message INTEGER,
+            at TEXT NOT NULL,
+            data TEXT,                     -- JSON
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX events_contact ON events(contact, type, at);
+        CREATE TABLE suppressions (
+            value TEXT PRIMARY KEY,        -- an address, a phone, a domain (@acme.test) or a key
+            kind TEXT NOT NULL,            -- email | phone | domain | contact
+            reason TEXT NOT NULL,
+            at TEXT NOT NULL
+        );
+        ALTER TABLE enrollments ADD COLUMN resume_at TEXT;  -- out of office: back on this date
+        CREATE INDEX enrollments_resume ON enrollments(resume_at) WHERE state = 'paused'
+        """,
+    )

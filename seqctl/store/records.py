@@ -202,3 +202,35 @@ class Deliverable:
     def extra(self) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(self.extra_json) if self.extra_json else {}
         return data
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    contact: str
+    type: str
+    at: str
+    created_at: str
+    event_id: str | None = None
+    sequence: str | None = None
+    step: str | None = None
+    message: int | None = None
+    data_json: str | None = None
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    id: int
+    event_id: str | None
+    contact: str
+    type: str
+    sequence: str | None
+    step: str | None
+    message: int | None
+    at: str
+    data_json: str | None
+    created_at: str
+
+    @property
+    def data(self) -> dict[str, Any]:
+        parsed: dict[str, Any] = json.loads(self.data_json) if self.data_json else {}
+        return parsed

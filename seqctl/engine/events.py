@@ -1,0 +1,246 @@
+"""Events in: replies, bounces, unsubscribes, ... and what each does to a contact's enrollments.
+
+Rules come from the playbook's `on:` block, per event type: exit, pause or continue, with
+defaults a sales team expects (a reply or a booked meeting ends the sequence; an unsubscribe
+always does, whatever the playbook says). An unsubscribe suppresses the contact everywhere; a
+hard bounce suppresses the address. Events with an id are recorded once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from seqctl.engine.enrollment import resume_enrollment
+from seqctl.engine.runtime import Versions
+from seqctl.errors import InputError
+from seqctl.store import Store
+from seqctl.store.records import ContactRow, EnrollmentRecord, NewEvent, Transition
+from seqctl.timeutil import format_instant, parse_instant, zone
+
+EVENT_TYPES = ("reply", "open", "click", "bounce", "unsubscribe", "meeting_booked", "inbound",
+               "out_of_office")  # fmt: skip
+DEFAULT_RULES = {"reply": "exit", "bounce": "exit", "unsubscribe": "exit",
+                 "meeting_booked": "exit", "open": "continue", "click": "continue",
+                 "inbound": "continue", "out_of_office": "pause"}  # fmt: skip
+EXIT_REASONS = {"reply": "replied", "bounce": "bounced", "unsubscribe": "unsubscribed",
+                "meeting_booked": "meeting booked", "out_of_office": "out of office",
+                "open": "opened", "click": "clicked", "inbound": "wrote in"}  # fmt: skip
+OUT_OF_OFFICE_DAYS = 7
+
+
+@dataclass(frozen=True)
+class Event:
+    """An event as given: by `seqctl event`, a JSONL line, or the HTTP receiver."""
+
+    type: str
+    contact: str
+    at: datetime
+    sequence: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+    event_id: str | None = None
+    message: int | None = None
+
+
+@dataclass
+class EventReport:
+    recorded: int = 0
+    duplicates: int = 0
+    exited: int = 0
+    paused: int = 0
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (where, reason)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "recorded": self.recorded,
+            "duplicates": self.duplicates,
+            "exited": self.exited,
+            "paused": self.paused,
+            "refused": [{"row": where, "reason": reason} for where, reason in self.refused],
+        }
+
+
+def parse_event(fields: Mapping[str, Any], *, now: datetime) -> Event:
+    """An Event from a JSON object or command-line fields; InputError says what is wrong."""
+    kind = fields.get("type")
+    if kind not in EVENT_TYPES:
+        raise InputError(f"unknown event type {kind!r} (one of {', '.join(EVENT_TYPES)})")
+    contact = fields.get("contact")
+    if not isinstance(contact, str) or not contact:
+        raise InputError("an event needs a contact key")
+    at = parse_instant(str(fields["at"]), what="event time") if fields.get("at") else now
+    data = fields.get("data") or {}
+    if not isinstance(data, Mapping):
+        raise InputError("event data must be an object")
+    message = fields.get("message")
+    return Event(
+        str(kind),
+        contact,
+        at,
+        fields.get("sequence"),
+        dict(data),
+        str(fields["id"]) if fields.get("id") is not None else None,
+        int(message) if isinstance(message, int | str) and str(message).isdigit() else None,
+    )
+
+
+def record(
+    store: Store, events: Iterable[tuple[str, Event | str]], *, now: datetime
+) -> EventReport:
+    """Record events and apply their rules. Items are (where, event) or (where, refusal reason)."""
+    report = EventReport()
+    versions = Versions(store)
+    for where, item in events:
+        if isinstance(item, str):
+            report.refused.append((where, item))
+            continue
+        contact = store.contact(item.contact)
+        if contact is None:
+            report.refused.append((where, f"unknown contact '{item.contact}'"))
+            continue
+        if item.sequence is not None and store.sequence(item.sequence) is None:
+            report.refused.append((where, f"unknown sequence '{item.sequence}'"))
+            continue
+        with store.transaction():
+            stored = _store_event(store, item, now)
+            if stored is None:
+                report.duplicates += 1
+                continue
+            report.recorded += 1
+            _apply(store, versions, item, contact.email, now, report)
+    return report
+
+
+def _store_event(store: Store, event: Event, now: datetime) -> int | None:
+    sequence, step, message = event.sequence, None, event.message
+    found = store.message(message) if message is not None else None
+    if found is None:
+        found = store.last_sent_message(event.contact, sequence)
+    if found is not None:
+        sequence, step, message = found.sequence, found.step, found.id
+    return store.add_event(
+        NewEvent(
+            contact=event.contact,
+            type=event.type,
+            at=format_instant(event.at) or "",
+            created_at=format_instant(now) or "",
+            event_id=event.event_id,
+            sequence=sequence,
+            step=step,
+            message=message,
+            data_json=json.dumps(dict(event.data), sort_keys=True) if event.data else None,
+        )
+    )
+
+
+def _apply(
+    store: Store,
+    versions: Versions,
+    event: Event,
+    email: str | None,
+    now: datetime,
+    report: EventReport,
+) -> None:
+    stamp = format_instant(now) or ""
+    at = format_instant(event.at) or stamp
+    if event.type == "unsubscribe":
+        store.suppress([(event.contact, "contact", f"unsubscribed {at}", at)])
+    if event.type == "bounce" and email and event.data.get("kind", "hard") == "hard":
+        store.suppress([(email.lower(), "email", f"hard bounce {at}", at)])
+    scoped = event.sequence if event.type not in ("unsubscribe", "bounce") else None
+    for enrollment in store.enrollments(contact=event.contact, sequence=scoped, live=True):
+        definition = versions.get(enrollment.sequence, enrollment.version).model.definition
+        action, updates, days = rule_for(definition, event.type)
+        if updates:
+            store.upsert_contacts(
+                [ContactRow(event.contact, None, None, None, dict(updates))], stamp
+            )
+        detail = _describe(event)
+        if action == "exit":
+            report.exited += 1
+            reason = EXIT_REASONS[event.type]
+            store.cancel_actions(enrollment.id, stamp)
+            store.cancel_messages(enrollment.id)
+            store.apply(
+                [
+                    Transition(
+                        enrollment.id,
+                        "exited",
+                        enrollment.step,
+                        enrollment.anchor_at,
+                        None,
+                        reason,
+                        at,
+                        event.type,
+                        None,
+                        detail,
+                    )
+                ]
+            )
+        elif action == "pause" and enrollment.state != "paused":
+            report.paused += 1
+            resume = _resume_at(event, days, definition)
+            store.set_paused(
+                enrollment.id, at=stamp, reason=EXIT_REASONS[event.type], resume_at=resume
+            )
+            store.add_history(
+                [
+                    (
+                        enrollment.id,
+                        at,
+                        event.type,
+                        None,
+                        detail + (f"; back {resume}" if resume else ""),
+                    )
+                ]
+            )
+        else:
+            store.add_history([(enrollment.id, at, event.type, None, detail)])
+
+
+def rule_for(definition: Mapping[str, Any], kind: str) -> tuple[str, Mapping[str, Any], int | None]:
+    """(action, attributes to set, pause days) for an event type under a playbook's `on:`."""
+    rule = (definition.get("on") or {}).get(kind, DEFAULT_RULES[kind])
+    if isinstance(rule, Mapping):
+        action, updates, days = (
+            rule.get("action", "continue"),
+            rule.get("set") or {},
+            rule.get("days"),
+        )
+    else:
+        action, updates, days = str(rule), {}, None
+    if kind == "unsubscribe":
+        action = "exit"  # an unsubscribe always ends it, whatever the playbook says
+    return action, updates, days
+
+
+def _resume_at(event: Event, days: int | None, definition: Mapping[str, Any]) -> str | None:
+    """When a pause ends by itself: an out-of-office's return date, else after `days`."""
+    returns = event.data.get("return_date")
+    if returns:
+        try:
+            back = date.fromisoformat(str(returns))
+        except ValueError:
+            raise InputError(f"return_date {returns!r} is not a date such as 2026-11-30") from None
+        local = datetime.combine(back, time(0), zone(str(definition.get("timezone", "UTC"))))
+        return format_instant(local)
+    if days is None and event.type == "out_of_office":
+        days = OUT_OF_OFFICE_DAYS
+    return format_instant(event.at + timedelta(days=days)) if days else None
+
+
+def _describe(event: Event) -> str:
+    extras = ", ".join(f"{k}={v}" for k, v in sorted(event.data.items()))
+    return event.type + (f" ({extras})" if extras else "")
+
+
+def resume_due(store: Store, now: datetime) -> int:
+    """Enrollments paused until a date (out of office) that has come: resumed, due times moved."""
+    stamp = format_instant(now) or ""
+    ready: list[EnrollmentRecord] = store.paused_until(stamp)
+    for enrollment in ready:
+        resume_enrollment(store, enrollment, now=now, kind="back")
+    return len(ready)

@@ -1,0 +1,110 @@
+"""Events that happened to contacts, and the suppression list."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from seqctl.store.records import EventRecord, NewEvent
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+_EVENT_COLUMNS = "id, event_id, contact, type, sequence, step, message, at, data, created_at"
+
+
+class EventQueries:
+    db: Database
+
+    def add_event(self, event: NewEvent) -> int | None:
+        """Store an event; None when one with the same event id is already stored."""
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO events (event_id, contact, type, sequence, step, message, at,"
+            " data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                event.event_id,
+                event.contact,
+                event.type,
+                event.sequence,
+                event.step,
+                event.message,
+                event.at,
+                event.data_json,
+                event.created_at,
+            ],
+        )
+        return cursor.lastrowid if cursor.rowcount else None
+
+    def events(
+        self,
+        *,
+        contact: str | None = None,
+        types: Sequence[str] = (),
+        since: str | None = None,
+        sequence: str | None = None,
+    ) -> list[EventRecord]:
+        where: list[str] = []
+        params: list[Any] = []
+        if contact is not None:
+            where.append("contact = ?")
+            params.append(contact)
+        if sequence is not None:
+            where.append("(sequence = ? OR sequence IS NULL)")
+            params.append(sequence)
+        if types:
+            where.append(f"type IN ({','.join('?' * len(types))})")
+            params.extend(types)
+        if since is not None:
+            where.append("at >= ?")
+            params.append(since)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        rows = self.db.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM events {clause} ORDER BY at, id", params
+        )
+        return [EventRecord(*row) for row in rows]
+
+    def last_inbound(self, contact: str) -> EventRecord | None:
+        row = self.db.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE contact = ? AND type = 'inbound'"
+            " ORDER BY at DESC, id DESC LIMIT 1",
+            [contact],
+        ).fetchone()
+        return EventRecord(*row) if row else None
+
+    def event_counts(self, sequence: str) -> dict[tuple[str, str], int]:
+        """Events per (step, type) of a sequence, for the funnel."""
+        rows = self.db.execute(
+            "SELECT step, type, COUNT(*) FROM events WHERE sequence = ? AND step IS NOT NULL"
+            " GROUP BY step, type",
+            [sequence],
+        )
+        return {(step, kind): int(n) for step, kind, n in rows}
+
+    def suppress(self, rows: Iterable[tuple[str, str, str, str]]) -> int:
+        """(value, kind, reason, at); an existing entry keeps its first reason."""
+        cursor = self.db.conn.executemany(
+            "INSERT OR IGNORE INTO suppressions (value, kind, reason, at) VALUES (?, ?, ?, ?)", rows
+        )
+        return int(cursor.rowcount)
+
+    def unsuppress(self, value: str) -> bool:
+        return bool(self.db.execute("DELETE FROM suppressions WHERE value = ?", [value]).rowcount)
+
+    def suppressions(self) -> list[tuple[str, str, str, str]]:
+        rows = self.db.execute(
+            "SELECT value, kind, reason, at FROM suppressions ORDER BY at, value"
+        )
+        return [(str(v), str(k), str(r), str(a)) for v, k, r, a in rows]
+
+    def suppressed(self, values: Sequence[str]) -> dict[str, str]:
+        """Which of these values (keys, addresses, domains) are suppressed, with the reason."""
+        if not values:
+            return {}
+        marks = ",".join("?" * len(values))
+        rows = self.db.execute(
+            f"SELECT value, reason FROM suppressions WHERE value IN ({marks})", list(values)
+        )
+        return {value: reason for value, reason in rows}
+
+    def has_suppressions(self) -> bool:
+        return self.db.execute("SELECT 1 FROM suppressions LIMIT 1").fetchone() is not None
