@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from seqctl import render
-from seqctl.engine.publishing import LintFailed
 from seqctl.engine.engagement import Engagement
+from seqctl.engine.publishing import LintFailed
 from seqctl.engine.runtime import RunnableVersion, Versions
 from seqctl.engine.steps import Undeliverable, branch_target, render_step, variables_for
 from seqctl.errors import NotFound

@@ -104,7 +104,7 @@ class EventQueries:
         rows = self.db.execute(
             f"SELECT value, reason FROM suppressions WHERE value IN ({marks})", list(values)
         )
-        return {value: reason for value, reason in rows}
+        return {str(value): str(reason) for value, reason in rows}
 
     def has_suppressions(self) -> bool:
         return self.db.execute("SELECT 1 FROM suppressions LIMIT 1").fetchone() is not None

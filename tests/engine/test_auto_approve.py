@@ -1,4 +1,4 @@
-"""auto_approve rules send routine steps alone, up to their daily cap; the rest wait for a person."""
+"""auto_approve rules send routine steps alone, up to a daily cap; the rest wait for a person."""
 
 from __future__ import annotations
 
