@@ -8,6 +8,8 @@ from typing import Any
 
 from seqctl.channels.base import Channel, Delivery, Outgoing
 from seqctl.channels.file import FileChannel
+from seqctl.channels.smtp import SmtpChannel
+from seqctl.channels.webhook import WebhookChannel
 from seqctl.errors import ConfigError
 
 __all__ = ["Channel", "ChannelSet", "Delivery", "FileChannel", "Outgoing"]
@@ -35,6 +37,10 @@ class ChannelSet:
         if kind == "file":
             path = Path(spec["path"]) if "path" in spec else self.outbox
             return FileChannel(path if path.is_absolute() else self.root / path, name)
+        if kind == "smtp":
+            return SmtpChannel(spec, name=name)
+        if kind == "webhook":
+            return WebhookChannel(spec, name=name)
         raise ConfigError(f"channels.{name}: kind '{kind}' is not supported by this version")
 
     def close(self) -> None:

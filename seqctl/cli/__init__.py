@@ -7,6 +7,7 @@ from seqctl.cli import (  # noqa: F401  (importing a module registers its comman
     approvals,
     contacts,
     enroll,
+    events,
     lint,
     publish,
     reports,

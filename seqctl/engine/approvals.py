@@ -94,7 +94,7 @@ def reject(
         moves = moved_on(
             version,
             enrollment.id,
-            next_index=enrollment.step + 1,
+            next_index=version.after(enrollment.step),
             done_at=now,
             enrolled_at=enrolled,
             contact_zone=contact.timezone if contact else None,

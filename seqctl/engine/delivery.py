@@ -184,7 +184,7 @@ def _record(
             moves = moved_on(
                 version,
                 message.enrollment,
-                next_index=row.step_index + 1,
+                next_index=version.after(row.step_index),
                 done_at=now,
                 enrolled_at=enrolled,
                 contact_zone=row.contact_zone,

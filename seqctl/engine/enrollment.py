@@ -10,7 +10,7 @@ from itertools import islice
 from typing import Any
 
 from seqctl.engine import contacts
-from seqctl.engine.runtime import Versions
+from seqctl.engine.runtime import RunnableVersion, Versions
 from seqctl.errors import NotFound, SeqctlError
 from seqctl.schedule import open_at
 from seqctl.store import Store
@@ -54,7 +54,9 @@ def enroll(
     record = store.sequence(sequence)
     if record is None:
         raise NotFound(f"no sequence '{sequence}' (publish it first: seqctl publish)")
-    version = Versions(store).get(sequence)
+    versions = Versions(store)
+    version = versions.get(sequence)
+    policy = Policy(store, versions, version)
     stamp = format_instant(now) or ""
     vars_json = json.dumps(dict(variables), sort_keys=True) if variables else None
     report = EnrollReport()
@@ -62,28 +64,63 @@ def enroll(
     while batch := list(dict.fromkeys(islice(keys, batch_size))):
         with store.transaction():
             known = store.contacts_by_key(batch)
-            live = store.live_contacts(sequence, [k for k in batch if k in known])
+            present = [k for k in batch if k in known]
+            live = store.live_contacts(sequence, present)
+            refusals = policy.refusals([k for k in present if k not in live])
             rows = []
             for key in batch:
                 contact = known.get(key)
                 if contact is None:
-                    report.refused.append(
-                        Refusal(key, "unknown contact (import it first: seqctl contacts import)")
-                    )
-                    continue
-                if key in live:
+                    reason = "unknown contact (import it first: seqctl contacts import)"
+                    report.refused.append(Refusal(key, reason))
+                elif key in live:
                     report.already += 1
-                    continue
-                due = version.due(0, anchor=now, enrolled_at=now, contact_zone=contact.timezone)
-                rows.append(
-                    (sequence, version.number, key, 0, stamp, format_instant(due), vars_json)
-                )
+                elif key in refusals:
+                    report.refused.append(Refusal(key, refusals[key]))
+                else:
+                    due = version.due(0, anchor=now, enrolled_at=now, contact_zone=contact.timezone)
+                    rows.append(
+                        (sequence, version.number, key, 0, stamp, format_instant(due), vars_json)
+                    )
             inserted = store.insert_enrollments(rows, at=stamp)
         report.enrolled += inserted
         report.already += len(rows) - inserted  # enrolled by someone else a moment ago
         if progress is not None:
             progress(len(batch))
     return report
+
+
+class Policy:
+    """Who may not be enrolled: unsubscribed contacts, `reenroll` and `exclusive` rules."""
+
+    def __init__(self, store: Store, versions: Versions, version: RunnableVersion) -> None:
+        self.store = store
+        self.versions = versions
+        self.sequence = version.sequence
+        definition = version.model.definition
+        self.reenroll = str(definition.get("reenroll", "always"))
+        self.exclusive = bool(definition.get("exclusive", False))
+
+    def refusals(self, keys: list[str]) -> dict[str, str]:
+        """Reasons by contact key, for those of these contacts that must not be enrolled."""
+        refused: dict[str, str] = {}
+        if not keys:
+            return refused
+        if self.store.has_suppressions():
+            for key, reason in self.store.suppressed(keys).items():
+                refused[key] = f"suppressed: {reason}"
+        if self.reenroll != "always":
+            for key, state in self.store.last_ended(self.sequence, keys).items():
+                if self.reenroll == "never" or state == "completed":
+                    refused.setdefault(
+                        key,
+                        f"already went through this sequence ({state}; reenroll: {self.reenroll})",
+                    )
+        if self.exclusive:
+            for key, other, number in self.store.live_elsewhere(self.sequence, keys):
+                if self.versions.get(other, number).model.definition.get("exclusive"):
+                    refused.setdefault(key, f"active in exclusive sequence '{other}'")
+        return refused
 
 
 def enroll_file(

@@ -241,6 +241,54 @@ def resume_due(store: Store, now: datetime) -> int:
     """Enrollments paused until a date (out of office) that has come: resumed, due times moved."""
     stamp = format_instant(now) or ""
     ready: list[EnrollmentRecord] = store.paused_until(stamp)
-    for enrollment in ready:
-        resume_enrollment(store, enrollment, now=now, kind="back")
+    with store.transaction():
+        for enrollment in ready:
+            resume_enrollment(store, enrollment, now=now, kind="back")
     return len(ready)
+
+
+def read_events(
+    lines: Iterable[str], *, name: str, now: datetime
+) -> Iterable[tuple[str, Event | str]]:
+    """Events from JSON Lines, each with where it came from; a bad line becomes its reason."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{name}:{number}"
+        try:
+            fields = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield where, f"invalid JSON: {exc.msg} (column {exc.colno})"
+            continue
+        if not isinstance(fields, dict):
+            yield where, "each line must be a JSON object"
+            continue
+        try:
+            yield where, parse_event(fields, now=now)
+        except InputError as exc:
+            yield where, exc.message
+
+
+def suppress(store: Store, values: Iterable[str], *, reason: str, now: datetime) -> int:
+    """Add addresses, phone numbers, domains (@acme.test) or contact keys to the suppression list.
+
+    Live enrollments of suppressed contacts stop at their next message.
+    """
+    at = format_instant(now) or ""
+    rows = []
+    for raw in values:
+        value = raw.strip().lower() if "@" in raw else raw.strip()
+        if not value:
+            continue
+        kind = (
+            "domain"
+            if value.startswith("@")
+            else "email"
+            if "@" in value
+            else "phone"
+            if value.lstrip("+").replace(" ", "").isdigit()
+            else "contact"
+        )
+        rows.append((value, kind, reason, at))
+    with store.transaction():
+        return store.suppress(rows)

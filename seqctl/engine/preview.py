@@ -57,7 +57,7 @@ def preview(
             "due_at": format_instant(due),
         }
         context = variables_for(version, step, None, contact, variables or {}, start, due)
-        next_index = index + 1
+        next_index = version.after(index)
         try:
             if step.type is StepType.BRANCH:  # as if the contact had not engaged yet
                 context = {**context, **Engagement(due).functions()}

@@ -37,6 +37,16 @@ class RunnableVersion:
     def target(self) -> str:
         return str(self.model.definition.get("target", "contact"))
 
+    def after(self, index: int) -> int:
+        """The step that follows step `index` once it is done: its `next:`, else the one below."""
+        target = self.steps[index].spec.get("next") if index < len(self.steps) else None
+        if target is None:
+            return index + 1
+        if target == "end":
+            return len(self.steps)
+        found = self.model.index(str(target))
+        return found if found is not None else index + 1
+
     def zone_for(self, contact_zone: str | None) -> str:
         definition = self.model.definition
         return pick_zone(

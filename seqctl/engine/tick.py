@@ -209,7 +209,7 @@ class Batch:
             moved_on(
                 version,
                 due.id,
-                next_index=due.step + 1,
+                next_index=version.after(due.step),
                 done_at=self.now,
                 enrolled_at=due.enrolled_at,
                 contact_zone=due.contact_zone,

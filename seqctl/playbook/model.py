@@ -61,6 +61,7 @@ _STEP_CONTENT = (
     "name", "description", "subject", "body", "html", "template", "instructions", "assignee",
     "channel", "whatsapp_template", "attachments", "compose", "url", "payload", "if", "then",
     "else",
+    "next",
 )  # fmt: skip
 
 

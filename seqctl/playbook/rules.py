@@ -69,9 +69,9 @@ def duplicate_steps(ctx: Context) -> Iterator[Finding]:
 def branch_targets(ctx: Context) -> Iterator[Finding]:
     ids = [s.id for s in ctx.sequence.steps]
     for i, step in enumerate(ctx.sequence.steps):
-        for key in ("then", "else"):
+        for key in ("then", "else", "next"):
             target = step.spec.get(key)
-            if target is None or target in ids:
+            if target is None or target in ids or (key == "next" and target == "end"):
                 continue
             close = difflib.get_close_matches(str(target), ids, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
@@ -93,12 +93,14 @@ def unreachable_steps(ctx: Context) -> Iterator[Finding]:
             continue
         reached.add(i)
         step = steps[i]
+        following = step.spec.get("next")
+        after = i + 1 if following is None else index.get(following, len(steps))
         if step.type is StepType.BRANCH:
             for key in ("then", "else"):
                 target = step.spec.get(key)
-                todo.append(index.get(target, len(steps)) if target else i + 1)
+                todo.append(index.get(target, len(steps)) if target else after)
         else:
-            todo.append(i + 1)
+            todo.append(after)
     for i, step in enumerate(steps):
         if i not in reached:
             yield ctx.document.finding(

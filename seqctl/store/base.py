@@ -73,7 +73,9 @@ def open_store(path: Path | str) -> Store:
     if target is not None and target.parent and not target.parent.exists():
         raise InputError(f"{target}: folder {target.parent} does not exist")
     try:
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS)
+        # Autocommit mode: a write outside Store.transaction() commits at once instead of
+        # silently opening a transaction that the next one would nest into and never commit.
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
         db = Database(conn)
         if target is not None:
             db.execute("PRAGMA journal_mode=WAL")

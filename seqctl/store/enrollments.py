@@ -79,7 +79,8 @@ class EnrollmentQueries:
             found.update(
                 r[0]
                 for r in self.db.execute(
-                    f"SELECT contact FROM enrollments WHERE sequence = ? AND state IN {_LIVE} "
+                    "SELECT contact FROM enrollments INDEXED BY enrollments_live"
+                    f" WHERE sequence = ? AND state IN {_LIVE} "
                     f"AND contact IN ({marks})",
                     [sequence, *chunk],
                 )
@@ -211,3 +212,31 @@ class EnrollmentQueries:
             [sequence],
         )
         return {(step, kind): int(n) for step, kind, n in rows}
+
+    def last_ended(self, sequence: str, keys: Sequence[str]) -> dict[str, str]:
+        """For contacts that went through the sequence before: the state their last one ended in."""
+        found: dict[str, str] = {}
+        for start in range(0, len(keys), _IN_CHUNK):
+            chunk = list(keys[start : start + _IN_CHUNK])
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                f"SELECT contact, state FROM enrollments WHERE sequence = ? AND contact IN ({marks})"
+                " AND state IN ('completed', 'exited') ORDER BY id",
+                [sequence, *chunk],
+            )
+            found.update({str(contact): str(state) for contact, state in rows})
+        return found
+
+    def live_elsewhere(self, sequence: str, keys: Sequence[str]) -> list[tuple[str, str, int]]:
+        """(contact, sequence, version) of live enrollments of these contacts in other sequences."""
+        found: list[tuple[str, str, int]] = []
+        for start in range(0, len(keys), _IN_CHUNK):
+            chunk = list(keys[start : start + _IN_CHUNK])
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                f"SELECT contact, sequence, version FROM enrollments INDEXED BY enrollments_contact"
+                f" WHERE contact IN ({marks}) AND sequence != ? AND state IN {_LIVE}",
+                [*chunk, sequence],
+            )
+            found.extend((str(c), str(s), int(v)) for c, s, v in rows)
+        return found

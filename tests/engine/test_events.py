@@ -1,0 +1,238 @@
+"""A sequence stops talking when a person answers: events and their rules."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Run
+
+FOLLOW_UP = """
+sequence: follow
+approval: auto
+consent: {by: ana@acme.test, at: "2026-11-01"}
+timezone: America/New_York
+on: {meeting_booked: {action: exit, set: {status: Engaged}}, bounce: BOUNCE}
+reenroll: REENROLL
+steps:
+  - id: hello
+    type: email
+    subject: Hi
+    body: Hello
+  - id: nudge
+    type: email
+    wait: 2 days
+    subject: Any news?
+    body: Just checking
+  - id: call
+    type: call
+    wait: 1 day
+"""
+OTHER = """
+sequence: other
+approval: auto
+consent: {by: ana@acme.test, at: "2026-11-01"}
+steps:
+  - type: email
+    subject: Other
+    body: Other
+    wait: 3 days
+"""
+
+
+@pytest.fixture
+def started(run: Run, write: Callable[[str, str], Path]) -> Run:
+    return setup(run, write)
+
+
+def setup(
+    run: Run, write: Callable[[str, str], Path], *, bounce: str = "exit", reenroll: str = "always"
+) -> Run:
+    write(
+        "playbooks/follow.yaml", FOLLOW_UP.replace("BOUNCE", bounce).replace("REENROLL", reenroll)
+    )
+    write("playbooks/other.yaml", OTHER)
+    write("c.csv", "key,email,status\nann,ann@example.com,New\nbob,bob@example.com,New\n")
+    assert run("--now=2026-11-23T08:00:00Z", "publish").exit_code == 0
+    run("activate", "follow")
+    run("activate", "other")
+    run("contacts", "import", "c.csv")
+    run("--now=2026-11-23T14:00:00Z", "enroll", "follow", "-c", "ann", "-c", "bob")
+    run("--now=2026-11-23T14:00:00Z", "enroll", "other", "-c", "ann")
+    run("--now=2026-11-23T14:00:00Z", "tick")
+    return run
+
+
+def state(run: Run, contact: str, sequence: str = "follow") -> tuple[str, str | None]:
+    [row] = [
+        e
+        for e in run("enrollments", sequence, "--contact", contact, "--json").json
+        if e["state"] not in ("completed", "exited")
+    ] or [run("enrollments", sequence, "--contact", contact, "--json").json[-1]]
+    return row["state"], row["reason"]
+
+
+def test_a_reply_mid_sequence_stops_the_next_email(started: Run, project: Path) -> None:
+    run = started
+    result = run(
+        "--now=2026-11-24T10:00:00Z",
+        "event",
+        "reply",
+        "--contact",
+        "ann",
+        "--sequence",
+        "follow",
+        "--json",
+    )
+    assert result.json["exited"] == 1
+    assert state(run, "ann") == ("exited", "replied")
+    assert state(run, "ann", "other")[0] == "active"  # a reply to one sequence ends only that one
+    run("--now=2026-11-25T14:00:00Z", "tick")
+    nudges = [
+        json.loads(line)
+        for line in (project / "outbox.jsonl").read_text().splitlines()
+        if "Any news?" in line
+    ]
+    assert [m["contact"] for m in nudges] == ["bob"]
+    timeline = run("timeline", "ann", "--json").json
+    assert ("follow", "reply") in [(t["sequence"], t["kind"]) for t in timeline]
+    assert run("status", "follow", "--json").json["enrollments"]["exited"] == 1
+
+
+def test_out_of_office_pauses_and_resumes_on_the_return_day(started: Run) -> None:
+    run = started
+    run(
+        "--now=2026-11-24T10:00:00Z",
+        "event",
+        "out_of_office",
+        "--contact",
+        "bob",
+        "--data",
+        "return_date=2026-11-30",
+    )
+    assert state(run, "bob") == ("paused", "out of office")
+    run("--now=2026-11-25T14:00:00Z", "tick")
+    assert state(run, "bob") == ("paused", "out of office")
+    run("--now=2026-11-30T05:00:00Z", "tick")  # midnight in New York: back
+    [row] = run("enrollments", "follow", "--contact", "bob", "--json").json
+    # Paused 2026-11-24 10:00Z, back 2026-11-30 05:00Z: the nudge due 11-25 14:00Z moves later by
+    # that time, to 2026-12-01 09:00Z.
+    assert (row["state"], row["next_due_at"]) == ("active", "2026-12-01T09:00:00Z")
+
+
+def test_an_unsubscribe_stops_every_sequence_and_later_enrolls(started: Run) -> None:
+    run = started
+    run("--now=2026-11-24T10:00:00Z", "event", "unsubscribe", "--contact", "ann")
+    assert state(run, "ann") == ("exited", "unsubscribed")
+    assert state(run, "ann", "other") == ("exited", "unsubscribed")
+    again = run("--now=2026-11-25T10:00:00Z", "enroll", "other", "-c", "ann", "--json")
+    assert again.exit_code == 1
+    assert again.json["refused"][0]["reason"].startswith("suppressed: unsubscribed")
+
+
+def test_a_bounce_stops_email_but_the_call_still_comes(
+    run: Run, write: Callable[[str, str], Path]
+) -> None:
+    setup(run, write, bounce="continue")
+    run("--now=2026-11-24T10:00:00Z", "event", "bounce", "--contact", "bob", "--data", "kind=hard")
+    assert state(run, "bob") == ("active", None)
+    run("--now=2026-11-25T14:00:00Z", "tick")  # the nudge is skipped: the address bounced
+    run("--now=2026-11-26T14:00:00Z", "tick")
+    actions = run("--now=2026-11-26T14:00:00Z", "actions", "--json").json
+    assert ("bob", "call") in [(a["contact"], a["type"]) for a in actions]
+    kinds = [t["kind"] for t in run("timeline", "bob", "--json").json]
+    assert "skipped" in kinds
+    assert run("suppressions", "--json").json[0]["value"] == "bob@example.com"
+
+
+def test_events_imported_twice_change_nothing(
+    started: Run, write: Callable[[str, str], Path]
+) -> None:
+    run = started
+    write(
+        "events.jsonl",
+        '{"id": "e1", "type": "meeting_booked", "contact": "ann", "sequence": "follow"}\n'
+        '{"id": "e2", "type": "open", "contact": "bob"}\n'
+        "not json\n"
+        '{"id": "e3", "type": "reply", "contact": "zed"}\n',
+    )
+    first = run("--now=2026-11-24T10:00:00Z", "events", "import", "events.jsonl", "--json")
+    assert first.exit_code == 1
+    assert (first.json["recorded"], first.json["exited"]) == (2, 1)
+    assert [r["row"] for r in first.json["refused"]] == ["events.jsonl:3", "events.jsonl:4"]
+    assert first.json["refused"][1]["reason"] == "unknown contact 'zed'"
+    second = run("--now=2026-11-24T11:00:00Z", "events", "import", "events.jsonl", "--json")
+    assert (second.json["recorded"], second.json["duplicates"]) == (0, 2)
+    # The rule's `set:` updated the contact.
+    assert run("contacts", "show", "ann", "--json").json["attributes"]["status"] == "Engaged"
+
+
+def test_reenroll_never(run: Run, write: Callable[[str, str], Path]) -> None:
+    setup(run, write, reenroll="never")
+    run("--now=2026-11-24T10:00:00Z", "remove", "follow", "-c", "bob")
+    again = run("--now=2026-11-24T11:00:00Z", "enroll", "follow", "-c", "bob", "--json").json
+    assert again["refused"] == [
+        {"contact": "bob", "reason": "already went through this sequence (exited; reenroll: never)"}
+    ]
+
+
+def test_exclusive_sequences(run: Run, write: Callable[[str, str], Path]) -> None:
+    write("playbooks/a.yaml", "sequence: a\nexclusive: true\nsteps:\n  - type: task\n")
+    write("playbooks/b.yaml", "sequence: b\nexclusive: true\nsteps:\n  - type: task\n")
+    write("c.csv", "key,email\nann,ann@example.com\n")
+    run("--now=2026-11-23T08:00:00Z", "publish")
+    run("contacts", "import", "c.csv")
+    assert run("enroll", "a", "-c", "ann").exit_code == 0
+    refused = run("enroll", "b", "-c", "ann", "--json").json["refused"]
+    assert refused == [{"contact": "ann", "reason": "active in exclusive sequence 'a'"}]
+
+
+BRANCHING = """
+sequence: branching
+approval: auto
+consent: {by: ana@acme.test, at: "2026-11-01"}
+steps:
+  - id: hello
+    type: email
+    subject: Hi
+    body: Hello
+  - id: check
+    type: branch
+    wait: 2 days
+    if: "opened('hello', days=7)"
+    then: warm
+    else: cold
+  - id: warm
+    type: email
+    subject: Glad you read it
+    body: Warm
+    next: end
+  - id: cold
+    type: email
+    subject: In case you missed it
+    body: Cold
+"""
+
+
+def test_a_branch_on_opened_sends_the_right_follow_up(
+    run: Run, write: Callable[[str, str], Path], project: Path
+) -> None:
+    write("playbooks/branching.yaml", BRANCHING)
+    write("c.csv", "key,email\nann,ann@example.com\nbob,bob@example.com\n")
+    run("--now=2026-11-23T08:00:00Z", "publish")
+    run("activate", "branching")
+    run("contacts", "import", "c.csv")
+    run("--now=2026-11-23T08:00:00Z", "enroll", "branching", "-c", "ann", "-c", "bob")
+    run("--now=2026-11-23T08:00:00Z", "tick")
+    run("--now=2026-11-23T09:00:00Z", "event", "open", "--contact", "ann")
+    run("--now=2026-11-25T08:00:00Z", "tick")
+    sent = [json.loads(line) for line in (project / "outbox.jsonl").read_text().splitlines()]
+    follow_ups = sorted((m["contact"], m["step"]) for m in sent if m["step"] != "hello")
+    assert follow_ups == [("ann", "warm"), ("bob", "cold")]
+    assert {e["contact"]: e["state"] for e in run("enrollments", "--json").json} == {
+        "ann": "completed",
+        "bob": "completed",
+    }
