@@ -220,8 +220,8 @@ class EnrollmentQueries:
             chunk = list(keys[start : start + _IN_CHUNK])
             marks = ",".join("?" * len(chunk))
             rows = self.db.execute(
-                f"SELECT contact, state FROM enrollments WHERE sequence = ? AND contact IN ({marks})"
-                " AND state IN ('completed', 'exited') ORDER BY id",
+                "SELECT contact, state FROM enrollments WHERE sequence = ?"
+                f" AND contact IN ({marks}) AND state IN ('completed', 'exited') ORDER BY id",
                 [sequence, *chunk],
             )
             found.update({str(contact): str(state) for contact, state in rows})
