@@ -260,7 +260,8 @@ def _mailbox(value: str, what: str) -> tuple[str, str]:
     if _BREAKS.search(value) or "\0" in value:
         raise _Invalid(f"invalid {what} {value!r}: it contains a line break")
     name, addr = parseaddr(value)
-    if not addr or len(getaddresses([value])) != 1:
+    # parseaddr is lenient: it takes the first of a list and drops spaces inside an address
+    if not addr or addr not in value or len(getaddresses([value])) != 1:
         raise _Invalid(f"invalid {what} {value!r}")
     local, at, domain = addr.rpartition("@")
     if not at or not _LOCAL_PART.fullmatch(local):

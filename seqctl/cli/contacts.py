@@ -11,7 +11,7 @@ import typer
 from seqctl.cli import context
 from seqctl.cli.app import app
 from seqctl.cli.options import JsonOption
-from seqctl.engine import contacts
+from seqctl.engine import autoenroll, contacts
 from seqctl.errors import ExitCode
 
 contacts_app = typer.Typer(
@@ -58,8 +58,12 @@ def import_contacts(
         )
         progress = _Progress() if sys.stderr.isatty() else None
         try:
-            report = contacts.import_contacts(
-                context.store(ctx), rows, now=context.now(ctx), progress=progress
+            report = autoenroll.import_and_enroll(
+                context.store(ctx),
+                rows,
+                now=context.now(ctx),
+                progress=progress,
+                default_sequence=context.config(ctx).data.get("default_sequence"),
             )
         finally:
             if progress is not None:
@@ -76,6 +80,8 @@ def import_contacts(
         if report.refused:
             summary += f"; {_count(len(report.refused), 'row')} refused"
         typer.echo(summary)
+        for sequence, count in report.enrolled.items():
+            typer.echo(f"enrolled {count:,} automatically in {sequence}")
     if report.refused:
         raise typer.Exit(int(ExitCode.FINDINGS))
 

@@ -15,7 +15,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
@@ -67,6 +67,7 @@ class ImportReport:
     created: int
     updated: int
     refused: list[Refusal]
+    enrolled: dict[str, int] = field(default_factory=dict)  # automatic enrollments per sequence
 
     @property
     def imported(self) -> int:
@@ -78,6 +79,7 @@ class ImportReport:
             "created": self.created,
             "updated": self.updated,
             "refused": [{"row": r.row, "reason": r.reason} for r in self.refused],
+            "enrolled": dict(self.enrolled),
         }
 
 
@@ -131,10 +133,12 @@ def import_contacts(
     now: datetime,
     batch_size: int = BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
+    after_batch: Callable[[list[ContactRow], set[str]], None] | None = None,
 ) -> ImportReport:
     """Upsert the good rows by key, batch by batch, each batch all or nothing; list the bad ones.
 
-    `progress` is called after each batch with the number of rows read so far.
+    `progress` is called after each batch with the number of rows read so far; `after_batch`
+    with the batch written and the keys in it that were new (automatic enrollment uses it).
     """
     at = format_instant(now)
     assert at is not None
@@ -149,13 +153,17 @@ def import_contacts(
         batch.append(item.contact)
         if len(batch) >= batch_size:
             new = _write_batch(store, batch, at)
-            created, updated = created + new, updated + len(batch) - new
+            created, updated = created + len(new), updated + len(batch) - len(new)
+            if after_batch is not None:
+                after_batch(batch, new)
             batch = []
             if progress is not None:
                 progress(reported := read)
     if batch:
         new = _write_batch(store, batch, at)
-        created, updated = created + new, updated + len(batch) - new
+        created, updated = created + len(new), updated + len(batch) - len(new)
+        if after_batch is not None:
+            after_batch(batch, new)
     if progress is not None and read != reported:
         progress(read)
     return ImportReport(created, updated, refused)
@@ -181,14 +189,14 @@ def details(record: ContactRecord) -> dict[str, Any]:
     }
 
 
-def _write_batch(store: Store, batch: list[ContactRow], at: str) -> int:
-    """Upsert one batch in one transaction; how many of its keys were new."""
+def _write_batch(store: Store, batch: list[ContactRow], at: str) -> set[str]:
+    """Upsert one batch in one transaction; the keys in it that were new."""
     keys = {c.key for c in batch}
     # Read before taking the write lock, so the lock is held only for the write itself.
     existing = store.existing_contact_keys(list(keys))
     with store.transaction():
         store.upsert_contacts(batch, at)
-    return len(keys - existing)
+    return keys - existing
 
 
 def _sniff(lines: Iterator[str], name: str) -> tuple[Format, Iterator[str]]:
