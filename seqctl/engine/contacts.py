@@ -385,14 +385,14 @@ def _text(value: Any, field: str, *, numbers: bool = False) -> str:
 def _pruned(data: dict[str, Any]) -> dict[str, Any]:
     """Drop nulls and empty strings, in nested objects too: missing stays missing."""
     kept: dict[str, Any] = {}
-    for field, value in data.items():
+    for name, value in data.items():
         if isinstance(value, dict):
             value = _pruned(value)
             if not value:
                 continue
         elif value is None or value == "":
             continue
-        kept[field] = value
+        kept[name] = value
     return kept
 
 

@@ -18,6 +18,9 @@ from seqctl.channels.smtp import SmtpChannel
 from seqctl.errors import ConfigError
 from tests.channels.conftest import free_port, outgoing
 
+# The test server takes AUTH without TLS (127.0.0.1 only); aiosmtpd warns about that.
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+
 
 @dataclass
 class Received:
@@ -46,7 +49,9 @@ class Mailbox:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.sessions.add(id(session))
-        message = message_from_bytes(envelope.content.replace(b"\r\n", b"\n"), policy=policy.default)
+        message = message_from_bytes(
+            envelope.content.replace(b"\r\n", b"\n"), policy=policy.default
+        )
         assert isinstance(message, EmailMessage)
         self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
         if self.hang_up_after is not None and len(self.received) == self.hang_up_after:
@@ -81,14 +86,12 @@ def smtp() -> Iterator[Server]:
 
 def _login(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
     ok = isinstance(data, LoginPassword) and (data.login, data.password) == (b"ana", b"s3cret")
-    return AuthResult(success=ok)
+    return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd sends the 535
 
 
 @pytest.fixture
 def smtp_auth() -> Iterator[Server]:
-    yield from _serve(
-        Mailbox(), authenticator=_login, auth_required=True, auth_require_tls=False
-    )
+    yield from _serve(Mailbox(), authenticator=_login, auth_required=True, auth_require_tls=False)
 
 
 FROM = "Ana Lima <ana@acme.test>"
