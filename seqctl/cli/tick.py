@@ -58,6 +58,7 @@ def tick(
             limit=limit,
             dry_run=dry_run,
             senders=config.data.get("senders") or {},
+            notifications=config.data.get("notifications"),
         )
     finally:
         channels.close()

@@ -16,6 +16,7 @@ from seqctl.engine.delivery import DeliveryReport, deliver
 from seqctl.engine.engagement import engagement
 from seqctl.engine.events import resume_due
 from seqctl.engine.limits import Limits
+from seqctl.engine.notify import notify_owners
 from seqctl.engine.runtime import RunnableVersion, Versions
 from seqctl.engine.steps import DueEnrollment, Kind, Outcome, decide
 from seqctl.playbook.model import Approval, Step, StepType
@@ -38,6 +39,7 @@ class TickReport:
     failed: int = 0
     deferred: int = 0
     completed: int = 0
+    notified: int = 0  # owners sent a digest of what needs them
     busy: str | None = None  # who held the lease when another tick was running
 
     def add(self, delivered: DeliveryReport) -> None:
@@ -62,6 +64,7 @@ def tick(
     dry_run: bool = False,
     batch_size: int = BATCH_SIZE,
     senders: Mapping[str, Any] | None = None,
+    notifications: Mapping[str, Any] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> TickReport:
     """Advance everything due at or before now; hold, send, or hand to people."""
@@ -82,6 +85,9 @@ def tick(
         limits = Limits(store, senders or {}, now)
         _advance_all(store, channels, versions, limits, now, limit, batch_size, report, progress)
         report.add(deliver(store, channels, versions, now, batch_size=batch_size, limits=limits))
+        if notifications:
+            report.notified = notify_owners(store, channels, notifications, now)
+
     finally:
         with store.transaction():
             store.release_lease("tick", holder)

@@ -28,3 +28,29 @@ class LeaseQueries:
 
     def release_lease(self, name: str, holder: str) -> None:
         self.db.execute("DELETE FROM leases WHERE name = ? AND holder = ?", [name, holder])
+
+    def mark(self, name: str) -> str | None:
+        row = self.db.execute("SELECT value FROM marks WHERE name = ?", [name]).fetchone()
+        return str(row[0]) if row else None
+
+    def set_mark(self, name: str, value: str) -> None:
+        self.db.execute(
+            "INSERT INTO marks (name, value) VALUES (?, ?)"
+            " ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+            [name, value],
+        )
+
+    def news_since(self, after_id: int) -> list[tuple[int, str, str, str, str | None, str]]:
+        """(history id, sequence, contact, kind, step, at) of what owners hear about, after a
+        history id: actions that fell due and enrollments ended by a reply or a meeting."""
+        rows = self.db.execute(
+            "SELECT h.id, e.sequence, e.contact, h.kind, h.step, h.at FROM history h"
+            " JOIN enrollments e ON e.id = h.enrollment"
+            " WHERE h.id > ? AND h.kind IN ('action', 'reply', 'meeting_booked')"
+            " ORDER BY h.id",
+            [after_id],
+        )
+        return [(int(i), str(s), str(c), str(k), p, str(a)) for i, s, c, k, p, a in rows]
+
+    def last_history_id(self) -> int:
+        return int(self.db.execute("SELECT COALESCE(MAX(id), 0) FROM history").fetchone()[0])

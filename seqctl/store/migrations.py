@@ -187,3 +187,16 @@ def m005_events(db: Database) -> None:
         CREATE INDEX enrollments_resume ON enrollments(resume_at) WHERE state = 'paused'
         """,
     )
+
+
+@migrations()
+def m006_marks(db: Database) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE marks (
+            name TEXT PRIMARY KEY,   -- e.g. 'notified': up to when owners were told
+            value TEXT NOT NULL
+        )
+        """,
+    )
