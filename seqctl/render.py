@@ -240,6 +240,9 @@ class _Records(Sequence[Any]):
 
 def _wrap(value: Any, name: str) -> Any:
     """Wrap a top-level variable so that what is missing inside it is named from its root."""
+    kind = type(value)
+    if kind is _Record or kind is _Records or kind in (str, int, float, bool):
+        return value  # already wrapped, or plain: the common cases, kept fast
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         value = {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
     if type(value) is not _Record and isinstance(value, Mapping):
@@ -324,7 +327,13 @@ def _compile_expression(source: str) -> TemplateExpression:
         raise RenderError(f"expression syntax error: {exc.message}", line=exc.lineno) from None
 
 
+class _Prepared(dict[str, Any]):
+    """Variables already wrapped by template_context: rendering uses them as they are."""
+
+
 def _context(variables: Mapping[str, Any]) -> dict[str, Any]:
+    if type(variables) is _Prepared:
+        return variables
     return {
         name: _wrap(value, name)
         for name, value in variables.items()
@@ -401,7 +410,7 @@ def template_context(
     """
     if target not in TARGETS:
         raise InputError(f"unknown target {target!r} (one of {', '.join(sorted(TARGETS))})")
-    variables: dict[str, Any] = {"contact": _Record(contact, "contact")}
+    variables: dict[str, Any] = _Prepared(contact=_Record(contact, "contact"))
     variables[target] = _Record(contact, target)
     others = {"sender": sender, "sequence": sequence, "step": step, "enrollment": enrollment}
     for name, value in others.items():

@@ -36,14 +36,17 @@ def format_instant(value: datetime | None) -> str | None:
     """ISO 8601 in UTC with a Z, the one format of times in JSON and in the database."""
     if value is None:
         return None
-    return value.astimezone(UTC).strftime(ISO_FORMAT)
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    # isoformat is several times faster than strftime, and the tick formats every due time.
+    return value.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def from_db(text: str | None) -> datetime | None:
     """Read a time written by format_instant."""
     if text is None:
         return None
-    return datetime.strptime(text, ISO_FORMAT).replace(tzinfo=UTC)
+    return datetime.fromisoformat(text)
 
 
 def zone(name: str) -> ZoneInfo:

@@ -80,7 +80,7 @@ def deliver(
             store.postpone(later)
             store.set_message_status([row.message.id for row in allowed], "sending")
         report.deferred += len(later)
-        _send(store, channels, versions, now, allowed, report)
+        send_batch(store, channels, versions, now, allowed, report)
         if progress is not None:
             progress(len(batch))
     return report
@@ -110,10 +110,10 @@ def _recover_in_flight(
         )
     again = [r for r in in_flight if r.message.idempotency_key not in done]
     if again:
-        _send(store, channels, versions, now, again, report)
+        send_batch(store, channels, versions, now, again, report)
 
 
-def _send(
+def send_batch(
     store: Store,
     channels: ChannelSet,
     versions: Versions,
@@ -121,6 +121,7 @@ def _send(
     batch: list[Deliverable],
     report: DeliveryReport,
 ) -> None:
+    """Hand messages marked `sending` to their channels and record what happened."""
     sent_at = format_instant(now) or ""
     by_channel: dict[str, list[Deliverable]] = {}
     for row in batch:

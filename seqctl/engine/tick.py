@@ -12,7 +12,7 @@ from typing import Any
 
 from seqctl.channels import ChannelSet
 from seqctl.engine.advance import moved_on
-from seqctl.engine.delivery import DeliveryReport, deliver
+from seqctl.engine.delivery import DeliveryReport, deliver, send_batch
 from seqctl.engine.engagement import engagement
 from seqctl.engine.events import resume_due
 from seqctl.engine.limits import Limits
@@ -21,7 +21,8 @@ from seqctl.engine.runtime import RunnableVersion, Versions
 from seqctl.engine.steps import DueEnrollment, Kind, Outcome, decide
 from seqctl.playbook.model import Approval, Step, StepType
 from seqctl.store import Store
-from seqctl.store.records import NewAction, NewMessage, Transition
+from seqctl.schedule import open_at
+from seqctl.store.records import Deliverable, MessageRecord, NewAction, NewMessage, Transition
 from seqctl.timeutil import format_instant
 
 BATCH_SIZE = 1000
@@ -117,7 +118,7 @@ def _advance_all(
         rows = store.due(stamp, size)
         if not rows:
             return
-        batch = Batch(now, approvals)
+        batch = Batch(now, approvals, limits)
         for row in rows:
             due = DueEnrollment.from_row(row)
             version = versions.get(due.sequence, due.version)
@@ -148,18 +149,19 @@ def _advance_all(
             if transition.next_due_at is not None and transition.next_due_at <= stamp:
                 chained[transition.enrollment] = chained.get(transition.enrollment, 0) + 1
         with store.transaction():
-            store.add_messages(batch.messages)
+            ids = store.add_messages(batch.messages)
             store.add_actions(batch.actions)
             store.apply(batch.transitions)
         report.due += len(rows)
         report.actions += len(batch.actions)
         report.approvals += batch.approvals
         report.failed += batch.failed
+        report.deferred += batch.deferred
         report.completed += sum(1 for t in batch.transitions if t.state == "completed")
-        if batch.queued:
-            report.add(
-                deliver(store, channels, versions, now, batch_size=batch_size, limits=limits)
-            )
+        if batch.sending:
+            delivered = DeliveryReport()
+            send_batch(store, channels, versions, now, batch.deliverables(ids), delivered)
+            report.add(delivered)
         if progress is not None:
             progress(len(rows))
 
@@ -167,9 +169,12 @@ def _advance_all(
 class Batch:
     """The writes of one batch of due enrollments, applied together."""
 
-    def __init__(self, now: datetime, approvals: AutoApproval) -> None:
+    def __init__(self, now: datetime, approvals: AutoApproval, limits: Limits) -> None:
         self.now = now
         self.auto = approvals
+        self.limits = limits
+        self.sending: list[tuple[NewMessage, DueEnrollment]] = []  # admitted: deliver now
+        self.deferred = 0
         self.stamp = format_instant(now) or ""
         self.messages: list[NewMessage] = []
         self.actions: list[NewAction] = []
@@ -296,56 +301,101 @@ class Batch:
             message = outcome.message
             assert message is not None
             held = not self.auto.allows(version, step.id)
-            self.messages.append(
-                NewMessage(
-                    idempotency_key=f"{due.id}:{due.version}:{step.id}",
-                    enrollment=due.id,
-                    sequence=due.sequence,
-                    version=due.version,
-                    step=step.id,
-                    contact=due.contact,
-                    channel=message.channel,
-                    to_address=message.to,
-                    subject=message.subject,
-                    body=message.body,
-                    status="pending_approval" if held else "queued",
-                    created_at=self.stamp,
-                    extra_json=json.dumps(message.extra) if message.extra else None,
-                    sender=(version.model.definition.get("sender") or {}).get("email"),
-                )
+            sender = (version.model.definition.get("sender") or {}).get("email")
+            deferral = None if held else self.limits.admit(version, sender)
+            status = "pending_approval" if held else "queued" if deferral else "sending"
+            new = NewMessage(
+                idempotency_key=f"{due.id}:{due.version}:{step.id}",
+                enrollment=due.id,
+                sequence=due.sequence,
+                version=due.version,
+                step=step.id,
+                contact=due.contact,
+                channel=message.channel,
+                to_address=message.to,
+                subject=message.subject,
+                body=message.body,
+                status=status,
+                created_at=self.stamp,
+                extra_json=json.dumps(message.extra) if message.extra else None,
+                sender=sender,
+                next_attempt_at=(
+                    _iso(open_at(deferral[1], version.calendar(due.contact_zone)))
+                    if deferral
+                    else None
+                ),
+                error=deferral[0] if deferral else None,
             )
+            self.messages.append(new)
             if held:
                 self.approvals += 1
-                self.transitions.append(
-                    Transition(
-                        due.id,
-                        "waiting",
-                        due.step,
-                        anchor,
-                        None,
-                        f"message for step '{step.id}' awaits approval",
-                        self.stamp,
-                        "approval",
-                        step.id,
-                        message.to,
-                    )
+                state, reason, kind = (
+                    "waiting",
+                    f"message for step '{step.id}' awaits approval",
+                    ("approval"),
                 )
             else:
-                self.queued += 1
-                self.transitions.append(
-                    Transition(
-                        due.id,
-                        "active",
-                        due.step,
-                        anchor,
-                        None,
-                        None,
-                        self.stamp,
-                        "queued",
-                        step.id,
-                        message.to,
-                    )
+                # Active with no due time while its message is in the outbox: the step is done
+                # when the message is sent.
+                state, reason, kind = "active", None, "queued"
+                if deferral:
+                    self.deferred += 1
+                else:
+                    self.sending.append((new, due))
+            self.transitions.append(
+                Transition(
+                    due.id,
+                    state,
+                    due.step,
+                    anchor,
+                    None,
+                    reason,
+                    self.stamp,
+                    kind,
+                    step.id,
+                    message.to,
                 )
+            )
+
+    def deliverables(self, ids: dict[str, int]) -> list[Deliverable]:
+        """The admitted messages of this batch as the outbox would read them back."""
+        rows = []
+        for new, due in self.sending:
+            message_id = ids.get(new.idempotency_key)
+            if message_id is None:
+                continue  # already in the outbox from an earlier run: recovery sends it
+            record = MessageRecord(
+                message_id,
+                new.idempotency_key,
+                new.enrollment,
+                new.sequence,
+                new.version,
+                new.step,
+                new.contact,
+                new.channel,
+                new.to_address,
+                new.subject,
+                new.body,
+                "sending",
+                0,
+                None,
+                new.created_at,
+                None,
+                None,
+            )
+            rows.append(
+                Deliverable(
+                    record,
+                    due.step,
+                    "active",
+                    _iso(due.anchor_at),
+                    _iso(due.enrolled_at),
+                    due.contact_zone,
+                    new.extra_json,
+                    new.sender,
+                )
+            )
+        return rows
 
 
 def needs_engagement(step: Step) -> bool:

@@ -47,12 +47,16 @@ class MessageQueries:
         )
         return [MessageRecord(*row) for row in rows]
 
-    def add_messages(self, messages: Sequence[NewMessage]) -> None:
-        """Store messages; one already stored under the same key is left as it is."""
+    def add_messages(self, messages: Sequence[NewMessage]) -> dict[str, int]:
+        """Store messages; one already stored under the same key is left as it is.
+
+        Returns the ids of the rows this call inserted, by idempotency key.
+        """
+        before = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()[0]
         self.db.conn.executemany(
             "INSERT OR IGNORE INTO messages (idempotency_key, enrollment, sequence, version, step,"
-            " contact, channel, to_address, subject, body, status, created_at, extra, sender)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " contact, channel, to_address, subject, body, status, created_at, extra, sender,"
+            " next_attempt_at, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     m.idempotency_key,
@@ -69,10 +73,16 @@ class MessageQueries:
                     m.created_at,
                     m.extra_json,
                     m.sender,
+                    m.next_attempt_at,
+                    m.error,
                 )
                 for m in messages
             ],
         )
+        rows = self.db.execute(
+            "SELECT idempotency_key, id FROM messages WHERE id > ?", [before]
+        ).fetchall()
+        return {str(key): int(message_id) for key, message_id in rows}
 
     def deliverable(
         self, limit: int | None, *, now: str | None = None, status: str = "queued"

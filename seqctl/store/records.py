@@ -173,6 +173,8 @@ class NewMessage:
     created_at: str
     extra_json: str | None = None
     sender: str | None = None
+    next_attempt_at: str | None = None  # deferred by a daily cap until then
+    error: str | None = None  # why it was deferred
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,8 @@ class Mailbox:
             envelope.content.replace(b"\r\n", b"\n"), policy=policy.default
         )
         assert isinstance(message, EmailMessage)
+        if "spam" in str(message["Subject"]):
+            return "554 5.7.1 message rejected as spam"
         self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
         if self.hang_up_after is not None and len(self.received) == self.hang_up_after:
             server.transport.close()  # the reply never arrives: the client must reconnect
@@ -226,6 +228,24 @@ def test_refused_recipients_permanent_for_5xx_temporary_for_4xx(smtp: Server) ->
     assert full.temporary is True and full.error is not None and "452" in full.error
     assert fine.ok
     assert len(smtp.mailbox.sessions) == 1
+
+
+def test_a_message_refused_after_data_fails_for_good_and_the_batch_goes_on(smtp: Server) -> None:
+    channel = smtp.channel(**{"from": FROM})
+    spam, fine = channel.send([outgoing(1, subject="cheap spam"), outgoing(2)])
+
+    assert spam.temporary is False
+    assert spam.error == "message refused: 554 5.7.1 message rejected as spam"
+    assert fine.ok
+    assert len(smtp.mailbox.sessions) == 1
+
+
+def test_starttls_on_a_server_without_it_is_a_temporary_failure(smtp: Server) -> None:
+    channel = smtp.channel(**{"from": FROM, "security": "starttls"})
+    [delivery] = channel.send([outgoing()])
+
+    assert delivery.temporary and "STARTTLS" in str(delivery.error)
+    assert smtp.mailbox.received == []
 
 
 def test_a_dropped_connection_is_reopened_once_and_the_message_repeated(smtp: Server) -> None:

@@ -130,6 +130,7 @@ def test_json_report_shape(run: Run) -> None:
             },
             {"row": 4, "reason": "not a JSON object but an array"},
         ],
+        "enrolled": {},
     }
 
 

@@ -127,6 +127,7 @@ def test_import_counts_new_and_updated_across_batches(store: Store) -> None:
         "created": 0,
         "updated": 7,
         "refused": [{"row": 9, "reason": "invalid email 'bad'"}],
+        "enrolled": {},
     }
     assert seen == [3, 6, 8]
     assert store.count_contacts() == 7
