@@ -20,8 +20,8 @@ from seqctl.engine.notify import notify_owners
 from seqctl.engine.runtime import RunnableVersion, Versions
 from seqctl.engine.steps import DueEnrollment, Kind, Outcome, decide
 from seqctl.playbook.model import Approval, Step, StepType
-from seqctl.store import Store
 from seqctl.schedule import open_at
+from seqctl.store import Store
 from seqctl.store.records import Deliverable, MessageRecord, NewAction, NewMessage, Transition
 from seqctl.timeutil import format_instant
 
