@@ -341,14 +341,16 @@ def _context(variables: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _template_line(exc: BaseException) -> int | None:
-    """The template line an error was raised at (Jinja rewrites tracebacks to point at it)."""
+def _template_line(exc: BaseException, template: Template | None = None) -> int | None:
+    """The template line an error was raised at, from the compiled template's frames."""
     line = None
     tb = exc.__traceback__
     while tb is not None:
         if tb.tb_frame.f_code.co_filename == "<template>":
             line = tb.tb_lineno
         tb = tb.tb_next
+    if line is not None and template is not None:
+        return template.get_corresponding_lineno(line)
     return line
 
 
@@ -365,14 +367,19 @@ def render(
         else source_or_template
     )
     try:
-        return template.render(_context(variables))
+        # What Template.render does, without copying the variables into a fresh context twice:
+        # the tick renders every message of a million enrollments.
+        context = {**template.globals, **_context(variables)}
+        return template.environment.concat(
+            template.root_render_func(template.new_context(context, shared=True))
+        )
     except _MissingError as exc:
-        raise MissingVariable(exc.name, line=_template_line(exc)) from None
+        raise MissingVariable(exc.name, line=_template_line(exc, template)) from None
     except SecurityError as exc:
-        line = _template_line(exc)
+        line = _template_line(exc, template)
         raise RenderError(f"unsafe template construct: {exc}", line=line) from None
     except Exception as exc:  # a template's runtime error is the author's mistake, not a bug
-        line = _template_line(exc)
+        line = _template_line(exc, template)
         raise RenderError(f"template error: {exc}", line=line) from exc
 
 

@@ -150,6 +150,7 @@ def _advance_all(
                 chained[transition.enrollment] = chained.get(transition.enrollment, 0) + 1
         with store.transaction():
             ids = store.add_messages(batch.messages)
+            batch.park_known(ids)
             store.add_actions(batch.actions)
             store.apply(batch.transitions)
         report.due += len(rows)
@@ -341,7 +342,11 @@ class Batch:
                 if deferral:
                     self.deferred += 1
                 else:
+                    # Sent in a moment, in this tick: its `sent` transition says it all. Only if
+                    # the message turns out to be in the outbox already (a run that died) is it
+                    # parked here, for the recovery of in-flight messages to finish.
                     self.sending.append((new, due))
+                    return
             self.transitions.append(
                 Transition(
                     due.id,
@@ -356,6 +361,25 @@ class Batch:
                     message.to,
                 )
             )
+
+    def park_known(self, ids: dict[str, int]) -> None:
+        """Messages that were in the outbox already: their enrollments wait for the recovery."""
+        for new, due in self.sending:
+            if new.idempotency_key not in ids:
+                self.transitions.append(
+                    Transition(
+                        due.id,
+                        "active",
+                        due.step,
+                        _iso(due.anchor_at),
+                        None,
+                        None,
+                        self.stamp,
+                        "queued",
+                        new.step,
+                        new.to_address,
+                    )
+                )
 
     def deliverables(self, ids: dict[str, int]) -> list[Deliverable]:
         """The admitted messages of this batch as the outbox would read them back."""

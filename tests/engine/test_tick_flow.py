@@ -90,11 +90,9 @@ def test_intro_cadence_minute_by_minute(intro: Run, project: Path) -> None:
     kinds = [(e["step"], e["kind"]) for e in run("timeline", "ana", "--json").json]
     assert kinds == [
         (None, "enrolled"),
-        ("hello", "queued"),
         ("hello", "sent"),
         ("call", "action"),
         ("call", "done"),
-        ("brochure", "queued"),
         ("brochure", "sent"),
         (None, "completed"),
     ]
