@@ -243,6 +243,8 @@ def _wrap(value: Any, name: str) -> Any:
     kind = type(value)
     if kind is _Record or kind is _Records or kind in (str, int, float, bool):
         return value  # already wrapped, or plain: the common cases, kept fast
+    if kind is dict:
+        return _Record(value, name)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         value = {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
     if type(value) is not _Record and isinstance(value, Mapping):
@@ -341,6 +343,20 @@ def _context(variables: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+_GLOBALS: dict[int, dict[str, Any]] = {}
+
+
+def _globals(template: Template) -> dict[str, Any]:
+    """A template's globals as a plain dict (Jinja keeps a ChainMap, slow to copy per render).
+
+    Templates here carry no globals of their own, so one copy per environment serves them all.
+    """
+    found = _GLOBALS.get(id(template.environment))
+    if found is None:
+        found = _GLOBALS[id(template.environment)] = dict(template.globals)
+    return found
+
+
 def _template_line(exc: BaseException, template: Template | None = None) -> int | None:
     """The template line an error was raised at, from the compiled template's frames."""
     line = None
@@ -369,7 +385,7 @@ def render(
     try:
         # What Template.render does, without copying the variables into a fresh context twice:
         # the tick renders every message of a million enrollments.
-        context = {**template.globals, **_context(variables)}
+        context = {**_globals(template), **_context(variables)}
         return template.environment.concat(
             template.root_render_func(template.new_context(context, shared=True))
         )

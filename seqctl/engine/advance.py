@@ -9,10 +9,15 @@ from seqctl.store.records import Transition
 from seqctl.timeutil import format_instant
 
 
+_last: tuple[datetime | None, str] = (None, "")
+
+
 def _iso(value: datetime) -> str:
-    text = format_instant(value)
-    assert text is not None
-    return text
+    # A tick moves thousands of enrollments on at the same `now`: format it once.
+    global _last
+    if _last[0] is not value:
+        _last = (value, format_instant(value) or "")
+    return _last[1]
 
 
 def moved_on(

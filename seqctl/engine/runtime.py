@@ -20,6 +20,9 @@ class RunnableVersion:
     number: int
     model: SequenceDef
     _calendars: dict[str, Calendar] = field(default_factory=dict, repr=False)
+    _variables: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = field(
+        default_factory=dict, repr=False
+    )
 
     @property
     def definition(self) -> dict[str, Any]:
@@ -46,6 +49,19 @@ class RunnableVersion:
             return len(self.steps)
         found = self.model.index(str(target))
         return found if found is not None else index + 1
+
+    def step_variables(self, step: Step) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        """`sender`, `sequence` and `step` as templates see them: the same for every contact."""
+        found = self._variables.get(step.id)
+        if found is None:
+            definition = self.model.definition
+            found = (
+                dict(definition.get("sender") or {}),
+                {"id": self.sequence, "name": self.model.name, "version": self.number},
+                {"id": step.id, "type": str(step.type), "number": self.model.index(step.id)},
+            )
+            self._variables[step.id] = found
+        return found
 
     def zone_for(self, contact_zone: str | None) -> str:
         definition = self.model.definition

@@ -32,6 +32,8 @@ class DueEnrollment:
     enrolled_at: datetime
     contact_fields: dict[str, Any]
     contact_zone: str | None
+    anchor_text: str  # the stored forms, reused rather than formatted again
+    enrolled_text: str
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> DueEnrollment:
@@ -74,6 +76,8 @@ class DueEnrollment:
             enrolled,
             fields,
             zone,
+            anchor_at,
+            enrolled_at,
         )
 
 
@@ -120,7 +124,14 @@ def decide(
     step = version.steps[due.step]
     seen = engagement or Engagement(now)
     variables = variables_for(
-        version, step, due.id, due.contact_fields, due.vars, due.enrolled_at, now
+        version,
+        step,
+        due.id,
+        due.contact_fields,
+        due.vars,
+        due.enrolled_at,
+        now,
+        due.enrolled_text,
     )
     try:
         if step.type is StepType.BRANCH:
@@ -172,18 +183,19 @@ def variables_for(
     enrollment_vars: Mapping[str, Any],
     enrolled_at: datetime,
     now: datetime,
+    enrolled_text: str | None = None,
 ) -> dict[str, Any]:
     """The template variables of DESIGN.md: contact (and its target alias), sender, ..."""
-    definition = version.model.definition
+    sender, sequence, step_vars = version.step_variables(step)
     return render.template_context(
         contact_fields,
-        sender=definition.get("sender") or {},
-        sequence={"id": version.sequence, "name": version.model.name, "version": version.number},
-        step={"id": step.id, "type": str(step.type), "number": version.model.index(step.id)},
+        sender=sender,
+        sequence=sequence,
+        step=step_vars,
         enrollment={
             **enrollment_vars,
             "id": enrollment_id,
-            "enrolled_at": format_instant(enrolled_at),
+            "enrolled_at": enrolled_text or format_instant(enrolled_at),
         },
         now=now,
         target=version.target,

@@ -133,7 +133,7 @@ def _advance_all(
             else:
                 step = version.steps[due.step]
                 seen = (
-                    engagement(store, due.contact, due.sequence, _iso(due.enrolled_at), now)
+                    engagement(store, due.contact, due.sequence, due.enrolled_text, now)
                     if needs_engagement(step)
                     else None
                 )
@@ -190,7 +190,7 @@ class Batch:
                 due.id,
                 "completed",
                 due.step,
-                _iso(due.anchor_at),
+                due.anchor_text,
                 None,
                 None,
                 self.stamp,
@@ -205,7 +205,7 @@ class Batch:
                 due.id,
                 "exited",
                 due.step,
-                _iso(due.anchor_at),
+                due.anchor_text,
                 None,
                 reason,
                 self.stamp,
@@ -238,7 +238,7 @@ class Batch:
                 due.id,
                 "failed",
                 due.step,
-                _iso(due.anchor_at),
+                due.anchor_text,
                 None,
                 reason,
                 self.stamp,
@@ -250,7 +250,7 @@ class Batch:
 
     def add(self, version: RunnableVersion, due: DueEnrollment, outcome: Outcome) -> None:
         step = outcome.step
-        anchor = _iso(due.anchor_at)
+        anchor = due.anchor_text
         if outcome.kind is Kind.FAIL:
             self.fail(due, step.id, outcome.reason or "failed")
         elif outcome.kind is Kind.JUMP:
@@ -371,7 +371,7 @@ class Batch:
                         due.id,
                         "active",
                         due.step,
-                        _iso(due.anchor_at),
+                        due.anchor_text,
                         None,
                         None,
                         self.stamp,
@@ -412,8 +412,8 @@ class Batch:
                     record,
                     due.step,
                     "active",
-                    _iso(due.anchor_at),
-                    _iso(due.enrolled_at),
+                    due.anchor_text,
+                    due.enrolled_text,
                     due.contact_zone,
                     new.extra_json,
                     new.sender,

@@ -10,6 +10,7 @@ from seqctl.store.records import Deliverable, MessageRecord, NewMessage
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
+_PENDING = {"queued": "queued", "sending": "sending", "pending_approval": "pending_approval"}
 _COLUMNS = """id, idempotency_key, enrollment, sequence, version, step, contact, channel,
     to_address, subject, body, status, attempts, error, created_at, sent_at, provider_id"""
 
@@ -93,9 +94,12 @@ class MessageQueries:
             f"SELECT {columns}, e.step, e.state, e.anchor_at, e.enrolled_at, c.timezone, m.extra,"
             " m.sender FROM messages m JOIN enrollments e ON e.id = m.enrollment"
             " JOIN contacts c ON c.key = m.contact"
-            " WHERE m.status = ? AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= ?)"
+            # The status is written into the SQL so that the partial index of pending messages
+            # applies (SQLite cannot match a bound parameter against an index's WHERE).
+            f" WHERE m.status = '{_PENDING[status]}'"
+            " AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= ?)"
             " ORDER BY m.id LIMIT ?",
-            [status, now or "9999", limit if limit is not None else -1],
+            [now or "9999", limit if limit is not None else -1],
         )
         return [Deliverable(MessageRecord(*row[:17]), *row[17:]) for row in rows]
 

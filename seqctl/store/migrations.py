@@ -200,3 +200,17 @@ def m006_marks(db: Database) -> None:
         )
         """,
     )
+
+
+@migrations()
+def m007_outbox_index(db: Database) -> None:
+    # Only messages still on their way are looked up by status in the tick; sent ones (nearly
+    # all of them) need not be kept in that index, which every send would otherwise update.
+    _run(
+        db,
+        """
+        DROP INDEX messages_status;
+        CREATE INDEX messages_pending ON messages(status, next_attempt_at)
+            WHERE status IN ('pending_approval', 'queued', 'sending')
+        """,
+    )
