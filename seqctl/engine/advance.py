@@ -8,7 +8,6 @@ from seqctl.engine.runtime import RunnableVersion
 from seqctl.store.records import Transition
 from seqctl.timeutil import format_instant
 
-
 _last: tuple[datetime | None, str] = (None, "")
 
 

@@ -92,7 +92,8 @@ class MessageQueries:
         columns = ", ".join(f"m.{c.strip()}" for c in _COLUMNS.split(","))
         rows = self.db.execute(
             f"SELECT {columns}, e.step, e.state, e.anchor_at, e.enrolled_at, c.timezone, m.extra,"
-            " m.sender FROM messages m JOIN enrollments e ON e.id = m.enrollment"
+            " m.sender FROM messages m INDEXED BY messages_pending"
+            " JOIN enrollments e ON e.id = m.enrollment"
             " JOIN contacts c ON c.key = m.contact"
             # The status is written into the SQL so that the partial index of pending messages
             # applies (SQLite cannot match a bound parameter against an index's WHERE).
