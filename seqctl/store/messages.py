@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from sqlite_utils import Database
 
 _PENDING = {"queued": "queued", "sending": "sending", "pending_approval": "pending_approval"}
+_PENDING_SET = "('pending_approval', 'queued', 'sending')"  # as in the messages_pending index
 _COLUMNS = """id, idempotency_key, enrollment, sequence, version, step, contact, channel,
     to_address, subject, body, status, attempts, error, created_at, sent_at, provider_id"""
 
@@ -95,9 +96,9 @@ class MessageQueries:
             " m.sender FROM messages m INDEXED BY messages_pending"
             " JOIN enrollments e ON e.id = m.enrollment"
             " JOIN contacts c ON c.key = m.contact"
-            # The status is written into the SQL so that the partial index of pending messages
-            # applies (SQLite cannot match a bound parameter against an index's WHERE).
-            f" WHERE m.status = '{_PENDING[status]}'"
+            # The partial index of pending messages applies only when the query repeats its
+            # WHERE term word for word; the status itself is a literal for the same reason.
+            f" WHERE m.status IN {_PENDING_SET} AND m.status = '{_PENDING[status]}'"
             " AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= ?)"
             " ORDER BY m.id LIMIT ?",
             [now or "9999", limit if limit is not None else -1],
