@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from jinja2 import Template, meta, nodes
+from jinja2 import Template, nodes
 from jinja2.environment import TemplateExpression
 from jinja2.exceptions import (
     SecurityError,
@@ -449,21 +449,28 @@ def template_context(
 
 def check_template(source: str, *, extra_roots: Iterable[str] = ()) -> list[TemplateProblem]:
     """Syntax errors, unknown variables and constructs the sandbox rejects, with line and column."""
+    return list(_check_template(source, tuple(sorted(extra_roots))))
+
+
+@functools.lru_cache(maxsize=4096)
+def _check_template(source: str, extra_roots: tuple[str, ...]) -> tuple[TemplateProblem, ...]:
+    # Playbooks in a repository share much of their text: each distinct template is checked once.
+    return tuple(_problems(source, extra_roots))
+
+
+def _problems(source: str, extra_roots: tuple[str, ...]) -> list[TemplateProblem]:
+    if "{" not in source:
+        return []  # plain text: nothing for Jinja to do (most subjects and many bodies)
     env = _environment(False)
     try:
         tree = env.parse(source)
     except TemplateSyntaxError as exc:
         return [_syntax_problem(exc)]
-    try:
-        undeclared = meta.find_undeclared_variables(tree)
-    except TemplateSyntaxError:  # an unknown filter stops Jinja's code generator; reported below
-        undeclared = _names(tree, "load") - _names(tree, "store", "param")
+    # Read from the syntax tree rather than from Jinja's code generator (meta.*, compile): lint
+    # checks thousands of templates, and generating code for each is most of its time. Unknown
+    # filters and tests, which the generator would reject, are checked in _check_tree.
+    undeclared = _names(tree, "load") - _names(tree, "store", "param") - _IMPLICIT
     problems = _check_tree(tree, source, undeclared, extra_roots, state=None)
-    if not any(problem.rule == "template-syntax" for problem in problems):
-        try:
-            env.compile(tree, raw=True)
-        except TemplateSyntaxError as exc:
-            problems.append(_syntax_problem(exc))
     return sorted(problems, key=lambda problem: (problem.line, problem.column))
 
 
@@ -486,6 +493,10 @@ def check_expression(source: str, *, extra_roots: Iterable[str] = ()) -> list[Te
         except TemplateSyntaxError as exc:
             problems.append(_syntax_problem(exc))
     return sorted(problems, key=lambda problem: (problem.line, problem.column))
+
+
+# Names Jinja defines itself inside loops, macros and call blocks.
+_IMPLICIT = frozenset({"loop", "caller", "varargs", "kwargs", "self", "super"})
 
 
 def _names(tree: nodes.Node, *contexts: str) -> set[str]:
