@@ -119,16 +119,18 @@ def approve(
     store = context.store(ctx)
     if all_ == bool(ids):
         raise InputError("give message ids or --all")
-    chosen = list(ids or []) if not all_ else [m.id for m in gate.pending(store, sequence)]
-    approved = gate.approve(
-        store,
-        chosen,
-        now=context.now(ctx),
-        by=by or os.environ.get("USER"),
-        subject=subject,
-        body=body,
-    )
-    typer.echo(f"approved {len(approved)} message{'s' if len(approved) != 1 else ''}")
+    who = by or os.environ.get("USER")
+    if all_:
+        if subject is not None or body is not None:
+            raise InputError("--subject/--body edit one message: give its id, not --all")
+        count = gate.approve_all(store, now=context.now(ctx), by=who, sequence=sequence)
+    else:
+        count = len(
+            gate.approve(
+                store, list(ids or []), now=context.now(ctx), by=who, subject=subject, body=body
+            )
+        )
+    typer.echo(f"approved {count} message{'s' if count != 1 else ''}")
 
 
 @app.command()

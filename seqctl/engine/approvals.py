@@ -73,6 +73,14 @@ def approve(
     return messages
 
 
+def approve_all(store: Store, *, now: datetime, by: str | None, sequence: str | None = None) -> int:
+    """Release every message waiting for approval (of a sequence); the next tick sends them."""
+    if sequence is not None and store.sequence(sequence) is None:
+        raise NotFound(f"no sequence '{sequence}'")
+    with store.transaction():
+        return store.approve_pending(format_instant(now) or "", by, sequence)
+
+
 def reject(
     store: Store, message_id: int, *, now: datetime, by: str | None, reason: str | None = None
 ) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from seqctl.store.records import Deliverable, MessageRecord, NewMessage
 
@@ -198,3 +198,25 @@ class MessageQueries:
             params,
         ).fetchone()
         return MessageRecord(*row) if row else None
+
+    def approve_pending(self, at: str, by: str | None, sequence: str | None = None) -> int:
+        """Release every message waiting for approval (of a sequence) in three statements.
+
+        Their waiting enrollments become active again (the step is done when the message is
+        sent) and each gets an `approved` history row. Memory does not grow with their number.
+        """
+        scope = " AND sequence = ?" if sequence is not None else ""
+        params: list[Any] = [sequence] if sequence is not None else []
+        pending = f"status IN {_PENDING_SET} AND status = 'pending_approval'{scope}"
+        self.db.execute(
+            "INSERT INTO history (enrollment, at, kind, step, detail)"
+            f" SELECT enrollment, ?, 'approved', step, ? FROM messages WHERE {pending}",
+            [at, by, *params],
+        )
+        self.db.execute(
+            "UPDATE enrollments SET state = 'active', reason = NULL, updated_at = ?"
+            f" WHERE state = 'waiting' AND id IN (SELECT enrollment FROM messages WHERE {pending})",
+            [at, *params],
+        )
+        cursor = self.db.execute(f"UPDATE messages SET status = 'queued' WHERE {pending}", params)
+        return int(cursor.rowcount)

@@ -60,3 +60,20 @@ def test_rule_preview_then_tick(run: Run, write: Callable[[str, str], Path]) -> 
         "APPROVE",
         "HOLD",
     ]
+
+
+def test_approve_all_in_bulk(run: Run, write: Callable[[str, str], Path]) -> None:
+    write("playbooks/routine.yaml", ROUTINE.replace("max_per_day: 2", "max_per_day: 1"))
+    write("c.csv", "key,email\na,a@example.com\nb,b@example.com\nc,c@example.com\n")
+    run("--now=2026-11-23T08:00:00Z", "publish")
+    run("activate", "routine")
+    run("contacts", "import", "c.csv")
+    run("--now=2026-11-23T08:00:00Z", "enroll", "routine", "--file", "c.csv")
+    assert run("--now=2026-11-23T08:00:00Z", "tick", "--json").json["approvals"] == 2
+    assert run("approve", "--all", "--sequence", "other").exit_code == 2  # no such sequence
+    result = run("--now=2026-11-23T08:05:00Z", "approve", "--all", "--sequence", "routine")
+    assert result.stdout == "approved 2 messages\n"
+    assert {e["state"] for e in run("enrollments", "--json").json} == {"active"}
+    assert run("--now=2026-11-23T08:06:00Z", "tick", "--json").json["sent"] == 2
+    kinds = [t["kind"] for t in run("timeline", "b", "--json").json]
+    assert kinds[-3:] == ["approval", "approved", "sent"]
