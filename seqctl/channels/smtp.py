@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import mimetypes
 import os
 import re
 import smtplib
@@ -127,6 +128,18 @@ class SmtpChannel:
         html = m.extra.get("html")
         if isinstance(html, str) and html:
             message.add_alternative(html, subtype="html")
+        for attachment in m.extra.get("attachments") or []:
+            data = attachment.get("data")
+            if not isinstance(data, bytes):
+                raise _Invalid(f"attachment '{attachment.get('name')}' is not in the database")
+            kind = mimetypes.guess_type(str(attachment["name"]))[0] or "application/octet-stream"
+            maintype, _, subtype = kind.partition("/")
+            message.add_attachment(
+                data,
+                maintype=maintype,
+                subtype=subtype,
+                filename=_one_line(str(attachment["name"])),
+            )
         return message, from_addr, to_addr
 
     def _from(self, m: Outgoing) -> tuple[str, str]:
