@@ -18,9 +18,8 @@ __all__ = ["Channel", "ChannelSet", "Delivery", "FileChannel", "Outgoing"]
 class ChannelSet:
     """The channel for each message type: `channels.<type>`, else `channels.default`, else file."""
 
-    def __init__(self, config: Mapping[str, Any], root: Path, outbox: Path) -> None:
+    def __init__(self, config: Mapping[str, Any], outbox: Path) -> None:
         self.config = config
-        self.root = root
         self.outbox = outbox
         self._open: dict[str, Channel] = {}
 
@@ -35,8 +34,10 @@ class ChannelSet:
             return FileChannel(self.outbox)
         kind = spec.get("kind")
         if kind == "file":
+            # Relative to the database, as the outbox is: the same files whatever folder cron
+            # runs the tick from.
             path = Path(spec["path"]) if "path" in spec else self.outbox
-            return FileChannel(path if path.is_absolute() else self.root / path, name)
+            return FileChannel(path if path.is_absolute() else self.outbox.parent / path, name)
         if kind == "smtp":
             return SmtpChannel(spec, name=name)
         if kind == "webhook":

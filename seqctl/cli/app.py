@@ -40,7 +40,10 @@ def _located(line: str) -> bool:
 app = typer.Typer(
     name="seqctl",
     cls=SeqctlGroup,
-    help="Sales and follow-up sequences as code: lint, publish, enroll, tick.",
+    help=(
+        "Sales and follow-up sequences as code: lint, publish, enroll, tick.\n\n"
+        "Example: seqctl init demo && cd demo && seqctl lint && seqctl publish"
+    ),
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     rich_markup_mode=None,

@@ -15,7 +15,11 @@ from seqctl.engine import autoenroll, contacts
 from seqctl.errors import ExitCode
 
 contacts_app = typer.Typer(
-    help="Contacts: import them from CSV or JSON Lines, show and list them.", no_args_is_help=True
+    help=(
+        "Contacts: import them from CSV or JSON Lines, show and list them.\n\n"
+        "Example: seqctl contacts import leads.csv"
+    ),
+    no_args_is_help=True,
 )
 app.add_typer(contacts_app, name="contacts")
 

@@ -72,8 +72,8 @@ def enroll(
         for refusal in report.refused:
             typer.echo(f"refused {refusal.contact}: {refusal.reason}", err=True)
         typer.echo(
-            f"enrolled {report.enrolled}, already enrolled {report.already}, "
-            f"refused {len(report.refused)}"
+            f"enrolled {report.enrolled:,}, already enrolled {report.already:,}, "
+            f"refused {len(report.refused):,}"
         )
     if report.refused:
         raise typer.Exit(int(ExitCode.FINDINGS))

@@ -15,7 +15,11 @@ from seqctl.engine.contacts import open_source
 from seqctl.errors import ExitCode, InputError
 
 events_app = typer.Typer(
-    help="Events from files or providers: replies, bounces, ...", no_args_is_help=True
+    help=(
+        "Events from files or providers: replies, bounces, ...\n\n"
+        "Example: seqctl events import replies.jsonl"
+    ),
+    no_args_is_help=True,
 )
 app.add_typer(events_app, name="events")
 
@@ -27,8 +31,8 @@ def _report(report: incoming.EventReport, as_json: bool) -> None:
         for where, reason in report.refused:
             typer.echo(f"{where}: {reason}", err=True)
         typer.echo(
-            f"recorded {report.recorded} events ({report.duplicates} already known); "
-            f"{report.exited} enrollments exited, {report.paused} paused; "
+            f"recorded {_n(report.recorded, 'event')} ({report.duplicates} already known); "
+            f"{_n(report.exited, 'enrollment')} exited, {report.paused} paused; "
             f"{len(report.refused)} refused"
         )
     if report.refused:
@@ -52,7 +56,8 @@ def event(
         typer.Option(
             "--sequence",
             show_default=False,
-            help="Only this sequence (default: the one last written from).",
+            help="Apply the rules to this sequence only (default: every sequence the contact "
+            "is in; unsubscribes and bounces always apply to all).",
         ),
     ] = None,
     at: Annotated[
@@ -167,6 +172,10 @@ def suppressions(ctx: typer.Context, as_json: JsonOption = False) -> None:
         if rows
         else "nobody is suppressed"
     )
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'s' if count != 1 else ''}"
 
 
 def _pairs(items: list[str]) -> dict[str, str]:

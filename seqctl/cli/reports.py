@@ -40,11 +40,22 @@ def status(
             f"{counts or 'nobody enrolled'}"
         )
         rows = [
-            [s["id"], s["type"], s["sent"], s["done"], s["skipped"], s["failed"], s["pending"]]
+            [
+                s["id"],
+                s["type"],
+                s["sent"],
+                s["done"],
+                s["skipped"],
+                s["rejected"],
+                s["failed"],
+                s["pending"],
+            ]
             for s in item["steps"]
         ]
         typer.echo(
-            context.table(["step", "type", "sent", "done", "skipped", "failed", "pending"], rows)
+            context.table(
+                ["step", "type", "sent", "done", "skipped", "rejected", "failed", "pending"], rows
+            )
         )
 
 
@@ -137,7 +148,8 @@ def migrate(
         context.emit_json(report.as_json())
         return
     typer.echo(
-        f"moved {report.moved} to version {to} ({report.forced} forced), "
+        f"{'would move' if dry_run else 'moved'} {report.moved} to version {to} "
+        f"({report.forced} forced), "
         f"{report.unchanged} already there, {len(report.stranded)} left alone"
     )
     for item in report.stranded:

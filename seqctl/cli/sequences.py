@@ -11,7 +11,10 @@ from seqctl.cli.app import app
 from seqctl.cli.options import JsonOption
 from seqctl.engine import catalog, enrollment, lifecycle
 
-sequences_app = typer.Typer(help="Published sequences: list them, show one.", no_args_is_help=True)
+sequences_app = typer.Typer(
+    help="Published sequences: list them, show one.\n\nExample: seqctl sequences list",
+    no_args_is_help=True,
+)
 app.add_typer(sequences_app, name="sequences")
 
 SequenceArgument = Annotated[

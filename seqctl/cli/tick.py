@@ -49,7 +49,7 @@ def tick(
     store = context.store(ctx)
     config = context.config(ctx)
     outbox = context.database_path(ctx).resolve().parent / "outbox.jsonl"
-    channels = ChannelSet(config.channels, config.root, outbox)
+    channels = ChannelSet(config.channels, outbox)
     try:
         report = run_tick(
             store,
@@ -66,7 +66,8 @@ def tick(
         context.emit_json(report.as_json())
     elif report.busy is not None:
         typer.echo(f"another tick is running ({report.busy}); nothing to do")
-    else:
+    elif report.due or report.sent or report.failed or report.deferred or context.is_terminal():
+        # Under cron a tick with nothing to do prints nothing: logs grow only with real work.
         prefix = "would handle" if dry_run else "handled"
         typer.echo(
             f"{prefix} {report.due} due: {report.sent} sent, {report.approvals} held for "

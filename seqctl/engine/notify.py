@@ -37,7 +37,7 @@ def notify_owners(
     channel = channels.for_type(str(settings.get("channel", "email")))
     sent = 0
     for owner, lines in sorted(owners.items()):
-        subject = f"seqctl: {len(lines)} thing{'s' if len(lines) != 1 else ''} need you"
+        subject = f"seqctl: {len(lines)} {'things need' if len(lines) != 1 else 'thing needs'} you"
         body = "\n".join(
             [
                 "Since your last digest:",

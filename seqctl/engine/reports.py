@@ -23,8 +23,16 @@ def enrollments(
     if sequence is not None and store.sequence(sequence) is None:
         raise NotFound(f"no sequence '{sequence}'")
     versions = Versions(store)
+    paused = {r.id for r in store.sequences() if r.status == "paused"}
+    # Everyone in a paused sequence is paused (DESIGN.md), whatever their own state says.
+    stored = None if state in ("active", "waiting", "paused") and paused else state
     rows = []
-    for e in store.enrollments(sequence=sequence, contact=contact, state=state):
+    for e in store.enrollments(sequence=sequence, contact=contact, state=stored):
+        shown, reason = e.state, e.reason
+        if e.sequence in paused and e.state in ("active", "waiting"):
+            shown, reason = "paused", "the sequence is paused"
+        if state is not None and shown != state:
+            continue
         steps = versions.get(e.sequence, e.version).steps
         rows.append(
             {
@@ -32,10 +40,10 @@ def enrollments(
                 "sequence": e.sequence,
                 "version": e.version,
                 "contact": e.contact,
-                "state": e.state,
+                "state": shown,
                 "step": steps[e.step].id if e.step < len(steps) else None,
                 "next_due_at": e.next_due_at,
-                "reason": e.reason,
+                "reason": reason,
                 "enrolled_at": e.enrolled_at,
             }
         )

@@ -142,7 +142,7 @@ def decide(
                 Kind.ACTION,
                 step,
                 title=action_title(step, due.contact_fields, variables),
-                instructions=_text(step, "instructions", variables),
+                instructions=_instructions(step, variables),
             )
         return Outcome(
             Kind.SEND,
@@ -237,9 +237,14 @@ def render_step(
     if step.type is StepType.WEBHOOK:
         payload = step.spec.get("payload")
         body = (
-            json.dumps(payload, sort_keys=True) if payload is not None else _body(step, variables)
+            json.dumps(_render_data(payload, variables), sort_keys=True)
+            if payload is not None
+            else _body(step, variables)
         )
-        return Rendered(str(step.type), step.spec.get("url"), None, body)
+        url = step.spec.get("url")
+        return Rendered(
+            str(step.type), render.render(str(url), variables) if url else None, None, body
+        )
     kind, to = _route(version, step, contact_fields, seen.inbound_channel())
     if kind is StepType.WHATSAPP and not seen.whatsapp_window_open():
         return _whatsapp_template(step, to, variables)
@@ -309,6 +314,31 @@ def _whatsapp_template(step: Step, to: str, variables: Mapping[str, Any]) -> Ren
             }
         },
     )
+
+
+def _instructions(step: Step, variables: Mapping[str, Any]) -> str | None:
+    """What a person reads in the task queue; a manual message carries its rendered draft."""
+    instructions = _text(step, "instructions", variables)
+    if not step.is_message:
+        return instructions
+    subject = _text(step, "subject", variables) if step.type is StepType.EMAIL else None
+    draft = "\n".join(
+        x for x in (f"Subject: {subject}" if subject else None, _body(step, variables)) if x
+    )
+    return (
+        "\n\n".join(x for x in (instructions, f"Draft:\n{draft}" if draft else None) if x) or None
+    )
+
+
+def _render_data(value: Any, variables: Mapping[str, Any]) -> Any:
+    """A webhook payload with every string in it rendered as a template."""
+    if isinstance(value, str):
+        return render.render(value, variables)
+    if isinstance(value, Mapping):
+        return {k: _render_data(v, variables) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_render_data(v, variables) for v in value]
+    return value
 
 
 def _body(step: Step, variables: Mapping[str, Any]) -> str | None:

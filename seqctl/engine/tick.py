@@ -341,6 +341,7 @@ class Batch:
                 state, reason, kind = "active", None, "queued"
                 if deferral:
                     self.deferred += 1
+                    reason = f"message deferred: {deferral[0]}"
                 else:
                     # Sent in a moment, in this tick: its `sent` transition says it all. Only if
                     # the message turns out to be in the outbox already (a run that died) is it

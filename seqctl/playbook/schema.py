@@ -61,7 +61,7 @@ def _finding(document: Document, error: ValidationError) -> Finding:
         close = difflib.get_close_matches(key, known, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         return document.finding((*path, key), "unknown-key", f"unknown key '{key}'{hint}", key=True)
-    if kind == "pattern" and path and path[-1] == "wait":
+    if kind in ("pattern", "type") and path and path[-1] == "wait":
         try:
             parse_wait(instance)
         except DurationError as exc:

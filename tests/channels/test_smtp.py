@@ -333,7 +333,7 @@ def test_no_from_anywhere_fails_the_message(smtp: Server) -> None:
 
 def test_channel_set_builds_an_smtp_channel(tmp_path: Path) -> None:
     config = {"email": {"kind": "smtp", "host": "127.0.0.1", "port": 2525, "from": FROM}}
-    channels = ChannelSet(config, tmp_path, tmp_path / "outbox.jsonl")
+    channels = ChannelSet(config, tmp_path / "outbox.jsonl")
 
     assert isinstance(channels.for_type("email"), SmtpChannel)
     assert channels.for_type("email").send([]) == []

@@ -224,7 +224,7 @@ def test_a_webhook_step_with_its_own_url_is_posted_there(hook: Server) -> None:
 
 def test_channel_set_builds_a_webhook_channel(tmp_path: Path) -> None:
     config = {"sms": {"kind": "webhook", "url": "http://127.0.0.1:8099/sms"}}
-    channels = ChannelSet(config, tmp_path, tmp_path / "outbox.jsonl")
+    channels = ChannelSet(config, tmp_path / "outbox.jsonl")
 
     assert isinstance(channels.for_type("sms"), WebhookChannel)
     assert channels.for_type("sms").send([]) == []

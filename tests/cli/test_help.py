@@ -16,6 +16,7 @@ from tests.conftest import Run
 def commands() -> Iterator[tuple[str, Any]]:
     def walk(prefix: str, command: Any) -> Iterator[tuple[str, Any]]:
         if hasattr(command, "commands"):  # a group (typer ships its own click)
+            yield prefix or "seqctl", command
             for name, sub in command.commands.items():
                 yield from walk(f"{prefix} {name}".strip(), sub)
         else:

@@ -75,7 +75,7 @@ class Flaky(FileChannel):
 
 
 def flaky_tick(db: Path, project: Path, when: datetime) -> dict[str, object]:
-    channels = ChannelSet({}, project, project / "outbox.jsonl")
+    channels = ChannelSet({}, project / "outbox.jsonl")
     channels._open["default"] = Flaky(project / "outbox.jsonl")
     with open_store(db) as store:
         return tick(store, channels, now=when).as_json()

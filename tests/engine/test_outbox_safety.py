@@ -64,7 +64,7 @@ class DiesBeforeWriting(FileChannel):
 
 
 def crashing_tick(db: Path, project: Path, channel: type[FileChannel]) -> None:
-    channels = ChannelSet({}, project, project / "outbox.jsonl")
+    channels = ChannelSet({}, project / "outbox.jsonl")
     channels._open["default"] = channel(project / "outbox.jsonl")
     with open_store(db) as store, pytest.raises(Killed):
         tick(store, channels, now=datetime(2026, 11, 23, 8, tzinfo=UTC))

@@ -516,10 +516,9 @@ senders: {"ana@acme.test": {per_day: 100}}
 FULL_CONFIG = """\
 database: data/seqctl.db
 playbooks: cadences
-templates: cadences/templates
 channels:
   email: {kind: smtp, host: smtp.acme.test, port: 465, security: tls, timeout: 10.5,
-          unsubscribe_url: "https://acme.test/u/{{ contact.key }}"}
+          unsubscribe_url: "https://acme.test/u/{contact}"}
   telegram: {kind: webhook, url: "https://bot.acme.test/send", timeout: 5,
              headers: {X-Team: sales, Accept: application/json}}
   webhook: {kind: webhook, url: "https://crm.acme.test/hook"}
@@ -528,7 +527,6 @@ teams: {sales-br: [ana@acme.test, bob@acme.test], support: []}
 default_sequence: intro
 tracking: {base_url: "https://t.acme.test", secret_env: TRACKING_SECRET}
 notifications: {channel: email, to: sales@acme.test}
-unsubscribe_url: "https://acme.test/unsubscribe?c={{ contact.key }}"
 """
 
 
