@@ -18,9 +18,12 @@ __all__ = ["Channel", "ChannelSet", "Delivery", "FileChannel", "Outgoing"]
 class ChannelSet:
     """The channel for each message type: `channels.<type>`, else `channels.default`, else file."""
 
-    def __init__(self, config: Mapping[str, Any], outbox: Path) -> None:
+    def __init__(
+        self, config: Mapping[str, Any], outbox: Path, *, tracking: Any | None = None
+    ) -> None:
         self.config = config
         self.outbox = outbox
+        self.tracking = tracking  # open and click tracking for HTML mail, when configured
         self._open: dict[str, Channel] = {}
 
     def for_type(self, message_type: str) -> Channel:

@@ -13,6 +13,7 @@ from seqctl.cli import (  # noqa: F401  (importing a module registers its comman
     reports,
     scaffold,
     sequences,
+    serve,
     tick,
 )
 from seqctl.cli.app import app

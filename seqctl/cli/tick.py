@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -12,6 +13,7 @@ from seqctl.cli.app import app
 from seqctl.cli.options import JsonOption
 from seqctl.engine import retry as retrying
 from seqctl.engine.tick import tick as run_tick
+from seqctl.engine.tracking import tracking_settings
 from seqctl.errors import ExitCode, InputError
 
 MESSAGE_STATUSES = (
@@ -49,7 +51,9 @@ def tick(
     store = context.store(ctx)
     config = context.config(ctx)
     outbox = context.database_path(ctx).resolve().parent / "outbox.jsonl"
-    channels = ChannelSet(config.channels, outbox)
+    channels = ChannelSet(
+        config.channels, outbox, tracking=tracking_settings(config.data, os.environ)
+    )
     try:
         report = run_tick(
             store,

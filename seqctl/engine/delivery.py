@@ -19,6 +19,7 @@ from seqctl.channels import ChannelSet, Delivery, Outgoing
 from seqctl.engine.advance import moved_on
 from seqctl.engine.limits import Limits
 from seqctl.engine.runtime import Versions
+from seqctl.engine.tracking import instrument
 from seqctl.schedule import open_at
 from seqctl.store import Store
 from seqctl.store.records import Deliverable, Transition
@@ -141,11 +142,24 @@ def send_batch(
                 r.message.subject,
                 r.message.body,
                 sent_at,
-                _with_attachments(store, r.extra),
+                _tracked(channels, r.message.id, _with_attachments(store, r.extra)),
             )
             for r in rows
         ]
         _record(store, versions, now, rows, channel.send(outgoing), report)
+
+
+def _tracked(channels: ChannelSet, message_id: int, extra: dict[str, Any]) -> dict[str, Any]:
+    """HTML with a tracking pixel and links through the receiver. The stored HTML stays as it
+    was written: the receiver redirects a click to the n-th link of that original."""
+    settings = channels.tracking
+    html = extra.get("html")
+    if settings is None or not isinstance(html, str):
+        return extra
+    instrumented = instrument(
+        html, message_id=message_id, base_url=settings.base_url, secret=settings.secret
+    )
+    return {**extra, "html": instrumented}
 
 
 def _with_attachments(store: Store, extra: dict[str, Any]) -> dict[str, Any]:

@@ -23,6 +23,9 @@ class RunnableVersion:
     _variables: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = field(
         default_factory=dict, repr=False
     )
+    _dues: dict[tuple[int, datetime, str | None], datetime] = field(
+        default_factory=dict, repr=False
+    )
 
     @property
     def definition(self) -> dict[str, Any]:
@@ -102,10 +105,22 @@ class RunnableVersion:
         cal = self.calendar(contact_zone)
         if step.day is not None:
             return day_due(enrolled_at, step.day, cal)
-        moment = anchor
-        for wait in step.waits:
-            moment = add_wait(moment, wait, cal)
-        return open_at(moment, cal)
+        # A tick moves thousands of enrollments on at the same `now`, and they share a few
+        # hundred zones at most: the same wait from the same anchor in the same calendar is
+        # computed once.
+        key = (index, anchor, contact_zone)
+        found = self._dues.get(key)
+        if found is None:
+            if len(self._dues) > _DUE_CACHE:
+                self._dues.clear()
+            moment = anchor
+            for wait in step.waits:
+                moment = add_wait(moment, wait, cal)
+            found = self._dues[key] = open_at(moment, cal)
+        return found
+
+
+_DUE_CACHE = 10_000
 
 
 class Versions:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,12 @@ class MessageQueries:
             f"SELECT {_COLUMNS} FROM messages WHERE id = ?", [message_id]
         ).fetchone()
         return MessageRecord(*row) if row else None
+
+    def message_extra(self, message_id: int) -> dict[str, Any]:
+        """A message's extra JSON (html body, WhatsApp template, ...); {} when none."""
+        row = self.db.execute("SELECT extra FROM messages WHERE id = ?", [message_id]).fetchone()
+        data: dict[str, Any] = json.loads(row[0]) if row and row[0] else {}
+        return data
 
     def messages(
         self,

@@ -1,0 +1,77 @@
+"""`seqctl events serve`: the HTTP receiver for events, opens and clicks."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from typing import Annotated
+
+import typer
+
+from seqctl.cli import context
+from seqctl.cli.events import events_app
+from seqctl.engine.receiver import make_server
+from seqctl.errors import InputError
+
+DEFAULT_SECRET_ENV = "SEQCTL_EVENTS_SECRET"
+
+
+@events_app.command("serve")
+def serve(
+    ctx: typer.Context,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (0.0.0.0 for every interface).")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port to listen on (0: any free one).")
+    ] = 8787,
+    secret_env: Annotated[
+        str,
+        typer.Option(
+            "--secret-env",
+            help="Environment variable holding the shared secret that POST /events requires "
+            "(Authorization: Bearer SECRET or X-Seqctl-Secret: SECRET).",
+        ),
+    ] = DEFAULT_SECRET_ENV,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log every request to stderr.")
+    ] = False,
+) -> None:
+    """Receive events over HTTP (POST /events) and track opens and clicks (/t/...).
+
+    Runs until Ctrl-C.
+
+    Example: seqctl events serve --port 8787
+    """
+    secret = _secret(secret_env)
+    tracking = context.config(ctx).data.get("tracking") or {}
+    tracking_env = tracking.get("secret_env")
+    tracking_secret = _secret(str(tracking_env)) if tracking_env else secret
+
+    def clock() -> datetime:
+        return context.now(ctx)
+
+    server = make_server(
+        context.database_path(ctx),
+        host=host,
+        port=port,
+        secret=secret,
+        tracking_secret=tracking_secret,
+        now=clock,
+        log_requests=verbose,
+    )
+    bound_host, bound_port = server.server_address[:2]
+    typer.echo(f"listening on http://{bound_host!s}:{bound_port}")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        typer.echo("stopped")
+    finally:
+        server.server_close()
+
+
+def _secret(name: str) -> bytes:
+    value = os.environ.get(name)
+    if not value:
+        raise InputError(f"environment variable {name} is not set: it must hold the secret")
+    return value.encode("utf-8")
