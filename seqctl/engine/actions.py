@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from seqctl.engine.advance import moved_on
+from seqctl.engine.advance import finish_step
 from seqctl.engine.runtime import Versions
 from seqctl.errors import NotFound, SeqctlError
 from seqctl.store import Store
@@ -130,23 +130,7 @@ def close(
     stamp = format_instant(now) or ""
     with store.transaction():
         store.close_action(action_id, status, stamp, by)
-        version = Versions(store).get(enrollment.sequence, enrollment.version)
-        contact = store.contact(enrollment.contact)
-        enrolled = from_db(enrollment.enrolled_at)
-        assert enrolled is not None
-        moves = moved_on(
-            version,
-            enrollment.id,
-            next_index=version.after(enrollment.step),
-            done_at=now,
-            enrolled_at=enrolled,
-            contact_zone=contact.timezone if contact else None,
-            kind=status,
-            step_id=action.step,
-            detail=by,
-        )
-        store.apply(moves)
-        state = moves[-1].state
+        state = finish_step(store, enrollment, now=now, kind=status, step_id=action.step, detail=by)
         if enrollment.state == "paused" and state != "completed":
             # Done while paused: the step counts, the next countdown stays frozen until resumed.
             store.set_paused(enrollment.id, at=stamp, reason=enrollment.reason or "paused")

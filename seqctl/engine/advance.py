@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from seqctl.engine.runtime import RunnableVersion
-from seqctl.store.records import Transition
-from seqctl.timeutil import format_instant
+from seqctl.engine.runtime import RunnableVersion, Versions
+from seqctl.store import Store
+from seqctl.store.records import EnrollmentRecord, Transition
+from seqctl.timeutil import format_instant, from_db
 
 _last: tuple[datetime | None, str] = (None, "")
 
@@ -44,3 +45,65 @@ def moved_on(
     return [
         Transition(enrollment, "active", next_index, at, _iso(due), None, at, kind, step_id, detail)
     ]
+
+
+def finish_step(
+    store: Store,
+    enrollment: EnrollmentRecord,
+    *,
+    now: datetime,
+    kind: str,
+    step_id: str,
+    detail: str | None,
+) -> str:
+    """A person finished the current step (done, skipped, rejected): move on from now.
+
+    Writes the transitions and returns the enrollment's new state.
+    """
+    version = Versions(store).get(enrollment.sequence, enrollment.version)
+    contact = store.contact(enrollment.contact)
+    enrolled = from_db(enrollment.enrolled_at)
+    assert enrolled is not None
+    moves = moved_on(
+        version,
+        enrollment.id,
+        next_index=version.after(enrollment.step),
+        done_at=now,
+        enrolled_at=enrolled,
+        contact_zone=contact.timezone if contact else None,
+        kind=kind,
+        step_id=step_id,
+        detail=detail,
+    )
+    store.apply(moves)
+    return moves[-1].state
+
+
+def exit_enrollment(
+    store: Store,
+    enrollment: EnrollmentRecord,
+    *,
+    at: str,
+    reason: str,
+    kind: str,
+    detail: str | None,
+) -> None:
+    """End an enrollment: exited with the reason; open actions and unsent messages cancelled."""
+    store.cancel_actions(enrollment.id, at)
+    store.cancel_messages(enrollment.id)
+    store.apply(
+        [
+            Transition(
+                enrollment.id,
+                "exited",
+                enrollment.step,
+                enrollment.anchor_at,
+                None,
+                reason,
+                at,
+                kind,
+                None,
+                detail,
+            )
+        ]
+    )

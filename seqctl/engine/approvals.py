@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from seqctl.engine.advance import moved_on
+from seqctl.engine.advance import finish_step
 from seqctl.engine.runtime import Versions
 from seqctl.engine.steps import DueEnrollment
 from seqctl.errors import NotFound, SeqctlError
 from seqctl.store import Store
 from seqctl.store.records import MessageRecord, Transition
-from seqctl.timeutil import format_instant, from_db
+from seqctl.timeutil import format_instant
 
 
 def pending(store: Store, sequence: str | None = None) -> list[MessageRecord]:
@@ -95,23 +95,9 @@ def reject(
         if enrollment.state != "waiting":
             store.add_history([(enrollment.id, stamp, "rejected", message.step, detail)])
             return enrollment.state
-        version = Versions(store).get(enrollment.sequence, enrollment.version)
-        contact = store.contact(enrollment.contact)
-        enrolled = from_db(enrollment.enrolled_at)
-        assert enrolled is not None
-        moves = moved_on(
-            version,
-            enrollment.id,
-            next_index=version.after(enrollment.step),
-            done_at=now,
-            enrolled_at=enrolled,
-            contact_zone=contact.timezone if contact else None,
-            kind="rejected",
-            step_id=message.step,
-            detail=detail,
+        return finish_step(
+            store, enrollment, now=now, kind="rejected", step_id=message.step, detail=detail
         )
-        store.apply(moves)
-    return moves[-1].state
 
 
 def preview_rules(store: Store, now: datetime, sequence: str | None = None) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from itertools import islice
 from typing import Any
 
 from seqctl.engine import contacts
+from seqctl.engine.advance import exit_enrollment
 from seqctl.engine.runtime import RunnableVersion, Versions
 from seqctl.errors import NotFound, SeqctlError
 from seqctl.schedule import open_at
@@ -175,24 +176,7 @@ def remove(
     enrollment = live(store, sequence, contact)
     stamp = format_instant(now) or ""
     with store.transaction():
-        store.cancel_actions(enrollment.id, stamp)
-        store.cancel_messages(enrollment.id)
-        store.apply(
-            [
-                Transition(
-                    enrollment.id,
-                    "exited",
-                    enrollment.step,
-                    enrollment.anchor_at,
-                    None,
-                    reason,
-                    stamp,
-                    "exited",
-                    None,
-                    reason,
-                )
-            ]
-        )
+        exit_enrollment(store, enrollment, at=stamp, reason=reason, kind="exited", detail=reason)
     return enrollment
 
 

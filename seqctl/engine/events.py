@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from seqctl.engine.advance import exit_enrollment
 from seqctl.engine.enrollment import resume_enrollment
 from seqctl.engine.runtime import Versions
 from seqctl.errors import InputError
 from seqctl.store import Store
-from seqctl.store.records import ContactRow, EnrollmentRecord, NewEvent, Transition
+from seqctl.store.records import ContactRow, EnrollmentRecord, NewEvent
 from seqctl.timeutil import format_instant, parse_instant, zone
 
 EVENT_TYPES = ("reply", "open", "click", "bounce", "unsubscribe", "meeting_booked", "inbound",
@@ -162,24 +163,7 @@ def _apply(
         if action == "exit":
             report.exited += 1
             reason = EXIT_REASONS[event.type]
-            store.cancel_actions(enrollment.id, stamp)
-            store.cancel_messages(enrollment.id)
-            store.apply(
-                [
-                    Transition(
-                        enrollment.id,
-                        "exited",
-                        enrollment.step,
-                        enrollment.anchor_at,
-                        None,
-                        reason,
-                        at,
-                        event.type,
-                        None,
-                        detail,
-                    )
-                ]
-            )
+            exit_enrollment(store, enrollment, at=at, reason=reason, kind=event.type, detail=detail)
         elif action == "pause" and enrollment.state != "paused":
             report.paused += 1
             resume = _resume_at(event, days, definition)
