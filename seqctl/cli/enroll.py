@@ -9,21 +9,11 @@ import typer
 
 from seqctl.cli import context
 from seqctl.cli.app import app
-from seqctl.cli.options import JsonOption
+from seqctl.cli.options import JsonOption, parse_pairs
 from seqctl.engine import enrollment, reports
 from seqctl.errors import ExitCode, InputError
 
 SequenceArgument = Annotated[str, typer.Argument(help="The sequence id.", show_default=False)]
-
-
-def _parse_vars(pairs: list[str]) -> dict[str, str]:
-    parsed = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            raise InputError(f"--var {pair!r}: expected NAME=VALUE")
-        parsed[name.strip()] = value
-    return parsed
 
 
 @app.command()
@@ -59,7 +49,7 @@ def enroll(
     """
     if not contact and file is None:
         raise InputError("name contacts with --contact KEY or --file FILE")
-    store, now, variables = context.store(ctx), context.now(ctx), _parse_vars(var or [])
+    store, now, variables = context.store(ctx), context.now(ctx), parse_pairs(var or [], "--var")
     if file is not None:
         report = enrollment.enroll_file(
             store, sequence, str(file), now=now, variables=variables, extra_keys=contact or []

@@ -9,7 +9,7 @@ import typer
 
 from seqctl.cli import context
 from seqctl.cli.app import app
-from seqctl.cli.options import JsonOption
+from seqctl.cli.options import JsonOption, parse_pairs
 from seqctl.engine import events as incoming
 from seqctl.engine.contacts import open_source
 from seqctl.errors import ExitCode, InputError
@@ -91,7 +91,7 @@ def event(
         "sequence": sequence,
         "at": at,
         "id": event_id,
-        "data": _pairs(data or []),
+        "data": parse_pairs(data or [], "--data"),
     }
     now = context.now(ctx)
     parsed = incoming.parse_event(fields, now=now)
@@ -176,13 +176,3 @@ def suppressions(ctx: typer.Context, as_json: JsonOption = False) -> None:
 
 def _n(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'s' if count != 1 else ''}"
-
-
-def _pairs(items: list[str]) -> dict[str, str]:
-    pairs = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise InputError(f"--data {item!r}: expected NAME=VALUE")
-        pairs[name.strip()] = value
-    return pairs

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from seqctl.errors import InputError
+
 DbOption = Annotated[
     Path | None,
     typer.Option(
@@ -35,3 +37,14 @@ ConfigOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def parse_pairs(items: list[str], option: str) -> dict[str, str]:
+    """NAME=VALUE options (--var, --data) as a dict; InputError names the bad one."""
+    parsed = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise InputError(f"{option} {item!r}: expected NAME=VALUE")
+        parsed[name.strip()] = value
+    return parsed
