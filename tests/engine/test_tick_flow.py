@@ -215,3 +215,22 @@ def test_status_counts_states_and_steps(intro: Run) -> None:
     assert status["enrollments"]["failed"] == 1
     hello = status["steps"][0]
     assert (hello["id"], hello["sent"], hello["failed"]) == ("hello", 1, 1)
+
+
+def test_enrollment_variables_reach_templates(
+    run: Run, write: Callable[[str, str], Path], project: Path
+) -> None:
+    write(
+        "playbooks/plan.yaml",
+        "sequence: plan\napproval: auto\nconsent: {by: a, at: '2026-11-01'}\n"
+        "steps:\n  - type: email\n    subject: Your {{ enrollment.plan }} plan\n    body: Hi\n",
+    )
+    write("c.csv", "key,email\nann,ann@example.com\n")
+    run("--now=2026-11-23T08:00:00Z", "publish")
+    run("activate", "plan")
+    run("contacts", "import", "c.csv")
+    bad = run("enroll", "plan", "-c", "ann", "--var", "plan")
+    assert (bad.exit_code, bad.stderr) == (2, "seqctl: --var 'plan': expected NAME=VALUE\n")
+    run("--now=2026-11-23T08:00:00Z", "enroll", "plan", "-c", "ann", "--var", "plan=Pro")
+    run("--now=2026-11-23T08:00:00Z", "tick")
+    assert outbox(project)[0]["subject"] == "Your Pro plan"
