@@ -23,6 +23,7 @@ class RunnableVersion:
     _variables: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = field(
         default_factory=dict, repr=False
     )
+    _release: dict[str, tuple[bool, int | None]] = field(default_factory=dict, repr=False)
     _dues: dict[tuple[int, datetime, str | None], datetime] = field(
         default_factory=dict, repr=False
     )
@@ -52,6 +53,30 @@ class RunnableVersion:
             return len(self.steps)
         found = self.model.index(str(target))
         return found if found is not None else index + 1
+
+    def release(self, step_id: str) -> tuple[bool, int | None]:
+        """How a message of this step may go: (needs a person's OK, daily cap when it does not).
+
+        `approval: auto` lets everything go; an `auto_approve` rule lets its step go, up to its
+        `max_per_day`; a text a program drafted in assisted mode always waits for a person.
+        """
+        found = self._release.get(step_id)
+        if found is None:
+            step = self.model.step(step_id)
+            compose = (step.spec.get("compose") if step is not None else None) or {}
+            rules = self.model.definition.get("auto_approve") or []
+            rule = next((r for r in rules if r.get("step") == step_id), None)
+            if compose.get("mode") == "assisted":
+                found = (True, None)
+            elif self.approval is Approval.AUTO:
+                found = (False, None)
+            elif rule is None:
+                found = (True, None)
+            else:
+                cap = rule.get("max_per_day")
+                found = (False, int(cap) if cap is not None else None)
+            self._release[step_id] = found
+        return found
 
     def step_variables(self, step: Step) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         """`sender`, `sequence` and `step` as templates see them: the same for every contact."""

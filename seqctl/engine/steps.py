@@ -256,9 +256,9 @@ def render_step(
     if subject is not None:
         subject = " ".join(subject.splitlines()).strip()  # a header is one line, always
     extra: dict[str, Any] = {}
-    sender = version.model.definition.get("sender")
+    sender = version.step_variables(step)[0]  # one dict per version: its JSON is made once
     if sender and kind is StepType.EMAIL:
-        extra["from"] = dict(sender)
+        extra["from"] = sender
     if step.spec.get("html") and kind is StepType.EMAIL:
         extra["html"] = render.render(str(step.spec["html"]), variables, html=True)
     if step.spec.get("attachments") and kind is StepType.EMAIL:

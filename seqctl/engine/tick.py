@@ -19,7 +19,7 @@ from seqctl.engine.limits import Limits
 from seqctl.engine.notify import notify_owners
 from seqctl.engine.runtime import RunnableVersion, Versions
 from seqctl.engine.steps import DueEnrollment, Kind, Outcome, decide
-from seqctl.playbook.model import Approval, Step, StepType
+from seqctl.playbook.model import Step, StepType
 from seqctl.schedule import open_at
 from seqctl.store import Store
 from seqctl.store.records import Deliverable, MessageRecord, NewAction, NewMessage, Transition
@@ -175,6 +175,7 @@ class Batch:
         self.auto = approvals
         self.limits = limits
         self.sending: list[tuple[NewMessage, DueEnrollment]] = []  # admitted: deliver now
+        self._json: dict[int, str] = {}
         self.deferred = 0
         self.stamp = format_instant(now) or ""
         self.messages: list[NewMessage] = []
@@ -318,7 +319,7 @@ class Batch:
                 body=message.body,
                 status=status,
                 created_at=self.stamp,
-                extra_json=json.dumps(message.extra) if message.extra else None,
+                extra_json=self.extra_json(message.extra),
                 sender=sender,
                 next_attempt_at=(
                     _iso(open_at(deferral[1], version.calendar(due.contact_zone)))
@@ -362,6 +363,18 @@ class Batch:
                     message.to,
                 )
             )
+
+    def extra_json(self, extra: dict[str, Any]) -> str | None:
+        """A message's extra fields as JSON; the common case (just the sender) made once."""
+        if not extra:
+            return None
+        if len(extra) == 1 and "from" in extra:
+            key = id(extra["from"])
+            found = self._json.get(key)
+            if found is None:
+                found = self._json[key] = json.dumps(extra)
+            return found
+        return json.dumps(extra)
 
     def park_known(self, ids: dict[str, int]) -> None:
         """Messages that were in the outbox already: their enrollments wait for the recovery."""
@@ -456,23 +469,7 @@ class Suppressions:
 
 def needs_approval(version: RunnableVersion, step_id: str) -> bool:
     """Nothing goes out without an OK unless the playbook says so (approval: auto, auto_approve)."""
-    if _assisted(version, step_id):
-        return True
-    if version.approval is Approval.AUTO:
-        return False
-    return _auto_rule(version, step_id) is None
-
-
-def _assisted(version: RunnableVersion, step_id: str) -> bool:
-    """A text drafted by a program in assisted mode always waits for a person."""
-    step = version.model.step(step_id)
-    compose = (step.spec.get("compose") if step is not None else None) or {}
-    return bool(compose.get("mode") == "assisted")
-
-
-def _auto_rule(version: RunnableVersion, step_id: str) -> dict[str, object] | None:
-    rules = version.model.definition.get("auto_approve") or []
-    return next((dict(rule) for rule in rules if rule.get("step") == step_id), None)
+    return version.release(step_id)[0]
 
 
 class AutoApproval:
@@ -485,20 +482,15 @@ class AutoApproval:
 
     def allows(self, version: RunnableVersion, step_id: str) -> bool:
         """True when this message may go without a person's OK (and counts it if capped)."""
-        if _assisted(version, step_id):
+        needs_person, cap = version.release(step_id)
+        if needs_person:
             return False
-        if version.approval is Approval.AUTO:
-            return True
-        rule = _auto_rule(version, step_id)
-        if rule is None:
-            return False
-        cap = rule.get("max_per_day")
         if cap is None:
             return True
         key = (version.sequence, step_id)
         if key not in self.used:
             self.used[key] = self.store.count_released(version.sequence, step_id, self.since)
-        if self.used[key] >= int(str(cap)):
+        if self.used[key] >= cap:
             return False
         self.used[key] += 1
         return True
