@@ -197,6 +197,16 @@ class EnrollmentQueries:
         )
         return [HistoryRecord(*row) for row in rows]
 
+    def last_history_at(self, kinds: Sequence[str]) -> str | None:
+        """When the newest history row of these kinds was written (a tick's work), or None."""
+        marks = ",".join("?" * len(kinds))
+        row = self.db.execute(
+            # Newest first by id: the scan stops at the first match instead of reading it all.
+            f"SELECT at FROM history WHERE kind IN ({marks}) ORDER BY id DESC LIMIT 1",
+            list(kinds),
+        ).fetchone()
+        return str(row[0]) if row else None
+
     def state_counts(self, sequence: str) -> dict[str, int]:
         rows = self.db.execute(
             "SELECT state, COUNT(*) FROM enrollments WHERE sequence = ? GROUP BY state", [sequence]

@@ -56,6 +56,15 @@ class MessageQueries:
         )
         return [MessageRecord(*row) for row in rows]
 
+    def deferred_messages(self, enrollment: int) -> list[tuple[MessageRecord, str]]:
+        """An enrollment's queued messages held until a later attempt, with that time."""
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS}, next_attempt_at FROM messages WHERE enrollment = ?"
+            " AND status = 'queued' AND next_attempt_at IS NOT NULL ORDER BY id",
+            [enrollment],
+        )
+        return [(MessageRecord(*row[:17]), str(row[17])) for row in rows]
+
     def add_messages(self, messages: Sequence[NewMessage]) -> dict[str, int]:
         """Store messages; one already stored under the same key is left as it is.
 

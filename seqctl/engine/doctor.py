@@ -1,0 +1,304 @@
+"""`seqctl doctor`: why a contact is (not) getting a sequence's next step, checked in order.
+
+Each check answers one question people ask by hand (is the sequence active? is the contact
+enrolled? did they reply? is a message waiting for an OK?) from the data. The first failing
+check is the answer; after a decisive one (no sequence, no contact, not enrolled, ended) the
+rest cannot be asked and are left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from seqctl.durations import Unit, Wait
+from seqctl.engine.runtime import RunnableVersion, Versions
+from seqctl.schedule import Calendar, Deferral, add_wait, open_at, why_deferred
+from seqctl.store import ContactRecord, Store
+from seqctl.store.records import EnrollmentRecord
+from seqctl.timeutil import format_instant, from_db
+
+# Cron runs the tick every minute: a step due longer ago than this was missed by it.
+TICK_GRACE = timedelta(minutes=5)
+# History kinds only a tick writes: the newest one tells when a tick last did something.
+TICK_KINDS = ("sent", "action", "approval", "failed", "completed", "skipped", "branched")
+STOPPING_EVENTS = {"reply": "replied", "bounce": "bounced", "unsubscribe": "unsubscribed"}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One question about a contact in a sequence, and its answer."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+def diagnose(store: Store, sequence: str, contact: str, *, now: datetime) -> list[Check]:
+    """Checks in order, from "is the sequence published" to "is the next step due"."""
+    checks: list[Check] = []
+    record = store.sequence(sequence)
+    if record is None or record.latest_version is None:
+        what = "no sequence" if record is None else "nothing published for"
+        checks.append(Check("published", False, f"{what} '{sequence}': seqctl publish playbooks/"))
+        return checks
+    published = store.version(sequence)
+    assert published is not None
+    checks.append(
+        Check(
+            "published",
+            True,
+            f"version {published.number} published {published.published_at}",
+        )
+    )
+    checks.append(_active(record.status, record.paused_at, sequence))
+
+    person = store.contact(contact)
+    if person is None:
+        checks.append(
+            Check("contact", False, f"no contact '{contact}': seqctl contacts import FILE")
+        )
+        return checks
+    checks.append(Check("contact", True, _contact_detail(person)))
+
+    enrollment = _enrollment(store, sequence, contact)
+    if enrollment is None:
+        checks.append(
+            Check(
+                "enrolled",
+                False,
+                f"'{contact}' is not enrolled: seqctl enroll {sequence} --contact {contact}",
+            )
+        )
+        return checks
+    version = Versions(store).get(sequence, enrollment.version)
+    checks.append(_enrolled(enrollment, version, published.number))
+    checks.append(_suppression(store, person))
+    checks.append(_events(store, sequence, enrollment))
+    if enrollment.state in ("completed", "exited"):
+        return checks
+
+    checks.append(_approval(store, enrollment))
+    checks.append(_action(store, enrollment))
+    checks.append(_failed(enrollment, version, sequence, contact))
+    checks.append(_deferred(store, enrollment, now))
+    if enrollment.state == "active":
+        checks.append(_schedule(store, enrollment, version, person, now))
+    return checks
+
+
+def _active(status: str, paused_at: str | None, sequence: str) -> Check:
+    if status == "active":
+        return Check("active", True, "the sequence is active")
+    if status == "paused":
+        since = f" since {paused_at}" if paused_at else ""
+        return Check("active", False, f"the sequence is paused{since}: seqctl resume {sequence}")
+    return Check(
+        "active",
+        False,
+        f"the sequence is a {status}: nothing runs until seqctl activate {sequence}",
+    )
+
+
+def _contact_detail(person: ContactRecord) -> str:
+    routes = [v for v in (person.email, person.phone) if v]
+    zone = f", time zone {person.timezone}" if person.timezone else ""
+    return f"{person.key} ({', '.join(routes) or 'no email or phone'}{zone})"
+
+
+def _enrollment(store: Store, sequence: str, contact: str) -> EnrollmentRecord | None:
+    """The live enrollment, else the newest one that ended."""
+    live = store.live_enrollment(sequence, contact)
+    if live is not None:
+        return live
+    ended = store.enrollments(sequence=sequence, contact=contact)
+    return ended[-1] if ended else None
+
+
+def _step_id(version: RunnableVersion, index: int) -> str:
+    steps = version.steps
+    return steps[index].id if index < len(steps) else "the end"
+
+
+def _enrolled(e: EnrollmentRecord, version: RunnableVersion, newest: int) -> Check:
+    step = _step_id(version, e.step)
+    where = f"version {e.version}, step '{step}'"
+    if e.state == "completed":
+        return Check("enrolled", False, f"completed on {e.updated_at} ({where}): no steps left")
+    if e.state == "exited":
+        return Check(
+            "enrolled", False, f"exited: {e.reason or 'removed'} on {e.updated_at} ({where})"
+        )
+    if e.state == "paused":
+        return Check(
+            "enrolled",
+            False,
+            f"paused: {e.reason or 'by a person'} since {e.paused_at or e.updated_at} ({where}):"
+            f" seqctl resume {e.sequence} --contact {e.contact}",
+        )
+    newer = (
+        f"; version {newest} is newer: seqctl migrate {e.sequence} --to {newest}"
+        if newest > e.version
+        else ""
+    )
+    return Check("enrolled", True, f"{e.state} ({where}), enrolled {e.enrolled_at}{newer}")
+
+
+def _suppression(store: Store, person: ContactRecord) -> Check:
+    values = [person.key]
+    for address in (person.email, person.phone):
+        if address:
+            values.append(address.lower())
+            if "@" in address:
+                values.append("@" + address.lower().split("@", 1)[1])
+    found = store.suppressed(values) if store.has_suppressions() else {}
+    if person.key in found:
+        return Check("suppression", False, f"unsubscribed: {found[person.key]}")
+    for value in values[1:]:
+        if value in found:
+            return Check("suppression", False, f"{value} is suppressed ({found[value]})")
+    return Check("suppression", True, "not on the suppression list")
+
+
+def _events(store: Store, sequence: str, e: EnrollmentRecord) -> Check:
+    found = store.events(
+        contact=e.contact, types=tuple(STOPPING_EVENTS), since=e.enrolled_at, sequence=sequence
+    )
+    if not found:
+        return Check("events", True, "no reply, bounce or unsubscribe since enrolled")
+    latest = found[-1]
+    what = f"{STOPPING_EVENTS[latest.type]} at {latest.at}"
+    if e.state in ("active", "waiting"):
+        return Check("events", True, f"{what}; the playbook carries on after a {latest.type}")
+    return Check("events", False, what)
+
+
+def _approval(store: Store, e: EnrollmentRecord) -> Check:
+    pending = store.messages(enrollment=e.id, status="pending_approval")
+    if not pending:
+        return Check("approval", True, "no message waiting for approval")
+    m = pending[0]
+    return Check(
+        "approval",
+        False,
+        f"message #{m.id} (step '{m.step}', {m.channel} to {m.to_address or '-'}) waits for"
+        f" approval since {m.created_at}: seqctl approve {m.id}",
+    )
+
+
+def _action(store: Store, e: EnrollmentRecord) -> Check:
+    open_actions = store.actions(status="open", enrollment=e.id)
+    if not open_actions:
+        return Check("action", True, "no task waiting for a person")
+    a = open_actions[0]
+    return Check(
+        "action",
+        False,
+        f"action #{a.id} ({a.type} for step '{a.step}', due {a.due_at}) waits for a person:"
+        f" seqctl done {a.id}",
+    )
+
+
+def _failed(e: EnrollmentRecord, version: RunnableVersion, sequence: str, contact: str) -> Check:
+    if e.state != "failed":
+        return Check("failed", True, "no failed step")
+    step = _step_id(version, e.step)
+    reason = (e.reason or "unknown reason").removeprefix(f"step '{step}': ")
+    return Check(
+        "failed",
+        False,
+        f"step '{step}' failed: {reason}; fix it, then seqctl retry {sequence} --contact {contact}",
+    )
+
+
+def _deferred(store: Store, e: EnrollmentRecord, now: datetime) -> Check:
+    stamp = format_instant(now) or ""
+    held = [(m, at) for m, at in store.deferred_messages(e.id) if at > stamp]
+    if not held:
+        return Check("deferred", True, "no message held back by a daily limit")
+    m, at = held[0]
+    return Check(
+        "deferred",
+        False,
+        f"message #{m.id} (step '{m.step}'): {m.error or 'deferred'}; next attempt at {at}",
+    )
+
+
+def _schedule(
+    store: Store,
+    e: EnrollmentRecord,
+    version: RunnableVersion,
+    person: ContactRecord,
+    now: datetime,
+) -> Check:
+    """When the next step is due and why then; or, when it is due, whether a tick will come."""
+    step = _step_id(version, e.step)
+    due = from_db(e.next_due_at)
+    if due is None:
+        queued = store.messages(enrollment=e.id, status="queued")
+        if queued:
+            return Check(
+                "due now", True, f"message #{queued[0].id} is queued: the next tick sends it"
+            )
+        return Check("next step", True, f"step '{step}' has nothing scheduled")
+    if due > now:
+        held, why = _why_then(e, version, person, due, now)
+        return Check("next step", not held, f"step '{step}' is due at {e.next_due_at}: {why}")
+    last = store.last_history_at(TICK_KINDS)
+    last_tick = f"the last tick that did something ran at {last}" if last else "no tick has run"
+    if now - due > TICK_GRACE:
+        return Check(
+            "due now",
+            False,
+            f"step '{step}' was due at {e.next_due_at} and has not been sent: is cron running"
+            f" seqctl tick? ({last_tick})",
+        )
+    return Check(
+        "due now",
+        True,
+        f"step '{step}' is due since {e.next_due_at}: the next tick sends it ({last_tick})",
+    )
+
+
+def _why_then(
+    e: EnrollmentRecord,
+    version: RunnableVersion,
+    person: ContactRecord,
+    due: datetime,
+    now: datetime,
+) -> tuple[bool, str]:
+    """Why the step is due at `due`; held is True when the wait is over but a window holds it."""
+    step = version.steps[e.step]
+    cal = version.calendar(person.timezone)
+    anchor = from_db(e.anchor_at) or due
+    if step.day is not None:
+        enrolled = from_db(e.enrolled_at) or anchor
+        raw = add_wait(enrolled, Wait(step.day - 1, Unit.DAYS), cal)
+        base = f"day {step.day} from the enrollment at {e.enrolled_at}"
+    else:
+        raw = anchor
+        for w in step.waits:
+            raw = add_wait(raw, w, cal)
+        waits = " + ".join(str(w) for w in step.waits)
+        base = f"the wait of {waits} from {e.anchor_at}" if waits else ""
+    if open_at(raw, cal) != due:
+        # The countdown froze during a pause, or a migration moved the step since.
+        return False, f"{base or 'no wait'}, moved later by a pause"
+    deferral = why_deferred(raw, cal)
+    if deferral is None:
+        return False, base or f"no wait after {e.anchor_at}"
+    ready = f"{base} ended at {format_instant(raw)}" if base else f"ready at {format_instant(raw)}"
+    return raw <= now, f"{ready}, {_moved_by(deferral, raw, cal)}"
+
+
+def _moved_by(deferral: Deferral, raw: datetime, cal: Calendar) -> str:
+    """Which part of the calendar moved the time, in the playbook's words."""
+    window, zone = cal.window, cal.zone.key
+    if deferral.reason == "window" and window is not None:
+        local = raw.astimezone(cal.zone)
+        if local.weekday() not in window.days:
+            return f"moved by the send window {window} ({zone}): {local:%A} is not a sending day"
+        return f"moved by the send window {window.hours} ({zone}): {local:%H:%M} is outside it"
+    if deferral.reason in ("holiday", "closed day"):
+        return f"moved by a {deferral.reason}: {deferral.detail}"
+    return deferral.detail
