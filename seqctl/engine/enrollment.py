@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 
 from seqctl.engine import contacts
@@ -15,7 +15,7 @@ from seqctl.engine.runtime import RunnableVersion, Versions
 from seqctl.errors import NotFound, SeqctlError
 from seqctl.schedule import open_at
 from seqctl.store import Store
-from seqctl.store.records import EnrollmentRecord, Transition
+from seqctl.store.records import ContactRow, EnrollmentRecord, Transition
 from seqctl.timeutil import format_instant, from_db
 
 BATCH_SIZE = 5000
@@ -140,24 +140,43 @@ def enroll_file(
     """
     if store.sequence(sequence) is None:
         raise NotFound(f"no sequence '{sequence}' (publish it first: seqctl publish)")
+    result = enroll(store, sequence, extra_keys, now=now, variables=variables)
     with contacts.open_source(path) as handle:
-        lines = list(handle)
-    content = [line for line in lines if line.strip()]
-    first = content[0].lstrip("\ufeff \t") if content else ""
-    kind = contacts.format_of(path)
-    refused: list[Refusal] = []
-    if kind is None and (first.startswith("{") or "," in first):
-        kind = contacts.Format.JSONL if first.startswith("{") else contacts.Format.CSV
-    if kind is None:
-        keys = [line.strip() for line in content]
-    else:
-        parsed = list(contacts.read_contacts(lines, name=path, kind=kind))
-        report = contacts.import_contacts(store, parsed, now=now)
-        refused = [Refusal(f"{path}:{r.row}", r.reason) for r in report.refused]
-        keys = [p.contact.key for p in parsed if isinstance(p, contacts.Parsed)]
-    result = enroll(store, sequence, [*extra_keys, *keys], now=now, variables=variables)
-    result.refused[:0] = refused
+        # Streamed, batch by batch: memory stays flat however long the file is.
+        lines = iter(handle)
+        head: list[str] = []  # what was read to see the first line (blank lines kept: row numbers)
+        for line in lines:
+            head.append(line)
+            if line.strip():
+                break
+        first = head[-1].lstrip("\ufeff \t") if head else ""
+        rest = chain(head, lines)
+        kind = contacts.format_of(path)
+        if kind is None and (first.startswith("{") or "," in first):
+            kind = contacts.Format.JSONL if first.startswith("{") else contacts.Format.CSV
+        if kind is None:
+            keys = (line.strip() for line in rest if line.strip())
+            _merge(result, enroll(store, sequence, keys, now=now, variables=variables))
+            return result
+
+        def enroll_batch(batch: list[ContactRow], new: set[str]) -> None:
+            keys = [row.key for row in batch]
+            _merge(result, enroll(store, sequence, keys, now=now, variables=variables))
+
+        imported = contacts.import_contacts(
+            store,
+            contacts.read_contacts(rest, name=path, kind=kind),
+            now=now,
+            after_batch=enroll_batch,
+        )
+    result.refused[:0] = [Refusal(f"{path}:{r.row}", r.reason) for r in imported.refused]
     return result
+
+
+def _merge(total: EnrollReport, part: EnrollReport) -> None:
+    total.enrolled += part.enrolled
+    total.already += part.already
+    total.refused.extend(part.refused)
 
 
 def live(store: Store, sequence: str, contact: str) -> EnrollmentRecord:

@@ -234,3 +234,30 @@ def test_enrollment_variables_reach_templates(
     run("--now=2026-11-23T08:00:00Z", "enroll", "plan", "-c", "ann", "--var", "plan=Pro")
     run("--now=2026-11-23T08:00:00Z", "tick")
     assert outbox(project)[0]["subject"] == "Your Pro plan"
+
+
+def test_enroll_from_a_contact_file_imports_and_reports_bad_rows(
+    run: Run, write: Callable[[str, str], Path]
+) -> None:
+    write("playbooks/task.yaml", "sequence: task\nsteps:\n  - type: task\n")
+    run("--now=2026-11-23T08:00:00Z", "publish")
+    write("new.csv", "key,email,first_name\nnew1,n1@example.com,Nia\nbad,not-an-email,X\n")
+    result = run("--now=2026-11-23T08:00:00Z", "enroll", "task", "--file", "new.csv", "--json")
+    assert result.exit_code == 1
+    assert result.json == {
+        "enrolled": 1,
+        "already": 0,
+        "refused": [{"contact": "new.csv:3", "reason": "invalid email 'not-an-email'"}],
+    }
+    assert run("contacts", "show", "new1", "--json").json["attributes"] == {"first_name": "Nia"}
+    keys = run(
+        "--now=2026-11-23T08:00:00Z",
+        "enroll",
+        "task",
+        "--file",
+        "-",
+        "--json",
+        input="new1\n\nnobody\n",
+    )
+    assert keys.json["already"] == 1
+    assert keys.json["refused"][0]["contact"] == "nobody"
