@@ -14,8 +14,6 @@ from functools import lru_cache
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
-import holidays
-
 from seqctl.durations import Unit, Wait
 from seqctl.timeutil import is_valid_zone
 
@@ -103,6 +101,8 @@ def _hhmm(value: time | None) -> str:
 @lru_cache(maxsize=1024)
 def _public_holidays(country: str, subdivision: str | None, year: int) -> Mapping[date, str]:
     """A country's public holidays in one year, by date, with English names where known."""
+    import holidays  # loaded when a calendar first needs public holidays
+
     try:
         found = holidays.country_holidays(country, subdiv=subdivision, years=year, language="en_US")
     except NotImplementedError:

@@ -8,8 +8,6 @@ from typing import Any
 
 from seqctl.channels.base import Channel, Delivery, Outgoing
 from seqctl.channels.file import FileChannel
-from seqctl.channels.smtp import SmtpChannel
-from seqctl.channels.webhook import WebhookChannel
 from seqctl.errors import ConfigError
 
 __all__ = ["Channel", "ChannelSet", "Delivery", "FileChannel", "Outgoing"]
@@ -41,9 +39,14 @@ class ChannelSet:
             # runs the tick from.
             path = Path(spec["path"]) if "path" in spec else self.outbox
             return FileChannel(path if path.is_absolute() else self.outbox.parent / path, name)
+        # Imported when configured: most ticks never load smtplib, ssl or http.client.
         if kind == "smtp":
+            from seqctl.channels.smtp import SmtpChannel
+
             return SmtpChannel(spec, name=name)
         if kind == "webhook":
+            from seqctl.channels.webhook import WebhookChannel
+
             return WebhookChannel(spec, name=name)
         raise ConfigError(f"channels.{name}: kind '{kind}' is not supported by this version")
 

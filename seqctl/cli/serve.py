@@ -10,7 +10,6 @@ import typer
 
 from seqctl.cli import context
 from seqctl.cli.events import events_app
-from seqctl.engine.receiver import make_server
 from seqctl.errors import InputError
 
 DEFAULT_SECRET_ENV = "SEQCTL_EVENTS_SECRET"
@@ -50,6 +49,8 @@ def serve(
 
     def clock() -> datetime:
         return context.now(ctx)
+
+    from seqctl.engine.receiver import make_server  # http.server only when serving
 
     server = make_server(
         context.database_path(ctx),

@@ -8,14 +8,15 @@ import re
 from collections.abc import Iterator
 from functools import cache
 from importlib import resources
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING, Any
 
 from seqctl.durations import DurationError, parse_wait
 from seqctl.playbook.findings import Finding
 from seqctl.playbook.source import Document
+
+if TYPE_CHECKING:  # jsonschema is imported when a file is validated, not at start-up
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 SEQUENCE_SCHEMA = "sequence.schema.json"
 CONFIG_SCHEMA = "config.schema.json"
@@ -31,6 +32,8 @@ def load_schema(name: str) -> dict[str, Any]:
 
 @cache
 def validator(name: str) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(load_schema(name))
 
 
@@ -41,6 +44,8 @@ def schema_findings(document: Document, name: str = SEQUENCE_SCHEMA) -> list[Fin
 
 
 def _leaf_errors(data: Any, name: str) -> Iterator[ValidationError]:
+    from jsonschema.exceptions import best_match
+
     for error in validator(name).iter_errors(data):
         # oneOf/anyOf: report the branch that came closest, as check-jsonschema does.
         yield best_match(error.context) if error.context else error
