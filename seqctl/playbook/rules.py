@@ -196,6 +196,7 @@ def holiday_country(ctx: Context) -> Iterator[Finding]:
     if country is None:
         return
     countries = _countries()
+    country = str(country).upper()  # the calendar reads codes in any case
     if country not in countries:
         close = difflib.get_close_matches(str(country).upper(), sorted(countries), n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""

@@ -292,6 +292,16 @@ def test_wait_unit_suggests_the_right_word(tmp_path: Path) -> None:
     assert finding.message == "unknown unit 'weks' (did you mean 'weeks'?)"
 
 
+def test_holiday_country_suggests_the_code(tmp_path: Path) -> None:
+    path = tmp_path / "h.yaml"
+    path.write_text(
+        "sequence: h\nholidays: {country: USX}\nsteps:\n  - type: task\n", encoding="utf-8"
+    )
+    [finding] = lint_paths([path]).findings
+    assert (finding.line, finding.column, finding.rule) == (2, 21, "holiday-country")
+    assert finding.message == "no public holidays are known for country 'USX' (did you mean 'US'?)"
+
+
 def test_on_and_no_stay_words(tmp_path: Path) -> None:
     path = tmp_path / "n.yaml"
     path.write_text(

@@ -418,10 +418,10 @@ INVALID_PLAYBOOKS = [
         id="pause-for-zero-days",
     ),
     pytest.param(
-        _playbook(_HELLO, "holidays: {country: br}\n"),
+        _playbook(_HELLO, "holidays: {country: B}\n"),
         ["holidays", "country"],
-        "pattern",
-        id="lowercase-country",
+        "minLength",
+        id="country-too-short",
     ),
     pytest.param(
         _playbook(_HELLO, "holidays: {dates: [24/12/2026]}\n"),
