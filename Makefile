@@ -19,6 +19,7 @@ demo: $(VENV)/.installed
 	bash bench/demo.sh $(BIN)/seqctl $(DEMO)
 
 test: $(VENV)/.installed
+	-@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium not installed: the report's browser test will be skipped"; }
 	$(BIN)/ruff check seqctl tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest --cov --cov-branch --cov-report=term --cov-fail-under=85

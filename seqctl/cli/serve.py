@@ -10,6 +10,7 @@ import typer
 
 from seqctl.cli import context
 from seqctl.cli.events import events_app
+from seqctl.engine.tracking import tracking_settings
 from seqctl.errors import InputError
 
 DEFAULT_SECRET_ENV = "SEQCTL_EVENTS_SECRET"
@@ -43,9 +44,10 @@ def serve(
     Example: seqctl events serve --port 8787
     """
     secret = _secret(secret_env)
-    tracking = context.config(ctx).data.get("tracking") or {}
-    tracking_env = tracking.get("secret_env")
-    tracking_secret = _secret(str(tracking_env)) if tracking_env else secret
+    # The same key the tick signs tracked links with (tracking.secret_env, else
+    # SEQCTL_EVENTS_SECRET); without tracking configured, the receiver's own secret.
+    tracking = tracking_settings(context.config(ctx).data, os.environ)
+    tracking_secret = tracking.secret if tracking is not None else secret
 
     def clock() -> datetime:
         return context.now(ctx)

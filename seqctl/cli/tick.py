@@ -70,13 +70,21 @@ def tick(
         context.emit_json(report.as_json())
     elif report.busy is not None:
         typer.echo(f"another tick is running ({report.busy}); nothing to do")
-    elif report.due or report.sent or report.failed or report.deferred or context.is_terminal():
+    elif (
+        report.due
+        or report.sent
+        or report.failed
+        or report.deferred
+        or report.notified
+        or context.is_terminal()
+    ):
         # Under cron a tick with nothing to do prints nothing: logs grow only with real work.
         prefix = "would handle" if dry_run else "handled"
         typer.echo(
             f"{prefix} {report.due} due: {report.sent} sent, {report.approvals} held for "
             f"approval, {report.actions} actions, {report.failed} failed, "
             f"{report.deferred} deferred, {report.completed} completed"
+            + (f"; {report.notified} owner digests sent" if report.notified else "")
         )
     if report.failed:
         raise typer.Exit(int(ExitCode.FINDINGS))

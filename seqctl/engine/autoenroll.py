@@ -52,14 +52,18 @@ class AutoEnroll:
                     condition, render.template_context(stored[key].fields(), target=target)
                 )
             ]
-            self._enroll(sequence, matching)
+            # Someone who left (removed, replied, unsubscribed) is not brought back by a
+            # matching import; enrolling them by hand still can.
+            left = self.store.last_ended(sequence, matching)
+            self._enroll(sequence, [k for k in matching if left.get(k) != "exited"])
         if self.default is not None:
             self._enroll(self.default, [key for key in keys if key in new])
 
     def _enroll(self, sequence: str, keys: list[str]) -> None:
         if keys:
             report = enroll(self.store, sequence, keys, now=self.now)
-            self.enrolled[sequence] = self.enrolled.get(sequence, 0) + report.enrolled
+            if report.enrolled:
+                self.enrolled[sequence] = self.enrolled.get(sequence, 0) + report.enrolled
 
 
 def import_and_enroll(

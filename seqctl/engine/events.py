@@ -177,7 +177,8 @@ def _apply(
                         at,
                         event.type,
                         None,
-                        detail + (f"; back {resume}" if resume else ""),
+                        "; ".join(x for x in (detail, f"back {resume}" if resume else None) if x)
+                        or None,
                     )
                 ]
             )
@@ -216,9 +217,9 @@ def _resume_at(event: Event, days: int | None, definition: Mapping[str, Any]) ->
     return format_instant(event.at + timedelta(days=days)) if days else None
 
 
-def _describe(event: Event) -> str:
-    extras = ", ".join(f"{k}={v}" for k, v in sorted(event.data.items()))
-    return event.type + (f" ({extras})" if extras else "")
+def _describe(event: Event) -> str | None:
+    """The event's details for the history (its kind is already the row's kind)."""
+    return ", ".join(f"{k}={v}" for k, v in sorted(event.data.items())) or None
 
 
 def resume_due(store: Store, now: datetime) -> int:

@@ -55,7 +55,7 @@ def notify_owners(
             "notify",
             owner,
             "email",
-            str(settings.get("to") or owner),
+            owner,
             subject,
             body,
             until,

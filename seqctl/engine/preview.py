@@ -10,7 +10,13 @@ from seqctl import render
 from seqctl.engine.engagement import Engagement
 from seqctl.engine.publishing import LintFailed
 from seqctl.engine.runtime import RunnableVersion, Versions
-from seqctl.engine.steps import Undeliverable, branch_target, render_step, variables_for
+from seqctl.engine.steps import (
+    Undeliverable,
+    action_instructions,
+    branch_target,
+    render_step,
+    variables_for,
+)
 from seqctl.errors import NotFound
 from seqctl.playbook.lint import lint_paths
 from seqctl.playbook.model import MESSAGE_TYPES, StepType
@@ -75,8 +81,10 @@ def preview(
                     subject=message.subject,
                     body=message.body,
                 )
-            elif step.spec.get("instructions"):
-                entry["instructions"] = render.render(str(step.spec["instructions"]), context)
+            else:
+                instructions = action_instructions(step, context)
+                if instructions:
+                    entry["instructions"] = instructions
         except (render.RenderError, Undeliverable) as exc:
             entry["error"] = str(exc)
         plan.append(entry)

@@ -74,9 +74,18 @@ def status(store: Store, sequence: str) -> dict[str, Any]:
         "sequence": sequence,
         "status": record.status,
         "version": version.number,
-        "enrollments": {state: counts.get(state, 0) for state in STATES},
+        "enrollments": _shown_states(counts, paused=record.status == "paused"),
         "steps": steps,
     }
+
+
+def _shown_states(counts: dict[str, int], *, paused: bool) -> dict[str, int]:
+    """Counts by state; in a paused sequence the active and waiting are paused (DESIGN.md)."""
+    shown = {state: counts.get(state, 0) for state in STATES}
+    if paused:
+        shown["paused"] += shown["active"] + shown["waiting"]
+        shown["active"] = shown["waiting"] = 0
+    return shown
 
 
 def all_status(store: Store) -> list[dict[str, Any]]:

@@ -142,7 +142,7 @@ def decide(
                 Kind.ACTION,
                 step,
                 title=action_title(step, due.contact_fields, variables),
-                instructions=_instructions(step, variables),
+                instructions=action_instructions(step, variables),
             )
         return Outcome(
             Kind.SEND,
@@ -316,13 +316,13 @@ def _whatsapp_template(step: Step, to: str, variables: Mapping[str, Any]) -> Ren
     )
 
 
-def _instructions(step: Step, variables: Mapping[str, Any]) -> str | None:
+def action_instructions(step: Step, variables: Mapping[str, Any]) -> str | None:
     """What a person reads in the task queue; a manual message carries its rendered draft."""
     instructions = _text(step, "instructions", variables)
     if not step.is_message:
         return instructions
     subject = _text(step, "subject", variables) if step.type is StepType.EMAIL else None
-    draft = "\n".join(
+    draft = "\n\n".join(
         x for x in (f"Subject: {subject}" if subject else None, _body(step, variables)) if x
     )
     return (

@@ -166,7 +166,7 @@ def attachments(ctx: Context) -> Iterator[Finding]:
                 yield ctx.document.finding(
                     path,
                     "attachment-size",
-                    f"attachment '{item['name']}' is {item['size'] // 1024 // 1024} MB: "
+                    f"attachment '{item['name']}' is {item['size'] / 1024 / 1024:.1f} MB: "
                     f"at most {MAX_ATTACHMENT_BYTES // 1024 // 1024} MB (send a link instead)",
                 )
 

@@ -18,6 +18,7 @@ from seqctl.store.leases import LeaseQueries
 from seqctl.store.messages import MessageQueries
 from seqctl.store.migrations import migrations
 from seqctl.store.sequences import SequenceQueries
+from seqctl.store.summaries import SummaryQueries
 
 BUSY_TIMEOUT_SECONDS = 30
 
@@ -30,6 +31,7 @@ class Store(
     MessageQueries,
     LeaseQueries,
     EventQueries,
+    SummaryQueries,
 ):
     """One SQLite database file, migrated to the current schema."""
 

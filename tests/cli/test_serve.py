@@ -196,8 +196,8 @@ def test_a_click_redirects_to_the_messages_own_link(server: Receiver, run: Run) 
     second = server.request("GET", clicks[1])
     assert second.headers["Location"] == "https://acme.test/docs"
     details = [row["detail"] for row in run("timeline", "ann", "--json").json]
-    assert "click (link=https://acme.test/pricing?plan=pro&ref=mail)" in details
-    assert "click (link=https://acme.test/docs)" in details
+    assert "link=https://acme.test/pricing?plan=pro&ref=mail" in details
+    assert "link=https://acme.test/docs" in details
 
 
 def test_forged_tokens_and_unknown_links_record_nothing(server: Receiver, run: Run) -> None:
