@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from seqctl.cli import (  # noqa: F401  (importing a module registers its commands)
     actions,
+    agenda,
     approvals,
     contacts,
     doctor,
@@ -12,6 +13,7 @@ from seqctl.cli import (  # noqa: F401  (importing a module registers its comman
     graph,
     lint,
     publish,
+    report,
     reports,
     scaffold,
     sequences,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from seqctl.store.records import ActionRecord, NewAction
 
@@ -45,6 +45,21 @@ class ActionQueries:
         condition = f"WHERE {' AND '.join(where)}" if where else ""
         rows = self.db.execute(f"{_SELECT} {condition} ORDER BY a.due_at, a.id", params)
         return [ActionRecord(*row) for row in rows]
+
+    def open_action_days(
+        self, *, now: str, until: str, sequence: str | None = None
+    ) -> list[tuple[str, int, str, str, int]]:
+        """Open actions due before `until` counted per (sequence, version, step, UTC date);
+        those already due count on now's date."""
+        where = "a.status = 'open' AND a.due_at < ?" + (" AND e.sequence = ?" if sequence else "")
+        params: list[Any] = [now, until, *([sequence] if sequence else [])]
+        rows = self.db.execute(
+            "SELECT e.sequence, e.version, a.step, substr(max(a.due_at, ?), 1, 10) AS day, "
+            f"COUNT(*) FROM actions a JOIN enrollments e ON e.id = a.enrollment WHERE {where} "
+            "GROUP BY e.sequence, e.version, a.step, day ORDER BY day, e.sequence, a.step",
+            params,
+        )
+        return [(str(s), int(v), str(step), str(d), int(n)) for s, v, step, d, n in rows]
 
     def add_actions(self, actions: Sequence[NewAction]) -> None:
         self.db.conn.executemany(

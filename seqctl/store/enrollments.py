@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from seqctl.store.records import EnrollmentRecord, HistoryRecord, Transition
+from seqctl.store.records import ContactRecord, EnrollmentRecord, HistoryRecord, Transition
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -14,6 +14,8 @@ LIVE_STATES = ("active", "waiting", "paused", "failed")
 _LIVE = "('active', 'waiting', 'paused', 'failed')"
 _COLUMNS = """id, sequence, version, contact, state, step, anchor_at, next_due_at, vars, reason,
     enrolled_at, updated_at, paused_at"""
+_E_COLUMNS = ", ".join(f"e.{name.strip()}" for name in _COLUMNS.split(","))
+_C_COLUMNS = "c.key, c.email, c.phone, c.timezone, c.attributes, c.created_at, c.updated_at"
 _IN_CHUNK = 500
 
 # A due enrollment with what the tick needs of its contact, in one read.
@@ -69,6 +71,32 @@ class EnrollmentQueries:
             f"SELECT {_COLUMNS} FROM enrollments {clause} ORDER BY id LIMIT ?", params
         )
         return [EnrollmentRecord(*row) for row in rows]
+
+    def enrollments_with_contacts(
+        self,
+        *,
+        states: Sequence[str],
+        sequence: str | None = None,
+        due_before: str | None = None,
+    ) -> Iterator[tuple[EnrollmentRecord, ContactRecord]]:
+        """Enrollments in these states with their contacts, streamed in id order (flat memory)."""
+        marks = ",".join("?" * len(states))
+        where = [f"e.state IN ({marks})"]
+        params: list[Any] = list(states)
+        if sequence is not None:
+            where.append("e.sequence = ?")
+            params.append(sequence)
+        if due_before is not None:
+            where.append("e.next_due_at < ?")
+            params.append(due_before)
+        rows = self.db.execute(
+            f"SELECT {_E_COLUMNS}, {_C_COLUMNS} FROM enrollments e "
+            f"JOIN contacts c ON c.key = e.contact WHERE {' AND '.join(where)} ORDER BY e.id",
+            params,
+        )
+        width = len(_E_COLUMNS.split(","))
+        for row in rows:
+            yield EnrollmentRecord(*row[:width]), ContactRecord(*row[width:])
 
     def live_contacts(self, sequence: str, keys: Sequence[str]) -> set[str]:
         """Which of these contacts already have a live enrollment in the sequence."""
