@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from seqctl import render
+from seqctl import template_checks
 from seqctl.durations import Unit, Wait
 from seqctl.playbook.findings import Finding, Severity
 from seqctl.playbook.model import (
@@ -141,7 +141,7 @@ def templates(ctx: Context) -> Iterator[Finding]:
                 f"template '{name}' not found (looked in {looked})",
             )
             continue
-        for problem in render.check_template(found.read_text(encoding="utf-8")):
+        for problem in template_checks.check_template(found.read_text(encoding="utf-8")):
             yield Finding(
                 _shown(found),
                 problem.line,
@@ -173,12 +173,12 @@ def attachments(ctx: Context) -> Iterator[Finding]:
 
 def expressions(ctx: Context) -> Iterator[Finding]:
     if isinstance(ctx.data.get("enroll_when"), str):
-        for problem in render.check_expression(ctx.data["enroll_when"]):
+        for problem in template_checks.check_expression(ctx.data["enroll_when"]):
             yield ctx.document.finding(("enroll_when",), problem.rule, problem.message)
     for i, step in enumerate(ctx.sequence.steps):
         condition = step.spec.get("if")
         if isinstance(condition, str):
-            for problem in render.check_expression(condition, extra_roots=BRANCH_FUNCTIONS):
+            for problem in template_checks.check_expression(condition, extra_roots=BRANCH_FUNCTIONS):
                 yield ctx.document.finding(ctx.step_path(i, "if"), problem.rule, problem.message)
 
 
@@ -312,7 +312,7 @@ RULES: tuple[Rule, ...] = (
 
 
 def _inline_template(ctx: Context, path: tuple[str | int, ...], source: str) -> Iterator[Finding]:
-    problems = render.check_template(source)
+    problems = template_checks.check_template(source)
     if not problems:
         return
     scalar = ctx.document.scalar(path)
