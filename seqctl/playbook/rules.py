@@ -178,7 +178,8 @@ def expressions(ctx: Context) -> Iterator[Finding]:
     for i, step in enumerate(ctx.sequence.steps):
         condition = step.spec.get("if")
         if isinstance(condition, str):
-            for problem in template_checks.check_expression(condition, extra_roots=BRANCH_FUNCTIONS):
+            problems = template_checks.check_expression(condition, extra_roots=BRANCH_FUNCTIONS)
+            for problem in problems:
                 yield ctx.document.finding(ctx.step_path(i, "if"), problem.rule, problem.message)
 
 
