@@ -1,0 +1,353 @@
+"""One batch of due enrollments: the outcome of each, and the writes they make together.
+
+Also the gates an outgoing message passes: approval rules with their caps, the suppression list.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from seqctl.engine.advance import moved_on
+from seqctl.engine.limits import Limits
+from seqctl.engine.runtime import RunnableVersion
+from seqctl.engine.steps import DueEnrollment, Kind, Outcome
+from seqctl.playbook.model import Step, StepType
+from seqctl.schedule import open_at
+from seqctl.store import Store
+from seqctl.store.records import Deliverable, MessageRecord, NewAction, NewMessage, Transition
+from seqctl.timeutil import format_instant
+
+
+class Batch:
+    """The writes of one batch of due enrollments, applied together."""
+
+    def __init__(self, now: datetime, approvals: AutoApproval, limits: Limits) -> None:
+        self.now = now
+        self.auto = approvals
+        self.limits = limits
+        self.sending: list[tuple[NewMessage, DueEnrollment]] = []  # admitted: deliver now
+        self._json: dict[int, str] = {}
+        self.deferred = 0
+        self.stamp = format_instant(now) or ""
+        self.messages: list[NewMessage] = []
+        self.actions: list[NewAction] = []
+        self.transitions: list[Transition] = []
+        self.approvals = 0
+        self.queued = 0
+        self.failed = 0
+
+    def complete(self, due: DueEnrollment) -> None:
+        self.transitions.append(
+            Transition(
+                due.id,
+                "completed",
+                due.step,
+                due.anchor_text,
+                None,
+                None,
+                self.stamp,
+                "completed",
+                None,
+            )
+        )
+
+    def exit(self, due: DueEnrollment, reason: str, detail: str) -> None:
+        self.transitions.append(
+            Transition(
+                due.id,
+                "exited",
+                due.step,
+                due.anchor_text,
+                None,
+                reason,
+                self.stamp,
+                "exited",
+                None,
+                detail,
+            )
+        )
+
+    def skip(self, version: RunnableVersion, due: DueEnrollment, step_id: str, reason: str) -> None:
+        """The step cannot go to this address (suppressed): the enrollment moves on without it."""
+        self.transitions.extend(
+            moved_on(
+                version,
+                due.id,
+                next_index=version.after(due.step),
+                done_at=self.now,
+                enrolled_at=due.enrolled_at,
+                contact_zone=due.contact_zone,
+                kind="skipped",
+                step_id=step_id,
+                detail=reason,
+            )
+        )
+
+    def fail(self, due: DueEnrollment, step_id: str, reason: str) -> None:
+        self.failed += 1
+        self.transitions.append(
+            Transition(
+                due.id,
+                "failed",
+                due.step,
+                due.anchor_text,
+                None,
+                reason,
+                self.stamp,
+                "failed",
+                step_id,
+                reason,
+            )
+        )
+
+    def add(self, version: RunnableVersion, due: DueEnrollment, outcome: Outcome) -> None:
+        step = outcome.step
+        anchor = due.anchor_text
+        if outcome.kind is Kind.FAIL:
+            self.fail(due, step.id, outcome.reason or "failed")
+        elif outcome.kind is Kind.JUMP:
+            assert outcome.next_index is not None
+            target = (
+                version.steps[outcome.next_index].id
+                if outcome.next_index < len(version.steps)
+                else "the end"
+            )
+            self.transitions.extend(
+                moved_on(
+                    version,
+                    due.id,
+                    next_index=outcome.next_index,
+                    done_at=self.now,
+                    enrolled_at=due.enrolled_at,
+                    contact_zone=due.contact_zone,
+                    kind="branched",
+                    step_id=step.id,
+                    detail=f"to {target}",
+                )
+            )
+        elif outcome.kind is Kind.ACTION:
+            self.actions.append(
+                NewAction(
+                    due.id,
+                    step.id,
+                    str(step.type),
+                    _iso(due.due_at),
+                    outcome.title,
+                    outcome.instructions,
+                )
+            )
+            self.transitions.append(
+                Transition(
+                    due.id,
+                    "waiting",
+                    due.step,
+                    anchor,
+                    None,
+                    f"action for step '{step.id}'",
+                    self.stamp,
+                    "action",
+                    step.id,
+                    outcome.title,
+                )
+            )
+        else:
+            message = outcome.message
+            assert message is not None
+            held = not self.auto.allows(version, step.id)
+            sender = (version.model.definition.get("sender") or {}).get("email")
+            deferral = None if held else self.limits.admit(version, sender)
+            status = "pending_approval" if held else "queued" if deferral else "sending"
+            new = NewMessage(
+                idempotency_key=f"{due.id}:{due.version}:{step.id}",
+                enrollment=due.id,
+                sequence=due.sequence,
+                version=due.version,
+                step=step.id,
+                contact=due.contact,
+                channel=message.channel,
+                to_address=message.to,
+                subject=message.subject,
+                body=message.body,
+                status=status,
+                created_at=self.stamp,
+                extra_json=self.extra_json(message.extra),
+                sender=sender,
+                next_attempt_at=(
+                    _iso(open_at(deferral[1], version.calendar(due.contact_zone)))
+                    if deferral
+                    else None
+                ),
+                error=deferral[0] if deferral else None,
+            )
+            self.messages.append(new)
+            if held:
+                self.approvals += 1
+                state, reason, kind = (
+                    "waiting",
+                    f"message for step '{step.id}' awaits approval",
+                    ("approval"),
+                )
+            else:
+                # Active with no due time while its message is in the outbox: the step is done
+                # when the message is sent.
+                state, reason, kind = "active", None, "queued"
+                if deferral:
+                    self.deferred += 1
+                    reason = f"message deferred: {deferral[0]}"
+                else:
+                    # Sent in a moment, in this tick: its `sent` transition says it all. Only if
+                    # the message turns out to be in the outbox already (a run that died) is it
+                    # parked here, for the recovery of in-flight messages to finish.
+                    self.sending.append((new, due))
+                    return
+            self.transitions.append(
+                Transition(
+                    due.id,
+                    state,
+                    due.step,
+                    anchor,
+                    None,
+                    reason,
+                    self.stamp,
+                    kind,
+                    step.id,
+                    message.to,
+                )
+            )
+
+    def extra_json(self, extra: dict[str, Any]) -> str | None:
+        """A message's extra fields as JSON; the common case (just the sender) made once."""
+        if not extra:
+            return None
+        if len(extra) == 1 and "from" in extra:
+            key = id(extra["from"])
+            found = self._json.get(key)
+            if found is None:
+                found = self._json[key] = json.dumps(extra)
+            return found
+        return json.dumps(extra)
+
+    def park_known(self, ids: dict[str, int]) -> None:
+        """Messages that were in the outbox already: their enrollments wait for the recovery."""
+        for new, due in self.sending:
+            if new.idempotency_key not in ids:
+                self.transitions.append(
+                    Transition(
+                        due.id,
+                        "active",
+                        due.step,
+                        due.anchor_text,
+                        None,
+                        None,
+                        self.stamp,
+                        "queued",
+                        new.step,
+                        new.to_address,
+                    )
+                )
+
+    def deliverables(self, ids: dict[str, int]) -> list[Deliverable]:
+        """The admitted messages of this batch as the outbox would read them back."""
+        rows = []
+        for new, due in self.sending:
+            message_id = ids.get(new.idempotency_key)
+            if message_id is None:
+                continue  # already in the outbox from an earlier run: recovery sends it
+            record = MessageRecord(
+                message_id,
+                new.idempotency_key,
+                new.enrollment,
+                new.sequence,
+                new.version,
+                new.step,
+                new.contact,
+                new.channel,
+                new.to_address,
+                new.subject,
+                new.body,
+                "sending",
+                0,
+                None,
+                new.created_at,
+                None,
+                None,
+            )
+            rows.append(
+                Deliverable(
+                    record,
+                    due.step,
+                    "active",
+                    due.anchor_text,
+                    due.enrolled_text,
+                    due.contact_zone,
+                    new.extra_json,
+                    new.sender,
+                )
+            )
+        return rows
+
+
+def needs_engagement(step: Step) -> bool:
+    """Steps whose outcome depends on what the contact did: branches, WhatsApp, channel auto."""
+    return step.type in (StepType.BRANCH, StepType.WHATSAPP) or step.spec.get("channel") == "auto"
+
+
+class Suppressions:
+    """The suppression list, asked only when it has entries."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.active = store.has_suppressions()
+
+    def check(self, contact: str, outcome: Outcome) -> str | None:
+        """Why this outcome must not reach the contact, or None."""
+        if not self.active or outcome.kind is not Kind.SEND or outcome.message is None:
+            return None
+        values = [contact]
+        address = (outcome.message.to or "").lower()
+        if address:
+            values.append(address)
+            if "@" in address:
+                values.append("@" + address.split("@", 1)[1])
+        found = self.store.suppressed(values)
+        if contact in found:
+            return f"unsubscribed: {found[contact]}"
+        for value in values[1:]:
+            if value in found:
+                return f"{value} is suppressed ({found[value]})"
+        return None
+
+
+def needs_approval(version: RunnableVersion, step_id: str) -> bool:
+    """Nothing goes out without an OK unless the playbook says so (approval: auto, auto_approve)."""
+    return version.release(step_id)[0]
+
+
+class AutoApproval:
+    """auto_approve rules with their max_per_day caps, counted over a rolling 24 hours."""
+
+    def __init__(self, store: Store, now: datetime) -> None:
+        self.store = store
+        self.since = format_instant(now - timedelta(days=1)) or ""
+        self.used: dict[tuple[str, str], int] = {}
+
+    def allows(self, version: RunnableVersion, step_id: str) -> bool:
+        """True when this message may go without a person's OK (and counts it if capped)."""
+        needs_person, cap = version.release(step_id)
+        if needs_person:
+            return False
+        if cap is None:
+            return True
+        key = (version.sequence, step_id)
+        if key not in self.used:
+            self.used[key] = self.store.count_released(version.sequence, step_id, self.since)
+        if self.used[key] >= cap:
+            return False
+        self.used[key] += 1
+        return True
+
+
+def _iso(value: datetime) -> str:
+    return format_instant(value) or ""
