@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from seqctl.engine.advance import finish_step
+from seqctl.engine.advance import exit_enrollment, finish_step
+from seqctl.engine.events import rule_for
 from seqctl.engine.runtime import Versions
 from seqctl.engine.steps import DueEnrollment
 from seqctl.errors import NotFound, SeqctlError
@@ -95,9 +96,23 @@ def reject(
         if enrollment.state != "waiting":
             store.add_history([(enrollment.id, stamp, "rejected", message.step, detail)])
             return enrollment.state
-        return finish_step(
+        # What a rejection does is the playbook's `on: {reject: ...}`: move on (the default),
+        # end the enrollment, or pause it.
+        definition = Versions(store).get(enrollment.sequence, enrollment.version).model.definition
+        action, _, _ = rule_for(definition, "reject")
+        if action == "exit":
+            exit_enrollment(
+                store, enrollment, at=stamp, reason="rejected", kind="rejected", detail=detail
+            )
+            return "exited"
+        state = finish_step(
             store, enrollment, now=now, kind="rejected", step_id=message.step, detail=detail
         )
+        if action == "pause" and state != "completed":
+            # Moved past the rejected step, then held: the next countdown waits for a resume.
+            store.set_paused(enrollment.id, at=stamp, reason="rejected")
+            return "paused"
+        return state
 
 
 def preview_rules(store: Store, now: datetime, sequence: str | None = None) -> list[dict[str, Any]]:

@@ -26,10 +26,12 @@ EVENT_TYPES = ("reply", "open", "click", "bounce", "unsubscribe", "meeting_booke
                "out_of_office")  # fmt: skip
 DEFAULT_RULES = {"reply": "exit", "bounce": "exit", "unsubscribe": "exit",
                  "meeting_booked": "exit", "open": "continue", "click": "continue",
-                 "inbound": "continue", "out_of_office": "pause"}  # fmt: skip
+                 "inbound": "continue", "out_of_office": "pause",
+                 "reject": "continue"}  # fmt: skip
 EXIT_REASONS = {"reply": "replied", "bounce": "bounced", "unsubscribe": "unsubscribed",
                 "meeting_booked": "meeting booked", "out_of_office": "out of office",
-                "open": "opened", "click": "clicked", "inbound": "wrote in"}  # fmt: skip
+                "open": "opened", "click": "clicked", "inbound": "wrote in",
+                "reject": "rejected"}  # fmt: skip
 OUT_OF_OFFICE_DAYS = 7
 
 
@@ -155,6 +157,8 @@ def _apply(
     for enrollment in store.enrollments(contact=event.contact, sequence=scoped, live=True):
         definition = versions.get(enrollment.sequence, enrollment.version).model.definition
         action, updates, days = rule_for(definition, event.type)
+        if event.type == "bounce" and event.data.get("kind", "hard") != "hard":
+            action = "continue"  # a soft bounce (mailbox full, try later) is only recorded
         if updates:
             store.upsert_contacts(
                 [ContactRow(event.contact, None, None, None, dict(updates))], stamp

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Run
 
 ROUTINE = """
@@ -77,3 +79,30 @@ def test_approve_all_in_bulk(run: Run, write: Callable[[str, str], Path]) -> Non
     assert run("--now=2026-11-23T08:06:00Z", "tick", "--json").json["sent"] == 2
     kinds = [t["kind"] for t in run("timeline", "b", "--json").json]
     assert kinds[-3:] == ["approval", "approved", "sent"]
+
+
+@pytest.mark.parametrize(
+    ("rule", "state", "step"),
+    [
+        ("", "active", "personal"),  # the default: the enrollment moves on
+        ("on: {reject: exit}\n", "exited", "routine-hello"),
+        ("on: {reject: pause}\n", "paused", "personal"),
+    ],
+)
+def test_reject_moves_on_or_stops_as_the_playbook_says(
+    run: Run, write: Callable[[str, str], Path], rule: str, state: str, step: str
+) -> None:
+    playbook = ROUTINE.replace("auto_approve: [{step: hello, max_per_day: 2}]\n", rule)
+    write("playbooks/routine.yaml", playbook.replace("id: hello", "id: routine-hello"))
+    write("c.csv", "key,email\na,a@example.com\n")
+    run("--now=2026-11-23T08:00:00Z", "publish")
+    run("activate", "routine")
+    run("contacts", "import", "c.csv")
+    run("--now=2026-11-23T08:00:00Z", "enroll", "routine", "-c", "a")
+    run("--now=2026-11-23T08:00:00Z", "tick")
+    [held] = run("approvals", "--json").json
+    result = run("--now=2026-11-23T09:00:00Z", "reject", str(held["id"]), "--reason", "too pushy")
+    assert result.stdout == f"message {held['id']}: rejected; enrollment is {state}\n"
+    [enrollment] = run("enrollments", "--json").json
+    assert (enrollment["state"], enrollment["step"]) == (state, step)
+    assert [m["status"] for m in run("messages", "--json").json] == ["rejected"]

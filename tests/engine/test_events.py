@@ -236,3 +236,10 @@ def test_a_branch_on_opened_sends_the_right_follow_up(
         "ann": "completed",
         "bob": "completed",
     }
+
+
+def test_a_soft_bounce_is_only_recorded(started: Run) -> None:
+    run = started
+    run("--now=2026-11-24T10:00:00Z", "event", "bounce", "--contact", "bob", "--data", "kind=soft")
+    assert state(run, "bob") == ("active", None)
+    assert run("suppressions", "--json").json == []
