@@ -226,6 +226,8 @@ def _default(value: Any, default_value: Any = "", boolean: bool = False) -> Any:
     if isinstance(value, _Missing):
         value._check()  # an unsafe access stays an error
         return default_value
+    if isinstance(value, Undefined) and value._undefined_exception is SecurityError:
+        value._fail_with_undefined_error()  # the sandbox refused it: no default hides that
     if isinstance(value, Undefined) or value is None or (isinstance(value, str) and not value):
         return default_value
     return default_value if boolean and not value else value
