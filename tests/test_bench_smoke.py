@@ -9,6 +9,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 STAGES = (
+    "startup",
     "lint-1000",
     "import-csv",
     "import-jsonl",

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from seqctl.cli import context
-from seqctl.cli.app import app
-from seqctl.cli.options import JsonOption
+from seqctl.cli.options import AsOption, JsonOption, OwnerOption, viewer
+from seqctl.cli.root import app
 from seqctl.engine import actions as queue
 from seqctl.errors import InputError
 
@@ -39,9 +39,13 @@ def actions(
     sequence: Annotated[
         str | None, typer.Option("--sequence", help="Only this sequence.", show_default=False)
     ] = None,
+    owner: OwnerOption = None,
+    as_user: AsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Calls, tasks and manual emails for people: due, overdue and upcoming.
+
+    --owner and --as go by the sequence's owner, or the step's assignee when it has one.
 
     Example: seqctl actions --due
     """
@@ -57,7 +61,12 @@ def actions(
     if len(chosen) > 1:
         raise InputError("choose one of --due, --overdue, --upcoming")
     views = queue.list_actions(
-        context.store(ctx), context.now(ctx), show=chosen[0] if chosen else None, sequence=sequence
+        context.store(ctx),
+        context.now(ctx),
+        show=chosen[0] if chosen else None,
+        sequence=sequence,
+        viewer=viewer(ctx, as_user),
+        owner=owner,
     )
     if as_json:
         context.emit_json([v.as_json() for v in views])

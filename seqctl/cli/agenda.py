@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 from seqctl.cli import context
-from seqctl.cli.app import app
 from seqctl.cli.options import JsonOption
+from seqctl.cli.root import app
 from seqctl.engine import agenda as planning
 from seqctl.engine import missing as lacking
 from seqctl.errors import ExitCode

@@ -9,8 +9,8 @@ import typer
 
 from seqctl.cli import context
 from seqctl.cli.actions import ByOption
-from seqctl.cli.app import app
 from seqctl.cli.options import JsonOption
+from seqctl.cli.root import app
 from seqctl.engine import approvals as gate
 from seqctl.errors import InputError
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import Annotated, Any
 
 import typer
 
 from seqctl.cli import context
-from seqctl.cli.app import app
 from seqctl.cli.options import JsonOption
+from seqctl.cli.progress import progress
+from seqctl.cli.root import app
 from seqctl.engine import autoenroll, contacts
 from seqctl.errors import ExitCode
 
@@ -60,18 +60,14 @@ def import_contacts(
         rows = contacts.read_contacts(
             source, name=name, kind=file_format or contacts.format_of(file)
         )
-        progress = _Progress() if sys.stderr.isatty() else None
-        try:
+        with progress("importing") as rows_read:
             report = autoenroll.import_and_enroll(
                 context.store(ctx),
                 rows,
                 now=context.now(ctx),
-                progress=progress,
+                progress=rows_read.show,
                 default_sequence=context.config(ctx).data.get("default_sequence"),
             )
-        finally:
-            if progress is not None:
-                progress.done()
     if as_json:
         context.emit_json(report.as_json())
     else:
@@ -138,21 +134,6 @@ def list_contacts(
     total = store.count_contacts()
     if total > len(records):
         typer.echo(f"showing {len(records):,} of {total:,} contacts (--limit 0 shows all)")
-
-
-class _Progress:
-    """A counter on stderr, redrawn after every batch; only used on a terminal."""
-
-    def __init__(self) -> None:
-        self.shown = False
-
-    def __call__(self, rows: int) -> None:
-        typer.echo(f"\rimporting: {rows:,} rows read", err=True, nl=False)
-        self.shown = True
-
-    def done(self) -> None:
-        if self.shown:
-            typer.echo("", err=True)
 
 
 def _count(n: int, noun: str) -> str:

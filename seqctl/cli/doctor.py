@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from seqctl.cli import context
-from seqctl.cli.app import app
 from seqctl.cli.options import JsonOption
+from seqctl.cli.root import app
 from seqctl.engine import doctor as doctoring
 from seqctl.errors import ExitCode
 

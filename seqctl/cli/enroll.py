@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 
 from seqctl.cli import context
-from seqctl.cli.app import app
-from seqctl.cli.options import JsonOption, parse_pairs
-from seqctl.engine import enrollment, reports
+from seqctl.cli.options import AsOption, JsonOption, OwnerOption, parse_pairs, viewer
+from seqctl.cli.progress import progress
+from seqctl.cli.root import app
+from seqctl.engine import catalog, enrollment, reports
 from seqctl.errors import ExitCode, InputError
 
 SequenceArgument = Annotated[str, typer.Argument(help="The sequence id.", show_default=False)]
@@ -50,12 +51,21 @@ def enroll(
     if not contact and file is None:
         raise InputError("name contacts with --contact KEY or --file FILE")
     store, now, variables = context.store(ctx), context.now(ctx), parse_pairs(var or [], "--var")
-    if file is not None:
-        report = enrollment.enroll_file(
-            store, sequence, str(file), now=now, variables=variables, extra_keys=contact or []
-        )
-    else:
-        report = enrollment.enroll(store, sequence, contact or [], now=now, variables=variables)
+    with progress("enrolling") as enrolling:
+        if file is not None:
+            report = enrollment.enroll_file(
+                store,
+                sequence,
+                str(file),
+                now=now,
+                variables=variables,
+                extra_keys=contact or [],
+                progress=enrolling.add,
+            )
+        else:
+            report = enrollment.enroll(
+                store, sequence, contact or [], now=now, variables=variables, progress=enrolling.add
+            )
     if as_json:
         context.emit_json(report.as_json())
     else:
@@ -87,6 +97,8 @@ def list_enrollments(
             help="Only this state: active, waiting, paused, completed, exited, failed.",
         ),
     ] = None,
+    owner: OwnerOption = None,
+    as_user: AsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Enrollments with their state, step, next due time and reason.
@@ -95,7 +107,16 @@ def list_enrollments(
     """
     if state is not None and state not in reports.STATES:
         raise InputError(f"--state {state!r}: one of {', '.join(reports.STATES)}")
-    rows = reports.enrollments(context.store(ctx), sequence=sequence, contact=contact, state=state)
+    store, who = context.store(ctx), viewer(ctx, as_user)
+    if sequence is not None and store.sequence(sequence) is not None:
+        catalog.require_visible(store, sequence, who)
+    rows = reports.enrollments(
+        store,
+        sequence=sequence,
+        contact=contact,
+        state=state,
+        among=catalog.admitted(store, who, owner),
+    )
     if as_json:
         context.emit_json(rows)
         return

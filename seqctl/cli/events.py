@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from seqctl.cli import context
-from seqctl.cli.app import app
 from seqctl.cli.options import JsonOption, parse_pairs
+from seqctl.cli.root import app
 from seqctl.engine import events as incoming
 from seqctl.engine.contacts import open_source
 from seqctl.errors import ExitCode, InputError

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from seqctl.cli import context
-from seqctl.cli.app import app
+from seqctl.cli.root import app
 from seqctl.engine import graph as graphing
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from seqctl.cli import context
-from seqctl.cli.app import app
+from seqctl.cli.root import app
 from seqctl.errors import ExitCode
 from seqctl.playbook.lint import lint_paths
 from seqctl.playbook.report import REPORTERS, Format, default_format

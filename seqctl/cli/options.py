@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from seqctl.cli import context
+from seqctl.engine.visibility import Viewer
 from seqctl.errors import InputError
 
 DbOption = Annotated[
@@ -37,6 +39,28 @@ ConfigOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+OwnerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--owner",
+        metavar="EMAIL",
+        help="Only sequences owned by this person.",
+        show_default=False,
+    ),
+]
+AsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as",
+        metavar="USER",
+        envvar="SEQCTL_USER",
+        help=(
+            "Act as this person: private and team sequences are shown only to those who may"
+            " see them."
+        ),
+        show_default=False,
+    ),
+]
 
 
 def parse_pairs(items: list[str], option: str) -> dict[str, str]:
@@ -48,3 +72,11 @@ def parse_pairs(items: list[str], option: str) -> dict[str, str]:
             raise InputError(f"{option} {item!r}: expected NAME=VALUE")
         parsed[name.strip()] = value
     return parsed
+
+
+def viewer(ctx: typer.Context, user: str | None) -> Viewer | None:
+    """Who --as (or SEQCTL_USER) names, with the teams of seqctl.yaml; None: sees everything."""
+    if user is None or not user.strip():
+        return None
+    teams = context.config(ctx).data.get("teams") or {}
+    return Viewer(user.strip(), teams)

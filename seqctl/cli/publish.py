@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 
 from seqctl.cli import context
-from seqctl.cli.app import app
 from seqctl.cli.lint import PathsArgument, default_paths
 from seqctl.cli.options import JsonOption
+from seqctl.cli.root import app
 from seqctl.engine import publishing
 from seqctl.playbook.report import text
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from seqctl.cli import context
-from seqctl.cli.app import app
 from seqctl.cli.options import JsonOption
+from seqctl.cli.root import app
 from seqctl.engine import migrate as migration
 from seqctl.engine import preview as previewing
 from seqctl.engine import reports
 from seqctl.errors import NotFound
 from seqctl.timeutil import parse_instant
+
+# The columns of `status`, in funnel order.
+FUNNEL_COLUMNS = ["step", "type", "reached", "sent", "opened", "clicked", "replied", "bounced"]
+FUNNEL_COLUMNS += ["done", "skipped", "rejected", "failed", "pending"]
 
 
 @app.command()
@@ -22,14 +26,30 @@ def status(
     sequence: Annotated[
         str | None, typer.Argument(help="One sequence (default: all).", show_default=False)
     ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            show_default=False,
+            help="Count only history and events at or after this time (ISO 8601). The "
+            "enrollment counts by state and PENDING stay as they are now.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Enrollments by state and, per step, what was sent, done, skipped and failed.
+    """Enrollments by state and, per step, the funnel: reached, sent, opened, replied, done, ...
 
-    Example: seqctl status welcome-series --json
+    Percents: sent of those who reached the step; opened and replied of those sent.
+
+    Example: seqctl status welcome-series --since 2026-11-01 --json
     """
     store = context.store(ctx)
-    data = [reports.status(store, sequence)] if sequence else reports.all_status(store)
+    start = parse_instant(since, what="--since") if since else None
+    data = (
+        [reports.status(store, sequence, since=start)]
+        if sequence
+        else reports.all_status(store, since=start)
+    )
     if as_json:
         context.emit_json(data[0] if sequence else data)
         return
@@ -39,24 +59,18 @@ def status(
             f"{item['sequence']} ({item['status']}, version {item['version']}): "
             f"{counts or 'nobody enrolled'}"
         )
-        rows = [
-            [
-                s["id"],
-                s["type"],
-                s["sent"],
-                s["done"],
-                s["skipped"],
-                s["rejected"],
-                s["failed"],
-                s["pending"],
-            ]
-            for s in item["steps"]
-        ]
-        typer.echo(
-            context.table(
-                ["step", "type", "sent", "done", "skipped", "rejected", "failed", "pending"], rows
-            )
-        )
+        typer.echo(context.table(FUNNEL_COLUMNS, [_funnel_row(s) for s in item["steps"]]))
+
+
+def _funnel_row(step: dict[str, Any]) -> list[Any]:
+    """One step's funnel; sent as a percent of reached, opened and replied of sent."""
+    row: list[Any] = [step["id"], step["type"]]
+    for column in FUNNEL_COLUMNS[2:]:
+        n = step[column]
+        whole = step["reached"] if column == "sent" else step["sent"]
+        shown = column in ("sent", "opened", "replied") and whole
+        row.append(f"{n} ({step['rates'][column]:.0%})" if shown else n)
+    return row
 
 
 @app.command()

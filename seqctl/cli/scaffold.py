@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from seqctl.cli.app import app
+from seqctl.cli.root import app
 from seqctl.playbook.scaffold import STARTERS, init_project
 
 

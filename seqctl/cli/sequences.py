@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from seqctl.cli import context
-from seqctl.cli.app import app
-from seqctl.cli.options import JsonOption
+from seqctl.cli.options import AsOption, JsonOption, OwnerOption, viewer
+from seqctl.cli.root import app
 from seqctl.engine import catalog, enrollment, lifecycle
 
 sequences_app = typer.Typer(
@@ -23,12 +23,17 @@ SequenceArgument = Annotated[
 
 
 @sequences_app.command("list")
-def list_sequences(ctx: typer.Context, as_json: JsonOption = False) -> None:
+def list_sequences(
+    ctx: typer.Context,
+    owner: OwnerOption = None,
+    as_user: AsOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """Every published sequence with its status and newest version.
 
-    Example: seqctl sequences list --json
+    Example: seqctl sequences list --owner ana@acme.test --json
     """
-    views = catalog.sequence_views(context.store(ctx))
+    views = catalog.sequence_views(context.store(ctx), viewer=viewer(ctx, as_user), owner=owner)
     if as_json:
         context.emit_json([v.summary() for v in views])
         return
@@ -53,6 +58,7 @@ def show_sequence(
             "--version", "-v", help="A version number (default: the newest).", show_default=False
         ),
     ] = None,
+    as_user: AsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """One sequence: its steps, waits and versions.
@@ -60,7 +66,7 @@ def show_sequence(
     Example: seqctl sequences show welcome-series --version 1
     """
     store = context.store(ctx)
-    view = catalog.sequence_view(store, sequence, version)
+    view = catalog.sequence_view(store, sequence, version, viewer=viewer(ctx, as_user))
     details = view.details(store.versions(sequence))
     if as_json:
         context.emit_json(details)

@@ -9,8 +9,9 @@ import typer
 
 from seqctl.channels import ChannelSet
 from seqctl.cli import context
-from seqctl.cli.app import app
 from seqctl.cli.options import JsonOption
+from seqctl.cli.progress import progress
+from seqctl.cli.root import app
 from seqctl.engine import retry as retrying
 from seqctl.engine.tick import tick as run_tick
 from seqctl.engine.tracking import tracking_settings
@@ -55,15 +56,17 @@ def tick(
         config.channels, outbox, tracking=tracking_settings(config.data, os.environ)
     )
     try:
-        report = run_tick(
-            store,
-            channels,
-            now=context.now(ctx),
-            limit=limit,
-            dry_run=dry_run,
-            senders=config.data.get("senders") or {},
-            notifications=config.data.get("notifications"),
-        )
+        with progress("advancing due enrollments") as advancing:
+            report = run_tick(
+                store,
+                channels,
+                now=context.now(ctx),
+                limit=limit,
+                dry_run=dry_run,
+                senders=config.data.get("senders") or {},
+                notifications=config.data.get("notifications"),
+                progress=advancing.add,
+            )
     finally:
         channels.close()
     if as_json:

@@ -8,7 +8,9 @@ from enum import StrEnum
 from typing import Any
 
 from seqctl.engine.advance import finish_step
+from seqctl.engine.catalog import Audience
 from seqctl.engine.runtime import Versions
+from seqctl.engine.visibility import Viewer
 from seqctl.errors import NotFound, SeqctlError
 from seqctl.store import Store
 from seqctl.store.records import ActionRecord
@@ -60,16 +62,29 @@ def timing(due_at: str, now: datetime) -> Timing:
 
 
 def list_actions(
-    store: Store, now: datetime, *, show: Timing | None = None, sequence: str | None = None
+    store: Store,
+    now: datetime,
+    *,
+    show: Timing | None = None,
+    sequence: str | None = None,
+    viewer: Viewer | None = None,
+    owner: str | None = None,
 ) -> list[ActionView]:
     """Open actions (due or overdue), and upcoming manual steps not due yet.
 
     Without a filter: everything open plus what is upcoming. An action is overdue a day after
-    its due time.
+    its due time. `viewer` and `owner` keep the actions of sequences the viewer may see and the
+    owner owns (newest published version); the step's `assignee`, when set, counts as the owner.
     """
+    audience = Audience(store, viewer, owner)
+    versions = Versions(store)
     views: list[ActionView] = []
     if show is not Timing.UPCOMING:
         for action in store.actions(status="open", sequence=sequence):
+            if audience.filters and not audience.admits(
+                action.sequence, assignee=_assignee(store, versions, action)
+            ):
+                continue
             state = timing(action.due_at, now)
             if show is None or state is show or (show is Timing.DUE and state is Timing.OVERDUE):
                 views.append(
@@ -86,12 +101,25 @@ def list_actions(
                     )
                 )
     if show in (None, Timing.UPCOMING):
-        views.extend(_upcoming(store, now, sequence))
+        views.extend(_upcoming(store, now, sequence, versions, audience))
     return views
 
 
-def _upcoming(store: Store, now: datetime, sequence: str | None) -> list[ActionView]:
-    versions = Versions(store)
+def _assignee(store: Store, versions: Versions, action: ActionRecord) -> str | None:
+    """The assignee of the step that made the action, in its enrollment's version."""
+    enrollment = store.enrollment(action.enrollment)
+    if enrollment is None:
+        return None
+    for step in versions.get(action.sequence, enrollment.version).steps:
+        if step.id == action.step:
+            assignee = step.spec.get("assignee")
+            return str(assignee) if assignee else None
+    return None
+
+
+def _upcoming(
+    store: Store, now: datetime, sequence: str | None, versions: Versions, audience: Audience
+) -> list[ActionView]:
     stamp = format_instant(now) or ""
     views = []
     for enrollment in store.enrollments(sequence=sequence, state="active"):
@@ -99,7 +127,10 @@ def _upcoming(store: Store, now: datetime, sequence: str | None) -> list[ActionV
             continue
         version = versions.get(enrollment.sequence, enrollment.version)
         step = version.steps[enrollment.step]
-        if step.is_manual:
+        assignee = step.spec.get("assignee")
+        if step.is_manual and audience.admits(
+            enrollment.sequence, assignee=str(assignee) if assignee else None
+        ):
             views.append(
                 ActionView(
                     None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from seqctl.engine.visibility import Viewer, admits
 from seqctl.errors import NotFound
 from seqctl.playbook.model import SequenceDef, from_definition
 from seqctl.store import SequenceRecord, Store, VersionRecord
@@ -62,13 +63,21 @@ class SequenceView:
         }
 
 
-def sequence_view(store: Store, sequence_id: str, version: int | None = None) -> SequenceView:
-    """A sequence with one of its versions (the newest by default)."""
+def _not_found(sequence_id: str) -> NotFound:
+    return NotFound(f"no sequence '{sequence_id}' (seqctl sequences list shows the published ones)")
+
+
+def sequence_view(
+    store: Store, sequence_id: str, version: int | None = None, *, viewer: Viewer | None = None
+) -> SequenceView:
+    """A sequence with one of its versions (the newest by default).
+
+    A sequence the viewer may not see (judged by its newest version) is not found, as if absent.
+    """
     record = store.sequence(sequence_id)
     if record is None:
-        raise NotFound(
-            f"no sequence '{sequence_id}' (seqctl sequences list shows the published ones)"
-        )
+        raise _not_found(sequence_id)
+    require_visible(store, sequence_id, viewer)
     found = store.version(sequence_id, version)
     if found is None:
         numbers = ", ".join(str(v.number) for v in store.versions(sequence_id)) or "none"
@@ -76,9 +85,66 @@ def sequence_view(store: Store, sequence_id: str, version: int | None = None) ->
     return SequenceView(record, found, from_definition(found.definition))
 
 
-def sequence_views(store: Store) -> list[SequenceView]:
-    return [
+def require_visible(store: Store, sequence_id: str, viewer: Viewer | None) -> None:
+    """NotFound, as for a sequence that does not exist, when the viewer may not see it."""
+    if viewer is not None and not Audience(store, viewer).can_see(sequence_id):
+        raise _not_found(sequence_id)
+
+
+def sequence_views(
+    store: Store, *, viewer: Viewer | None = None, owner: str | None = None
+) -> list[SequenceView]:
+    """Published sequences at their newest version; only the viewer's, only the owner's."""
+    views = (
         sequence_view(store, record.id)
         for record in store.sequences()
         if record.latest_version is not None
-    ]
+    )
+    return [v for v in views if admits(v.model.definition, viewer, owner)]
+
+
+class Audience:
+    """Which sequences pass the viewer and owner filters, by their newest published version.
+
+    Each sequence's newest definition is read once per instance.
+    """
+
+    def __init__(self, store: Store, viewer: Viewer | None = None, owner: str | None = None):
+        self.store, self.viewer, self.owner = store, viewer, owner
+        self._definitions: dict[str, dict[str, Any] | None] = {}
+
+    @property
+    def filters(self) -> bool:
+        """False when nothing is filtered (no viewer with a user, no owner)."""
+        return self.owner is not None or (self.viewer is not None and self.viewer.user is not None)
+
+    def definition(self, sequence_id: str) -> dict[str, Any] | None:
+        if sequence_id not in self._definitions:
+            newest = self.store.version(sequence_id)
+            self._definitions[sequence_id] = newest.definition if newest is not None else None
+        return self._definitions[sequence_id]
+
+    def can_see(self, sequence_id: str, *, assignee: str | None = None) -> bool:
+        """Whether the viewer may see the sequence (or, with `assignee`, an action of it)."""
+        if self.viewer is None:
+            return True
+        definition = self.definition(sequence_id)
+        return self.viewer.can_see(definition or {}, assignee=assignee)
+
+    def admits(self, sequence_id: str, *, assignee: str | None = None) -> bool:
+        """Both filters: visible to the viewer and owned by the owner (or the action's assignee)."""
+        if not self.filters:
+            return True
+        return admits(
+            self.definition(sequence_id) or {}, self.viewer, self.owner, assignee=assignee
+        )
+
+
+def admitted(
+    store: Store, viewer: Viewer | None = None, owner: str | None = None
+) -> set[str] | None:
+    """Ids of the sequences the viewer may see and the owner owns; None when nothing filters."""
+    audience = Audience(store, viewer, owner)
+    if not audience.filters:
+        return None
+    return {record.id for record in store.sequences() if audience.admits(record.id)}

@@ -132,15 +132,17 @@ def enroll_file(
     now: datetime,
     variables: Mapping[str, Any] | None = None,
     extra_keys: Iterable[str] = (),
+    progress: Callable[[int], None] | None = None,
 ) -> EnrollReport:
     """Enroll from a file (or `-`): contact keys one a line, or CSV/JSONL contact rows.
 
     Contact rows are imported (upserted by key) first, so a file can bring new people; a row
-    that cannot be imported is refused with its line number.
+    that cannot be imported is refused with its line number. `progress`, as for `enroll`, is
+    called after each batch with the number of contacts in it.
     """
     if store.sequence(sequence) is None:
         raise NotFound(f"no sequence '{sequence}' (publish it first: seqctl publish)")
-    result = enroll(store, sequence, extra_keys, now=now, variables=variables)
+    result = enroll(store, sequence, extra_keys, now=now, variables=variables, progress=progress)
     with contacts.open_source(path) as handle:
         # Streamed, batch by batch: memory stays flat however long the file is.
         lines = iter(handle)
@@ -156,12 +158,18 @@ def enroll_file(
             kind = contacts.Format.JSONL if first.startswith("{") else contacts.Format.CSV
         if kind is None:
             keys = (line.strip() for line in rest if line.strip())
-            _merge(result, enroll(store, sequence, keys, now=now, variables=variables))
+            _merge(
+                result,
+                enroll(store, sequence, keys, now=now, variables=variables, progress=progress),
+            )
             return result
 
         def enroll_batch(batch: list[ContactRow], new: set[str]) -> None:
             keys = [row.key for row in batch]
-            _merge(result, enroll(store, sequence, keys, now=now, variables=variables))
+            _merge(
+                result,
+                enroll(store, sequence, keys, now=now, variables=variables, progress=progress),
+            )
 
         imported = contacts.import_contacts(
             store,

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from seqctl.engine.runtime import Versions
 from seqctl.errors import NotFound
 from seqctl.store import Store
+from seqctl.timeutil import format_instant
 
 STATES = ("active", "waiting", "paused", "completed", "exited", "failed")
 STEP_COUNTS = ("sent", "done", "skipped", "failed", "action", "approval", "rejected")
+# An enrollment reached a step when the step did something to it (a branch step only branches).
+REACHED_KINDS = (*STEP_COUNTS, "branched")
+# Funnel fields counted as distinct contacts with an event attributed to the step.
+ENGAGEMENT = {"opened": "open", "clicked": "click", "replied": "reply", "bounced": "bounce"}
+REACHED_RATES = ("sent", "done", "skipped", "failed")
+RATE_ORDER = ("sent", "opened", "clicked", "replied", "bounced", "done", "skipped", "failed")
 
 
 def enrollments(
@@ -18,8 +26,12 @@ def enrollments(
     sequence: str | None = None,
     contact: str | None = None,
     state: str | None = None,
+    among: set[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Enrollments with their state, current step id, next due time and reason."""
+    """Enrollments with their state, current step id, next due time and reason.
+
+    `among`: only in these sequences (catalog.admitted: those a viewer may see, an owner's).
+    """
     if sequence is not None and store.sequence(sequence) is None:
         raise NotFound(f"no sequence '{sequence}'")
     versions = Versions(store)
@@ -32,6 +44,8 @@ def enrollments(
         if e.sequence in paused and e.state in ("active", "waiting"):
             shown, reason = "paused", "the sequence is paused"
         if state is not None and shown != state:
+            continue
+        if among is not None and e.sequence not in among:
             continue
         steps = versions.get(e.sequence, e.version).steps
         rows.append(
@@ -50,14 +64,21 @@ def enrollments(
     return rows
 
 
-def status(store: Store, sequence: str) -> dict[str, Any]:
-    """Counts by state, and per step of the newest version: sent, done, skipped, failed."""
+def status(store: Store, sequence: str, *, since: datetime | None = None) -> dict[str, Any]:
+    """Counts by state, and the funnel per step of the newest version.
+
+    `since`: only history rows and events at or after it count; the enrollment state counts and
+    `pending` are as they are now.
+    """
     record = store.sequence(sequence)
     if record is None:
         raise NotFound(f"no sequence '{sequence}'")
     version = Versions(store).get(sequence)
+    stamp = format_instant(since)
     counts = store.state_counts(sequence)
-    by_step = store.step_counts(sequence)
+    by_step = store.step_counts(sequence, since=stamp)
+    reached = store.step_reached(sequence, REACHED_KINDS, since=stamp)
+    engaged = store.event_contacts(sequence, tuple(ENGAGEMENT.values()), since=stamp)
     messages = store.message_counts(sequence)
     steps = []
     for step in version.steps:
@@ -69,6 +90,10 @@ def status(store: Store, sequence: str) -> dict[str, Any]:
             for (s, st), n in messages.items()
             if s == step.id and st in ("pending_approval", "queued", "sending")
         )
+        row["reached"] = reached.get(step.id, 0)
+        for field, event_type in ENGAGEMENT.items():
+            row[field] = engaged.get((step.id, event_type), 0)
+        row["rates"] = _rates(row)
         steps.append(row)
     return {
         "sequence": sequence,
@@ -76,7 +101,21 @@ def status(store: Store, sequence: str) -> dict[str, Any]:
         "version": version.number,
         "enrollments": _shown_states(counts, paused=record.status == "paused"),
         "steps": steps,
+        "since": stamp,
+        # Enrollments that entered the funnel: all of them, or those enrolled since.
+        "reached": store.enrolled_count(sequence, since=stamp) if stamp else sum(counts.values()),
     }
+
+
+def _rates(row: dict[str, Any]) -> dict[str, float]:
+    """Sent, done, skipped, failed of those who reached the step; engagement of those sent."""
+    rates = {kind: _fraction(row[kind], row["reached"]) for kind in REACHED_RATES}
+    rates.update({field: _fraction(row[field], row["sent"]) for field in ENGAGEMENT})
+    return {kind: rates[kind] for kind in RATE_ORDER}
+
+
+def _fraction(part: int, whole: int) -> float:
+    return round(part / whole, 3) if whole else 0.0
 
 
 def _shown_states(counts: dict[str, int], *, paused: bool) -> dict[str, int]:
@@ -88,8 +127,11 @@ def _shown_states(counts: dict[str, int], *, paused: bool) -> dict[str, int]:
     return shown
 
 
-def all_status(store: Store) -> list[dict[str, Any]]:
-    return [status(store, r.id) for r in store.sequences() if r.latest_version is not None]
+def all_status(store: Store, *, since: datetime | None = None) -> list[dict[str, Any]]:
+    """status() of every published sequence."""
+    return [
+        status(store, r.id, since=since) for r in store.sequences() if r.latest_version is not None
+    ]
 
 
 def timeline(store: Store, contact: str) -> list[dict[str, Any]]:

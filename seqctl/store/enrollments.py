@@ -241,15 +241,37 @@ class EnrollmentQueries:
         )
         return {state: int(n) for state, n in rows}
 
-    def step_counts(self, sequence: str) -> dict[tuple[str, str], int]:
-        """History kinds counted per step: {(step id, kind): n}."""
+    def step_counts(self, sequence: str, since: str | None = None) -> dict[tuple[str, str], int]:
+        """History kinds counted per step: {(step id, kind): n}; rows at or after `since`."""
         rows = self.db.execute(
             "SELECT h.step, h.kind, COUNT(*) FROM history h JOIN enrollments e "
             "ON e.id = h.enrollment WHERE e.sequence = ? AND h.step IS NOT NULL "
-            "GROUP BY h.step, h.kind",
-            [sequence],
+            f"{'AND h.at >= ? ' if since is not None else ''}GROUP BY h.step, h.kind",
+            [sequence] if since is None else [sequence, since],
         )
         return {(step, kind): int(n) for step, kind, n in rows}
+
+    def step_reached(
+        self, sequence: str, kinds: Sequence[str], since: str | None = None
+    ) -> dict[str, int]:
+        """Per step: distinct enrollments with a history row of these kinds for it."""
+        marks = ",".join("?" * len(kinds))
+        rows = self.db.execute(
+            "SELECT h.step, COUNT(DISTINCT h.enrollment) FROM history h JOIN enrollments e "
+            f"ON e.id = h.enrollment WHERE e.sequence = ? AND h.kind IN ({marks}) "
+            f"{'AND h.at >= ? ' if since is not None else ''}GROUP BY h.step",
+            [sequence, *kinds, *([since] if since is not None else [])],
+        )
+        return {str(step): int(n) for step, n in rows}
+
+    def enrolled_count(self, sequence: str, since: str | None = None) -> int:
+        """Enrollments of a sequence, or those enrolled at or after `since`."""
+        row = self.db.execute(
+            "SELECT COUNT(*) FROM enrollments WHERE sequence = ?"
+            + (" AND enrolled_at >= ?" if since is not None else ""),
+            [sequence] if since is None else [sequence, since],
+        ).fetchone()
+        return int(row[0])
 
     def last_ended(self, sequence: str, keys: Sequence[str]) -> dict[str, str]:
         """For contacts that went through the sequence before: the state their last one ended in."""

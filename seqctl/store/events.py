@@ -80,6 +80,19 @@ class EventQueries:
         )
         return {(step, kind): int(n) for step, kind, n in rows}
 
+    def event_contacts(
+        self, sequence: str, types: Sequence[str], since: str | None = None
+    ) -> dict[tuple[str, str], int]:
+        """Distinct contacts per (step, type) with such an event at or after `since`."""
+        marks = ",".join("?" * len(types))
+        rows = self.db.execute(
+            "SELECT step, type, COUNT(DISTINCT contact) FROM events WHERE sequence = ?"
+            f" AND step IS NOT NULL AND type IN ({marks})"
+            f"{' AND at >= ?' if since is not None else ''} GROUP BY step, type",
+            [sequence, *types, *([since] if since is not None else [])],
+        )
+        return {(str(step), str(kind)): int(n) for step, kind, n in rows}
+
     def suppress(self, rows: Iterable[tuple[str, str, str, str]]) -> int:
         """(value, kind, reason, at); an existing entry keeps its first reason."""
         cursor = self.db.conn.executemany(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -82,3 +84,43 @@ def test_no_arguments_shows_help(run: Run) -> None:
 
 def test_usage_errors_exit_two(run: Run) -> None:
     assert run("tick", "--limit", "zero").exit_code == 2
+
+
+def test_each_command_is_found_in_the_module_main_loads_for_it() -> None:
+    from typer.main import get_command
+
+    from seqctl.cli import COMMANDS, command_of
+
+    group = get_command(app)
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        callbacks = (
+            [c.callback for c in command.commands.values()]
+            if hasattr(command, "commands")
+            else [command.callback]
+        )
+        modules = {f"seqctl.cli.{m}" for m in COMMANDS[name]}
+        assert {c.__module__ for c in callbacks} <= modules, name
+    assert set(COMMANDS) == set(group.commands)  # type: ignore[attr-defined]
+    assert command_of(["--db", "x.db", "--now=2026-11-23T00:00:00Z", "tick", "--json"]) == "tick"
+    assert command_of(["--version"]) is None
+
+
+def test_a_command_runs_with_only_its_module_loaded(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; sys.argv = ['seqctl', 'tick', '--json']\n"
+        "import seqctl.cli as cli\n"
+        "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
+        "print('seqctl.cli.report' in sys.modules, 'seqctl.cli.graph' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "SEQCTL_NOW": "2026-11-23T00:00:00Z"},
+    )
+    assert done.stdout.strip().splitlines()[-1] == "False False"
