@@ -18,7 +18,14 @@ demo: $(VENV)/.installed
 	rm -rf $(DEMO) && mkdir -p $(DEMO)
 	bash bench/demo.sh $(BIN)/seqctl $(DEMO)
 
-test: $(VENV)/.installed
+# Mermaid's self-contained script, to check in Chromium that `seqctl graph` output renders.
+.cache/mermaid.min.js:
+	-@mkdir -p .cache && cd .cache && npm pack --silent mermaid@11 >/dev/null 2>&1 \
+	  && tar xzf mermaid-*.tgz package/dist/mermaid.min.js && mv package/dist/mermaid.min.js . \
+	  && rm -rf package mermaid-*.tgz \
+	  || echo "mermaid not fetched: the diagram rendering test will be skipped"
+
+test: $(VENV)/.installed .cache/mermaid.min.js
 	-@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium not installed: the report's browser test will be skipped"; }
 	$(BIN)/ruff check seqctl tests bench
 	$(BIN)/mypy
