@@ -62,13 +62,22 @@ def status(
         typer.echo(context.table(FUNNEL_COLUMNS, [_funnel_row(s) for s in item["steps"]]))
 
 
+MESSAGE_STEP_TYPES = ("email", "sms", "whatsapp", "telegram", "webhook")
+
+
 def _funnel_row(step: dict[str, Any]) -> list[Any]:
     """One step's funnel; sent as a percent of reached, opened and replied of sent."""
     row: list[Any] = [step["id"], step["type"]]
     for column in FUNNEL_COLUMNS[2:]:
         n = step[column]
         whole = step["reached"] if column == "sent" else step["sent"]
-        shown = column in ("sent", "opened", "replied") and whole
+        # Percents only where they mean something: messages sent of those reached, and what
+        # the sent messages got back.
+        shown = (
+            column in ("sent", "opened", "clicked", "replied", "bounced")
+            and whole
+            and step["type"] in MESSAGE_STEP_TYPES
+        )
         row.append(f"{n} ({step['rates'][column]:.0%})" if shown else n)
     return row
 

@@ -44,6 +44,8 @@ def list_sequences(
     typer.echo(
         context.table(["sequence", "status", "version", "steps", "name"], rows)
         if rows
+        else "no sequences to show"
+        if owner or as_user
         else "no sequences published yet (seqctl publish)"
     )
 

@@ -84,10 +84,14 @@ def tick(
         # Under cron a tick with nothing to do prints nothing: logs grow only with real work.
         prefix = "would handle" if dry_run else "handled"
         typer.echo(
-            f"{prefix} {report.due} due: {report.sent} sent, {report.approvals} held for "
+            f"{prefix} {report.due:,} due: {report.sent:,} sent, {report.approvals:,} held for "
             f"approval, {report.actions} actions, {report.failed} failed, "
             f"{report.deferred} deferred, {report.completed} completed"
-            + (f"; {report.notified} owner digests sent" if report.notified else "")
+            + (
+                f"; {report.notified} owner digest{'s' if report.notified != 1 else ''} sent"
+                if report.notified
+                else ""
+            )
         )
     if report.failed:
         raise typer.Exit(int(ExitCode.FINDINGS))

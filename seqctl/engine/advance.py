@@ -87,6 +87,7 @@ def exit_enrollment(
     reason: str,
     kind: str,
     detail: str | None,
+    step_id: str | None = None,
 ) -> None:
     """End an enrollment: exited with the reason; open actions and unsent messages cancelled."""
     store.cancel_actions(enrollment.id, at)
@@ -102,7 +103,7 @@ def exit_enrollment(
                 reason,
                 at,
                 kind,
-                None,
+                step_id,
                 detail,
             )
         ]

@@ -102,7 +102,13 @@ def reject(
         action, _, _ = rule_for(definition, "reject")
         if action == "exit":
             exit_enrollment(
-                store, enrollment, at=stamp, reason="rejected", kind="rejected", detail=detail
+                store,
+                enrollment,
+                at=stamp,
+                reason="rejected",
+                kind="rejected",
+                detail=detail,
+                step_id=message.step,
             )
             return "exited"
         state = finish_step(

@@ -133,7 +133,7 @@ def test_the_text_funnel(funnel: Run) -> None:
         "funnel (active, version 1): 2 active, 1 exited, 1 failed",
         "STEP   TYPE   REACHED  SENT     OPENED   CLICKED  REPLIED  BOUNCED  DONE  SKIPPED"
         "  REJECTED  FAILED  PENDING",
-        "hello  email  3        2 (67%)  1 (50%)  0        1 (50%)  0        0     0"
+        "hello  email  3        2 (67%)  1 (50%)  0 (0%)   1 (50%)  0 (0%)   0     0"
         "        0         1       0",
         "call   call   0        0        0        0        0        0        0     0"
         "        0         0       0",
