@@ -7,19 +7,19 @@ import socket
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from seqctl.channels import ChannelSet
-from seqctl.engine.batch import AutoApproval, Batch, Suppressions, needs_approval, needs_engagement
-from seqctl.engine.delivery import DeliveryReport, deliver, send_batch
-from seqctl.engine.engagement import engagement
-from seqctl.engine.events import resume_due
 from seqctl.engine.limits import Limits
-from seqctl.engine.notify import notify_owners
 from seqctl.engine.runtime import Versions
-from seqctl.engine.steps import DueEnrollment, Kind, decide
 from seqctl.store import Store
 from seqctl.timeutil import format_instant
+
+if TYPE_CHECKING:
+    from seqctl.channels import ChannelSet
+    from seqctl.engine.delivery import DeliveryReport
+
+# The rendering, delivery and events machinery is imported when there is work: cron runs the
+# tick every minute, and most minutes there is none.
 
 BATCH_SIZE = 1000
 LEASE = timedelta(minutes=10)
@@ -77,12 +77,22 @@ def tick(
         report.busy = busy
         return report
     try:
-        versions = Versions(store)
-        resume_due(store, now)  # out-of-office pauses that have ended
-        limits = Limits(store, senders or {}, now)
-        _advance_all(store, channels, versions, limits, now, limit, batch_size, report, progress)
-        report.add(deliver(store, channels, versions, now, batch_size=batch_size, limits=limits))
+        if store.has_work(stamp):
+            from seqctl.engine.delivery import deliver
+            from seqctl.engine.events import resume_due
+
+            versions = Versions(store)
+            resume_due(store, now)  # out-of-office pauses that have ended
+            limits = Limits(store, senders or {}, now)
+            _advance_all(
+                store, channels, versions, limits, now, limit, batch_size, report, progress
+            )
+            report.add(
+                deliver(store, channels, versions, now, batch_size=batch_size, limits=limits)
+            )
         if notifications:
+            from seqctl.engine.notify import notify_owners
+
             report.notified = notify_owners(store, channels, notifications, now)
 
     finally:
@@ -102,6 +112,11 @@ def _advance_all(
     report: TickReport,
     progress: Callable[[int], None] | None,
 ) -> None:
+    from seqctl.engine.batch import AutoApproval, Batch, Suppressions, needs_engagement
+    from seqctl.engine.delivery import DeliveryReport, send_batch
+    from seqctl.engine.engagement import engagement
+    from seqctl.engine.steps import DueEnrollment, decide
+
     stamp = format_instant(now)
     assert stamp is not None
     # Enrollments due again within this tick (steps with no wait): counted to stop branch loops.
@@ -165,6 +180,9 @@ def _advance_all(
 
 def _dry_run(store: Store, now: datetime, limit: int | None, report: TickReport) -> TickReport:
     """What a tick would do now, without writing: one pass over what is due."""
+    from seqctl.engine.batch import needs_approval
+    from seqctl.engine.steps import DueEnrollment, Kind, decide
+
     stamp = format_instant(now) or ""
     versions = Versions(store)
     for row in store.due(stamp, limit if limit is not None else -1):

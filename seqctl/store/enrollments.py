@@ -300,3 +300,16 @@ class EnrollmentQueries:
             )
             found.extend((str(c), str(s), int(v)) for c, s, v in rows)
         return found
+
+    def has_work(self, now: str) -> bool:
+        """Anything for a tick to do: a step due, a pause ending, a message to (re)send."""
+        return bool(
+            self.db.execute(
+                "SELECT EXISTS (SELECT 1 FROM enrollments WHERE state = 'active'"
+                " AND next_due_at <= ?) OR EXISTS (SELECT 1 FROM enrollments WHERE"
+                " state = 'paused' AND resume_at <= ?) OR EXISTS (SELECT 1 FROM messages"
+                " WHERE status IN ('pending_approval', 'queued', 'sending')"
+                " AND status IN ('queued', 'sending'))",
+                [now, now],
+            ).fetchone()[0]
+        )
