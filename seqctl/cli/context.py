@@ -67,5 +67,16 @@ def table(headers: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
+def print_records(
+    records: list[dict[str, Any]], columns: list[tuple[str, str]], *, empty: str
+) -> None:
+    """Print records (the dicts `--json` would print) as a table of (header, key) columns."""
+    if not records:
+        typer.echo(empty)
+        return
+    rows = [[record.get(key) for _, key in columns] for record in records]
+    typer.echo(table([header for header, _ in columns], rows))
+
+
 def is_terminal() -> bool:
     return sys.stdout.isatty()

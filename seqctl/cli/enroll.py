@@ -120,25 +120,19 @@ def list_enrollments(
     if as_json:
         context.emit_json(rows)
         return
-    table = [
+    context.print_records(
+        rows,
         [
-            r["id"],
-            r["sequence"],
-            r["version"],
-            r["contact"],
-            r["state"],
-            r["step"],
-            r["next_due_at"],
-            r["reason"],
-        ]
-        for r in rows
-    ]
-    typer.echo(
-        context.table(
-            ["id", "sequence", "v", "contact", "state", "step", "next due", "reason"], table
-        )
-        if table
-        else "no enrollments"
+            ("id", "id"),
+            ("sequence", "sequence"),
+            ("v", "version"),
+            ("contact", "contact"),
+            ("state", "state"),
+            ("step", "step"),
+            ("next due", "next_due_at"),
+            ("reason", "reason"),
+        ],
+        empty="no enrollments",
     )
 
 

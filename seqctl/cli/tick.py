@@ -136,25 +136,19 @@ def messages(
     if as_json:
         context.emit_json(data)
         return
-    table = [
+    context.print_records(
+        data,
         [
-            d["id"],
-            d["sequence"],
-            d["contact"],
-            d["step"],
-            d["channel"],
-            d["status"],
-            d["sent_at"],
-            d["error"],
-        ]
-        for d in data
-    ]
-    typer.echo(
-        context.table(
-            ["id", "sequence", "contact", "step", "channel", "status", "sent", "error"], table
-        )
-        if table
-        else "no messages"
+            ("id", "id"),
+            ("sequence", "sequence"),
+            ("contact", "contact"),
+            ("step", "step"),
+            ("channel", "channel"),
+            ("status", "status"),
+            ("sent", "sent_at"),
+            ("error", "error"),
+        ],
+        empty="no messages",
     )
 
 
