@@ -60,6 +60,7 @@ def deliver(
     batch_size: int = 1000,
     progress: Callable[[int], None] | None = None,
     limits: Limits | None = None,
+    keep_alive: Callable[[], None] | None = None,
 ) -> DeliveryReport:
     """Send every queued message whose time has come (and recover those left in flight)."""
     report = DeliveryReport()
@@ -84,6 +85,8 @@ def deliver(
         send_batch(store, channels, versions, now, allowed, report)
         if progress is not None:
             progress(len(batch))
+        if keep_alive is not None:
+            keep_alive()
     return report
 
 
@@ -213,6 +216,22 @@ def _record(
             until = now + retry_delay(message.attempts + 1, message.idempotency_key)
             retry.append((delivery.error, format_instant(until) or at, True, message.id))
             report.retrying += 1
+            # Out of the due set while its message waits to be tried again (a message sent
+            # straight from the tick left its enrollment due).
+            transitions.append(
+                Transition(
+                    message.enrollment,
+                    "active",
+                    row.step_index,
+                    row.anchor_at,
+                    None,
+                    None,
+                    at,
+                    "retrying",
+                    message.step,
+                    delivery.error,
+                )
+            )
         else:
             error = str(delivery.error)
             if delivery.temporary:
@@ -240,4 +259,7 @@ def _record(
         store.postpone(retry)
         for message_id, error in failed:
             store.set_message_status([message_id], "failed", error=error, attempt=True)
-        store.apply(transitions)
+        # Read again under the write lock: a reply, a removal or a pause that came in while the
+        # message was on its way wins over moving the enrollment on.
+        states = store.enrollment_states([t.enrollment for t in transitions])
+        store.apply([t for t in transitions if states.get(t.enrollment) == "active"])

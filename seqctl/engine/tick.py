@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from seqctl.engine.limits import Limits
 from seqctl.engine.runtime import Versions
+from seqctl.errors import SeqctlError
 from seqctl.store import Store
 from seqctl.timeutil import format_instant
 
@@ -76,6 +78,23 @@ def tick(
     if busy is not None:
         report.busy = busy
         return report
+
+    started = time.monotonic()
+
+    def keep_alive() -> None:
+        """Renew the lease between batches: a long tick is never taken for a dead one.
+
+        Counted from `now` (which --now may set) plus the time this tick has really run.
+        """
+        elapsed = timedelta(seconds=time.monotonic() - started)
+        until = format_instant(now + elapsed + LEASE) or stamp
+        with store.transaction():
+            if not store.renew_lease("tick", holder, until):
+                raise SeqctlError(
+                    "another tick took over (this one ran past its lease); "
+                    "stopping without sending more"
+                )
+
     try:
         if store.has_work(stamp):
             from seqctl.engine.delivery import deliver
@@ -85,10 +104,27 @@ def tick(
             resume_due(store, now)  # out-of-office pauses that have ended
             limits = Limits(store, senders or {}, now)
             _advance_all(
-                store, channels, versions, limits, now, limit, batch_size, report, progress
+                store,
+                channels,
+                versions,
+                limits,
+                now,
+                limit,
+                batch_size,
+                report,
+                progress,
+                keep_alive,
             )
             report.add(
-                deliver(store, channels, versions, now, batch_size=batch_size, limits=limits)
+                deliver(
+                    store,
+                    channels,
+                    versions,
+                    now,
+                    batch_size=batch_size,
+                    limits=limits,
+                    keep_alive=keep_alive,
+                )
             )
         if notifications:
             from seqctl.engine.notify import notify_owners
@@ -111,6 +147,7 @@ def _advance_all(
     batch_size: int,
     report: TickReport,
     progress: Callable[[int], None] | None,
+    keep_alive: Callable[[], None],
 ) -> None:
     from seqctl.engine.batch import AutoApproval, Batch, Suppressions, needs_engagement
     from seqctl.engine.delivery import DeliveryReport, send_batch
@@ -176,6 +213,7 @@ def _advance_all(
             report.add(delivered)
         if progress is not None:
             progress(len(rows))
+        keep_alive()
 
 
 def _dry_run(store: Store, now: datetime, limit: int | None, report: TickReport) -> TickReport:

@@ -313,3 +313,16 @@ class EnrollmentQueries:
                 [now, now],
             ).fetchone()[0]
         )
+
+    def enrollment_states(self, ids: Sequence[int]) -> dict[int, str]:
+        """The current state of each of these enrollments."""
+        found: dict[int, str] = {}
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), _IN_CHUNK):
+            chunk = unique[start : start + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                f"SELECT id, state FROM enrollments WHERE id IN ({marks})", chunk
+            )
+            found.update({int(i): str(state) for i, state in rows})
+        return found

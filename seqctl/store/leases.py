@@ -54,3 +54,11 @@ class LeaseQueries:
 
     def last_history_id(self) -> int:
         return int(self.db.execute("SELECT COALESCE(MAX(id), 0) FROM history").fetchone()[0])
+
+    def renew_lease(self, name: str, holder: str, expires_at: str) -> bool:
+        """Extend a lease this holder has; False when it expired and another took it."""
+        cursor = self.db.execute(
+            "UPDATE leases SET expires_at = ? WHERE name = ? AND holder = ?",
+            [expires_at, name, holder],
+        )
+        return bool(cursor.rowcount)

@@ -111,12 +111,15 @@ class MessageQueries:
             f"SELECT {columns}, e.step, e.state, e.anchor_at, e.enrolled_at, c.timezone, m.extra,"
             " m.sender FROM messages m INDEXED BY messages_pending"
             " JOIN enrollments e ON e.id = m.enrollment"
+            " JOIN sequences s ON s.id = m.sequence"
             " JOIN contacts c ON c.key = m.contact"
             # The partial index of pending messages applies only when the query repeats its
             # WHERE term word for word; the status itself is a literal for the same reason.
             f" WHERE m.status IN {_PENDING_SET} AND m.status = '{_PENDING[status]}'"
             " AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= ?)"
-            " ORDER BY m.id LIMIT ?",
+            # A paused enrollment or sequence holds its messages too, until it is resumed.
+            + ("" if status == "sending" else " AND e.state != 'paused' AND s.status = 'active'")
+            + " ORDER BY m.id LIMIT ?",
             [now or "9999", limit if limit is not None else -1],
         )
         return [Deliverable(MessageRecord(*row[:17]), *row[17:]) for row in rows]
