@@ -6,6 +6,7 @@ Also the gates an outgoing message passes: approval rules with their caps, the s
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +30,7 @@ class Batch:
         self.limits = limits
         self.sending: list[tuple[NewMessage, DueEnrollment]] = []  # admitted: deliver now
         self._json: dict[int, str] = {}
+        self.anchors: dict[str, str] = {}  # when each message's visit to its step began
         self.deferred = 0
         self.stamp = format_instant(now) or ""
         self.messages: list[NewMessage] = []
@@ -182,6 +184,7 @@ class Batch:
                 error=deferral[0] if deferral else None,
             )
             self.messages.append(new)
+            self.anchors[new.idempotency_key] = due.anchor_text
             if held:
                 self.approvals += 1
                 state, reason, kind = (
@@ -228,6 +231,23 @@ class Batch:
                 found = self._json[key] = json.dumps(extra)
             return found
         return json.dumps(extra)
+
+    def rekey_revisits(self, finished: set[str]) -> None:
+        """A step visited again (a branch looping back) gets a message of its own.
+
+        The key of a message is (enrollment, version, step); when that one is done with
+        already, the new visit's key adds the time the visit began, which stays the same
+        however often a crashed tick is run again.
+        """
+        if not finished:
+            return
+        renamed: dict[str, NewMessage] = {}
+        for index, message in enumerate(self.messages):
+            if message.idempotency_key in finished:
+                anchor = self.anchors[message.idempotency_key]
+                fresh = replace(message, idempotency_key=f"{message.idempotency_key}@{anchor}")
+                renamed[message.idempotency_key] = self.messages[index] = fresh
+        self.sending = [(renamed.get(n.idempotency_key, n), d) for n, d in self.sending]
 
     def park_known(self, ids: dict[str, int]) -> None:
         """Messages that were in the outbox already: their enrollments wait for the recovery."""

@@ -197,6 +197,7 @@ def _advance_all(
             if transition.next_due_at is not None and transition.next_due_at <= stamp:
                 chained[transition.enrollment] = chained.get(transition.enrollment, 0) + 1
         with store.transaction():
+            batch.rekey_revisits(store.finished_keys([m.idempotency_key for m in batch.messages]))
             ids = store.add_messages(batch.messages)
             batch.park_known(ids)
             store.add_actions(batch.actions)

@@ -239,3 +239,19 @@ class MessageQueries:
         )
         cursor = self.db.execute(f"UPDATE messages SET status = 'queued' WHERE {pending}", params)
         return int(cursor.rowcount)
+
+    def finished_keys(self, keys: Sequence[str]) -> set[str]:
+        """Of these idempotency keys, those whose message is done with (sent, failed, ...)."""
+        found: set[str] = set()
+        for start in range(0, len(keys), 500):
+            chunk = list(keys[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                str(row[0])
+                for row in self.db.execute(
+                    f"SELECT idempotency_key FROM messages WHERE idempotency_key IN ({marks})"
+                    " AND status IN ('sent', 'failed', 'rejected', 'cancelled')",
+                    chunk,
+                )
+            )
+        return found

@@ -1,0 +1,153 @@
+"""Delivery edge cases: revisited steps, pauses during the outbox, failures, replies mid-send."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from seqctl.channels import ChannelSet, Delivery, FileChannel, Outgoing
+from seqctl.engine.events import parse_event, record
+from seqctl.engine.tick import tick
+from seqctl.store import open_store
+from tests.conftest import Run
+
+AUTO = 'approval: auto\nconsent: {by: a, at: "2026-11-01"}\n'
+
+
+def setup(
+    run: Run,
+    write: Callable[[str, str], Path],
+    playbook: str,
+    contacts: str = "key,email\nann,ann@example.com\n",
+) -> None:
+    write("playbooks/p.yaml", playbook)
+    write("c.csv", contacts)
+    assert run("--now=2026-11-23T08:00:00Z", "publish").exit_code == 0
+    run("activate", "p")
+    run("contacts", "import", "c.csv")
+    run("--now=2026-11-23T08:00:00Z", "enroll", "p", "--file", "c.csv")
+
+
+def sent(project: Path) -> list[dict[str, object]]:
+    path = project / "outbox.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_a_step_visited_again_sends_again(
+    run: Run, write: Callable[[str, str], Path], project: Path
+) -> None:
+    setup(
+        run,
+        write,
+        "sequence: p\n"
+        + AUTO
+        + """steps:
+  - id: nudge
+    type: email
+    subject: Nudge
+    body: Hello
+  - id: check
+    type: branch
+    wait: 1 day
+    if: "contact.vip"
+    then: nudge
+    else: done
+  - id: done
+    type: task
+""",
+        "key,email,vip\nann,ann@example.com,yes\n",
+    )
+    run("--now=2026-11-23T08:00:00Z", "tick")
+    run("--now=2026-11-24T08:01:00Z", "tick")
+    keys = [m["idempotency_key"] for m in sent(project)]
+    assert keys == ["1:1:nudge", "1:1:nudge@2026-11-24T08:01:00Z"]
+    [enrollment] = run("enrollments", "--json").json
+    assert (enrollment["step"], enrollment["next_due_at"]) == ("check", "2026-11-25T08:01:00Z")
+
+
+def test_a_paused_enrollment_holds_its_approved_message(
+    run: Run, write: Callable[[str, str], Path], project: Path
+) -> None:
+    setup(
+        run,
+        write,
+        "sequence: p\nsteps:\n  - id: hello\n    type: email\n    subject: Hi\n"
+        "    body: Hi\n  - id: again\n    type: email\n    wait: 1 day\n    subject: Again\n"
+        "    body: Again\n",
+    )
+    run("--now=2026-11-23T08:00:00Z", "tick")
+    run("--now=2026-11-23T08:05:00Z", "approve", "--all")
+    run("--now=2026-11-23T08:06:00Z", "pause", "p", "--contact", "ann")
+    assert run("--now=2026-11-23T08:07:00Z", "tick", "--json").json["sent"] == 0
+    assert sent(project) == []
+    run("--now=2026-11-23T09:00:00Z", "resume", "p", "--contact", "ann")
+    assert run("--now=2026-11-23T09:01:00Z", "tick", "--json").json["sent"] == 1
+    [enrollment] = run("enrollments", "--json").json
+    assert (enrollment["state"], enrollment["step"]) == ("active", "again")
+
+
+class Broken(FileChannel):
+    down = True
+
+    def send(self, messages: Sequence[Outgoing]) -> list[Delivery]:
+        if Broken.down:
+            return [Delivery(m.id, error="disk full", temporary=True) for m in messages]
+        return super().send(messages)
+
+
+def test_a_temporary_failure_is_retried_once_and_the_enrollment_moves_on(
+    run: Run, write: Callable[[str, str], Path], project: Path
+) -> None:
+    setup(
+        run,
+        write,
+        "sequence: p\nconsent: {by: a, at: '2026-11-01'}\n"
+        "auto_approve: [{step: hello, max_per_day: 1}]\n"
+        "steps:\n  - id: hello\n    type: email\n    subject: Hi\n    body: Hi\n"
+        "  - type: task\n    wait: 1 hour\n",
+    )
+    channels = ChannelSet({}, project / "outbox.jsonl")
+    channels._open["default"] = Broken(project / "outbox.jsonl")
+    with open_store(project / "seqctl.db") as store:
+        Broken.down = True
+        report = tick(store, channels, now=datetime(2026, 11, 23, 8, tzinfo=UTC))
+        assert (report.due, report.approvals) == (1, 0)
+        Broken.down = False
+        assert tick(store, channels, now=datetime(2026, 11, 23, 9, tzinfo=UTC)).sent == 1
+    [enrollment] = run("enrollments", "--json").json
+    assert enrollment["step"] == "step-2"
+    assert run("approvals", "--json").json == []
+
+
+class ReplyDuringSend(FileChannel):
+    """The contact replies while their message is on its way."""
+
+    def send(self, messages: Sequence[Outgoing]) -> list[Delivery]:
+        with open_store(self.path.parent / "seqctl.db") as other:
+            event = parse_event(
+                {"type": "reply", "contact": "ann"}, now=datetime(2026, 11, 23, 8, tzinfo=UTC)
+            )
+            record(other, [("test", event)], now=datetime(2026, 11, 23, 8, tzinfo=UTC))
+        return super().send(messages)
+
+
+def test_a_reply_during_the_send_wins(
+    run: Run, write: Callable[[str, str], Path], project: Path
+) -> None:
+    setup(
+        run,
+        write,
+        "sequence: p\n" + AUTO + "steps:\n  - id: hello\n    type: email\n"
+        "    subject: Hi\n    body: Hi\n  - id: again\n    type: email\n    wait: 1 day\n"
+        "    subject: Again\n    body: Again\n",
+    )
+    channels = ChannelSet({}, project / "outbox.jsonl")
+    channels._open["default"] = ReplyDuringSend(project / "outbox.jsonl")
+    with open_store(project / "seqctl.db") as store:
+        tick(store, channels, now=datetime(2026, 11, 23, 8, tzinfo=UTC))
+    [enrollment] = run("enrollments", "--json").json
+    assert (enrollment["state"], enrollment["reason"]) == ("exited", "replied")
+    run("--now=2026-11-25T08:00:00Z", "tick")
+    assert [m["step"] for m in sent(project)] == ["hello"]
