@@ -138,7 +138,23 @@ def timeline(store: Store, contact: str) -> list[dict[str, Any]]:
     """Everything that happened to a contact, in order."""
     if store.contact(contact) is None:
         raise NotFound(f"no contact '{contact}'")
-    return [
+    rows = [
         {"at": h.at, "sequence": h.sequence, "step": h.step, "kind": h.kind, "detail": h.detail}
         for h in store.history(contact=contact)
     ]
+    # Events that touched no running enrollment (a bounce after the sequence ended, an open of
+    # an old message) have no history row: show them from the events themselves.
+    written = {(row["at"], row["kind"]) for row in rows}
+    for event in store.events(contact=contact):
+        if (event.at, event.type) not in written:
+            details = ", ".join(f"{k}={v}" for k, v in sorted(event.data.items())) or None
+            rows.append(
+                {
+                    "at": event.at,
+                    "sequence": event.sequence,
+                    "step": event.step,
+                    "kind": event.type,
+                    "detail": details,
+                }
+            )
+    return sorted(rows, key=lambda row: str(row["at"]))

@@ -243,3 +243,16 @@ def test_a_soft_bounce_is_only_recorded(started: Run) -> None:
     run("--now=2026-11-24T10:00:00Z", "event", "bounce", "--contact", "bob", "--data", "kind=soft")
     assert state(run, "bob") == ("active", None)
     assert run("suppressions", "--json").json == []
+
+
+def test_timeline_shows_events_after_the_sequence_ended(started: Run) -> None:
+    run = started
+    run("--now=2026-11-24T10:00:00Z", "remove", "follow", "-c", "ann")
+    run("--now=2026-11-24T10:00:00Z", "remove", "other", "-c", "ann")
+    run("--now=2026-11-25T10:00:00Z", "event", "bounce", "--contact", "ann", "--data", "kind=hard")
+    last = run("timeline", "ann", "--json").json[-1]
+    assert (last["at"], last["kind"], last["detail"]) == (
+        "2026-11-25T10:00:00Z",
+        "bounce",
+        "kind=hard",
+    )
