@@ -57,19 +57,8 @@ def list_approvals(
         )
         return
     waiting = gate.pending(context.store(ctx), sequence)
-    data = [
-        {
-            "id": m.id,
-            "sequence": m.sequence,
-            "contact": m.contact,
-            "step": m.step,
-            "channel": m.channel,
-            "to": m.to_address,
-            "subject": m.subject,
-            "body": m.body,
-        }
-        for m in waiting
-    ]
+    keys = ("id", "sequence", "contact", "step", "channel", "to", "subject", "body")
+    data = [m.as_json(keys) for m in waiting]
     if as_json:
         context.emit_json(data)
         return

@@ -118,21 +118,19 @@ def messages(
     if status is not None and status not in MESSAGE_STATUSES:
         raise InputError(f"--status {status!r}: one of {', '.join(MESSAGE_STATUSES)}")
     rows = context.store(ctx).messages(status=status, sequence=sequence)
-    data = [
-        {
-            "id": m.id,
-            "sequence": m.sequence,
-            "contact": m.contact,
-            "step": m.step,
-            "channel": m.channel,
-            "to": m.to_address,
-            "status": m.status,
-            "attempts": m.attempts,
-            "error": m.error,
-            "sent_at": m.sent_at,
-        }
-        for m in rows
-    ]
+    keys = (
+        "id",
+        "sequence",
+        "contact",
+        "step",
+        "channel",
+        "to",
+        "status",
+        "attempts",
+        "error",
+        "sent_at",
+    )
+    data = [m.as_json(keys) for m in rows]
     if as_json:
         context.emit_json(data)
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,6 +156,11 @@ class MessageRecord:
     created_at: str
     sent_at: str | None
     provider_id: str | None
+
+    def as_json(self, keys: Sequence[str]) -> dict[str, Any]:
+        """The named fields as `--json` prints them (`to` is the address)."""
+        values = {**self.__dict__, "to": self.to_address}
+        return {key: values[key] for key in keys}
 
 
 @dataclass(frozen=True)
