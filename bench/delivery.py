@@ -1,0 +1,347 @@
+"""Benchmark delivery: seqctl's SMTP and webhook channels beside plain stdlib loops.
+
+    python bench/delivery.py [--count 5000] [--latency-ms 0] [--keep DIR]
+
+A local SMTP server (aiosmtpd) and a local HTTP server, both on 127.0.0.1 in a process of their
+own, take every message. One project is made as a user makes it (`seqctl init`, a playbook with
+one automatic email and no send window, publish, activate, contacts import, enroll N), then copied
+once per protocol with its `email` channel pointed at that sink. Three measurements of N sends:
+- `smtp-tick` / `webhook-tick`: `seqctl --now T tick --json` in a fresh process; end to end
+  (start-up, render, database and send; peak RSS is the tick's own);
+- `smtp-channel` / `webhook-channel`: seqctl's channel alone, built from the same config, given
+  pre-built messages in batches of 1000 in this process;
+- `smtplib-loop` / `httpclient-loop`: a plain smtplib session or http.client keep-alive loop.
+
+`--latency-ms` makes both servers wait that long before each reply a message waits for (SMTP:
+MAIL, RCPT, end of DATA; HTTP: the POST), like a network round trip (on 127.0.0.1 a reply takes
+a fraction of a millisecond, so reusing connections and concurrency have little to save).
+
+One JSON line per measurement on stdout; a markdown table on stderr. Every count is checked (the
+tick's report and what the server received); one that does not add up exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from delivery_loops import channel_send, emails, httpclient_loop, smtplib_loop
+from delivery_sinks import Sinks, running_sinks
+from measure import BenchFailure, Run, run_measured, seqctl_command
+from workload import contacts, write_csv, write_keys
+
+DEFAULT_COUNT = 5000
+SEQUENCE = "bench-delivery"
+ENROLL_AT = "2026-11-23T12:00:00Z"
+TICK_AT = "2026-11-23T12:01:00Z"  # no send window: every first email is due
+PLAYBOOK = f"""\
+# Delivery benchmark: one email, sent by the tick as soon as a contact is enrolled.
+sequence: {SEQUENCE}
+name: Benchmark - delivery
+description: One automatic email, no send window.
+target: contact
+owner: ana@acme.test
+timezone: UTC
+approval: auto
+consent: {{by: ana@acme.test, at: "2026-11-01"}}
+sender: {{name: Ana, email: ana@acme.test}}
+steps:
+  - id: hello
+    type: email
+    subject: "A quick question, {{{{ contact.first_name | default('there') }}}}"
+    body: |
+      Hi {{{{ contact.first_name | default('there') }}}},
+
+      I help teams like {{{{ contact.company | default('yours') }}}} keep their follow-ups on time.
+      Would a 20-minute call next week be useful?
+
+      {{{{ sender.name | default('The Acme team') }}}}
+"""
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """N messages sent one way, and what the server saw meanwhile."""
+
+    stage: str
+    scope: str  # end-to-end (the seqctl command), channel (seqctl's channel alone), baseline
+    items: int
+    seconds: float
+    connections: int  # opened to the server, as the server counted them
+    peak_rss_mb: float | None = None  # the tick's own process; None when measured in-process
+
+    @property
+    def per_second(self) -> float:
+        return self.items / self.seconds if self.seconds > 0 else math.inf
+
+    def as_json(self, baseline: Measurement | None, latency_ms: float) -> dict[str, object]:
+        """The stable line shape; baseline fields are null on the baseline's own line."""
+        return {
+            "stage": self.stage,
+            "scope": self.scope,
+            "items": self.items,
+            "server_latency_ms": latency_ms,
+            "seconds": round(self.seconds, 3),
+            "per_second": round(self.per_second, 1),
+            "connections": self.connections,
+            "peak_rss_mb": None if self.peak_rss_mb is None else round(self.peak_rss_mb, 1),
+            "baseline": baseline.stage if baseline else None,
+            "baseline_per_second": round(baseline.per_second, 1) if baseline else None,
+            "ratio": round(self.per_second / baseline.per_second, 2) if baseline else None,
+        }
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """One way out: the channel config that reaches the sink, and its stages and counters."""
+
+    name: str  # also the project's folder
+    tick_stage: str
+    channel_stage: str
+    loop_stage: str
+    messages: str  # the sink counters
+    connections: str
+    channel: Callable[[Sinks], dict[str, Any]]
+    loop: Callable[[int, list[Any]], float]
+    port: Callable[[Sinks], int]
+
+
+PROTOCOLS = (
+    Protocol(
+        name="smtp",
+        tick_stage="smtp-tick",
+        channel_stage="smtp-channel",
+        loop_stage="smtplib-loop",
+        messages="smtp_messages",
+        connections="smtp_connections",
+        channel=lambda sinks: {
+            "kind": "smtp",
+            "host": "127.0.0.1",
+            "port": sinks.smtp_port,
+            "security": "none",
+            "from": "Ana <ana@acme.test>",
+        },
+        loop=smtplib_loop,
+        port=lambda sinks: sinks.smtp_port,
+    ),
+    Protocol(
+        name="webhook",
+        tick_stage="webhook-tick",
+        channel_stage="webhook-channel",
+        loop_stage="httpclient-loop",
+        messages="http_requests",
+        connections="http_connections",
+        channel=lambda sinks: {
+            "kind": "webhook",
+            "url": f"http://127.0.0.1:{sinks.http_port}/hook",
+        },
+        loop=httpclient_loop,
+        port=lambda sinks: sinks.http_port,
+    ),
+)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--count",
+        type=int,
+        default=DEFAULT_COUNT,
+        help=f"messages per measurement (default {DEFAULT_COUNT})",
+    )
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="the servers wait this long before each reply a message waits for (default 0)",
+    )
+    parser.add_argument(
+        "--keep", type=Path, help="make the projects in DIR and keep them (default: a temp dir)"
+    )
+    args = parser.parse_args(argv)
+    if args.count < 1:
+        parser.error("--count: 1 or more")
+    if not 0 <= args.latency_ms <= 1000:
+        parser.error("--latency-ms: between 0 and 1000")
+    if args.keep is not None and args.keep.exists() and any(args.keep.iterdir()):
+        parser.error(f"--keep: {args.keep} is not empty: a benchmark starts from nothing")
+    return args
+
+
+def prepare_project(root: Path, count: int) -> Path:
+    """`seqctl init`, the playbook published and active, N contacts imported and enrolled."""
+    project = root / "project"
+    command = seqctl_command()
+    _check("init", run_measured([*command, "init", str(project)], root))
+    (project / "playbooks" / f"{SEQUENCE}.yaml").write_text(PLAYBOOK, encoding="utf-8")
+
+    published = _json("publish", run_measured([*command, "publish", "--json"], project))
+    if not any(entry.get("sequence") == SEQUENCE for entry in published):
+        raise BenchFailure(f"publish: {SEQUENCE} was not published: {published}")
+    _check("activate", run_measured([*command, "activate", SEQUENCE], project))
+
+    csv_file = str(root / "contacts.csv")
+    args = [*command, "--now", ENROLL_AT, "contacts", "import", csv_file, "--json"]
+    imported = _json("contacts import", run_measured(args, project))
+    _expect("contacts import", imported, {"imported": count, "refused": []})
+
+    args = [*command, "--now", ENROLL_AT, "enroll", SEQUENCE, "--file", str(root / "keys.txt")]
+    enrolled = _json("enroll", run_measured([*args, "--json"], project))
+    _expect("enroll", enrolled, {"enrolled": count, "already": 0, "refused": []})
+    return project
+
+
+def project_for(base: Path, protocol: Protocol, sinks: Sinks) -> Path:
+    """A copy of the prepared project (no seqctl process has it open) sending email this way."""
+    project = base.parent / protocol.name
+    shutil.copytree(base, project)
+    configure(project / "seqctl.yaml", protocol.channel(sinks))
+    return project
+
+
+def configure(path: Path, channel: dict[str, Any]) -> None:
+    """Point the `email` channel of the scaffolded seqctl.yaml at the sink."""
+    config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    config.setdefault("channels", {})["email"] = channel
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+
+
+def measure_tick(project: Path, protocol: Protocol, sinks: Sinks, count: int) -> Measurement:
+    """`seqctl --now T tick --json` in a fresh process: it must send all N, the sink get all N."""
+    before = sinks.stats()
+    run = run_measured([*seqctl_command(), "--now", TICK_AT, "tick", "--json"], project)
+    seen = _delta(before, sinks.stats())
+    report = _json(protocol.tick_stage, run)
+    _expect(protocol.tick_stage, report, {"sent": count, "failed": 0, "deferred": 0})
+    _received(protocol.tick_stage, seen[protocol.messages], count)
+    return Measurement(
+        protocol.tick_stage,
+        "end-to-end",
+        count,
+        run.seconds,
+        seen[protocol.connections],
+        run.peak_rss_mb,
+    )
+
+
+def measure_channel(protocol: Protocol, sinks: Sinks, messages: list[Any]) -> Measurement:
+    """seqctl's channel alone: N pre-built messages through `channel.send`, 1000 at a time."""
+    before = sinks.stats()
+    seconds = channel_send(protocol.channel(sinks), messages)
+    seen = _delta(before, sinks.stats())
+    _received(protocol.channel_stage, seen[protocol.messages], len(messages))
+    stage = protocol.channel_stage
+    return Measurement(stage, "channel", len(messages), seconds, seen[protocol.connections])
+
+
+def measure_loop(protocol: Protocol, sinks: Sinks, messages: list[Any]) -> Measurement:
+    """The plain stdlib loop doing the same sends on one connection."""
+    before = sinks.stats()
+    seconds = protocol.loop(protocol.port(sinks), messages)
+    seen = _delta(before, sinks.stats())
+    _received(protocol.loop_stage, seen[protocol.messages], len(messages))
+    stage = protocol.loop_stage
+    return Measurement(stage, "baseline", len(messages), seconds, seen[protocol.connections])
+
+
+def run_protocol(
+    base: Path, protocol: Protocol, sinks: Sinks, count: int, messages: list[Any]
+) -> list[tuple[Measurement, Measurement | None]]:
+    """The three measurements of one protocol, each with the baseline it is compared to."""
+    project = project_for(base, protocol, sinks)
+    loop = measure_loop(protocol, sinks, messages)
+    channel = measure_channel(protocol, sinks, messages)
+    tick = measure_tick(project, protocol, sinks, count)
+    return [(tick, loop), (channel, loop), (loop, None)]
+
+
+def run_all(root: Path, count: int, latency_ms: float, out: list[dict[str, object]]) -> None:
+    """Both protocols against one pair of sinks; each line printed as soon as it is known."""
+    write_csv(root / "contacts.csv", contacts(count))
+    write_keys(root / "keys.txt", contacts(count))
+    base = prepare_project(root, count)
+    messages = emails(count)
+    with running_sinks(latency_ms) as sinks:
+        for protocol in PROTOCOLS:
+            for measurement, baseline in run_protocol(base, protocol, sinks, count, messages):
+                line = measurement.as_json(baseline, latency_ms)
+                out.append(line)
+                sys.stdout.write(json.dumps(line) + "\n")
+                sys.stdout.flush()
+
+
+def markdown_table(lines: list[dict[str, object]]) -> str:
+    """The measurements side by side; `ratio` is messages a second over the stdlib loop's."""
+    latency = lines[0]["server_latency_ms"] if lines else 0
+    rows = [f"server latency: {latency} ms a reply\n"] if latency else []
+    rows += [
+        "| stage | scope | messages | seconds | messages/s | connections | vs | ratio |",
+        "|---|---|---:|---:|---:|---:|---|---:|",
+    ]
+    for line in lines:
+        ratio = f"{line['ratio']:.2f}" if line["ratio"] is not None else ""
+        rows.append(
+            f"| {line['stage']} | {line['scope']} | {line['items']:,} | {line['seconds']:.3f} "
+            f"| {line['per_second']:,.0f} | {line['connections']:,} "
+            f"| {line['baseline'] or ''} | {ratio} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def _delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    return {name: after[name] - before.get(name, 0) for name in after}
+
+
+def _received(stage: str, received: int, count: int) -> None:
+    if received != count:
+        raise BenchFailure(f"{stage}: the server received {received} messages, expected {count}")
+
+
+def _check(stage: str, run: Run) -> None:
+    if run.returncode != 0:
+        raise BenchFailure(f"{stage}: exit code {run.returncode}\n{run.describe()}")
+
+
+def _json(stage: str, run: Run) -> Any:
+    _check(stage, run)
+    try:
+        return json.loads(run.stdout)
+    except json.JSONDecodeError as exc:
+        raise BenchFailure(f"{stage}: output is not JSON ({exc})\n{run.describe()}") from None
+
+
+def _expect(stage: str, report: Any, expected: dict[str, object]) -> None:
+    got = {name: report.get(name) for name in expected} if isinstance(report, dict) else report
+    if got != expected:
+        raise BenchFailure(f"{stage}: expected {expected}, got {got}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    lines: list[dict[str, object]] = []
+    try:
+        if args.keep is not None:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            run_all(args.keep, args.count, args.latency_ms, lines)
+        else:
+            with tempfile.TemporaryDirectory(prefix="seqctl-delivery-") as temp:
+                run_all(Path(temp), args.count, args.latency_ms, lines)
+    except BenchFailure as failure:
+        sys.stderr.write(markdown_table(lines) if lines else "")
+        sys.stderr.write(f"\ndelivery bench failed: {failure}\n")
+        return 1
+    sys.stderr.write("\n" + markdown_table(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

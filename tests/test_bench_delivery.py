@@ -1,0 +1,56 @@
+"""The delivery benchmark runs end to end at a tiny count against its servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("aiosmtpd")
+
+REPO = Path(__file__).resolve().parents[1]
+COUNT = 30
+STAGES = (
+    "smtp-tick",
+    "smtp-channel",
+    "smtplib-loop",
+    "webhook-tick",
+    "webhook-channel",
+    "httpclient-loop",
+)
+BASELINES = {
+    "smtp-tick": "smtplib-loop",
+    "smtp-channel": "smtplib-loop",
+    "webhook-tick": "httpclient-loop",
+    "webhook-channel": "httpclient-loop",
+}
+
+
+def test_delivery_bench_reports_every_measurement_with_its_baseline() -> None:
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "delivery.py"), "--count", str(COUNT)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    by_stage = {line["stage"]: line for line in lines}
+
+    assert [line["stage"] for line in lines] == list(STAGES)
+    assert all(line["items"] == COUNT and line["per_second"] > 0 for line in lines)
+    for stage, baseline in BASELINES.items():
+        assert by_stage[stage]["baseline"] == baseline
+        assert by_stage[stage]["ratio"] > 0
+    assert by_stage["smtplib-loop"]["ratio"] is None
+    # Fewer messages than one batch: one SMTP session, one kept-alive connection per loop.
+    assert by_stage["smtp-channel"]["connections"] == 1
+    assert by_stage["smtp-tick"]["connections"] == 1
+    assert by_stage["httpclient-loop"]["connections"] == 1
+    assert by_stage["smtp-tick"]["peak_rss_mb"] > 0
+    assert f"| smtp-tick | end-to-end | {COUNT} |" in done.stderr
