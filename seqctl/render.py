@@ -351,10 +351,13 @@ def render(
     try:
         # What Template.render does, without copying the variables into a fresh context twice:
         # the tick renders every message of a million enrollments.
-        context = {**_globals(template), **_context(variables)}
-        return template.environment.concat(
-            template.root_render_func(template.new_context(context, shared=True))
+        # The context is made here rather than by Template.new_context, which copies the
+        # environment's globals (a ChainMap) into a set on every render.
+        env = template.environment
+        context = env.context_class(
+            env, {**_globals(template), **_context(variables)}, template.name, template.blocks
         )
+        return env.concat(template.root_render_func(context))
     except _MissingError as exc:
         raise MissingVariable(exc.name, line=_template_line(exc, template)) from None
     except SecurityError as exc:

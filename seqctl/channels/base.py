@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Outgoing:
     """A stored message on its way out."""
 
@@ -46,7 +46,7 @@ class Outgoing:
         return data
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Delivery:
     """What happened to one message: a provider id, or an error (temporary ones are retried)."""
 

@@ -9,6 +9,9 @@ from pathlib import Path
 
 from seqctl.channels.base import Delivery, Outgoing
 
+# One encoder for every line: json.dumps with options builds a new one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
 
 class FileChannel:
     """Appends messages to a JSONL file and syncs it before they count as sent."""
@@ -20,13 +23,12 @@ class FileChannel:
     def send(self, messages: Sequence[Outgoing]) -> list[Delivery]:
         if not messages:
             return []
-        lines = "".join(
-            json.dumps(m.as_json(), ensure_ascii=False, separators=(",", ":")) + "\n"
-            for m in messages
-        )
+        encode = _ENCODER.encode
+        lines = "".join([encode(m.as_json()) + "\n" for m in messages])
         try:
-            with self.path.open("a", encoding="utf-8") as handle:
-                handle.write(lines)
+            with self.path.open("ab") as handle:
+                _lock(handle.fileno())  # a tick on several cores appends from each
+                handle.write(lines.encode("utf-8"))
                 handle.flush()
                 os.fsync(handle.fileno())
         except OSError as exc:
@@ -53,3 +55,12 @@ class FileChannel:
 
     def close(self) -> None:
         return None
+
+
+def _lock(fd: int) -> None:
+    """Hold the file for this process until it is closed (where the system has flock)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: one process appends at a time anyway
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX)

@@ -34,7 +34,7 @@ def moved_on(
 ) -> list[Transition]:
     """The step is done at done_at: schedule step next_index, or complete the enrollment."""
     at = _iso(done_at)
-    due = version.due(
+    due = version.due_text(
         next_index, anchor=done_at, enrolled_at=enrolled_at, contact_zone=contact_zone
     )
     if due is None:
@@ -42,9 +42,7 @@ def moved_on(
             Transition(enrollment, "active", next_index, at, None, None, at, kind, step_id, detail),
             Transition(enrollment, "completed", next_index, at, None, None, at, "completed", None),
         ]
-    return [
-        Transition(enrollment, "active", next_index, at, _iso(due), None, at, kind, step_id, detail)
-    ]
+    return [Transition(enrollment, "active", next_index, at, due, None, at, kind, step_id, detail)]
 
 
 def finish_step(

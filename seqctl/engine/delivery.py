@@ -262,4 +262,4 @@ def _record(
         # Read again under the write lock: a reply, a removal or a pause that came in while the
         # message was on its way wins over moving the enrollment on.
         states = store.enrollment_states([t.enrollment for t in transitions])
-        store.apply([t for t in transitions if states.get(t.enrollment) == "active"])
+        store.advance([t for t in transitions if states.get(t.enrollment) == "active"])

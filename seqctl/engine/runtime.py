@@ -10,6 +10,7 @@ from seqctl.errors import NotFound
 from seqctl.playbook.model import Approval, SequenceDef, Step, from_definition
 from seqctl.schedule import Calendar, Window, add_wait, day_due, make_calendar, open_at, pick_zone
 from seqctl.store import Store
+from seqctl.timeutil import format_instant
 
 
 @dataclass
@@ -25,6 +26,9 @@ class RunnableVersion:
     )
     _release: dict[str, tuple[bool, int | None]] = field(default_factory=dict, repr=False)
     _dues: dict[tuple[int, datetime, str | None], datetime] = field(
+        default_factory=dict, repr=False
+    )
+    _due_texts: dict[tuple[int, datetime, str | None], str] = field(
         default_factory=dict, repr=False
     )
 
@@ -126,22 +130,38 @@ class RunnableVersion:
         """When step `index` is due, counted from its anchor; None past the last step."""
         if index >= len(self.steps):
             return None
-        step = self.steps[index]
-        cal = self.calendar(contact_zone)
-        if step.day is not None:
-            return day_due(enrolled_at, step.day, cal)
         # A tick moves thousands of enrollments on at the same `now`, and they share a few
         # hundred zones at most: the same wait from the same anchor in the same calendar is
         # computed once.
         key = (index, anchor, contact_zone)
         found = self._dues.get(key)
         if found is None:
+            step = self.steps[index]
+            cal = self.calendar(contact_zone)
+            if step.day is not None:
+                return day_due(enrolled_at, step.day, cal)  # counted from the enrollment
             if len(self._dues) > _DUE_CACHE:
                 self._dues.clear()
+                self._due_texts.clear()
             moment = anchor
             for wait in step.waits:
                 moment = add_wait(moment, wait, cal)
             found = self._dues[key] = open_at(moment, cal)
+        return found
+
+    def due_text(
+        self, index: int, *, anchor: datetime, enrolled_at: datetime, contact_zone: str | None
+    ) -> str | None:
+        """`due` as the database stores it, formatted once per distinct due time."""
+        key = (index, anchor, contact_zone)
+        found = self._due_texts.get(key)
+        if found is None:
+            due = self.due(index, anchor=anchor, enrolled_at=enrolled_at, contact_zone=contact_zone)
+            if due is None:
+                return None
+            found = format_instant(due) or ""
+            if self.steps[index].day is None:
+                self._due_texts[key] = found
         return found
 
 

@@ -17,7 +17,7 @@ from seqctl.playbook.model import MESSAGE_TYPES, Step, StepType
 from seqctl.timeutil import format_instant, from_db
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class DueEnrollment:
     """An enrollment whose step is due, with the contact fields it renders with."""
 
@@ -88,7 +88,7 @@ class Kind(StrEnum):
     FAIL = "fail"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Rendered:
     """A message rendered for one contact, ready for the outbox."""
 
@@ -99,7 +99,7 @@ class Rendered:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Outcome:
     kind: Kind
     step: Step

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from seqctl.engine import shards
 from seqctl.engine.limits import Limits
 from seqctl.engine.runtime import Versions
 from seqctl.errors import SeqctlError
@@ -47,6 +48,13 @@ class TickReport:
         self.deferred += delivered.deferred
         self.completed += delivered.completed
 
+    def counts(self) -> dict[str, int]:
+        return {k: v for k, v in asdict(self).items() if isinstance(v, int)}
+
+    def add_counts(self, counts: Mapping[str, int]) -> None:
+        for name, value in counts.items():
+            setattr(self, name, getattr(self, name) + value)
+
     def as_json(self) -> dict[str, object]:
         data = asdict(self)
         if self.busy is None:
@@ -72,49 +80,26 @@ def tick(
     report = TickReport(now=stamp)
     if dry_run:
         return _dry_run(store, now, limit, report)
-    holder = f"{socket.gethostname()}:{os.getpid()}:{stamp}"
+    lease = Lease(f"{socket.gethostname()}:{os.getpid()}:{stamp}", now)
     with store.transaction():
-        busy = store.take_lease("tick", holder, stamp, format_instant(now + LEASE) or stamp)
+        busy = store.take_lease("tick", lease.holder, stamp, format_instant(now + LEASE) or stamp)
     if busy is not None:
         report.busy = busy
         return report
-
-    started = time.monotonic()
-
-    def keep_alive() -> None:
-        """Renew the lease between batches: a long tick is never taken for a dead one.
-
-        Counted from `now` (which --now may set) plus the time this tick has really run.
-        """
-        elapsed = timedelta(seconds=time.monotonic() - started)
-        until = format_instant(now + elapsed + LEASE) or stamp
-        with store.transaction():
-            if not store.renew_lease("tick", holder, until):
-                raise SeqctlError(
-                    "another tick took over (this one ran past its lease); "
-                    "stopping without sending more"
-                )
-
     try:
         if store.has_work(stamp):
             from seqctl.engine.delivery import deliver
             from seqctl.engine.events import resume_due
 
-            versions = Versions(store)
             resume_due(store, now)  # out-of-office pauses that have ended
-            limits = Limits(store, senders or {}, now)
-            _advance_all(
-                store,
-                channels,
-                versions,
-                limits,
-                now,
-                limit,
-                batch_size,
-                report,
-                progress,
-                keep_alive,
-            )
+            run = Run(channels, now, batch_size, senders or {}, lease)
+            workers = shards.workers(store, stamp, limit, senders or {})
+            if workers > 1:
+                for part in shards.run(store, workers, run.advance_shard, progress):
+                    report.add_counts(part)
+            else:
+                run.advance(store, limit, report, progress)
+            versions = Versions(store)
             report.add(
                 deliver(
                     store,
@@ -122,8 +107,8 @@ def tick(
                     versions,
                     now,
                     batch_size=batch_size,
-                    limits=limits,
-                    keep_alive=keep_alive,
+                    limits=Limits(store, senders or {}, now),
+                    keep_alive=lambda: lease.renew(store),
                 )
             )
         if notifications:
@@ -133,8 +118,70 @@ def tick(
 
     finally:
         with store.transaction():
-            store.release_lease("tick", holder)
+            store.release_lease("tick", lease.holder)
     return report
+
+
+class Lease:
+    """The tick's hold on the database, renewed between batches: a long tick is never taken
+    for a dead one. Counted from `now` (which --now may set) plus the time really run."""
+
+    def __init__(self, holder: str, now: datetime) -> None:
+        self.holder = holder
+        self.now = now
+        self.started = time.monotonic()
+
+    def renew(self, store: Store) -> None:
+        elapsed = timedelta(seconds=time.monotonic() - self.started)
+        until = format_instant(self.now + elapsed + LEASE) or ""
+        with store.transaction():
+            if not store.renew_lease("tick", self.holder, until):
+                raise SeqctlError(
+                    "another tick took over (this one ran past its lease); "
+                    "stopping without sending more"
+                )
+
+
+@dataclass
+class Run:
+    """What every batch of one tick shares, in this process or in a shard's."""
+
+    channels: ChannelSet
+    now: datetime
+    batch_size: int
+    senders: Mapping[str, Any]
+    lease: Lease
+
+    def advance(
+        self,
+        store: Store,
+        limit: int | None,
+        report: TickReport,
+        progress: Callable[[int], None] | None,
+        shard: tuple[int, int] | None = None,
+    ) -> None:
+        """Advance what is due (this shard's share of it), batch by batch."""
+        _advance_all(
+            store,
+            self.channels,
+            Versions(store),
+            Limits(store, self.senders, self.now),
+            self.now,
+            limit,
+            self.batch_size,
+            report,
+            progress,
+            lambda: self.lease.renew(store),
+            shard,
+        )
+
+    def advance_shard(
+        self, store: Store, shard: tuple[int, int], progress: Callable[[int], None]
+    ) -> dict[str, int]:
+        """One process's share: its counts, to be added up."""
+        report = TickReport(now=format_instant(self.now) or "")
+        self.advance(store, None, report, progress, shard)
+        return report.counts()
 
 
 def _advance_all(
@@ -148,6 +195,7 @@ def _advance_all(
     report: TickReport,
     progress: Callable[[int], None] | None,
     keep_alive: Callable[[], None],
+    shard: tuple[int, int] | None = None,
 ) -> None:
     from seqctl.engine.batch import AutoApproval, Batch, Suppressions, needs_engagement
     from seqctl.engine.delivery import DeliveryReport, send_batch
@@ -163,7 +211,7 @@ def _advance_all(
     suppressions = Suppressions(store)
     while limit is None or report.due < limit:
         size = batch_size if limit is None else min(batch_size, limit - report.due)
-        rows = store.due(stamp, size)
+        rows = store.due(stamp, size, shard)
         if not rows:
             return
         batch = Batch(now, approvals, limits)
@@ -201,7 +249,7 @@ def _advance_all(
             ids = store.add_messages(batch.messages)
             batch.park_known(ids)
             store.add_actions(batch.actions)
-            store.apply(batch.transitions)
+            store.advance(batch.transitions)
         report.due += len(rows)
         report.actions += len(batch.actions)
         report.approvals += batch.approvals

@@ -21,6 +21,7 @@ from seqctl.store.sequences import SequenceQueries
 from seqctl.store.summaries import SummaryQueries
 
 BUSY_TIMEOUT_SECONDS = 30
+CACHE_KIB = 64 * 1024
 
 
 class Store(
@@ -62,6 +63,13 @@ class Store(
     def close(self) -> None:
         self.db.close()
 
+    def reopen(self) -> None:
+        """Close the connection and open a new one to the same file (a process is forked in
+        between: SQLite connections must not cross a fork)."""
+        assert self.path is not None, "an in-memory database cannot be reopened"
+        self.db.close()
+        self.db = _connect(self.path)
+
     def __enter__(self) -> Store:
         return self
 
@@ -75,15 +83,26 @@ def open_store(path: Path | str) -> Store:
     if target is not None and target.parent and not target.parent.exists():
         raise InputError(f"{target}: folder {target.parent} does not exist")
     try:
-        # Autocommit mode: a write outside Store.transaction() commits at once instead of
-        # silently opening a transaction that the next one would nest into and never commit.
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
-        db = Database(conn)
+        db = _connect(target or str(path))
         if target is not None:
             db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA foreign_keys=ON")
         migrations.apply(db)
     except sqlite3.DatabaseError as exc:
         raise InputError(f"{path}: not a seqctl database ({exc})") from None
     return Store(db, target)
+
+
+def _connect(path: Path | str) -> Database:
+    """A connection with seqctl's settings.
+
+    Autocommit mode: a write outside Store.transaction() commits at once instead of
+    silently opening a transaction that the next one would nest into and never commit.
+    """
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+    db = Database(conn)
+    db.execute("PRAGMA synchronous=NORMAL")
+    # SQLite's default 2 MB page cache holds the indexes of a few thousand enrollments; past
+    # that every write of a tick reads its pages again. Pages are allocated only as used.
+    db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+    db.execute("PRAGMA foreign_keys=ON")
+    return db

@@ -25,7 +25,7 @@ SELECT e.id, e.sequence, e.version, e.contact, e.step, e.anchor_at, e.next_due_a
 FROM enrollments e
 JOIN sequences s ON s.id = e.sequence AND s.status = 'active'
 JOIN contacts c ON c.key = e.contact
-WHERE e.state = 'active' AND e.next_due_at <= ?
+WHERE e.state = 'active' AND e.next_due_at <= ?{shard}
 ORDER BY e.next_due_at, e.id
 LIMIT ?
 """
@@ -137,9 +137,18 @@ class EnrollmentQueries:
         )
         return int(cursor.rowcount)
 
-    def due(self, now: str, limit: int) -> list[tuple[Any, ...]]:
-        """Active enrollments of active sequences due at or before now, oldest first."""
-        return list(self.db.execute(DUE_QUERY, [now, limit]))
+    def due(
+        self, now: str, limit: int, shard: tuple[int, int] | None = None
+    ) -> list[tuple[Any, ...]]:
+        """Active enrollments of active sequences due at or before now, oldest first.
+
+        With a shard (k, n), only those whose id is k modulo n: one of n processes' share.
+        """
+        if shard is None:
+            return list(self.db.execute(DUE_QUERY.format(shard=""), [now, limit]))
+        index, count = shard
+        query = DUE_QUERY.format(shard=" AND e.id % ? = ?")
+        return list(self.db.execute(query, [now, count, index, limit]))
 
     def count_due(self, now: str) -> int:
         return int(
@@ -158,6 +167,34 @@ class EnrollmentQueries:
             [
                 (t.state, t.step, t.anchor_at, t.next_due_at, t.reason, t.at, t.enrollment)
                 for t in transitions
+            ],
+        )
+        self.add_history((t.enrollment, t.at, t.kind, t.step_id, t.detail) for t in transitions)
+
+    def advance(self, transitions: Sequence[Transition]) -> None:
+        """`apply` for enrollments the tick found active; one no longer active is left alone.
+
+        A step that keeps its enrollment active (nearly every send) writes only its step and
+        times: rewriting `state`, even to the same value, costs an update of every index that
+        depends on it, the dearest part of a tick's writes.
+        """
+        guard = " WHERE id = ? AND state = 'active'"
+        self.db.conn.executemany(
+            "UPDATE enrollments SET step = ?, anchor_at = ?, next_due_at = ?, reason = ?,"
+            " updated_at = ?" + guard,
+            [
+                (t.step, t.anchor_at, t.next_due_at, t.reason, t.at, t.enrollment)
+                for t in transitions
+                if t.state == "active"
+            ],
+        )
+        self.db.conn.executemany(
+            "UPDATE enrollments SET state = ?, step = ?, anchor_at = ?, next_due_at = ?,"
+            " reason = ?, updated_at = ?" + guard,
+            [
+                (t.state, t.step, t.anchor_at, t.next_due_at, t.reason, t.at, t.enrollment)
+                for t in transitions
+                if t.state != "active"
             ],
         )
         self.add_history((t.enrollment, t.at, t.kind, t.step_id, t.detail) for t in transitions)
@@ -308,8 +345,8 @@ class EnrollmentQueries:
                 "SELECT EXISTS (SELECT 1 FROM enrollments WHERE state = 'active'"
                 " AND next_due_at <= ?) OR EXISTS (SELECT 1 FROM enrollments WHERE"
                 " state = 'paused' AND resume_at <= ?) OR EXISTS (SELECT 1 FROM messages"
-                " WHERE status IN ('pending_approval', 'queued', 'sending')"
-                " AND status IN ('queued', 'sending'))",
+                " WHERE status IN ('pending_approval', 'queued') AND status = 'queued')"
+                " OR EXISTS (SELECT 1 FROM messages WHERE status = 'sending')",
                 [now, now],
             ).fetchone()[0]
         )

@@ -11,8 +11,12 @@ from seqctl.store.records import Deliverable, MessageRecord, NewMessage
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-_PENDING = {"queued": "queued", "sending": "sending", "pending_approval": "pending_approval"}
-_PENDING_SET = "('pending_approval', 'queued', 'sending')"  # as in the messages_pending index
+_PENDING = {"queued": "queued", "pending_approval": "pending_approval"}
+_PENDING_SET = "('pending_approval', 'queued')"  # as in the messages_pending index
+_JOINS = (
+    " JOIN enrollments e ON e.id = m.enrollment JOIN sequences s ON s.id = m.sequence"
+    " JOIN contacts c ON c.key = m.contact"
+)
 _COLUMNS = """id, idempotency_key, enrollment, sequence, version, step, contact, channel,
     to_address, subject, body, status, attempts, error, created_at, sent_at, provider_id"""
 
@@ -107,19 +111,23 @@ class MessageQueries:
     ) -> list[Deliverable]:
         """Messages in `status` (whose retry time has come) with their enrollment's facts."""
         columns = ", ".join(f"m.{c.strip()}" for c in _COLUMNS.split(","))
+        if status == "sending":
+            # In flight when a tick died: whatever their enrollment is doing now.
+            where = "INDEXED BY messages_sending" + _JOINS + " WHERE m.status = 'sending'"
+        else:
+            # A partial index applies only when the query repeats its WHERE term word for word;
+            # the status itself is a literal for the same reason. A paused enrollment or
+            # sequence holds its messages too, until it is resumed.
+            where = (
+                "INDEXED BY messages_pending"
+                + _JOINS
+                + f" WHERE m.status IN {_PENDING_SET} AND m.status = '{_PENDING[status]}'"
+                " AND e.state != 'paused' AND s.status = 'active'"
+            )
         rows = self.db.execute(
             f"SELECT {columns}, e.step, e.state, e.anchor_at, e.enrolled_at, c.timezone, m.extra,"
-            " m.sender FROM messages m INDEXED BY messages_pending"
-            " JOIN enrollments e ON e.id = m.enrollment"
-            " JOIN sequences s ON s.id = m.sequence"
-            " JOIN contacts c ON c.key = m.contact"
-            # The partial index of pending messages applies only when the query repeats its
-            # WHERE term word for word; the status itself is a literal for the same reason.
-            f" WHERE m.status IN {_PENDING_SET} AND m.status = '{_PENDING[status]}'"
-            " AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= ?)"
-            # A paused enrollment or sequence holds its messages too, until it is resumed.
-            + ("" if status == "sending" else " AND e.state != 'paused' AND s.status = 'active'")
-            + " ORDER BY m.id LIMIT ?",
+            f" m.sender FROM messages m {where}"
+            " AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= ?) ORDER BY m.id LIMIT ?",
             [now or "9999", limit if limit is not None else -1],
         )
         return [Deliverable(MessageRecord(*row[:17]), *row[17:]) for row in rows]

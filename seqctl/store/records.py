@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 
@@ -72,7 +73,7 @@ class ContactRow:
     attributes: dict[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class EnrollmentRecord:
     id: int
     sequence: str
@@ -94,7 +95,7 @@ class EnrollmentRecord:
         return data
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Transition:
     """A change of an enrollment's state, written with its history row."""
 
@@ -110,7 +111,7 @@ class Transition:
     detail: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class HistoryRecord:
     at: str
     sequence: str
@@ -137,7 +138,7 @@ class ActionRecord:
     closed_by: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class MessageRecord:
     id: int
     idempotency_key: str
@@ -159,11 +160,11 @@ class MessageRecord:
 
     def as_json(self, keys: Sequence[str]) -> dict[str, Any]:
         """The named fields as `--json` prints them (`to` is the address)."""
-        values = {**self.__dict__, "to": self.to_address}
+        values = {**asdict(self), "to": self.to_address}
         return {key: values[key] for key in keys}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class NewMessage:
     idempotency_key: str
     enrollment: int
@@ -183,7 +184,7 @@ class NewMessage:
     error: str | None = None  # why it was deferred
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class NewAction:
     enrollment: int
     step: str
@@ -193,7 +194,7 @@ class NewAction:
     instructions: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Deliverable:
     """A message to send with the enrollment facts needed to move its step on after."""
 
@@ -208,8 +209,8 @@ class Deliverable:
 
     @property
     def extra(self) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads(self.extra_json) if self.extra_json else {}
-        return data
+        """The extra fields; shared between messages with the same JSON: do not change it."""
+        return _extra(self.extra_json) if self.extra_json else {}
 
 
 @dataclass(frozen=True)
@@ -242,3 +243,10 @@ class EventRecord:
     def data(self) -> dict[str, Any]:
         parsed: dict[str, Any] = json.loads(self.data_json) if self.data_json else {}
         return parsed
+
+
+@functools.lru_cache(maxsize=256)
+def _extra(text: str) -> dict[str, Any]:
+    """Parsed once per distinct text: the messages of a step mostly carry the same (the sender)."""
+    data: dict[str, Any] = json.loads(text)
+    return data

@@ -58,6 +58,19 @@ class SequenceQueries:
             ).fetchone()
         return VersionRecord(*row) if row else None
 
+    def has_daily_caps(self) -> bool:
+        """Whether an active sequence's version caps its sends per day (`limits.per_day`, an
+        `auto_approve` rule's `max_per_day`)."""
+        return bool(
+            self.db.execute(
+                "SELECT EXISTS (SELECT 1 FROM versions v JOIN sequences s ON s.id = v.sequence"
+                " WHERE s.status = 'active' AND ("
+                "json_extract(v.definition, '$.limits.per_day') IS NOT NULL OR EXISTS ("
+                "SELECT 1 FROM json_each(v.definition, '$.auto_approve')"
+                " WHERE json_extract(value, '$.max_per_day') IS NOT NULL)))"
+            ).fetchone()[0]
+        )
+
     def versions(self, sequence_id: str) -> list[VersionRecord]:
         rows = self.db.execute(
             f"SELECT {_VERSION_COLUMNS} FROM versions WHERE sequence = ? ORDER BY number",

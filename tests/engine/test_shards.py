@@ -1,0 +1,127 @@
+"""A big tick on several cores: the same outcome as one process, caps kept in one process."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from seqctl.engine import shards
+from seqctl.engine.tick import Run as TickRun
+from seqctl.errors import SeqctlError
+from seqctl.store import open_store
+from tests.conftest import Run
+
+PLAYBOOK = """\
+sequence: news
+approval: auto
+consent: {by: a, at: "2026-11-01"}
+steps:
+  - id: hello
+    type: email
+    subject: "Hi {{ contact.first_name | default('there') }}"
+    body: Hello from us.
+  - id: later
+    type: email
+    wait: 2 days
+    subject: Again
+    body: Still here.
+"""
+COUNT = 60
+
+
+@pytest.fixture
+def enrolled(run: Run, write: Callable[[str, str], Path], project: Path) -> Path:
+    write("playbooks/news.yaml", PLAYBOOK)
+    rows = "".join(f"c{i},c{i}@example.com,Name{i}\n" for i in range(COUNT))
+    write("c.csv", "key,email,first_name\n" + rows)
+    assert run("--now=2026-11-23T08:00:00Z", "publish").exit_code == 0
+    assert run("activate", "news").exit_code == 0
+    assert run("contacts", "import", "c.csv").exit_code == 0
+    assert run("--now=2026-11-23T08:00:00Z", "enroll", "news", "--file", "c.csv").exit_code == 0
+    return project / "seqctl.db"
+
+
+@pytest.fixture
+def parallel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shard even a small tick, on two cores whatever the machine has."""
+    monkeypatch.setattr(shards, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(shards, "_cores", lambda: 2)
+
+
+def test_a_sharded_tick_sends_each_message_once(
+    run: Run, enrolled: Path, project: Path, parallel: None
+) -> None:
+    with open_store(enrolled) as store:
+        assert shards.workers(store, "2026-11-23T09:00:00Z", None, {}) == 2
+
+    result = run("--now=2026-11-23T09:00:00Z", "tick", "--json")
+
+    assert result.exit_code == 0, result.stderr
+    assert result.json["due"] == COUNT and result.json["sent"] == COUNT
+    lines = [json.loads(line) for line in (project / "outbox.jsonl").read_text().splitlines()]
+    assert sorted(line["contact"] for line in lines) == sorted(f"c{i}" for i in range(COUNT))
+    assert {line["subject"] for line in lines} == {f"Hi Name{i}" for i in range(COUNT)}
+    db = sqlite3.connect(enrolled)
+    assert db.execute("SELECT status, COUNT(*) FROM messages GROUP BY status").fetchall() == [
+        ("sent", COUNT)
+    ]
+    assert db.execute(
+        "SELECT state, step, next_due_at, COUNT(*) FROM enrollments GROUP BY 1, 2, 3"
+    ).fetchall() == [("active", 1, "2026-11-25T09:00:00Z", COUNT)]
+    assert db.execute("SELECT COUNT(*) FROM history WHERE kind = 'sent'").fetchone() == (COUNT,)
+    # The parent's connection works again after the fork: the next tick has nothing to do.
+    assert run("--now=2026-11-23T09:01:00Z", "tick", "--json").json["due"] == 0
+
+
+def test_a_failing_shard_stops_the_tick_with_its_error(
+    run: Run, enrolled: Path, project: Path, parallel: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = TickRun.advance_shard
+
+    def flaky(self: TickRun, store: object, shard: tuple[int, int], progress: object) -> object:
+        if shard[0] == 1:
+            raise SeqctlError("the outbox disk is full")
+        return original(self, store, shard, progress)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(TickRun, "advance_shard", flaky)
+
+    result = run("--now=2026-11-23T09:00:00Z", "tick")
+
+    assert result.exit_code != 0
+    assert "the outbox disk is full" in result.stderr
+    # Shard 0 did its share; shard 1's stays due for the next tick, which finishes the job.
+    monkeypatch.setattr(TickRun, "advance_shard", original)
+    done = run("--now=2026-11-23T09:01:00Z", "tick", "--json").json
+    assert 0 < done["due"] < COUNT
+    keys = [json.loads(line)["idempotency_key"] for line in (project / "outbox.jsonl").open()]
+    assert len(keys) == len(set(keys)) == COUNT
+
+
+def test_daily_caps_keep_the_tick_in_one_process(
+    run: Run, write: Callable[[str, str], Path], enrolled: Path, parallel: None
+) -> None:
+    stamp = "2026-11-23T09:00:00Z"
+    with open_store(enrolled) as store:
+        assert shards.workers(store, stamp, None, {}) == 2
+        assert shards.workers(store, stamp, 10, {}) == 1  # --limit: one process, in order
+        assert shards.workers(store, stamp, None, {"ana@acme.test": {"per_day": 100}}) == 1
+    # A cap in any version of an active sequence keeps the tick in one process.
+    write("playbooks/news.yaml", PLAYBOOK + "limits: {per_day: 50}\n")
+    assert run("--now=2026-11-23T08:30:00Z", "publish").exit_code == 0
+    with open_store(enrolled) as store:
+        assert shards.workers(store, stamp, None, {}) == 1
+
+
+def test_a_small_tick_or_one_core_stays_in_one_process(
+    enrolled: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stamp = "2026-11-23T09:00:00Z"
+    with open_store(enrolled) as store:
+        assert shards.workers(store, stamp, None, {}) == 1  # 60 due, far below the threshold
+        monkeypatch.setattr(shards, "PARALLEL_FROM", 1)
+        monkeypatch.setattr(shards, "_cores", lambda: 1)
+        assert shards.workers(store, stamp, None, {}) == 1
