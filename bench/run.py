@@ -15,7 +15,8 @@ from pathlib import Path
 
 from measure import BenchFailure, seqctl_command
 from report import Result, emit, markdown_table
-from stages import STAGE_NAMES, Bench, plan, prepare
+from stages import STAGE_NAMES, plan
+from workspace import Bench, prepare
 
 DEFAULT_SIZES = "10000,100000"
 
@@ -65,6 +66,7 @@ def run_size(size: int, root: Path, selected: set[str], results: list[Result]) -
     prepare(bench)
     for stage in plan(selected):
         result = stage.run(bench)
+        bench.results[stage.name] = result  # a later stage may compare itself with it
         if stage.name in selected:
             results.append(result)
             emit(result, sys.stdout)

@@ -14,13 +14,16 @@ STAGES = (
     "import-csv",
     "import-jsonl",
     "enroll",
+    "floor",
     "tick-due",
     "tick-idle",
     "enroll-approve",
     "tick-approvals",
     "db-size",
     "approve-all",
+    "events-import",
     "status",
+    "report",
 )
 
 
@@ -30,7 +33,7 @@ def test_bench_runs_every_stage_on_a_small_dataset() -> None:
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=300,
         check=False,
     )
     assert done.returncode == 0, done.stderr
@@ -42,6 +45,13 @@ def test_bench_runs_every_stage_on_a_small_dataset() -> None:
     measured = [line for line in lines if line["stage"] != "db-size"]
     assert all(line["seconds"] > 0 and line["peak_rss_mb"] > 0 for line in measured)
     assert by_stage["lint-1000"]["items"] == 1000
-    assert by_stage["tick-due"]["items"] == 200
+    assert by_stage["tick-due"]["items"] == by_stage["floor"]["items"] == 200
+    assert by_stage["tick-due"]["floor_ratio"] > 0
+    assert by_stage["startup"]["tick_after_startup_ms"] is not None
     assert by_stage["db-size"]["bytes_per_enrollment"] > 0
+    assert by_stage["db-size"]["bytes_per_history_row"] > 0
+    assert by_stage["db-size"]["idle_ticks_growth_bytes"] >= 0
+    assert set(by_stage["events-import"]["types"]) == {"open", "click", "reply", "bounce"}
+    assert by_stage["report"]["html_bytes"] > 0
     assert "| tick-due | 200 |" in done.stderr
+    assert "of floor)" in done.stderr
