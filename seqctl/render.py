@@ -202,6 +202,11 @@ class _Records(Sequence[Any]):
         return repr(list(self._items))
 
 
+def prepared(value: Any, name: str) -> Any:
+    """A variable wrapped once for many renders (the sender of every message of a step)."""
+    return _wrap(value, name)
+
+
 def _wrap(value: Any, name: str) -> Any:
     """Wrap a top-level variable so that what is missing inside it is named from its root."""
     kind = type(value)

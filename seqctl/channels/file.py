@@ -9,9 +9,6 @@ from pathlib import Path
 
 from seqctl.channels.base import Delivery, Outgoing
 
-# One encoder for every line: json.dumps with options builds a new one per call.
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
 
 class FileChannel:
     """Appends messages to a JSONL file and syncs it before they count as sent."""
@@ -23,8 +20,7 @@ class FileChannel:
     def send(self, messages: Sequence[Outgoing]) -> list[Delivery]:
         if not messages:
             return []
-        encode = _ENCODER.encode
-        lines = "".join([encode(m.as_json()) + "\n" for m in messages])
+        lines = "".join([m.json_text() + "\n" for m in messages])
         try:
             with self.path.open("ab") as handle:
                 _lock(handle.fileno())  # a tick on several cores appends from each

@@ -121,7 +121,7 @@ class WebhookChannel:
             endpoint = self._endpoint_for(m)
         except ValueError as exc:
             return Delivery(m.id, error=str(exc), temporary=False)
-        body = json.dumps(m.as_json(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        body = m.json_text().encode("utf-8")
         headers = {
             **self.headers,
             "Content-Type": "application/json",

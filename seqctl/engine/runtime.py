@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from seqctl import render
 from seqctl.errors import NotFound
 from seqctl.playbook.model import Approval, SequenceDef, Step, from_definition
 from seqctl.schedule import Calendar, Window, add_wait, day_due, make_calendar, open_at, pick_zone
@@ -24,6 +25,7 @@ class RunnableVersion:
     _variables: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = field(
         default_factory=dict, repr=False
     )
+    _prepared: dict[str, tuple[Any, Any, Any]] = field(default_factory=dict, repr=False)
     _release: dict[str, tuple[bool, int | None]] = field(default_factory=dict, repr=False)
     _dues: dict[tuple[int, datetime, str | None], datetime] = field(
         default_factory=dict, repr=False
@@ -93,6 +95,18 @@ class RunnableVersion:
                 {"id": step.id, "type": str(step.type), "number": self.model.index(step.id)},
             )
             self._variables[step.id] = found
+        return found
+
+    def template_variables(self, step: Step) -> tuple[Any, Any, Any]:
+        """step_variables wrapped for templates, once per step rather than per message."""
+        found = self._prepared.get(step.id)
+        if found is None:
+            sender, sequence, variables = self.step_variables(step)
+            found = self._prepared[step.id] = (
+                render.prepared(sender, "sender"),
+                render.prepared(sequence, "sequence"),
+                render.prepared(variables, "step"),
+            )
         return found
 
     def zone_for(self, contact_zone: str | None) -> str:

@@ -186,7 +186,7 @@ def variables_for(
     enrolled_text: str | None = None,
 ) -> dict[str, Any]:
     """The template variables of DESIGN.md: contact (and its target alias), sender, ..."""
-    sender, sequence, step_vars = version.step_variables(step)
+    sender, sequence, step_vars = version.template_variables(step)
     return render.template_context(
         contact_fields,
         sender=sender,

@@ -161,19 +161,20 @@ class Run:
         shard: tuple[int, int] | None = None,
     ) -> None:
         """Advance what is due (this shard's share of it), batch by batch."""
-        _advance_all(
-            store,
-            self.channels,
-            Versions(store),
-            Limits(store, self.senders, self.now),
-            self.now,
-            limit,
-            self.batch_size,
-            report,
-            progress,
-            lambda: self.lease.renew(store),
-            shard,
-        )
+        with store.unchecked_references():
+            _advance_all(
+                store,
+                self.channels,
+                Versions(store),
+                Limits(store, self.senders, self.now),
+                self.now,
+                limit,
+                self.batch_size,
+                report,
+                progress,
+                lambda: self.lease.renew(store),
+                shard,
+            )
 
     def advance_shard(
         self, store: Store, shard: tuple[int, int], progress: Callable[[int], None]

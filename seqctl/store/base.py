@@ -60,6 +60,19 @@ class Store(
             raise
         conn.execute("COMMIT")
 
+    @contextmanager
+    def unchecked_references(self) -> Iterator[Store]:
+        """Write without checking foreign keys, for writers whose references are sure.
+
+        The tick's: each message and history row it writes names an enrollment it has just
+        read, and enrollments are never deleted. Checking them cost a fifth of its writes.
+        """
+        self.db.execute("PRAGMA foreign_keys=OFF")
+        try:
+            yield self
+        finally:
+            self.db.execute("PRAGMA foreign_keys=ON")
+
     def close(self) -> None:
         self.db.close()
 
