@@ -104,13 +104,19 @@ def tick_due(bench: Bench) -> Result:
     sent = count_lines(bench.project / "outbox.jsonl")
     require(sent == bench.size, "tick-due", run, f"outbox.jsonl has {sent} lines")
     _same_bodies_as_floor(bench, run)
-    result = measured("tick-due", bench, bench.size, run)
+    return measured("tick-due", bench, bench.size, run, **_against_floor(bench, run))
+
+
+def _against_floor(bench: Bench, run: Run) -> dict[str, float]:
+    """The floor's rate on the same data, and the tick's as a share of it."""
     floor_result = bench.results.get("floor")
-    if floor_result is None or not (result.per_second and floor_result.per_second):
-        return result
-    result.extra["floor_per_second"] = round(floor_result.per_second, 1)
-    result.extra["floor_ratio"] = round(result.per_second / floor_result.per_second, 2)
-    return result
+    if floor_result is None or not (floor_result.per_second and run.seconds):
+        return {}
+    per_second = bench.size / run.seconds
+    return {
+        "floor_per_second": round(floor_result.per_second, 1),
+        "floor_ratio": round(per_second / floor_result.per_second, 2),
+    }
 
 
 def _same_bodies_as_floor(bench: Bench, run: Run) -> None:
