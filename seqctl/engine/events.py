@@ -8,6 +8,7 @@ hard bounce suppresses the address. Events with an id are recorded once.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -96,25 +97,41 @@ def record(
     """Record events and apply their rules. Items are (where, event) or (where, refusal reason)."""
     report = EventReport()
     versions = Versions(store)
-    for where, item in events:
-        if isinstance(item, str):
-            report.refused.append((where, item))
-            continue
-        contact = store.contact(item.contact)
-        if contact is None:
-            report.refused.append((where, f"unknown contact '{item.contact}'"))
-            continue
-        if item.sequence is not None and store.sequence(item.sequence) is None:
-            report.refused.append((where, f"unknown sequence '{item.sequence}'"))
-            continue
+    pending = iter(events)
+    # A few hundred events a transaction: one each made a big import wait on the disk.
+    while chunk := list(itertools.islice(pending, EVENTS_PER_TRANSACTION)):
         with store.transaction():
-            stored = _store_event(store, item, now)
-            if stored is None:
-                report.duplicates += 1
-                continue
-            report.recorded += 1
-            _apply(store, versions, item, contact.email, now, report)
+            for where, item in chunk:
+                _record_one(store, versions, where, item, now, report)
     return report
+
+
+EVENTS_PER_TRANSACTION = 500
+
+
+def _record_one(
+    store: Store,
+    versions: Versions,
+    where: str,
+    item: Event | str,
+    now: datetime,
+    report: EventReport,
+) -> None:
+    if isinstance(item, str):
+        report.refused.append((where, item))
+        return
+    contact = store.contact(item.contact)
+    if contact is None:
+        report.refused.append((where, f"unknown contact '{item.contact}'"))
+        return
+    if item.sequence is not None and store.sequence(item.sequence) is None:
+        report.refused.append((where, f"unknown sequence '{item.sequence}'"))
+        return
+    if _store_event(store, item, now) is None:
+        report.duplicates += 1
+        return
+    report.recorded += 1
+    _apply(store, versions, item, contact.email, now, report)
 
 
 def _store_event(store: Store, event: Event, now: datetime) -> int | None:
