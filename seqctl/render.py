@@ -245,6 +245,9 @@ class _Environment(ImmutableSandboxedEnvironment):
         if attribute[:1] != "_":
             kind = type(obj)
             if kind is _Record:
+                value = obj._data.get(attribute)
+                if type(value) is str and value:  # `contact.first_name`: most lookups
+                    return value
                 return obj._lookup(attribute, methods=True)
             if kind is _Missing:
                 return obj._chain(attribute)

@@ -60,10 +60,7 @@ class Outgoing:
             f'"subject":{_maybe(self.subject)},"body":{_maybe(self.body)},'
             f'"sent_at":{_text(self.sent_at)}'
         )
-        if extra:
-            encode = _ENCODER.encode
-            text += "".join([f",{_text(k)}:{encode(v)}" for k, v in extra.items()])
-        return text + "}"
+        return f"{text}{_extra_text(extra)}}}" if extra else text + "}"
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
@@ -72,6 +69,23 @@ _BASE_KEYS = frozenset(
     ("id", "idempotency_key", "sequence", "version", "step", "contact", "channel", "to")
     + ("subject", "body", "sent_at")
 )
+
+
+_EXTRA_TEXTS: dict[int, tuple[dict[str, Any], str]] = {}
+
+
+def _extra_text(extra: dict[str, Any]) -> str:
+    """`,"key":value...` for the extra fields, made once per dict: the messages of a step
+    mostly share one (the sender). The dict is kept with its text, so its id is not reused."""
+    found = _EXTRA_TEXTS.get(id(extra))
+    if found is not None and found[0] is extra:
+        return found[1]
+    encode = _ENCODER.encode
+    text = "".join([f",{_text(k)}:{encode(v)}" for k, v in extra.items()])
+    if len(_EXTRA_TEXTS) >= 256:
+        _EXTRA_TEXTS.clear()
+    _EXTRA_TEXTS[id(extra)] = (extra, text)
+    return text
 
 
 def _maybe(value: str | None) -> str:

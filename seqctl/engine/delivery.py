@@ -210,7 +210,7 @@ def _record(
                 step_id=message.step,
                 detail=f"{message.channel} to {message.to_address}",
             )
-            report.completed += sum(1 for t in moves if t.state == "completed")
+            report.completed += moves[-1].state == "completed"
             transitions.extend(moves)
         elif delivery.temporary and message.attempts + 1 < MAX_ATTEMPTS:
             until = now + retry_delay(message.attempts + 1, message.idempotency_key)
