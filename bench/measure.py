@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tree_memory import TreeMemory
+
 # Variables that would make a measured command read another database, clock or config.
 _SCRUBBED_ENV = ("SEQCTL_DB", "SEQCTL_NOW", "SEQCTL_CONFIG", "GITHUB_ACTIONS")
 
@@ -28,6 +30,8 @@ class Run:
     peak_rss_mb: float
     stdout: str
     stderr: str
+    processes: int = 1  # the most processes of the command seen at once
+    processes_peak_mb: float = 0.0  # their summed PSS at its highest, sampled
 
     def describe(self) -> str:
         """The command and the tail of what it said, for a failure message."""
@@ -51,13 +55,15 @@ def clean_env() -> dict[str, str]:
 
 
 def run_measured(args: list[str], cwd: Path) -> Run:
-    """Run args in cwd; wall seconds and the child's own peak RSS (ru_maxrss, KiB) in MB."""
+    """Run args in cwd; wall seconds, the child's own peak RSS (ru_maxrss, KiB) in MB, and the
+    sampled memory of the child with its own children (see tree_memory)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(
             args, cwd=cwd, env=clean_env(), stdin=subprocess.DEVNULL, stdout=out, stderr=err
         )
-        _, status, usage = os.wait4(proc.pid, 0)
+        with TreeMemory(proc.pid) as tree:
+            _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
         out.seek(0)
@@ -69,4 +75,6 @@ def run_measured(args: list[str], cwd: Path) -> Run:
             peak_rss_mb=usage.ru_maxrss / 1024,
             stdout=out.read().decode("utf-8", "replace"),
             stderr=err.read().decode("utf-8", "replace"),
+            processes=max(1, tree.most_processes),
+            processes_peak_mb=tree.peak_mb,
         )

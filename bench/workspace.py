@@ -63,5 +63,8 @@ def prepare(bench: Bench) -> None:
 
 
 def measured(stage: str, bench: Bench, items: int, run: Run, **extra: object) -> Result:
-    """The result of one measured command."""
+    """The result of one measured command; one that ran workers says how many and their memory."""
+    if run.processes > 1:
+        extra["processes"] = run.processes
+        extra["processes_peak_mb"] = round(run.processes_peak_mb, 1)
     return Result(stage, bench.size, items, run.seconds, run.peak_rss_mb, dict(extra))
