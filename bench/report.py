@@ -60,11 +60,11 @@ def _rate_and_floor(minimum: float, share: float) -> Target:
         ratio = result.extra.get("floor_ratio")
         return (result.per_second or 0) >= minimum and isinstance(ratio, float) and ratio >= share
 
-    return Target(
-        f">= {minimum:,.0f}/s and >= {share} floor",
-        met,
-        lambda r: f"{r.extra.get('floor_ratio', '?')} of floor",
-    )
+    def detail(result: Result) -> str:
+        ratio = result.extra.get("floor_ratio")
+        return f"{ratio:.2f} of floor" if isinstance(ratio, float) else "no floor"
+
+    return Target(f">= {minimum:,.0f}/s and >= {share} floor", met, detail)
 
 
 TARGETS: dict[str, Target] = {
