@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from seqctl import render
 from seqctl.errors import NotFound
 from seqctl.playbook.model import Approval, SequenceDef, Step, from_definition
 from seqctl.schedule import Calendar, Window, add_wait, day_due, make_calendar, open_at, pick_zone
@@ -101,6 +100,8 @@ class RunnableVersion:
         """step_variables wrapped for templates, once per step rather than per message."""
         found = self._prepared.get(step.id)
         if found is None:
+            from seqctl import render  # here: a tick with nothing due never loads Jinja
+
             sender, sequence, variables = self.step_variables(step)
             found = self._prepared[step.id] = (
                 render.prepared(sender, "sender"),

@@ -20,6 +20,7 @@ from typing import Any
 
 from seqctl.errors import SeqctlError
 from seqctl.store import Store, open_store
+from seqctl.store.base import WriterLock
 
 PARALLEL_FROM = 20_000  # due enrollments; below that one process finishes in about a second
 MAX_WORKERS = 8
@@ -60,11 +61,14 @@ def run(
     assert path is not None
     store.close()
     children = []
+    writers = context.Lock()
     try:
         for index in range(count):
             parent_end, child_end = context.Pipe(duplex=False)
             process = context.Process(
-                target=_shard, args=(path, (index, count), work, child_end), daemon=True
+                target=_shard,
+                args=(path, (index, count), work, child_end, writers),
+                daemon=True,
             )
             process.start()
             child_end.close()
@@ -105,10 +109,13 @@ def _collect(
     return results, errors
 
 
-def _shard(path: Any, shard: tuple[int, int], work: Work, conn: Connection) -> None:
+def _shard(
+    path: Any, shard: tuple[int, int], work: Work, conn: Connection, writers: WriterLock
+) -> None:
     """In the child: open the database afresh, do the share, report."""
     try:
         with open_store(path) as store:
+            store.writers = writers
             counts = work(store, shard, lambda n: conn.send(("progress", n)))
         conn.send(("done", counts))
     except SeqctlError as exc:
