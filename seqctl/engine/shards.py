@@ -116,6 +116,7 @@ def _shard(
     try:
         with open_store(path) as store:
             store.writers = writers
+            store.share_cache(shard[1])  # all shards together hold what one process would
             counts = work(store, shard, lambda n: conn.send(("progress", n)))
         conn.send(("done", counts))
     except SeqctlError as exc:

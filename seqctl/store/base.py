@@ -78,6 +78,10 @@ class Store(
                 assert self.writers is not None
                 self.writers.release()
 
+    def share_cache(self, ways: int) -> None:
+        """Use 1/ways of the usual page cache (one of `ways` processes working together)."""
+        self.db.execute(f"PRAGMA cache_size=-{CACHE_KIB // max(ways, 1)}")
+
     @contextmanager
     def unchecked_references(self) -> Iterator[Store]:
         """Write without checking foreign keys, for writers whose references are sure.
