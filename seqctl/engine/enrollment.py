@@ -11,6 +11,7 @@ from typing import Any
 
 from seqctl.engine import contacts
 from seqctl.engine.advance import exit_enrollment
+from seqctl.engine.bulk import collector_paused
 from seqctl.engine.runtime import RunnableVersion, Versions
 from seqctl.errors import NotFound, SeqctlError
 from seqctl.schedule import open_at
@@ -104,10 +105,11 @@ class Enroller:
     ) -> None:
         """Enroll contacts read from an iterable, streamed batch by batch into report."""
         keys = iter(contacts)
-        while batch := list(dict.fromkeys(islice(keys, batch_size))):
-            self.enroll_batch(batch, report)
-            if progress is not None:
-                progress(len(batch))
+        with collector_paused():
+            while batch := list(dict.fromkeys(islice(keys, batch_size))):
+                self.enroll_batch(batch, report)
+                if progress is not None:
+                    progress(len(batch))
 
     def enroll_batch(self, keys: list[str], report: EnrollReport) -> None:
         """One batch of distinct keys in one transaction, counted into report.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,8 @@ class ContactRecord:
         return {**self.attributes, **{k: v for k, v in routing.items() if v is not None}}
 
 
-@dataclass(frozen=True)
-class ContactRow:
-    """A contact as read from a file, ready to upsert."""
+class ContactRow(NamedTuple):
+    """A contact as read from a file, ready to upsert (a tuple: a million are made per import)."""
 
     key: str
     email: str | None
