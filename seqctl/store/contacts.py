@@ -42,15 +42,12 @@ class ContactQueries:
         return found
 
     def existing_contact_keys(self, keys: Sequence[str]) -> set[str]:
-        existing: set[str] = set()
-        for start in range(0, len(keys), _IN_CHUNK):
-            chunk = list(keys[start : start + _IN_CHUNK])
-            marks = ",".join("?" * len(chunk))
-            existing.update(
-                r[0]
-                for r in self.db.execute(f"SELECT key FROM contacts WHERE key IN ({marks})", chunk)
-            )
-        return existing
+        """Which of these keys are contacts."""
+        rows = self.db.execute(
+            "SELECT c.key FROM json_each(?) AS j CROSS JOIN contacts AS c ON c.key = j.value",
+            [_encode_attributes(list(keys))],
+        )
+        return {str(key) for (key,) in rows}
 
     def count_contacts(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM contacts").fetchone()[0])

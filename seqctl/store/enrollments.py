@@ -36,7 +36,10 @@ LIMIT ?
 
 def _json_list(values: Iterable[str]) -> str:
     """Many values as one parameter, read back with json_each: no limit on how many."""
-    return json.dumps(list(values), ensure_ascii=False, separators=(",", ":"))
+    return _JSON_LIST.encode(list(values))
+
+
+_JSON_LIST = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 class _FirstDue:
@@ -143,20 +146,13 @@ class EnrollmentQueries:
 
     def live_contacts(self, sequence: str, keys: Sequence[str]) -> set[str]:
         """Which of these contacts already have a live enrollment in the sequence."""
-        found: set[str] = set()
-        for start in range(0, len(keys), _IN_CHUNK):
-            chunk = list(keys[start : start + _IN_CHUNK])
-            marks = ",".join("?" * len(chunk))
-            found.update(
-                r[0]
-                for r in self.db.execute(
-                    "SELECT contact FROM enrollments INDEXED BY enrollments_live"
-                    f" WHERE sequence = ? AND state IN {_LIVE} "
-                    f"AND contact IN ({marks})",
-                    [sequence, *chunk],
-                )
-            )
-        return found
+        rows = self.db.execute(
+            "SELECT e.contact FROM json_each(?) AS j"
+            " CROSS JOIN enrollments AS e INDEXED BY enrollments_live"
+            f" ON e.sequence = ? AND e.contact = j.value AND e.state IN {_LIVE}",
+            [_json_list(keys), sequence],
+        )
+        return {str(contact) for (contact,) in rows}
 
     def insert_enrollments(
         self,
