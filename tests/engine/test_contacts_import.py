@@ -96,6 +96,16 @@ def test_jsonl_refusals() -> None:
     ]
 
 
+def test_jsonl_lines_with_spaces_around_or_text_after_the_object() -> None:
+    text = '  {"key": "a"} \t\r\n{"key": "b"} x\n{"key": "c"}{"key": "d"}\n{"key": "\\u00e9"}\n'
+    rows = read(text, "jsonl")
+    assert [(r.row, r.contact.key) for r in rows if isinstance(r, Parsed)] == [(1, "a"), (4, "é")]
+    assert refusals(text, "jsonl") == [
+        (2, "invalid JSON: Extra data (column 14)"),
+        (3, "invalid JSON: Extra data (column 13)"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("header", "message"),
     [
