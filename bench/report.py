@@ -56,8 +56,8 @@ TARGETS: dict[str, Target] = {
     "lint-1000": Target("< 2 s", lambda r: r.seconds is not None and r.seconds < 2),
     "import-csv": _rate(50_000),
     "import-jsonl": _rate(50_000),
-    "enroll": _rate(50_000),
-    "enroll-approve": _rate(50_000),
+    "enroll": _rate(100_000),
+    "enroll-approve": _rate(100_000),
     "tick-due": _rate(20_000),
     "tick-approvals": _rate(20_000),
 }
