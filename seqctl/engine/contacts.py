@@ -29,7 +29,7 @@ from seqctl.errors import InputError, NotFound
 from seqctl.store import ContactRecord, ContactRow, Store
 from seqctl.timeutil import format_instant, is_valid_zone
 
-BATCH_SIZE = 20_000
+BATCH_SIZE = 10_000  # rows; as fast as 20,000 and half the memory with wide rows
 ROUTING = ("key", "email", "phone", "timezone")
 STDIN_NAME = "<stdin>"
 
