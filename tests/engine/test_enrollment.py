@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -188,3 +189,13 @@ def test_two_enrolls_started_together_enroll_each_contact_once(published: Path) 
     with open_store(published) as store:
         assert len(store.enrollments(sequence="hours")) == 5
         assert len(store.history(sequence="hours")) == 5
+
+
+def test_a_batch_larger_than_sqlites_variable_limit_with_suppressions(store: Store) -> None:
+    # 999 variables a statement: SQLite's default before 3.32 (32,766 after; builds vary).
+    store.db.conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+    store.suppress([("tokyo", "contact", "unsubscribed", "2026-11-22T00:00:00Z")])
+    keys = ["paris", *(f"nobody-{i}" for i in range(2000)), "tokyo", "lima"]
+    report = enrollment.enroll(store, "hours", keys, now=NOW, variables={"plan": "pro"})
+    assert (report.enrolled, report.already, len(report.refused)) == (2, 0, 2001)
+    assert report.refused[-1] == Refusal("tokyo", "suppressed: unsubscribed")
