@@ -9,7 +9,7 @@ from datetime import datetime
 
 from seqctl import render
 from seqctl.engine.contacts import ImportReport, ParsedRow, import_contacts
-from seqctl.engine.enrollment import enroll
+from seqctl.engine.enrollment import Enroller, EnrollReport
 from seqctl.engine.runtime import Versions
 from seqctl.errors import ConfigError
 from seqctl.store import Store
@@ -39,6 +39,7 @@ class AutoEnroll:
                 f"seqctl.yaml: default_sequence '{default_sequence}' is not a published sequence"
             )
         self.enrolled: dict[str, int] = {}
+        self._enrollers: dict[str, Enroller] = {}  # version, policy, due times: once a run
 
     def __call__(self, batch: list[ContactRow], new: set[str]) -> None:
         keys = list(dict.fromkeys(row.key for row in batch))
@@ -61,7 +62,11 @@ class AutoEnroll:
 
     def _enroll(self, sequence: str, keys: list[str]) -> None:
         if keys:
-            report = enroll(self.store, sequence, keys, now=self.now)
+            enroller = self._enrollers.get(sequence)
+            if enroller is None:
+                enroller = self._enrollers[sequence] = Enroller(self.store, sequence, now=self.now)
+            report = EnrollReport()
+            enroller.enroll_all(keys, report)
             if report.enrolled:
                 self.enrolled[sequence] = self.enrolled.get(sequence, 0) + report.enrolled
 

@@ -24,11 +24,12 @@ from pathlib import Path
 from typing import IO, Any, NamedTuple, TypeAlias
 from zoneinfo import available_timezones
 
+from seqctl.engine.bulk import collector_paused
 from seqctl.errors import InputError, NotFound
 from seqctl.store import ContactRecord, ContactRow, Store
 from seqctl.timeutil import format_instant, is_valid_zone
 
-BATCH_SIZE = 5000
+BATCH_SIZE = 10_000  # rows; as fast as 20,000 and half the memory with wide rows
 ROUTING = ("key", "email", "phone", "timezone")
 STDIN_NAME = "<stdin>"
 
@@ -145,25 +146,29 @@ def import_contacts(
     created = updated = read = reported = 0
     refused: list[Refusal] = []
     batch: list[ContactRow] = []
-    for item in rows:
-        read += 1
-        if isinstance(item, Refusal):
-            refused.append(item)
-            continue
-        batch.append(item.contact)
-        if len(batch) >= batch_size:
-            new = _write_batch(store, batch, at)
-            created, updated = created + len(new), updated + len(batch) - len(new)
-            if after_batch is not None:
-                after_batch(batch, new)
-            batch = []
-            if progress is not None:
-                progress(reported := read)
-    if batch:
-        new = _write_batch(store, batch, at)
-        created, updated = created + len(new), updated + len(batch) - len(new)
+
+    def write() -> None:
+        nonlocal created, updated
+        new: list[str] | None = [] if after_batch is not None else None
+        count = _write_batch(store, batch, at, new)
+        created, updated = created + count, updated + len(batch) - count
         if after_batch is not None:
-            after_batch(batch, new)
+            after_batch(batch, set(new or ()))
+
+    with collector_paused():
+        for item in rows:
+            read += 1
+            if isinstance(item, Refusal):
+                refused.append(item)
+                continue
+            batch.append(item.contact)
+            if len(batch) >= batch_size:
+                write()
+                batch = []
+                if progress is not None:
+                    progress(reported := read)
+        if batch:
+            write()
     if progress is not None and read != reported:
         progress(read)
     return ImportReport(created, updated, refused)
@@ -189,14 +194,10 @@ def details(record: ContactRecord) -> dict[str, Any]:
     }
 
 
-def _write_batch(store: Store, batch: list[ContactRow], at: str) -> set[str]:
-    """Upsert one batch in one transaction; the keys in it that were new."""
-    keys = {c.key for c in batch}
-    # Read before taking the write lock, so the lock is held only for the write itself.
-    existing = store.existing_contact_keys(list(keys))
+def _write_batch(store: Store, batch: list[ContactRow], at: str, new: list[str] | None) -> int:
+    """Upsert one batch in one transaction; how many were new (their keys added to `new`)."""
     with store.transaction():
-        store.upsert_contacts(batch, at)
-    return keys - existing
+        return store.upsert_contacts(batch, at, new_keys=new)
 
 
 def _sniff(lines: Iterator[str], name: str) -> tuple[Format, Iterator[str]]:
@@ -261,10 +262,11 @@ def _read_csv(lines: Iterator[str], name: str) -> Iterator[ParsedRow]:
         elif count < width:
             cells.extend([""] * (width - count))
         cells.append("")
-        stray = next((i for i in unnamed if cells[i].strip()), None)
-        if stray is not None:
-            yield Refusal(start, f"value {cells[stray].strip()!r} in a column with no name")
-            continue
+        if unnamed:
+            stray = next((i for i in unnamed if cells[i].strip()), None)
+            if stray is not None:
+                yield Refusal(start, f"value {cells[stray].strip()!r} in a column with no name")
+                continue
         fields = {column: v for i, column in attributes if (v := cells[i].strip())}
         key, email = cells[ki].strip(), cells[ei].strip()
         if not (key or email or fields or cells[pi].strip() or cells[ti].strip()):
@@ -309,7 +311,7 @@ def _read_jsonl(lines: Iterator[str], name: str) -> Iterator[ParsedRow]:
             if not line or line.isspace():
                 continue
             try:
-                data = json.loads(line.rstrip("\r\n"))  # so columns count on this line
+                data = _decode(line.rstrip("\r\n"))  # so columns count on this line
             except json.JSONDecodeError as exc:
                 yield Refusal(row, f"invalid JSON: {exc.msg} (column {exc.colno})")
                 continue
@@ -327,6 +329,22 @@ def _read_jsonl(lines: Iterator[str], name: str) -> Iterator[ParsedRow]:
             yield _contact(row, key, email, phone, timezone, _pruned(data))
     except UnicodeDecodeError as exc:
         raise _not_utf8(name, row + 1, exc) from None
+
+
+def _decode(text: str) -> Any:
+    """json.loads, a third faster for the usual line: one value, nothing around it.
+
+    Anything else (spaces around, a byte-order mark, broken JSON) goes through json.loads
+    itself, for the same value or the same error.
+    """
+    try:
+        data, end = _DECODER.raw_decode(text)
+    except json.JSONDecodeError:
+        return json.loads(text)
+    return data if end == len(text) else json.loads(text)
+
+
+_DECODER = json.JSONDecoder()
 
 
 def _contact(

@@ -11,6 +11,7 @@ from typing import Any
 
 from seqctl.engine import contacts
 from seqctl.engine.advance import exit_enrollment
+from seqctl.engine.bulk import collector_paused
 from seqctl.engine.runtime import RunnableVersion, Versions
 from seqctl.errors import NotFound, SeqctlError
 from seqctl.schedule import open_at
@@ -18,7 +19,7 @@ from seqctl.store import Store
 from seqctl.store.records import ContactRow, EnrollmentRecord, Transition
 from seqctl.timeutil import format_instant, from_db
 
-BATCH_SIZE = 5000
+BATCH_SIZE = 50_000
 
 
 @dataclass(frozen=True)
@@ -52,43 +53,96 @@ def enroll(
     progress: Callable[[int], None] | None = None,
 ) -> EnrollReport:
     """Enroll contacts (by key) in the newest version. Idempotent: live ones count as already."""
-    record = store.sequence(sequence)
-    if record is None:
-        raise NotFound(f"no sequence '{sequence}' (publish it first: seqctl publish)")
-    versions = Versions(store)
-    version = versions.get(sequence)
-    policy = Policy(store, versions, version)
-    stamp = format_instant(now) or ""
-    vars_json = json.dumps(dict(variables), sort_keys=True) if variables else None
+    enroller = Enroller(store, sequence, now=now, variables=variables)
     report = EnrollReport()
-    keys = iter(contacts)
-    while batch := list(dict.fromkeys(islice(keys, batch_size))):
-        with store.transaction():
-            known = store.contacts_by_key(batch)
-            present = [k for k in batch if k in known]
-            live = store.live_contacts(sequence, present)
-            refusals = policy.refusals([k for k in present if k not in live])
-            rows = []
-            for key in batch:
-                contact = known.get(key)
-                if contact is None:
-                    reason = "unknown contact (import it first: seqctl contacts import)"
-                    report.refused.append(Refusal(key, reason))
-                elif key in live:
-                    report.already += 1
-                elif key in refusals:
-                    report.refused.append(Refusal(key, refusals[key]))
-                else:
-                    due = version.due(0, anchor=now, enrolled_at=now, contact_zone=contact.timezone)
-                    rows.append(
-                        (sequence, version.number, key, 0, stamp, format_instant(due), vars_json)
-                    )
-            inserted = store.insert_enrollments(rows, at=stamp)
-        report.enrolled += inserted
-        report.already += len(rows) - inserted  # enrolled by someone else a moment ago
-        if progress is not None:
-            progress(len(batch))
+    enroller.enroll_all(contacts, report, batch_size=batch_size, progress=progress)
     return report
+
+
+class Enroller:
+    """Enrolls contacts in the newest version of one sequence, batch by batch.
+
+    What does not depend on the contact is worked out once for the whole run: the version, the
+    policy, and the first step's due time for each time zone the contacts live in.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        sequence: str,
+        *,
+        now: datetime,
+        variables: Mapping[str, Any] | None = None,
+    ) -> None:
+        if store.sequence(sequence) is None:
+            raise NotFound(f"no sequence '{sequence}' (publish it first: seqctl publish)")
+        versions = Versions(store)
+        self.store = store
+        self.sequence = sequence
+        self.version = versions.get(sequence)
+        self.policy = Policy(store, versions, self.version)
+        self.now = now
+        self.stamp = format_instant(now) or ""
+        self.vars_json = json.dumps(dict(variables), sort_keys=True) if variables else None
+        self._first_due: dict[str | None, str | None] = {}
+
+    def first_due(self, zone: str | None) -> str | None:
+        """When the first step is due for a contact in this time zone (computed once a zone)."""
+        try:
+            return self._first_due[zone]
+        except KeyError:
+            due = self.version.due(0, anchor=self.now, enrolled_at=self.now, contact_zone=zone)
+            found = self._first_due[zone] = format_instant(due)
+            return found
+
+    def enroll_all(
+        self,
+        contacts: Iterable[str],
+        report: EnrollReport,
+        *,
+        batch_size: int = BATCH_SIZE,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        """Enroll contacts read from an iterable, streamed batch by batch into report."""
+        keys = iter(contacts)
+        with collector_paused():
+            while batch := list(dict.fromkeys(islice(keys, batch_size))):
+                self.enroll_batch(batch, report)
+                if progress is not None:
+                    progress(len(batch))
+
+    def enroll_batch(self, keys: list[str], report: EnrollReport) -> None:
+        """One batch of distinct keys in one transaction, counted into report.
+
+        Everyone is enrolled in one statement; only when some were not does it look up why
+        (unknown, already live, refused by the policy), in the order given.
+        """
+        store = self.store
+        with store.transaction():
+            refusals = self.policy.refusals(keys)
+            enrolled = store.insert_enrollments(
+                self.sequence,
+                self.version.number,
+                keys,
+                first_due=self.first_due,
+                skip=refusals.keys(),
+                vars_json=self.vars_json,
+                at=self.stamp,
+            )
+            report.enrolled += len(enrolled)
+            if len(enrolled) == len(keys):
+                return
+            rest = [key for key in keys if key not in enrolled]
+            known = store.existing_contact_keys(rest)
+            live = store.live_contacts(self.sequence, rest)
+        for key in rest:
+            if key not in known:
+                reason = "unknown contact (import it first: seqctl contacts import)"
+                report.refused.append(Refusal(key, reason))
+            elif key in live or key not in refusals:
+                report.already += 1
+            else:
+                report.refused.append(Refusal(key, refusals[key]))
 
 
 class Policy:
@@ -140,9 +194,9 @@ def enroll_file(
     that cannot be imported is refused with its line number. `progress`, as for `enroll`, is
     called after each batch with the number of contacts in it.
     """
-    if store.sequence(sequence) is None:
-        raise NotFound(f"no sequence '{sequence}' (publish it first: seqctl publish)")
-    result = enroll(store, sequence, extra_keys, now=now, variables=variables, progress=progress)
+    enroller = Enroller(store, sequence, now=now, variables=variables)
+    result = EnrollReport()
+    enroller.enroll_all(extra_keys, result, progress=progress)
     with contacts.open_source(path) as handle:
         # Streamed, batch by batch: memory stays flat however long the file is.
         lines = iter(handle)
@@ -157,19 +211,12 @@ def enroll_file(
         if kind is None and (first.startswith("{") or "," in first):
             kind = contacts.Format.JSONL if first.startswith("{") else contacts.Format.CSV
         if kind is None:
-            keys = (line.strip() for line in rest if line.strip())
-            _merge(
-                result,
-                enroll(store, sequence, keys, now=now, variables=variables, progress=progress),
-            )
+            keys = (key for line in rest if (key := line.strip()))
+            enroller.enroll_all(keys, result, progress=progress)
             return result
 
         def enroll_batch(batch: list[ContactRow], new: set[str]) -> None:
-            keys = [row.key for row in batch]
-            _merge(
-                result,
-                enroll(store, sequence, keys, now=now, variables=variables, progress=progress),
-            )
+            enroller.enroll_all([row.key for row in batch], result, progress=progress)
 
         imported = contacts.import_contacts(
             store,
@@ -179,12 +226,6 @@ def enroll_file(
         )
     result.refused[:0] = [Refusal(f"{path}:{r.row}", r.reason) for r in imported.refused]
     return result
-
-
-def _merge(total: EnrollReport, part: EnrollReport) -> None:
-    total.enrolled += part.enrolled
-    total.already += part.already
-    total.refused.extend(part.refused)
 
 
 def live(store: Store, sequence: str, contact: str) -> EnrollmentRecord:

@@ -104,6 +104,7 @@ class Store(
         assert self.path is not None, "an in-memory database cannot be reopened"
         self.db.close()
         self.db = _connect(self.path)
+        vars(self).pop("_first_due", None)  # SQL functions belong to a connection: made again
 
     def __enter__(self) -> Store:
         return self

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+import json.encoder
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from seqctl.store.records import ContactRecord, ContactRow
 
@@ -41,21 +42,27 @@ class ContactQueries:
         return found
 
     def existing_contact_keys(self, keys: Sequence[str]) -> set[str]:
-        existing: set[str] = set()
-        for start in range(0, len(keys), _IN_CHUNK):
-            chunk = list(keys[start : start + _IN_CHUNK])
-            marks = ",".join("?" * len(chunk))
-            existing.update(
-                r[0]
-                for r in self.db.execute(f"SELECT key FROM contacts WHERE key IN ({marks})", chunk)
-            )
-        return existing
+        """Which of these keys are contacts."""
+        rows = self.db.execute(
+            "SELECT c.key FROM json_each(?) AS j CROSS JOIN contacts AS c ON c.key = j.value",
+            [_encode_attributes(list(keys))],
+        )
+        return {str(key) for (key,) in rows}
 
     def count_contacts(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM contacts").fetchone()[0])
 
-    def upsert_contacts(self, rows: Iterable[ContactRow], at: str) -> None:
-        """Insert new contacts; for known keys, set the given fields and merge attributes."""
+    def upsert_contacts(
+        self, rows: Iterable[ContactRow], at: str, *, new_keys: list[str] | None = None
+    ) -> int:
+        """Insert new contacts; for known keys, set the given fields and merge attributes.
+
+        Returns how many were new (call inside a transaction); their keys are appended to
+        `new_keys` when given, in the order written.
+        """
+        # A new row gets a rowid above every existing one; an updated row keeps its own.
+        before = self.db.execute("SELECT COALESCE(MAX(rowid), 0) FROM contacts").fetchone()[0]
+        encode = _encode_attributes
         self.db.conn.executemany(
             """
             INSERT INTO contacts (key, email, phone, timezone, attributes, created_at, updated_at)
@@ -67,16 +74,32 @@ class ContactQueries:
                 attributes = json_patch(contacts.attributes, excluded.attributes),
                 updated_at = excluded.updated_at
             """,
-            (
-                (
-                    r.key,
-                    r.email,
-                    r.phone,
-                    r.timezone,
-                    json.dumps(r.attributes, ensure_ascii=False, separators=(",", ":")),
-                    at,
-                    at,
-                )
-                for r in rows
-            ),
+            ((r.key, r.email, r.phone, r.timezone, encode(r.attributes), at, at) for r in rows),
         )
+        if new_keys is None:
+            query = "SELECT COUNT(*) FROM contacts WHERE rowid > ?"
+            return int(self.db.execute(query, [before]).fetchone()[0])
+        found = self.db.execute("SELECT key FROM contacts WHERE rowid > ? ORDER BY rowid", [before])
+        count = len(new_keys)
+        new_keys.extend(key for (key,) in found)
+        return len(new_keys) - count
+
+
+def _attributes_encoder() -> Callable[[Any], str]:
+    """Attributes as compact JSON (what json.dumps gives with these options), fast.
+
+    json.dumps with options builds an encoder for every call, which costs more than encoding
+    a contact's few fields; here the C encoder is built once (the Python one where there is
+    none). No circular check: attributes come from parsed files and events, never cycles.
+    """
+    options = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return options.encode
+    encoder = make(
+        None, options.default, json.encoder.encode_basestring, None, ":", ",", False, False, True
+    )
+    return lambda value: "".join(encoder(value, 0))
+
+
+_encode_attributes = _attributes_encoder()

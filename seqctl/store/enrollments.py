@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import json
+import sqlite3
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from seqctl.store.records import ContactRecord, EnrollmentRecord, HistoryRecord, Transition
@@ -31,8 +34,51 @@ LIMIT ?
 """
 
 
+def _json_list(values: Iterable[str]) -> str:
+    """Many values as one parameter, read back with json_each: no limit on how many."""
+    return _JSON_LIST.encode(list(values))
+
+
+_JSON_LIST = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+class _FirstDue:
+    """The SQL function that gives a new enrollment its first due time from the contact's zone.
+
+    Registered once per connection (SQLite refuses to replace a function while a statement is
+    running); each insert sets the Python callable it calls for the duration of its statement.
+    """
+
+    NAME = "seqctl_first_due"
+
+    def __init__(self) -> None:
+        self.target: Callable[[str | None], str | None] | None = None
+        self.failure: BaseException | None = None
+
+    def __call__(self, zone: str | None) -> str | None:
+        assert self.target is not None
+        try:
+            return self.target(zone)
+        except BaseException as exc:  # SQLite would only say "user-defined function raised"
+            self.failure = exc
+            raise
+
+    @contextmanager
+    def using(self, target: Callable[[str | None], str | None]) -> Iterator[None]:
+        self.target, self.failure = target, None
+        try:
+            yield
+        except sqlite3.Error:
+            if self.failure is not None:
+                raise self.failure from None
+            raise
+        finally:
+            self.target = self.failure = None
+
+
 class EnrollmentQueries:
     db: Database
+    _first_due: _FirstDue
 
     def enrollment(self, enrollment_id: int) -> EnrollmentRecord | None:
         row = self.db.execute(
@@ -100,42 +146,64 @@ class EnrollmentQueries:
 
     def live_contacts(self, sequence: str, keys: Sequence[str]) -> set[str]:
         """Which of these contacts already have a live enrollment in the sequence."""
-        found: set[str] = set()
-        for start in range(0, len(keys), _IN_CHUNK):
-            chunk = list(keys[start : start + _IN_CHUNK])
-            marks = ",".join("?" * len(chunk))
-            found.update(
-                r[0]
-                for r in self.db.execute(
-                    "SELECT contact FROM enrollments INDEXED BY enrollments_live"
-                    f" WHERE sequence = ? AND state IN {_LIVE} "
-                    f"AND contact IN ({marks})",
-                    [sequence, *chunk],
-                )
-            )
-        return found
+        rows = self.db.execute(
+            "SELECT e.contact FROM json_each(?) AS j"
+            " CROSS JOIN enrollments AS e INDEXED BY enrollments_live"
+            f" ON e.sequence = ? AND e.contact = j.value AND e.state IN {_LIVE}",
+            [_json_list(keys), sequence],
+        )
+        return {str(contact) for (contact,) in rows}
 
-    def insert_enrollments(self, rows: Iterable[tuple[Any, ...]], *, at: str) -> int:
-        """Insert (sequence, version, contact, step, anchor_at, next_due_at, vars) as active.
+    def insert_enrollments(
+        self,
+        sequence: str,
+        version: int,
+        contacts: Sequence[str],
+        *,
+        first_due: Callable[[str | None], str | None],
+        skip: Collection[str] = (),
+        vars_json: str | None = None,
+        at: str,
+    ) -> set[str]:
+        """Enroll these contacts (distinct keys) as active on step 0, anchored at `at`.
 
-        A contact that already has a live enrollment is skipped by the unique index, even when
-        another process enrolled it a moment ago. Returns how many were inserted; each gets an
-        `enrolled` history row.
+        Unknown contacts, those in `skip` and those already live in the sequence (the unique
+        index decides, even against another process) are left out; each one enrolled gets an
+        `enrolled` history row. `first_due(zone)` is the first step's due time for a contact's
+        time zone (None when it has none). Returns the contacts enrolled.
+
+        One INSERT ... SELECT for the whole batch: inserting a row at a time from Python
+        re-seeks every index from its root for every row, about three times slower.
         """
         before = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM enrollments").fetchone()[0]
-        cursor = self.db.conn.executemany(
-            "INSERT OR IGNORE INTO enrollments (sequence, version, contact, state, step, anchor_at,"
-            " next_due_at, vars, enrolled_at, updated_at)"
-            " VALUES (?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)",
-            ((*row, at, at) for row in rows),
+        call: _FirstDue | None = getattr(self, "_first_due", None)
+        if call is None:
+            call = self._first_due = _FirstDue()
+            self.db.conn.create_function(_FirstDue.NAME, 1, call, deterministic=True)
+        # CROSS JOIN keeps the given order: the contacts are the outer loop, so enrollment ids
+        # (and who goes first under a daily limit) follow the order of the file.
+        sql = (
+            "INSERT OR IGNORE INTO enrollments (sequence, version, contact, state, step,"
+            " anchor_at, next_due_at, vars, enrolled_at, updated_at)"
+            f" SELECT ?, ?, c.key, 'active', 0, ?, {_FirstDue.NAME}(c.timezone), ?, ?, ?"
+            " FROM json_each(?) AS j CROSS JOIN contacts AS c ON c.key = j.value"
         )
+        params: list[Any] = [sequence, version, at, vars_json, at, at, _json_list(contacts)]
+        if skip:
+            sql += " WHERE j.value NOT IN (SELECT value FROM json_each(?))"
+            params.append(_json_list(skip))
+        with call.using(first_due):
+            inserted = self.db.conn.execute(sql, params).rowcount
         self.db.execute(
             "INSERT INTO history (enrollment, at, kind, step, detail) "
             "SELECT id, enrolled_at, 'enrolled', NULL, 'version ' || version "
             "FROM enrollments WHERE id > ?",
             [before],
         )
-        return int(cursor.rowcount)
+        if inserted == len(contacts):
+            return set(contacts)
+        rows = self.db.execute("SELECT contact FROM enrollments WHERE id > ?", [before])
+        return {str(contact) for (contact,) in rows}
 
     def due(
         self, now: str, limit: int, shard: tuple[int, int] | None = None

@@ -10,6 +10,8 @@ from seqctl.store.records import EventRecord, NewEvent
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
+_IN_CHUNK = 500
+
 _EVENT_COLUMNS = "id, event_id, contact, type, sequence, step, message, at, data, created_at"
 
 
@@ -111,13 +113,16 @@ class EventQueries:
 
     def suppressed(self, values: Sequence[str]) -> dict[str, str]:
         """Which of these values (keys, addresses, domains) are suppressed, with the reason."""
-        if not values:
-            return {}
-        marks = ",".join("?" * len(values))
-        rows = self.db.execute(
-            f"SELECT value, reason FROM suppressions WHERE value IN ({marks})", list(values)
-        )
-        return {str(value): str(reason) for value, reason in rows}
+        found: dict[str, str] = {}
+        # In chunks: a batch of enrollments can name more values than SQLite takes variables.
+        for start in range(0, len(values), _IN_CHUNK):
+            chunk = list(values[start : start + _IN_CHUNK])
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                f"SELECT value, reason FROM suppressions WHERE value IN ({marks})", chunk
+            )
+            found.update({str(value): str(reason) for value, reason in rows})
+        return found
 
     def has_suppressions(self) -> bool:
         return self.db.execute("SELECT 1 FROM suppressions LIMIT 1").fetchone() is not None

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import io
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from seqctl.engine import contacts
+from seqctl.engine.bulk import collector_paused
 from seqctl.engine.contacts import Parsed, Refusal, import_contacts, read_contacts
 from seqctl.errors import InputError
 from seqctl.store import ContactRow, Store, open_store
@@ -92,6 +96,16 @@ def test_jsonl_refusals() -> None:
     ]
 
 
+def test_jsonl_lines_with_spaces_around_or_text_after_the_object() -> None:
+    text = '  {"key": "a"} \t\r\n{"key": "b"} x\n{"key": "c"}{"key": "d"}\n{"key": "\\u00e9"}\n'
+    rows = read(text, "jsonl")
+    assert [(r.row, r.contact.key) for r in rows if isinstance(r, Parsed)] == [(1, "a"), (4, "é")]
+    assert refusals(text, "jsonl") == [
+        (2, "invalid JSON: Extra data (column 14)"),
+        (3, "invalid JSON: Extra data (column 13)"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("header", "message"),
     [
@@ -141,3 +155,44 @@ def test_a_batch_that_fails_writes_nothing(store: Store) -> None:
     with pytest.raises(InputError):
         import_contacts(store, rows(), now=NOW, batch_size=2)
     assert [c.key for c in store.contacts()] == ["a", "b"]
+
+
+def test_the_hook_gets_each_batch_with_exactly_its_new_keys(tmp_path: Path) -> None:
+    seen: list[tuple[list[str], set[str]]] = []
+    with open_store(tmp_path / "seqctl.db") as on_file:
+        import_contacts(on_file, read("key\nold1\nold2\n"), now=NOW)
+        report = import_contacts(
+            on_file,
+            read("key,city\nnew1,Lima\nold1,Rome\nnew2,\nnew1,Oslo\nold2,\nnew3,\n"),
+            now=NOW,
+            batch_size=4,
+            after_batch=lambda batch, new: seen.append(([c.key for c in batch], new)),
+        )
+        assert (report.created, report.updated) == (3, 3)  # new1 twice: created, then updated
+        assert seen == [
+            (["new1", "old1", "new2", "new1"], {"new1", "new2"}),
+            (["old2", "new3"], {"new3"}),
+        ]
+        assert on_file.contact("new1").attributes == {"city": "Oslo"}  # type: ignore[union-attr]
+
+
+def test_attributes_are_stored_as_compact_json_with_text_as_written(tmp_path: Path) -> None:
+    attributes = {"name": 'Zoë "Z" Ångström', "crm": {"score": 1.5, "tags": ["a", None]}}
+    row = ContactRow("k", None, None, None, attributes)
+    with open_store(tmp_path / "seqctl.db") as on_file, on_file.transaction():
+        assert on_file.upsert_contacts([row], "2026-11-23T12:00:00Z") == 1
+        stored = on_file.contact("k")
+    assert stored is not None
+    compact = json.dumps(attributes, ensure_ascii=False, separators=(",", ":"))
+    assert stored.attributes_json == compact
+
+
+def test_the_collector_is_paused_for_bulk_work_and_restored_after() -> None:
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), collector_paused():
+        assert not gc.isenabled()
+        with collector_paused():  # nested: still paused, and not turned back on inside
+            pass
+        assert not gc.isenabled()
+        raise RuntimeError
+    assert gc.isenabled()
