@@ -245,8 +245,10 @@ def _advance_all(
         for transition in batch.transitions:
             if transition.next_due_at is not None and transition.next_due_at <= stamp:
                 chained[transition.enrollment] = chained.get(transition.enrollment, 0) + 1
+        # Read before taking the write lock (shards take turns holding it): under the tick's
+        # lease nothing else finishes messages that are due again.
+        batch.rekey_revisits(store.finished_keys([m.idempotency_key for m in batch.messages]))
         with store.transaction():
-            batch.rekey_revisits(store.finished_keys([m.idempotency_key for m in batch.messages]))
             ids = store.add_messages(batch.messages)
             batch.park_known(ids)
             store.add_actions(batch.actions)
