@@ -34,48 +34,6 @@ LIMIT ?
 """
 
 
-def _json_list(values: Iterable[str]) -> str:
-    """Many values as one parameter, read back with json_each: no limit on how many."""
-    return _JSON_LIST.encode(list(values))
-
-
-_JSON_LIST = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
-
-class _FirstDue:
-    """The SQL function that gives a new enrollment its first due time from the contact's zone.
-
-    Registered once per connection (SQLite refuses to replace a function while a statement is
-    running); each insert sets the Python callable it calls for the duration of its statement.
-    """
-
-    NAME = "seqctl_first_due"
-
-    def __init__(self) -> None:
-        self.target: Callable[[str | None], str | None] | None = None
-        self.failure: BaseException | None = None
-
-    def __call__(self, zone: str | None) -> str | None:
-        assert self.target is not None
-        try:
-            return self.target(zone)
-        except BaseException as exc:  # SQLite would only say "user-defined function raised"
-            self.failure = exc
-            raise
-
-    @contextmanager
-    def using(self, target: Callable[[str | None], str | None]) -> Iterator[None]:
-        self.target, self.failure = target, None
-        try:
-            yield
-        except sqlite3.Error:
-            if self.failure is not None:
-                raise self.failure from None
-            raise
-        finally:
-            self.target = self.failure = None
-
-
 class EnrollmentQueries:
     db: Database
     _first_due: _FirstDue
@@ -431,3 +389,45 @@ class EnrollmentQueries:
             )
             found.update({int(i): str(state) for i, state in rows})
         return found
+
+
+def _json_list(values: Iterable[str]) -> str:
+    """Many values as one parameter, read back with json_each: no limit on how many."""
+    return _JSON_LIST.encode(list(values))
+
+
+_JSON_LIST = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+class _FirstDue:
+    """The SQL function that gives a new enrollment its first due time from the contact's zone.
+
+    Registered once per connection (SQLite refuses to replace a function while a statement is
+    running); each insert sets the Python callable it calls for the duration of its statement.
+    """
+
+    NAME = "seqctl_first_due"
+
+    def __init__(self) -> None:
+        self.target: Callable[[str | None], str | None] | None = None
+        self.failure: BaseException | None = None
+
+    def __call__(self, zone: str | None) -> str | None:
+        assert self.target is not None
+        try:
+            return self.target(zone)
+        except BaseException as exc:  # SQLite would only say "user-defined function raised"
+            self.failure = exc
+            raise
+
+    @contextmanager
+    def using(self, target: Callable[[str | None], str | None]) -> Iterator[None]:
+        self.target, self.failure = target, None
+        try:
+            yield
+        except sqlite3.Error:
+            if self.failure is not None:
+                raise self.failure from None
+            raise
+        finally:
+            self.target = self.failure = None
