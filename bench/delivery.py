@@ -34,9 +34,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from checks import check, json_list, json_object
 from delivery_loops import channel_send, emails, httpclient_loop, smtplib_loop
 from delivery_sinks import Sinks, running_sinks
-from measure import BenchFailure, Run, run_measured, seqctl_command
+from measure import BenchFailure, run_measured, seqctl_command
 from workload import contacts, write_csv, write_keys
 
 DEFAULT_COUNT = 5000
@@ -181,21 +182,21 @@ def prepare_project(root: Path, count: int) -> Path:
     """`seqctl init`, the playbook published and active, N contacts imported and enrolled."""
     project = root / "project"
     command = seqctl_command()
-    _check("init", run_measured([*command, "init", str(project)], root))
+    check("init", run_measured([*command, "init", str(project)], root))
     (project / "playbooks" / f"{SEQUENCE}.yaml").write_text(PLAYBOOK, encoding="utf-8")
 
-    published = _json("publish", run_measured([*command, "publish", "--json"], project))
+    published = json_list("publish", run_measured([*command, "publish", "--json"], project))
     if not any(entry.get("sequence") == SEQUENCE for entry in published):
         raise BenchFailure(f"publish: {SEQUENCE} was not published: {published}")
-    _check("activate", run_measured([*command, "activate", SEQUENCE], project))
+    check("activate", run_measured([*command, "activate", SEQUENCE], project))
 
     csv_file = str(root / "contacts.csv")
     args = [*command, "--now", ENROLL_AT, "contacts", "import", csv_file, "--json"]
-    imported = _json("contacts import", run_measured(args, project))
+    imported = json_object("contacts import", run_measured(args, project))
     _expect("contacts import", imported, {"imported": count, "refused": []})
 
     args = [*command, "--now", ENROLL_AT, "enroll", SEQUENCE, "--file", str(root / "keys.txt")]
-    enrolled = _json("enroll", run_measured([*args, "--json"], project))
+    enrolled = json_object("enroll", run_measured([*args, "--json"], project))
     _expect("enroll", enrolled, {"enrolled": count, "already": 0, "refused": []})
     return project
 
@@ -220,7 +221,7 @@ def measure_tick(project: Path, protocol: Protocol, sinks: Sinks, count: int) ->
     before = sinks.stats()
     run = run_measured([*seqctl_command(), "--now", TICK_AT, "tick", "--json"], project)
     seen = _delta(before, sinks.stats())
-    report = _json(protocol.tick_stage, run)
+    report = json_object(protocol.tick_stage, run)
     _expect(protocol.tick_stage, report, {"sent": count, "failed": 0, "deferred": 0})
     _received(protocol.tick_stage, seen[protocol.messages], count)
     return Measurement(
@@ -304,19 +305,6 @@ def _delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
 def _received(stage: str, received: int, count: int) -> None:
     if received != count:
         raise BenchFailure(f"{stage}: the server received {received} messages, expected {count}")
-
-
-def _check(stage: str, run: Run) -> None:
-    if run.returncode != 0:
-        raise BenchFailure(f"{stage}: exit code {run.returncode}\n{run.describe()}")
-
-
-def _json(stage: str, run: Run) -> Any:
-    _check(stage, run)
-    try:
-        return json.loads(run.stdout)
-    except json.JSONDecodeError as exc:
-        raise BenchFailure(f"{stage}: output is not JSON ({exc})\n{run.describe()}") from None
 
 
 def _expect(stage: str, report: Any, expected: dict[str, object]) -> None:
