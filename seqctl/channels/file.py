@@ -6,6 +6,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from seqctl.channels.base import Delivery, Outgoing
 
@@ -22,8 +23,10 @@ class FileChannel:
             return []
         lines = "".join([m.json_text() + "\n" for m in messages])
         try:
-            with self.path.open("ab") as handle:
+            with self.path.open("a+b") as handle:
                 _lock(handle.fileno())  # a tick on several cores appends from each
+                if handle.seek(0, os.SEEK_END) and _last_byte(handle) != b"\n":
+                    lines = "\n" + lines  # a line a killed writer cut short stays on its own
                 handle.write(lines.encode("utf-8"))
                 handle.flush()
                 os.fsync(handle.fileno())
@@ -51,6 +54,11 @@ class FileChannel:
 
     def close(self) -> None:
         return None
+
+
+def _last_byte(handle: BinaryIO) -> bytes:
+    handle.seek(-1, os.SEEK_END)
+    return handle.read(1)
 
 
 def _lock(fd: int) -> None:

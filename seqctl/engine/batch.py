@@ -39,6 +39,7 @@ class Batch:
         self.approvals = 0
         self.queued = 0
         self.failed = 0
+        self.dropped: set[int] = set()
 
     def complete(self, due: DueEnrollment) -> None:
         self.transitions.append(
@@ -219,6 +220,25 @@ class Batch:
                     message.to,
                 )
             )
+
+    def drop(self, enrollments: set[int]) -> None:
+        """Leave these enrollments out: they changed (a reply, a pause, a removal) while the
+        batch was being worked out, and what changed them wins."""
+        if not enrollments:
+            return
+        self.dropped |= enrollments
+        kept = [m for m in self.messages if m.enrollment not in enrollments]
+        for message in self.messages:
+            if message.enrollment in enrollments:
+                self.approvals -= message.status == "pending_approval"
+                self.deferred -= message.status == "queued"
+        self.messages = kept
+        self.actions = [a for a in self.actions if a.enrollment not in enrollments]
+        self.failed -= sum(
+            1 for t in self.transitions if t.enrollment in enrollments and t.state == "failed"
+        )
+        self.transitions = [t for t in self.transitions if t.enrollment not in enrollments]
+        self.sending = [(n, d) for n, d in self.sending if n.enrollment not in enrollments]
 
     def extra_json(self, extra: dict[str, Any]) -> str | None:
         """A message's extra fields as JSON; the common case (just the sender) made once."""

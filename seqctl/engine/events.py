@@ -18,7 +18,7 @@ from typing import Any
 from seqctl.engine.advance import exit_enrollment
 from seqctl.engine.enrollment import resume_enrollment
 from seqctl.engine.runtime import Versions
-from seqctl.errors import InputError
+from seqctl.errors import InputError, SeqctlError
 from seqctl.store import Store
 from seqctl.store.records import ContactRow, EnrollmentRecord, NewEvent
 from seqctl.timeutil import format_instant, parse_instant, zone
@@ -102,7 +102,13 @@ def record(
     while chunk := list(itertools.islice(pending, EVENTS_PER_TRANSACTION)):
         with store.transaction():
             for where, item in chunk:
-                _record_one(store, versions, where, item, now, report)
+                counts = (report.recorded, report.duplicates, report.exited, report.paused)
+                try:
+                    with store.transaction():  # a savepoint: a bad event takes only itself back
+                        _record_one(store, versions, where, item, now, report)
+                except SeqctlError as exc:
+                    report.recorded, report.duplicates, report.exited, report.paused = counts
+                    report.refused.append((where, str(exc)))
     return report
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import traceback
 from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection, wait
@@ -29,9 +30,14 @@ Work = Callable[[Store, tuple[int, int], Callable[[int], None]], dict[str, int]]
 
 
 def workers(store: Store, now: str, limit: int | None, senders: Mapping[str, Any]) -> int:
-    """How many processes this tick should use: 1 unless it is big and nothing is capped."""
+    """How many processes this tick should use: 1 unless it is big and nothing is capped.
+
+    Only on Linux: elsewhere a forked process is not safe (macOS) or not possible (Windows).
+    """
     cores = _cores()
-    if cores < 2 or store.path is None or limit is not None:
+    if not sys.platform.startswith("linux") or cores < 2 or store.path is None:
+        return 1
+    if limit is not None:
         return 1
     if any((sender or {}).get("per_day") is not None for sender in senders.values()):
         return 1
@@ -90,6 +96,7 @@ def _collect(
     results: list[dict[str, int]] = []
     errors: list[str] = []
     open_ends = {conn: index for index, (_, conn) in enumerate(children)}
+    stopping = False
     while open_ends:
         for conn in wait(list(open_ends)):
             assert isinstance(conn, Connection)
@@ -97,8 +104,21 @@ def _collect(
                 kind, value = conn.recv()
             except EOFError:  # gone without a word: killed, or out of memory
                 index = open_ends.pop(conn)
-                code = children[index][0].exitcode
-                errors.append(f"tick worker {index + 1} stopped unexpectedly (exit code {code})")
+                if stopping:
+                    continue
+                process = children[index][0]
+                process.join(timeout=5)
+                errors.append(
+                    f"tick worker {index + 1} stopped unexpectedly (exit code {process.exitcode});"
+                    " the tick stopped the others: the next tick finishes the work"
+                )
+                # It may have died holding the write lock, which the others would wait for.
+                # Stopped between two writes, they lose nothing: what they committed stays,
+                # and a message on its way is recovered by the next tick.
+                stopping = True
+                for other, _ in children:
+                    if other.is_alive():
+                        other.terminate()
                 continue
             if kind == "progress":
                 if progress is not None:

@@ -249,11 +249,15 @@ def _advance_all(
         # lease nothing else finishes messages that are due again.
         batch.rekey_revisits(store.finished_keys([m.idempotency_key for m in batch.messages]))
         with store.transaction():
+            # Read again under the write lock: a reply, a removal or a pause that came in
+            # while this batch was rendered wins, and those enrollments are left as they are.
+            now_at = store.enrollment_positions([row[0] for row in rows])
+            batch.drop({r[0] for r in rows if now_at.get(r[0]) != ("active", r[4], r[6])})
             ids = store.add_messages(batch.messages)
             batch.park_known(ids)
             store.add_actions(batch.actions)
             store.advance(batch.transitions)
-        report.due += len(rows)
+        report.due += len(rows) - len(batch.dropped)
         report.actions += len(batch.actions)
         report.approvals += batch.approvals
         report.failed += batch.failed

@@ -377,6 +377,22 @@ class EnrollmentQueries:
             ).fetchone()[0]
         )
 
+    def enrollment_positions(self, ids: Sequence[int]) -> dict[int, tuple[str, int, str | None]]:
+        """(state, step, next_due_at) of each of these enrollments; the state reads `paused`
+        while their sequence is not active."""
+        found: dict[int, tuple[str, int, str | None]] = {}
+        for start in range(0, len(ids), _IN_CHUNK):
+            chunk = list(ids[start : start + _IN_CHUNK])
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                "SELECT e.id, CASE WHEN s.status = 'active' THEN e.state ELSE 'paused' END,"
+                " e.step, e.next_due_at FROM enrollments e JOIN sequences s ON s.id = e.sequence"
+                f" WHERE e.id IN ({marks})",
+                chunk,
+            )
+            found.update({int(i): (str(state), int(step), due) for i, state, step, due in rows})
+        return found
+
     def enrollment_states(self, ids: Sequence[int]) -> dict[int, str]:
         """The current state of each of these enrollments."""
         found: dict[int, str] = {}

@@ -256,3 +256,26 @@ def test_timeline_shows_events_after_the_sequence_ended(started: Run) -> None:
         "bounce",
         "kind=hard",
     )
+
+
+def test_a_bad_event_in_an_import_is_refused_alone(
+    started: Run, write: Callable[[str, str], Path]
+) -> None:
+    """Events are imported hundreds to a transaction; one that fails takes only itself back."""
+    run = started
+    write(
+        "events.jsonl",
+        '{"type": "unsubscribe", "contact": "ann"}\n'
+        '{"type": "out_of_office", "contact": "bob", "data": {"return_date": "next week"}}\n'
+        '{"type": "reply", "contact": "bob"}\n',
+    )
+
+    done = run("--now=2026-11-24T10:00:00Z", "events", "import", "events.jsonl", "--json")
+
+    assert done.exit_code == 1
+    assert done.json["recorded"] == 2  # the unsubscribe and the reply
+    assert done.json["exited"] == 3  # ann from both her sequences, bob from one
+    [refused] = done.json["refused"]
+    assert refused["row"].endswith("2") and "next week" in refused["reason"]
+    assert state(run, "ann")[0] == "exited" and state(run, "bob") == ("exited", "replied")
+    assert [s["value"] for s in run("suppressions", "--json").json] == ["ann"]

@@ -97,3 +97,17 @@ def test_a_second_tick_while_one_runs_says_so_and_exits_zero(queued: Path, run: 
     assert result.stdout == "another tick is running (other-host:42); nothing to do\n"
     # The lease expires on its own: a tick that died does not block the next ones forever.
     assert run("--now=2026-11-23T08:11:00Z", "tick", "--json").json["sent"] == 2
+
+
+def test_a_line_cut_short_by_a_killed_writer_stays_on_its_own(tmp_path: Path) -> None:
+    from seqctl.channels import FileChannel, Outgoing
+
+    outbox = tmp_path / "outbox.jsonl"
+    outbox.write_text('{"id": 1, "idempotency_key": "1:1:hel')  # killed mid-line
+    message = Outgoing(2, "2:1:hello", "s", 1, "hello", "c", "email", "a@b", "S", "B", "t")
+    [delivery] = FileChannel(outbox).send([message])
+    assert delivery.ok
+    lines = outbox.read_text().splitlines()
+    assert lines[0] == '{"id": 1, "idempotency_key": "1:1:hel'
+    assert json.loads(lines[1])["idempotency_key"] == "2:1:hello"
+    assert FileChannel(outbox).delivered({"1:1:hello", "2:1:hello"}) == {"2:1:hello"}

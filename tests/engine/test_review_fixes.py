@@ -7,12 +7,15 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from seqctl.channels import ChannelSet, Delivery, FileChannel, Outgoing
 from seqctl.engine.events import parse_event, record
 from seqctl.engine.tick import tick
 from seqctl.store import open_store
 from tests.conftest import Run
 
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 AUTO = 'approval: auto\nconsent: {by: a, at: "2026-11-01"}\n'
 
 
@@ -151,3 +154,49 @@ def test_a_reply_during_the_send_wins(
     assert (enrollment["state"], enrollment["reason"]) == ("exited", "replied")
     run("--now=2026-11-25T08:00:00Z", "tick")
     assert [m["step"] for m in sent(project)] == ["hello"]
+
+
+def test_a_reply_while_the_batch_is_rendered_wins(
+    run: Run,
+    write: Callable[[str, str], Path],
+    project: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The due rows are read without the write lock; what changed them since is left alone."""
+    from seqctl.store.base import Store
+
+    setup(
+        run,
+        write,
+        'sequence: p\nconsent: {by: a, at: "2026-11-01"}\nsteps:\n'
+        "  - id: hello\n    type: email\n    subject: Hi\n    body: Hello\n"
+        "  - id: call\n    type: call\n    wait: 1 day\n",
+        "key,email\nann,ann@example.com\nbob,bob@example.com\n",
+    )
+    original = Store.due
+
+    def due_then_reply(self: Store, now: str, limit: int, shard: object = None) -> object:
+        rows = original(self, now, limit, shard)  # type: ignore[arg-type]
+        if rows:  # ann replies (another process) while the batch is being worked out
+            with open_store(project / "seqctl.db") as other:
+                reply = parse_event({"type": "reply", "contact": "ann"}, now=NOW)
+                record(other, [("line 1", reply)], now=NOW)
+        return rows
+
+    monkeypatch.setattr(Store, "due", due_then_reply)
+    done = run("--now=2026-11-23T09:00:00Z", "tick", "--json").json
+    monkeypatch.setattr(Store, "due", original)
+
+    assert done["due"] == 1 and done["approvals"] == 1  # bob's message waits for approval
+    with open_store(project / "seqctl.db") as store:
+        messages = store.db.execute("SELECT contact, status FROM messages").fetchall()
+        ann = store.db.execute(
+            "SELECT state, reason FROM enrollments WHERE contact = 'ann'"
+        ).fetchone()
+        kinds = [row.kind for row in store.history(contact="ann")]
+    assert messages == [("bob", "pending_approval")]
+    assert ann == ("exited", "replied")
+    assert "approval" not in kinds
+    assert run("--now=2026-11-23T09:05:00Z", "approve", "--all").exit_code == 0
+    run("--now=2026-11-23T09:06:00Z", "tick")
+    assert [m["contact"] for m in sent(project)] == ["bob"]

@@ -6,6 +6,7 @@ import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -125,3 +126,32 @@ def test_a_small_tick_or_one_core_stays_in_one_process(
         monkeypatch.setattr(shards, "PARALLEL_FROM", 1)
         monkeypatch.setattr(shards, "_cores", lambda: 1)
         assert shards.workers(store, stamp, None, {}) == 1
+
+
+def test_a_worker_killed_holding_the_write_lock_stops_the_tick_quickly(
+    run: Run, enrolled: Path, project: Path, parallel: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The others would wait for a lock nobody will release: the tick stops them and says so."""
+    import os
+    import signal
+    import time
+
+    original = TickRun.advance_shard
+
+    def dies(self: TickRun, store: Any, shard: tuple[int, int], progress: object) -> object:
+        if shard[0] == 1:
+            store.writers.acquire()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return original(self, store, shard, progress)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(TickRun, "advance_shard", dies)
+    started = time.monotonic()
+    result = run("--now=2026-11-23T09:00:00Z", "tick")
+    assert time.monotonic() - started < 20  # not 30 s a transaction
+    assert result.exit_code != 0
+    assert "tick worker 2 stopped unexpectedly (exit code -9)" in result.stderr
+
+    monkeypatch.setattr(TickRun, "advance_shard", original)
+    assert run("--now=2026-11-23T09:01:00Z", "tick").exit_code == 0  # the next one finishes
+    keys = [json.loads(line)["idempotency_key"] for line in (project / "outbox.jsonl").open()]
+    assert len(keys) == len(set(keys)) == COUNT
