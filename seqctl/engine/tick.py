@@ -249,10 +249,7 @@ def _advance_all(
         # lease nothing else finishes messages that are due again.
         batch.rekey_revisits(store.finished_keys([m.idempotency_key for m in batch.messages]))
         with store.transaction():
-            # Read again under the write lock: a reply, a removal or a pause that came in
-            # while this batch was rendered wins, and those enrollments are left as they are.
-            now_at = store.enrollment_positions([row[0] for row in rows])
-            batch.drop({r[0] for r in rows if now_at.get(r[0]) != ("active", r[4], r[6])})
+            batch.drop(_moved_since_read(store, rows))
             ids = store.add_messages(batch.messages)
             batch.park_known(ids)
             store.add_actions(batch.actions)
@@ -270,6 +267,20 @@ def _advance_all(
         if progress is not None:
             progress(len(rows))
         keep_alive()
+
+
+def _moved_since_read(store: Store, rows: list[tuple[Any, ...]]) -> set[int]:
+    """Enrollments of a batch no longer where its unlocked read found them.
+
+    Called under the write lock: a reply, a removal or a pause that came in while the batch
+    was being rendered wins, and those enrollments are left as they are.
+    """
+    now_at = store.enrollment_positions([row[0] for row in rows])
+    return {
+        enrollment
+        for enrollment, _, _, _, step, _, due_at, *_ in rows
+        if now_at.get(enrollment) != ("active", step, due_at)
+    }
 
 
 def _dry_run(store: Store, now: datetime, limit: int | None, report: TickReport) -> TickReport:
