@@ -10,7 +10,6 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from seqctl.engine import shards
 from seqctl.engine.limits import Limits
 from seqctl.engine.runtime import Versions
 from seqctl.errors import SeqctlError
@@ -88,6 +87,7 @@ def tick(
         return report
     try:
         if store.has_work(stamp):
+            from seqctl.engine import shards
             from seqctl.engine.delivery import deliver
             from seqctl.engine.events import resume_due
 

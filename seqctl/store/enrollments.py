@@ -380,34 +380,24 @@ class EnrollmentQueries:
     def enrollment_positions(self, ids: Sequence[int]) -> dict[int, tuple[str, int, str | None]]:
         """(state, step, next_due_at) of each of these enrollments; the state reads `paused`
         while their sequence is not active."""
-        found: dict[int, tuple[str, int, str | None]] = {}
-        for start in range(0, len(ids), _IN_CHUNK):
-            chunk = list(ids[start : start + _IN_CHUNK])
-            marks = ",".join("?" * len(chunk))
-            rows = self.db.execute(
-                "SELECT e.id, CASE WHEN s.status = 'active' THEN e.state ELSE 'paused' END,"
-                " e.step, e.next_due_at FROM enrollments e JOIN sequences s ON s.id = e.sequence"
-                f" WHERE e.id IN ({marks})",
-                chunk,
-            )
-            found.update({int(i): (str(state), int(step), due) for i, state, step, due in rows})
-        return found
+        rows = self.db.execute(
+            "SELECT e.id, CASE WHEN s.status = 'active' THEN e.state ELSE 'paused' END,"
+            " e.step, e.next_due_at FROM enrollments e JOIN sequences s ON s.id = e.sequence"
+            " WHERE e.id IN (SELECT value FROM json_each(?))",
+            [_json_list(ids)],
+        )
+        return {int(i): (str(state), int(step), due) for i, state, step, due in rows}
 
     def enrollment_states(self, ids: Sequence[int]) -> dict[int, str]:
         """The current state of each of these enrollments."""
-        found: dict[int, str] = {}
-        unique = list(dict.fromkeys(ids))
-        for start in range(0, len(unique), _IN_CHUNK):
-            chunk = unique[start : start + _IN_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = self.db.execute(
-                f"SELECT id, state FROM enrollments WHERE id IN ({marks})", chunk
-            )
-            found.update({int(i): str(state) for i, state in rows})
-        return found
+        rows = self.db.execute(
+            "SELECT id, state FROM enrollments WHERE id IN (SELECT value FROM json_each(?))",
+            [_json_list(ids)],
+        )
+        return {int(i): str(state) for i, state in rows}
 
 
-def _json_list(values: Iterable[str]) -> str:
+def _json_list(values: Iterable[str | int]) -> str:
     """Many values as one parameter, read back with json_each: no limit on how many."""
     return _JSON_LIST.encode(list(values))
 
