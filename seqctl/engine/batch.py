@@ -37,7 +37,6 @@ class Batch:
         self.actions: list[NewAction] = []
         self.transitions: list[Transition] = []
         self.approvals = 0
-        self.queued = 0
         self.failed = 0
         self.dropped: set[int] = set()
 

@@ -305,7 +305,3 @@ def _dry_run(store: Store, now: datetime, limit: int | None, report: TickReport)
             else:
                 report.sent += 1
     return report
-
-
-def _iso(value: datetime) -> str:
-    return format_instant(value) or ""
