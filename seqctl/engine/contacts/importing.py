@@ -1,0 +1,89 @@
+"""Importing contacts: the good rows upserted by key in batches, each all or nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from seqctl.engine.bulk import collector_paused
+from seqctl.engine.contacts.rows import ParsedRow, Refusal
+from seqctl.store import ContactRow, Store
+from seqctl.timeutil import format_instant
+
+BATCH_SIZE = 10_000  # rows; as fast as 20,000 and half the memory with wide rows
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    created: int
+    updated: int
+    refused: list[Refusal]
+    enrolled: dict[str, int] = field(default_factory=dict)  # automatic enrollments per sequence
+
+    @property
+    def imported(self) -> int:
+        return self.created + self.updated
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "imported": self.imported,
+            "created": self.created,
+            "updated": self.updated,
+            "refused": [{"row": r.row, "reason": r.reason} for r in self.refused],
+            "enrolled": dict(self.enrolled),
+        }
+
+
+def import_contacts(
+    store: Store,
+    rows: Iterable[ParsedRow],
+    *,
+    now: datetime,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[int], None] | None = None,
+    after_batch: Callable[[list[ContactRow], set[str]], None] | None = None,
+) -> ImportReport:
+    """Upsert the good rows by key, batch by batch, each batch all or nothing; list the bad ones.
+
+    `progress` is called after each batch with the number of rows read so far; `after_batch`
+    with the batch written and the keys in it that were new (automatic enrollment uses it).
+    """
+    at = format_instant(now)
+    assert at is not None
+    created = updated = read = reported = 0
+    refused: list[Refusal] = []
+    batch: list[ContactRow] = []
+
+    def write() -> None:
+        nonlocal created, updated
+        new: list[str] | None = [] if after_batch is not None else None
+        count = _write_batch(store, batch, at, new)
+        created, updated = created + count, updated + len(batch) - count
+        if after_batch is not None:
+            after_batch(batch, set(new or ()))
+
+    with collector_paused():
+        for item in rows:
+            read += 1
+            if isinstance(item, Refusal):
+                refused.append(item)
+                continue
+            batch.append(item.contact)
+            if len(batch) >= batch_size:
+                write()
+                batch = []
+                if progress is not None:
+                    progress(reported := read)
+        if batch:
+            write()
+    if progress is not None and read != reported:
+        progress(read)
+    return ImportReport(created, updated, refused)
+
+
+def _write_batch(store: Store, batch: list[ContactRow], at: str, new: list[str] | None) -> int:
+    """Upsert one batch in one transaction; how many were new (their keys added to `new`)."""
+    with store.transaction():
+        return store.upsert_contacts(batch, at, new_keys=new)

@@ -1,0 +1,84 @@
+"""A row of a contact file: the contact read from it, or why it was refused.
+
+The checks every format shares are here: an email that looks like one, a key (or the email,
+lowercased, in its place), a phone without letters, a known time zone; and the error for a
+file that is not UTF-8.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from functools import lru_cache
+from typing import Any, NamedTuple, TypeAlias
+from zoneinfo import available_timezones
+
+from seqctl.errors import InputError
+from seqctl.store import ContactRow
+from seqctl.timeutil import is_valid_zone
+
+ROUTING = ("key", "email", "phone", "timezone")
+
+# One @, a dot in the domain, no spaces: a sanity check, not RFC 5322.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+class Parsed(NamedTuple):
+    """A good row: the contact read from line `row`."""
+
+    row: int
+    contact: ContactRow
+
+
+class Refusal(NamedTuple):
+    """A bad row: its line number and why it was not imported."""
+
+    row: int
+    reason: str
+
+
+ParsedRow: TypeAlias = Parsed | Refusal
+
+
+def checked_row(
+    row: int, key: str, email: str, phone: str, timezone: str, attributes: dict[str, Any]
+) -> ParsedRow:
+    """Check the routing fields of one row; the key falls back to the email, lowercased."""
+    if email and not _EMAIL.fullmatch(email):
+        return Refusal(row, f"invalid email {email!r}")
+    if not key:
+        if not email:
+            return Refusal(row, "no key and no email")
+        key = email.lower()
+    if phone and _LETTER.search(phone):
+        return Refusal(row, f"invalid phone {phone!r}: it has letters")
+    if timezone:
+        problem = _zone_problem(timezone)
+        if problem is not None:
+            return Refusal(row, problem)
+    return Parsed(row, ContactRow(key, email or None, phone or None, timezone or None, attributes))
+
+
+@lru_cache(maxsize=4096)
+def _zone_problem(name: str) -> str | None:
+    """None for a valid IANA zone; else why not. Cached: files repeat a handful of zones."""
+    if is_valid_zone(name):
+        return None
+    known = _zone_names()
+    by_case = {z.lower(): z for z in known}
+    guess = by_case.get(name.lower()) or next(
+        iter(difflib.get_close_matches(name, known, n=1, cutoff=0.7)), None
+    )
+    hint = f" (did you mean '{guess}'?)" if guess else ""
+    return f"unknown time zone {name!r}{hint}"
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> list[str]:
+    return sorted(available_timezones())
+
+
+def not_utf8(name: str, line: int, exc: UnicodeDecodeError) -> InputError:
+    """The error for a file that is not UTF-8 text, at the line where decoding failed."""
+    return InputError(f"{name}:{line}: not UTF-8 text ({exc.reason}); save the file as UTF-8")

@@ -1,0 +1,33 @@
+"""Sandboxed Jinja for message subjects and bodies, rendered at send time.
+
+A variable that is missing, None or "" never renders blank: it raises `MissingVariable` with its
+dotted name, unless the template handles it (`| default(...)`, `{% if %}`, `is defined`).
+
+`context.py` holds the variables a template sees (values that know their dotted path);
+`sandbox.py` the environment that compiles, renders and evaluates with them. Import from here.
+"""
+
+from __future__ import annotations
+
+from seqctl.render.context import KNOWN_ROOTS, TARGETS, prepared, template_context
+from seqctl.render.sandbox import (
+    MissingVariable,
+    RenderError,
+    compile_template,
+    environment,
+    evaluate,
+    render,
+)
+
+__all__ = [
+    "KNOWN_ROOTS",
+    "TARGETS",
+    "MissingVariable",
+    "RenderError",
+    "compile_template",
+    "environment",
+    "evaluate",
+    "prepared",
+    "render",
+    "template_context",
+]
