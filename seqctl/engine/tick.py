@@ -88,29 +88,30 @@ def tick(
     try:
         if store.has_work(stamp):
             from seqctl.engine import shards
+            from seqctl.engine.bulk import collector_paused
             from seqctl.engine.delivery import deliver
             from seqctl.engine.events import resume_due
 
             resume_due(store, now)  # out-of-office pauses that have ended
             run = Run(channels, now, batch_size, senders or {}, lease)
             workers = shards.workers(store, stamp, limit, senders or {})
-            if workers > 1:
-                for part in shards.run(store, workers, run.advance_shard, progress):
-                    report.add_counts(part)
-            else:
-                run.advance(store, limit, report, progress)
-            versions = Versions(store)
-            report.add(
-                deliver(
-                    store,
-                    channels,
-                    versions,
-                    now,
-                    batch_size=batch_size,
-                    limits=Limits(store, senders or {}, now),
-                    keep_alive=lambda: lease.renew(store),
+            with collector_paused():  # a tick makes no reference cycles; see bulk
+                if workers > 1:
+                    for part in shards.run(store, workers, run.advance_shard, progress):
+                        report.add_counts(part)
+                else:
+                    run.advance(store, limit, report, progress)
+                report.add(
+                    deliver(
+                        store,
+                        channels,
+                        Versions(store),
+                        now,
+                        batch_size=batch_size,
+                        limits=Limits(store, senders or {}, now),
+                        keep_alive=lambda: lease.renew(store),
+                    )
                 )
-            )
         if notifications:
             from seqctl.engine.notify import notify_owners
 
@@ -249,6 +250,7 @@ def _advance_all(
         # lease nothing else finishes messages that are due again.
         batch.rekey_revisits(store.finished_keys([m.idempotency_key for m in batch.messages]))
         with store.transaction():
+            keep_alive()  # first: a tick whose lease was taken over writes nothing more
             batch.drop(_moved_since_read(store, rows))
             ids = store.add_messages(batch.messages)
             batch.park_known(ids)
@@ -266,7 +268,6 @@ def _advance_all(
             report.add(delivered)
         if progress is not None:
             progress(len(rows))
-        keep_alive()
 
 
 def _moved_since_read(store: Store, rows: list[tuple[Any, ...]]) -> set[int]:

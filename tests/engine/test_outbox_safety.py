@@ -111,3 +111,29 @@ def test_a_line_cut_short_by_a_killed_writer_stays_on_its_own(tmp_path: Path) ->
     assert lines[0] == '{"id": 1, "idempotency_key": "1:1:hel'
     assert json.loads(lines[1])["idempotency_key"] == "2:1:hello"
     assert FileChannel(outbox).delivered({"1:1:hello", "2:1:hello"}) == {"2:1:hello"}
+
+
+def test_a_tick_whose_lease_was_taken_over_stops_before_the_next_batch(
+    queued: Path, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tick that ran past its lease (another took over) writes and sends nothing more."""
+    from seqctl.errors import SeqctlError
+    from seqctl.store.base import Store
+
+    original = Store.due
+    calls = []
+
+    def due_then_taken_over(self: Store, *args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 2:  # between the batches another tick takes the lease
+            self.db.execute("UPDATE leases SET holder = 'other-host:42'")
+        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Store, "due", due_then_taken_over)
+    channels = ChannelSet({}, project / "outbox.jsonl")
+    with open_store(queued) as store, pytest.raises(SeqctlError, match="another tick took over"):
+        tick(store, channels, now=datetime(2026, 11, 23, 8, tzinfo=UTC), batch_size=1)
+    assert keys(project) == ["1:1:hello"]
+    with open_store(queued) as store:
+        statuses = store.db.execute("SELECT contact, status FROM messages").fetchall()
+    assert statuses == [("ann", "sent")]  # bob's message was never written
