@@ -25,6 +25,8 @@ class Result:
 
 
 Run = Callable[..., Result]
+Write = Callable[[str, str], Path]
+Launch = Callable[..., Run]
 
 
 @pytest.fixture
@@ -50,7 +52,7 @@ def run(project: Path) -> Run:
 
 
 @pytest.fixture
-def write(project: Path) -> Callable[[str, str], Path]:
+def write(project: Path) -> Write:
     """Write a dedented file under the project folder."""
 
     def writer(relative: str, content: str) -> Path:
@@ -60,3 +62,32 @@ def write(project: Path) -> Callable[[str, str], Path]:
         return path
 
     return writer
+
+
+@pytest.fixture
+def launch(run: Run, write: Write) -> Launch:
+    """Set a project going: write playbooks and contacts, publish, activate, import.
+
+    `playbooks` maps each sequence id to its playbook text (written to playbooks/<id>.yaml);
+    `contacts` is a CSV. Publishing happens at `at`; every step must succeed. Returns `run`.
+    """
+
+    def launcher(
+        playbooks: dict[str, str],
+        contacts: str,
+        *,
+        csv: str = "c.csv",
+        at: str = "2026-11-23T08:00:00Z",
+        activate: bool = True,
+    ) -> Run:
+        for sequence, text in playbooks.items():
+            write(f"playbooks/{sequence}.yaml", text)
+        write(csv, contacts)
+        published = run(f"--now={at}", "publish")
+        assert published.exit_code == 0, published.stdout + published.stderr
+        for sequence in playbooks if activate else ():
+            assert run("activate", sequence).exit_code == 0
+        assert run("contacts", "import", csv).exit_code == 0
+        return run
+
+    return launcher

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
+
+from tests.bench_scripts import run_bench
 
 pytest.importorskip("aiosmtpd")
 
-REPO = Path(__file__).resolve().parents[1]
 COUNT = 30
 STAGES = (
     "smtp-tick",
@@ -30,16 +26,7 @@ BASELINES = {
 
 
 def test_delivery_bench_reports_every_measurement_with_its_baseline() -> None:
-    done = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "delivery.py"), "--count", str(COUNT)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    lines, log = run_bench("delivery.py", "--count", str(COUNT), timeout=120)
     by_stage = {line["stage"]: line for line in lines}
 
     assert [line["stage"] for line in lines] == list(STAGES)
@@ -53,4 +40,4 @@ def test_delivery_bench_reports_every_measurement_with_its_baseline() -> None:
     assert by_stage["smtp-tick"]["connections"] == 1
     assert by_stage["httpclient-loop"]["connections"] == 1
     assert by_stage["smtp-tick"]["peak_rss_mb"] > 0
-    assert f"| smtp-tick | end-to-end | {COUNT} |" in done.stderr
+    assert f"| smtp-tick | end-to-end | {COUNT} |" in log

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
+from tests.bench_scripts import run_bench
 
-REPO = Path(__file__).resolve().parents[1]
 STAGES = (
     "startup",
     "lint-1000",
@@ -28,16 +24,7 @@ STAGES = (
 
 
 def test_bench_runs_every_stage_on_a_small_dataset() -> None:
-    done = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "run.py"), "--sizes", "200"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    lines, log = run_bench("run.py", "--sizes", "200", timeout=300)
     by_stage = {line["stage"]: line for line in lines}
 
     assert [line["stage"] for line in lines] == list(STAGES)
@@ -53,5 +40,5 @@ def test_bench_runs_every_stage_on_a_small_dataset() -> None:
     assert by_stage["db-size"]["idle_ticks_growth_bytes"] >= 0
     assert set(by_stage["events-import"]["types"]) == {"open", "click", "reply", "bounce"}
     assert by_stage["report"]["html_bytes"] > 0
-    assert "| tick-due | 200 |" in done.stderr
-    assert "of floor)" in done.stderr
+    assert "| tick-due | 200 |" in log
+    assert "of floor)" in log

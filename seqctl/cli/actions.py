@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from seqctl.cli import context
-from seqctl.cli.options import AsOption, JsonOption, OwnerOption, viewer
+from seqctl.cli.options import AsOption, JsonOption, OwnerOption, SequenceFilterOption, viewer
 from seqctl.cli.root import app
 from seqctl.engine import actions as queue
 from seqctl.errors import InputError
@@ -36,9 +36,7 @@ def actions(
     upcoming: Annotated[
         bool, typer.Option("--upcoming", help="Only manual steps not due yet.")
     ] = False,
-    sequence: Annotated[
-        str | None, typer.Option("--sequence", help="Only this sequence.", show_default=False)
-    ] = None,
+    sequence: SequenceFilterOption = None,
     owner: OwnerOption = None,
     as_user: AsOption = None,
     as_json: JsonOption = False,

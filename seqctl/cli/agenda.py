@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from seqctl.cli import context
-from seqctl.cli.options import JsonOption
+from seqctl.cli.options import JsonOption, SequenceArgument, SequenceFilterOption
 from seqctl.cli.root import app
 from seqctl.engine import agenda as planning
 from seqctl.engine import missing as lacking
@@ -25,9 +25,7 @@ def agenda(
             "--days", min=1, help="How many days, today (UTC) included; days are UTC dates."
         ),
     ] = 7,
-    sequence: Annotated[
-        str | None, typer.Option("--sequence", help="Only this sequence.", show_default=False)
-    ] = None,
+    sequence: SequenceFilterOption = None,
     owner: Annotated[
         str | None,
         typer.Option(
@@ -60,7 +58,7 @@ def agenda(
 @app.command()
 def missing(
     ctx: typer.Context,
-    sequence: Annotated[str, typer.Argument(help="The sequence id.", show_default=False)],
+    sequence: SequenceArgument,
     out: Annotated[
         Path | None,
         typer.Option(

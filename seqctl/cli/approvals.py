@@ -9,7 +9,7 @@ import typer
 
 from seqctl.cli import context
 from seqctl.cli.actions import ByOption
-from seqctl.cli.options import JsonOption
+from seqctl.cli.options import JsonOption, SequenceFilterOption
 from seqctl.cli.root import app
 from seqctl.engine import approvals as gate
 from seqctl.errors import InputError
@@ -18,9 +18,7 @@ from seqctl.errors import InputError
 @app.command("approvals")
 def list_approvals(
     ctx: typer.Context,
-    sequence: Annotated[
-        str | None, typer.Option("--sequence", help="Only this sequence.", show_default=False)
-    ] = None,
+    sequence: SequenceFilterOption = None,
     preview: Annotated[
         bool,
         typer.Option("--preview", help="Show what each auto_approve rule would let out now."),

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
 
 import typer
 
 from seqctl.cli import context
-from seqctl.cli.options import JsonOption
+from seqctl.cli.options import ContactOption, JsonOption, SequenceArgument
 from seqctl.cli.root import app
 from seqctl.engine import doctor as doctoring
 from seqctl.errors import ExitCode
@@ -17,10 +16,8 @@ from seqctl.errors import ExitCode
 @app.command()
 def doctor(
     ctx: typer.Context,
-    sequence: Annotated[str, typer.Argument(help="The sequence id.", show_default=False)],
-    contact: Annotated[
-        str, typer.Option("--contact", "-c", help="The contact key.", show_default=False)
-    ],
+    sequence: SequenceArgument,
+    contact: ContactOption,
     as_json: JsonOption = False,
 ) -> None:
     """Check, in order, why a contact is or is not getting a sequence's next step.

@@ -8,13 +8,22 @@ from typing import Annotated
 import typer
 
 from seqctl.cli import context
-from seqctl.cli.options import AsOption, JsonOption, OwnerOption, parse_pairs, viewer
+from seqctl.cli.options import (
+    AsOption,
+    ContactFilterOption,
+    ContactOption,
+    JsonOption,
+    OwnerOption,
+    SequenceArgument,
+    SequenceFilterArgument,
+    file_option,
+    parse_pairs,
+    viewer,
+)
 from seqctl.cli.progress import progress
 from seqctl.cli.root import app
 from seqctl.engine import catalog, enrollment, reports
 from seqctl.errors import ExitCode, InputError
-
-SequenceArgument = Annotated[str, typer.Argument(help="The sequence id.", show_default=False)]
 
 
 @app.command()
@@ -27,12 +36,7 @@ def enroll(
     ] = None,
     file: Annotated[
         Path | None,
-        typer.Option(
-            "--file",
-            "-f",
-            show_default=False,
-            help="Contact keys, one a line, or a CSV/JSONL of contacts; - for stdin.",
-        ),
+        file_option("Contact keys, one a line, or a CSV/JSONL of contacts; - for stdin."),
     ] = None,
     var: Annotated[
         list[str] | None,
@@ -82,12 +86,8 @@ def enroll(
 @app.command("enrollments")
 def list_enrollments(
     ctx: typer.Context,
-    sequence: Annotated[
-        str | None, typer.Argument(help="Only this sequence.", show_default=False)
-    ] = None,
-    contact: Annotated[
-        str | None, typer.Option("--contact", "-c", help="Only this contact.", show_default=False)
-    ] = None,
+    sequence: SequenceFilterArgument = None,
+    contact: ContactFilterOption = None,
     state: Annotated[
         str | None,
         typer.Option(
@@ -140,9 +140,7 @@ def list_enrollments(
 def remove(
     ctx: typer.Context,
     sequence: SequenceArgument,
-    contact: Annotated[
-        str, typer.Option("--contact", "-c", help="The contact key.", show_default=False)
-    ],
+    contact: ContactOption,
     reason: Annotated[
         str, typer.Option("--reason", help="Why (shown in the timeline).")
     ] = "removed by a person",

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from seqctl.cli import context
-from seqctl.cli.options import JsonOption, parse_pairs
+from seqctl.cli.options import ContactOption, JsonOption, file_option, parse_pairs
 from seqctl.cli.root import app
 from seqctl.engine import events as incoming
 from seqctl.engine.contacts import open_source
@@ -48,9 +48,7 @@ def event(
             metavar="TYPE", show_default=False, help=f"One of: {', '.join(incoming.EVENT_TYPES)}."
         ),
     ],
-    contact: Annotated[
-        str, typer.Option("--contact", "-c", help="The contact key.", show_default=False)
-    ],
+    contact: ContactOption,
     sequence: Annotated[
         str | None,
         typer.Option(
@@ -129,12 +127,7 @@ def suppress(
     ] = None,
     file: Annotated[
         Path | None,
-        typer.Option(
-            "--file",
-            "-f",
-            show_default=False,
-            help="A CSV whose first column holds the values (a header row is skipped).",
-        ),
+        file_option("A CSV whose first column holds the values (a header row is skipped)."),
     ] = None,
     reason: Annotated[
         str, typer.Option("--reason", help="Why (shown by suppressions).")

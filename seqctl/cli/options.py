@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -11,34 +10,20 @@ from seqctl.cli import context
 from seqctl.engine.visibility import Viewer
 from seqctl.errors import InputError
 
-DbOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--db",
-        envvar="SEQCTL_DB",
-        help="Database file (default: seqctl.yaml's, else ./seqctl.db).",
-        show_default=False,
-    ),
-]
-NowOption = Annotated[
-    str | None,
-    typer.Option(
-        "--now",
-        envvar="SEQCTL_NOW",
-        help="Act as if it were this ISO 8601 time (tests, replays).",
-        show_default=False,
-    ),
-]
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        envvar="SEQCTL_CONFIG",
-        help="Configuration file (default: ./seqctl.yaml).",
-        show_default=False,
-    ),
-]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+SequenceArgument = Annotated[str, typer.Argument(help="The sequence id.", show_default=False)]
+SequenceFilterArgument = Annotated[
+    str | None, typer.Argument(help="Only this sequence.", show_default=False)
+]
+SequenceFilterOption = Annotated[
+    str | None, typer.Option("--sequence", help="Only this sequence.", show_default=False)
+]
+ContactOption = Annotated[
+    str, typer.Option("--contact", "-c", help="The contact key.", show_default=False)
+]
+ContactFilterOption = Annotated[
+    str | None, typer.Option("--contact", "-c", help="Only this contact.", show_default=False)
+]
 OwnerOption = Annotated[
     str | None,
     typer.Option(
@@ -61,6 +46,11 @@ AsOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+def file_option(help_text: str) -> Any:
+    """--file/-f: values read from a file (or - for stdin); `help_text` says what it holds."""
+    return typer.Option("--file", "-f", show_default=False, help=help_text)
 
 
 def parse_pairs(items: list[str], option: str) -> dict[str, str]:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from seqctl.cli import context
-from seqctl.cli.options import JsonOption
+from seqctl.cli.options import ContactOption, JsonOption, SequenceArgument
 from seqctl.cli.root import app
 from seqctl.engine import migrate as migration
 from seqctl.engine import preview as previewing
@@ -110,9 +110,7 @@ def preview(
     playbook: Annotated[
         str, typer.Argument(help="A playbook file, or a published sequence id.", show_default=False)
     ],
-    contact: Annotated[
-        str, typer.Option("--contact", "-c", help="The contact key.", show_default=False)
-    ],
+    contact: ContactOption,
     start: Annotated[
         str | None,
         typer.Option(
@@ -148,7 +146,7 @@ def preview(
 @app.command()
 def migrate(
     ctx: typer.Context,
-    sequence: Annotated[str, typer.Argument(help="The sequence id.", show_default=False)],
+    sequence: SequenceArgument,
     to: Annotated[int, typer.Option("--to", help="The version to move running enrollments to.")],
     force: Annotated[
         bool,

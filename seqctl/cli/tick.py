@@ -9,7 +9,12 @@ import typer
 
 from seqctl.channels import ChannelSet
 from seqctl.cli import context
-from seqctl.cli.options import JsonOption
+from seqctl.cli.options import (
+    ContactFilterOption,
+    JsonOption,
+    SequenceFilterArgument,
+    SequenceFilterOption,
+)
 from seqctl.cli.progress import progress
 from seqctl.cli.root import app
 from seqctl.engine import retry as retrying
@@ -106,9 +111,7 @@ def messages(
             "--status", show_default=False, help=f"Only this status: {', '.join(MESSAGE_STATUSES)}."
         ),
     ] = None,
-    sequence: Annotated[
-        str | None, typer.Option("--sequence", show_default=False, help="Only this sequence.")
-    ] = None,
+    sequence: SequenceFilterOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """The outbox: every message with its status, attempts and error.
@@ -153,12 +156,8 @@ def messages(
 @app.command()
 def retry(
     ctx: typer.Context,
-    sequence: Annotated[
-        str | None, typer.Argument(help="Only this sequence.", show_default=False)
-    ] = None,
-    contact: Annotated[
-        str | None, typer.Option("--contact", "-c", help="Only this contact.", show_default=False)
-    ] = None,
+    sequence: SequenceFilterArgument = None,
+    contact: ContactFilterOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Give failed enrollments another go: failed messages are sent again, failed steps re-run.

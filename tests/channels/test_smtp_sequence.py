@@ -9,21 +9,21 @@ from pathlib import Path
 import pytest
 
 from tests.channels.test_smtp import Mailbox, Server, _serve
-from tests.conftest import Run
+from tests.conftest import Launch
+from tests.playbooks import auto_playbook
 
-PLAYBOOK = """
-sequence: welcome
-approval: auto
-consent: {by: ana@acme.test, at: "2026-11-01"}
-sender: {name: Ana Lima, email: ana@acme.test}
-steps:
+PLAYBOOK = auto_playbook(
+    "welcome",
+    """
   - id: hello
     type: email
     subject: "Welcome, {{ contact.first_name | default('friend') }}"
     body: "Hi {{ contact.first_name | default('there') }},\\n\\nWelcome aboard.\\n"
     html: "<p>Hi {{ contact.first_name | default('there') }}, <b>welcome</b>.</p>"
     attachments: [guide.pdf]
-"""
+""",
+    settings="sender: {name: Ana Lima, email: ana@acme.test}\n",
+)
 
 
 @pytest.fixture
@@ -32,9 +32,8 @@ def smtp() -> Iterator[Server]:
 
 
 def test_tick_sends_a_500_contact_sequence_over_smtp(
-    run: Run, write: Callable[[str, str], Path], project: Path, smtp: Server
+    launch: Launch, write: Callable[[str, str], Path], project: Path, smtp: Server
 ) -> None:
-    write("playbooks/welcome.yaml", PLAYBOOK)
     (project / "playbooks" / "guide.pdf").write_bytes(b"%PDF-1.4 guide")
     write(
         "seqctl.yaml",
@@ -43,10 +42,7 @@ def test_tick_sends_a_500_contact_sequence_over_smtp(
     )
     names = ["Ana", "Bruno", "", "Chloé\r\nBcc: evil@example.com"]
     rows = "".join(f'c{i},c{i}@example.com,"{names[i % 4]}"\n' for i in range(500))
-    write("c.csv", "key,email,first_name\n" + rows)
-    assert run("--now=2026-11-23T08:00:00Z", "publish").exit_code == 0
-    run("activate", "welcome")
-    run("contacts", "import", "c.csv")
+    run = launch({"welcome": PLAYBOOK}, "key,email,first_name\n" + rows)
     run("--now=2026-11-23T08:00:00Z", "enroll", "welcome", "--file", "c.csv")
     report = run("--now=2026-11-23T08:00:00Z", "tick", "--json").json
     assert (report["sent"], report["failed"]) == (500, 0)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import Run
+from tests.conftest import Run, Write
 
-Write = Callable[[str, str], Path]
 NOW = "--now=2026-11-23T12:00:00Z"
 LATER = "--now=2026-11-24T08:30:00Z"
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from contextlib import AbstractContextManager
-from pathlib import Path
 
 import pytest
 
@@ -13,9 +11,8 @@ from seqctl.cli import contacts as contacts_cli
 from seqctl.cli import enroll as enroll_cli
 from seqctl.cli import tick as tick_cli
 from seqctl.cli.progress import Progress, progress
-from tests.conftest import Run
+from tests.conftest import Run, Write
 
-Write = Callable[[str, str], Path]
 ENROLL_AT = "--now=2026-11-23T12:00:00Z"
 TICK_AT = "--now=2026-11-23T12:05:00Z"
 WELCOME = """

@@ -19,16 +19,15 @@ from seqctl.engine.tracking import instrument, links, token
 from seqctl.errors import InputError
 from seqctl.store import open_store
 from seqctl.timeutil import parse_instant
-from tests.conftest import Run
+from tests.conftest import Launch, Run
+from tests.playbooks import auto_playbook
 
 SECRET = b"events secret"
 TRACKING = b"tracking secret"
 NOW = parse_instant("2026-11-24T10:00:00Z")
-PLAYBOOK = """
-sequence: news
-approval: auto
-consent: {by: ana@acme.test, at: "2026-11-01"}
-steps:
+PLAYBOOK = auto_playbook(
+    "news",
+    """
   - id: hello
     type: email
     subject: Hello
@@ -42,7 +41,8 @@ steps:
     wait: 3 days
     subject: Any news?
     body: Just checking
-"""
+""",
+)
 
 
 @dataclass
@@ -98,13 +98,9 @@ class Receiver:
 
 
 @pytest.fixture
-def sent(run: Run, write: Callable[[str, str], Path]) -> int:
+def sent(launch: Launch) -> int:
     """A sequence whose first email (HTML with two links) went to ann; its message id."""
-    write("playbooks/news.yaml", PLAYBOOK)
-    write("c.csv", "key,email,first_name\nann,ann@example.com,Ann\n")
-    assert run("--now=2026-11-23T08:00:00Z", "publish").exit_code == 0
-    run("activate", "news")
-    run("contacts", "import", "c.csv")
+    run = launch({"news": PLAYBOOK}, "key,email,first_name\nann,ann@example.com,Ann\n")
     run("--now=2026-11-23T14:00:00Z", "enroll", "news", "-c", "ann")
     assert run("--now=2026-11-23T14:00:00Z", "tick", "--json").json["sent"] == 1
     [message] = run("messages", "--json").json

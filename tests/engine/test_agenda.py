@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Run
+from tests.conftest import Launch, Run
 
 INTRO = """
 sequence: intro
@@ -49,14 +49,10 @@ NOW = "--now=2026-11-23T08:00:00Z"
 
 
 @pytest.fixture
-def planned(run: Run, write: Callable[[str, str], Path]) -> Run:
-    write("playbooks/intro.yaml", INTRO)
-    write("playbooks/nurture.yaml", NURTURE)
-    write("people.csv", PEOPLE)
-    assert run("--now=2026-11-20T08:00:00Z", "publish").exit_code == 0
-    assert run("activate", "intro").exit_code == 0
-    assert run("activate", "nurture").exit_code == 0
-    assert run("contacts", "import", "people.csv").exit_code == 0
+def planned(launch: Launch) -> Run:
+    run = launch(
+        {"intro": INTRO, "nurture": NURTURE}, PEOPLE, csv="people.csv", at="2026-11-20T08:00:00Z"
+    )
     # cat's task became an action on Saturday and is still open: it counts on today.
     assert run("--now=2026-11-21T08:00:00Z", "enroll", "nurture", "-c", "cat").exit_code == 0
     assert run("--now=2026-11-21T08:00:00Z", "tick").exit_code == 0
@@ -117,15 +113,12 @@ steps:
 
 
 @pytest.fixture
-def offer(run: Run, write: Callable[[str, str], Path]) -> Run:
-    write("playbooks/offer.yaml", OFFER)
-    write(
-        "people.csv",
+def offer(launch: Launch) -> Run:
+    run = launch(
+        {"offer": OFFER},
         "key,email,first_name,company\nana,ana@example.com,Ana,Acme\nbob,bob@example.com,,Bolt\n",
+        csv="people.csv",
     )
-    assert run(NOW, "publish").exit_code == 0
-    assert run("activate", "offer").exit_code == 0
-    assert run("contacts", "import", "people.csv").exit_code == 0
     assert run(NOW, "enroll", "offer", "-c", "ana", "-c", "bob").exit_code == 0
     return run
 
@@ -149,22 +142,22 @@ def test_missing_lists_what_a_later_step_needs_and_imports_back(
 
 
 def test_missing_collects_every_value_and_reports_enrollment_variables_apart(
-    run: Run, write: Callable[[str, str], Path]
+    launch: Launch,
 ) -> None:
-    write(
-        "playbooks/plan.yaml",
-        """
+    plan = """
         sequence: plan
         steps:
           - id: offer
             type: email
             subject: "{{ contact.first_name }}, your {{ enrollment.plan }} plan"
             body: "{{ contact.last_name }} at {{ contact.company | default('your company') }}"
-        """,
+        """
+    run = launch(
+        {"plan": plan},
+        "key,email,last_name\ncy,cy@example.com,Ng\n",
+        csv="people.csv",
+        activate=False,
     )
-    write("people.csv", "key,email,last_name\ncy,cy@example.com,Ng\n")
-    run(NOW, "publish")
-    run("contacts", "import", "people.csv")
     run(NOW, "enroll", "plan", "-c", "cy")
     result = run(NOW, "missing", "plan")
     assert result.exit_code == 1

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
 import pytest
 
-from tests.conftest import Run
+from tests.conftest import Launch
 
 ROUTINE = """
 sequence: routine
@@ -24,14 +21,11 @@ steps:
     subject: A personal note
     body: Hello again
 """
+THREE = "key,email\na,a@example.com\nb,b@example.com\nc,c@example.com\n"
 
 
-def test_rule_preview_then_tick(run: Run, write: Callable[[str, str], Path]) -> None:
-    write("playbooks/routine.yaml", ROUTINE)
-    write("c.csv", "key,email\na,a@example.com\nb,b@example.com\nc,c@example.com\n")
-    run("--now=2026-11-23T08:00:00Z", "publish")
-    run("activate", "routine")
-    run("contacts", "import", "c.csv")
+def test_rule_preview_then_tick(launch: Launch) -> None:
+    run = launch({"routine": ROUTINE}, THREE)
     run("--now=2026-11-23T08:00:00Z", "enroll", "routine", "--file", "c.csv")
     preview = run("--now=2026-11-23T08:00:00Z", "approvals", "--preview", "--json").json
     assert preview == [
@@ -64,12 +58,8 @@ def test_rule_preview_then_tick(run: Run, write: Callable[[str, str], Path]) -> 
     ]
 
 
-def test_approve_all_in_bulk(run: Run, write: Callable[[str, str], Path]) -> None:
-    write("playbooks/routine.yaml", ROUTINE.replace("max_per_day: 2", "max_per_day: 1"))
-    write("c.csv", "key,email\na,a@example.com\nb,b@example.com\nc,c@example.com\n")
-    run("--now=2026-11-23T08:00:00Z", "publish")
-    run("activate", "routine")
-    run("contacts", "import", "c.csv")
+def test_approve_all_in_bulk(launch: Launch) -> None:
+    run = launch({"routine": ROUTINE.replace("max_per_day: 2", "max_per_day: 1")}, THREE)
     run("--now=2026-11-23T08:00:00Z", "enroll", "routine", "--file", "c.csv")
     assert run("--now=2026-11-23T08:00:00Z", "tick", "--json").json["approvals"] == 2
     assert run("approve", "--all", "--sequence", "other").exit_code == 2  # no such sequence
@@ -90,14 +80,11 @@ def test_approve_all_in_bulk(run: Run, write: Callable[[str, str], Path]) -> Non
     ],
 )
 def test_reject_moves_on_or_stops_as_the_playbook_says(
-    run: Run, write: Callable[[str, str], Path], rule: str, state: str, step: str
+    launch: Launch, rule: str, state: str, step: str
 ) -> None:
     playbook = ROUTINE.replace("auto_approve: [{step: hello, max_per_day: 2}]\n", rule)
-    write("playbooks/routine.yaml", playbook.replace("id: hello", "id: routine-hello"))
-    write("c.csv", "key,email\na,a@example.com\n")
-    run("--now=2026-11-23T08:00:00Z", "publish")
-    run("activate", "routine")
-    run("contacts", "import", "c.csv")
+    playbook = playbook.replace("id: hello", "id: routine-hello")
+    run = launch({"routine": playbook}, "key,email\na,a@example.com\n")
     run("--now=2026-11-23T08:00:00Z", "enroll", "routine", "-c", "a")
     run("--now=2026-11-23T08:00:00Z", "tick")
     [held] = run("approvals", "--json").json

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
-from tests.conftest import Run
+from tests.conftest import Launch
 
 LOOP = """
 sequence: loop
@@ -20,12 +17,8 @@ steps:
 """
 
 
-def test_branch_loop_fails_with_a_reason(run: Run, write: Callable[[str, str], Path]) -> None:
-    write("playbooks/loop.yaml", LOOP)
-    write("c.csv", "key,email,vip\nvip,vip@example.com,yes\nregular,r@example.com,\n")
-    run("--now=2026-11-23T08:00:00Z", "publish")
-    run("activate", "loop")
-    run("contacts", "import", "c.csv")
+def test_branch_loop_fails_with_a_reason(launch: Launch) -> None:
+    run = launch({"loop": LOOP}, "key,email,vip\nvip,vip@example.com,yes\nregular,r@example.com,\n")
     run("--now=2026-11-23T08:00:00Z", "enroll", "loop", "-c", "vip", "-c", "regular")
     report = run("--now=2026-11-23T08:00:00Z", "tick", "--json")
     assert report.exit_code == 1

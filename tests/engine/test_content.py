@@ -3,47 +3,39 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Run
+from tests.conftest import Launch, Run
+from tests.engine.outbox import outbox
+from tests.playbooks import auto_playbook
 
-AUTO = """
-sequence: content
-approval: auto
-consent: {by: ana@acme.test, at: "2026-11-01"}
-contact_fields: {email: work_email}
-steps:
+AUTO = auto_playbook(
+    "content",
+    """
   - id: hello
     type: email
     channel: auto
     subject: Hi
     body: Hello
-"""
+""",
+    settings="contact_fields: {email: work_email}\n",
+)
 
 
-def start(run: Run, write: Callable[[str, str], Path], playbook: str, contacts: str) -> None:
-    write("playbooks/content.yaml", playbook)
-    write("c.csv", contacts)
-    assert run("--now=2026-11-23T08:00:00Z", "publish").exit_code == 0, run("lint").stdout
-    run("activate", "content")
-    run("contacts", "import", "c.csv")
+def start(launch: Launch, playbook: str, contacts: str) -> Run:
+    """The sequence `content` running, with every contact in the CSV `contacts` enrolled."""
+    run = launch({"content": playbook}, contacts)
     keys = [line.split(",")[0] for line in contacts.splitlines()[1:]]
     run("--now=2026-11-23T08:00:00Z", "enroll", "content", *[f"--contact={k}" for k in keys])
+    return run
 
 
-def outbox(project: Path) -> list[dict[str, object]]:
-    return [json.loads(line) for line in (project / "outbox.jsonl").read_text().splitlines()]
-
-
-def test_channel_auto_and_contact_fields(
-    run: Run, write: Callable[[str, str], Path], project: Path
-) -> None:
-    start(run, write, AUTO, "key,work_email,phone\nmail,m@work.test,\nphone,,+15550100\nnone,,\n")
+def test_channel_auto_and_contact_fields(launch: Launch, project: Path) -> None:
+    run = start(launch, AUTO, "key,work_email,phone\nmail,m@work.test,\nphone,,+15550100\nnone,,\n")
     report = run("--now=2026-11-23T08:00:00Z", "tick", "--json").json
     assert (report["sent"], report["failed"]) == (2, 1)
     assert sorted((m["channel"], m["to"]) for m in outbox(project)) == [
@@ -56,15 +48,13 @@ def test_channel_auto_and_contact_fields(
     )
 
 
-def test_attachments_are_versioned_and_named_in_the_outbox(
-    run: Run, write: Callable[[str, str], Path], project: Path
-) -> None:
+def test_attachments_are_versioned_and_named_in_the_outbox(launch: Launch, project: Path) -> None:
     (project / "playbooks" / "attachments").mkdir(parents=True)
     (project / "playbooks" / "attachments" / "brochure.pdf").write_bytes(b"%PDF-1.4 brochure")
     playbook = AUTO.replace("    channel: auto\n", "    attachments: [brochure.pdf]\n").replace(
         "contact_fields: {email: work_email}\n", ""
     )
-    start(run, write, playbook, "key,email\nann,ann@example.com\n")
+    run = start(launch, playbook, "key,email\nann,ann@example.com\n")
     run("--now=2026-11-23T08:00:00Z", "tick")
     [mail] = outbox(project)
     digest = hashlib.sha256(b"%PDF-1.4 brochure").hexdigest()
@@ -90,17 +80,16 @@ def composer(project: Path, script: str) -> str:
     return f"{sys.executable} {path}"
 
 
-COMPOSED = """
-sequence: content
-approval: auto
-consent: {by: ana@acme.test, at: "2026-11-01"}
-steps:
+COMPOSED = auto_playbook(
+    "content",
+    """
   - id: hello
     type: email
     subject: Hi
     instructions: Say hello warmly.
     compose: {mode: MODE, command: "COMMAND", timeout: 5}
-"""
+""",
+)
 WRITER = """
 import json, sys
 context = json.load(sys.stdin)
@@ -111,11 +100,9 @@ print(f"Dear {name}, {context['instructions']}")
 
 
 @pytest.mark.parametrize("mode", ["assisted", "full"])
-def test_composed_text(
-    run: Run, write: Callable[[str, str], Path], project: Path, mode: str
-) -> None:
+def test_composed_text(launch: Launch, project: Path, mode: str) -> None:
     playbook = COMPOSED.replace("MODE", mode).replace("COMMAND", composer(project, WRITER))
-    start(run, write, playbook, "key,email,first_name\nann,ann@example.com,Ann\n")
+    run = start(launch, playbook, "key,email,first_name\nann,ann@example.com,Ann\n")
     report = run("--now=2026-11-23T08:00:00Z", "tick", "--json").json
     if mode == "assisted":  # a program's draft always waits for a person, even with approval auto
         assert (report["approvals"], report["sent"]) == (1, 0)
@@ -138,11 +125,11 @@ def test_composed_text(
     ],
 )
 def test_a_failing_composer_fails_the_step_and_sends_nothing(
-    run: Run, write: Callable[[str, str], Path], project: Path, script: str, reason: str
+    launch: Launch, project: Path, script: str, reason: str
 ) -> None:
     playbook = COMPOSED.replace("MODE", "full").replace("COMMAND", composer(project, script))
-    start(
-        run, write, playbook.replace("timeout: 5", "timeout: 1"), "key,email\nann,ann@example.com\n"
+    run = start(
+        launch, playbook.replace("timeout: 5", "timeout: 1"), "key,email\nann,ann@example.com\n"
     )
     assert run("--now=2026-11-23T08:00:00Z", "tick", "--json").json["failed"] == 1
     assert not (project / "outbox.jsonl").exists()

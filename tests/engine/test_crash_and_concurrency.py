@@ -10,18 +10,16 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Run
+from tests.conftest import Launch
+from tests.playbooks import auto_playbook
 
-PLAYBOOK = """
-sequence: bulk
-approval: auto
-consent: {by: ana@acme.test, at: "2026-11-01"}
-steps:
+PLAYBOOK = auto_playbook(
+    "bulk",
+    """
   - id: hello
     type: email
     subject: "Hi {{ contact.first_name | default('there') }}"
@@ -31,19 +29,16 @@ steps:
     subject: Again
     body: Hello again
     wait: 2 hours
-"""
+""",
+)
 CONTACTS = 5000
 NOW = "2026-11-23T08:00:00Z"
 
 
 @pytest.fixture
-def bulk(run: Run, write: Callable[[str, str], Path], project: Path) -> Path:
-    write("playbooks/bulk.yaml", PLAYBOOK)
+def bulk(launch: Launch, project: Path) -> Path:
     rows = "".join(f"c{i},c{i}@example.com,Name{i}\n" for i in range(CONTACTS))
-    write("c.csv", "key,email,first_name\n" + rows)
-    run(f"--now={NOW}", "publish")
-    run("activate", "bulk")
-    run("contacts", "import", "c.csv")
+    run = launch({"bulk": PLAYBOOK}, "key,email,first_name\n" + rows, at=NOW)
     assert run(f"--now={NOW}", "enroll", "bulk", "--file", "c.csv", "--json").json["enrolled"] == (
         CONTACTS
     )

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
 import pytest
 
-from tests.conftest import Result, Run
+from tests.conftest import Launch, Result, Run
 
 WELCOME = """
 sequence: welcome
@@ -35,13 +32,9 @@ LATER = "--now=2026-11-24T16:30:00Z"  # Tuesday 11:30 in New York
 
 
 @pytest.fixture
-def started(run: Run, write: Callable[[str, str], Path]) -> Run:
+def started(launch: Launch) -> Run:
     """Tuesday 10:00 in New York: four enrolled, a tick drafts their first emails."""
-    write("playbooks/welcome.yaml", WELCOME)
-    write("contacts.csv", CONTACTS)
-    assert run("--now=2026-11-23T08:00:00Z", "publish").exit_code == 0
-    assert run("activate", "welcome").exit_code == 0
-    assert run("contacts", "import", "contacts.csv").exit_code == 0
+    run = launch({"welcome": WELCOME}, CONTACTS, csv="contacts.csv")
     enrolled = run(
         "--now=2026-11-24T15:00:00Z", "enroll", "welcome", *_contacts("ana", "wes", "rita", "fay")
     )

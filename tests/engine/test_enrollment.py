@@ -7,7 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from seqctl.engine import enrollment
 from seqctl.engine.enrollment import EnrollReport, Refusal
 from seqctl.engine.runtime import RunnableVersion
 from seqctl.store import Store, open_store
-from tests.conftest import Run
+from tests.conftest import Launch
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # a Monday
 UNKNOWN = "unknown contact (import it first: seqctl contacts import)"
@@ -40,15 +40,13 @@ lima,lima@example.com,America/Lima
 
 
 @pytest.fixture
-def published(run: Run, write: Callable[[str, str], Path], project: Path) -> Path:
-    return publish(run, write, project, "always")
+def published(launch: Launch, project: Path) -> Path:
+    return publish(launch, project, "always")
 
 
-def publish(run: Run, write: Callable[[str, str], Path], project: Path, reenroll: str) -> Path:
-    write("playbooks/hours.yaml", PLAYBOOK.replace("REENROLL", reenroll))
-    write("c.csv", CONTACTS)
-    assert run("--now=2026-11-23T08:00:00Z", "publish").exit_code == 0
-    assert run("contacts", "import", "c.csv").exit_code == 0
+def publish(launch: Launch, project: Path, reenroll: str) -> Path:
+    """`hours` published (a draft) and the contacts imported; the database."""
+    launch({"hours": PLAYBOOK.replace("REENROLL", reenroll)}, CONTACTS, activate=False)
     return project / "seqctl.db"
 
 
@@ -135,9 +133,9 @@ def test_enrolling_again_counts_everyone_as_already_and_adds_nothing(store: Stor
 
 
 def test_a_finished_enrollment_does_not_stop_a_new_one_unless_the_policy_says_so(
-    run: Run, write: Callable[[str, str], Path], project: Path
+    launch: Launch, project: Path
 ) -> None:
-    db = publish(run, write, project, "never")
+    db = publish(launch, project, "never")
     with open_store(db) as store:
         enrollment.enroll(store, "hours", ["paris", "lima"], now=NOW)
         enrollment.remove(store, "hours", "paris", now=NOW)

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Run
+from tests.conftest import Launch, Run
+from tests.engine.outbox import outbox
+from tests.playbooks import HELLO, auto_playbook
 
-FOLLOW_UP = """
-sequence: follow
-approval: auto
-consent: {by: ana@acme.test, at: "2026-11-01"}
-timezone: America/New_York
-on: {meeting_booked: {action: exit, set: {status: Engaged}}, bounce: BOUNCE}
-reenroll: REENROLL
-steps:
-  - id: hello
-    type: email
-    subject: Hi
-    body: Hello
+FOLLOW_UP = auto_playbook(
+    "follow",
+    HELLO,
+    """
   - id: nudge
     type: email
     wait: 2 days
@@ -30,36 +23,34 @@ steps:
   - id: call
     type: call
     wait: 1 day
-"""
-OTHER = """
-sequence: other
-approval: auto
-consent: {by: ana@acme.test, at: "2026-11-01"}
-steps:
+""",
+    settings="timezone: America/New_York\n"
+    "on: {meeting_booked: {action: exit, set: {status: Engaged}}, bounce: BOUNCE}\n"
+    "reenroll: REENROLL\n",
+)
+OTHER = auto_playbook(
+    "other",
+    """
   - type: email
     subject: Other
     body: Other
     wait: 3 days
-"""
+""",
+)
 
 
 @pytest.fixture
-def started(run: Run, write: Callable[[str, str], Path]) -> Run:
-    return setup(run, write)
+def started(launch: Launch) -> Run:
+    return setup(launch)
 
 
-def setup(
-    run: Run, write: Callable[[str, str], Path], *, bounce: str = "exit", reenroll: str = "always"
-) -> Run:
-    write(
-        "playbooks/follow.yaml", FOLLOW_UP.replace("BOUNCE", bounce).replace("REENROLL", reenroll)
+def setup(launch: Launch, *, bounce: str = "exit", reenroll: str = "always") -> Run:
+    """ann on both sequences, bob on follow only; their first emails sent on a Monday."""
+    follow = FOLLOW_UP.replace("BOUNCE", bounce).replace("REENROLL", reenroll)
+    run = launch(
+        {"follow": follow, "other": OTHER},
+        "key,email,status\nann,ann@example.com,New\nbob,bob@example.com,New\n",
     )
-    write("playbooks/other.yaml", OTHER)
-    write("c.csv", "key,email,status\nann,ann@example.com,New\nbob,bob@example.com,New\n")
-    assert run("--now=2026-11-23T08:00:00Z", "publish").exit_code == 0
-    run("activate", "follow")
-    run("activate", "other")
-    run("contacts", "import", "c.csv")
     run("--now=2026-11-23T14:00:00Z", "enroll", "follow", "-c", "ann", "-c", "bob")
     run("--now=2026-11-23T14:00:00Z", "enroll", "other", "-c", "ann")
     run("--now=2026-11-23T14:00:00Z", "tick")
@@ -91,11 +82,7 @@ def test_a_reply_mid_sequence_stops_the_next_email(started: Run, project: Path) 
     assert state(run, "ann") == ("exited", "replied")
     assert state(run, "ann", "other")[0] == "active"  # a reply to one sequence ends only that one
     run("--now=2026-11-25T14:00:00Z", "tick")
-    nudges = [
-        json.loads(line)
-        for line in (project / "outbox.jsonl").read_text().splitlines()
-        if "Any news?" in line
-    ]
+    nudges = [m for m in outbox(project) if m["subject"] == "Any news?"]
     assert [m["contact"] for m in nudges] == ["bob"]
     timeline = run("timeline", "ann", "--json").json
     assert ("follow", "reply") in [(t["sequence"], t["kind"]) for t in timeline]
@@ -133,10 +120,8 @@ def test_an_unsubscribe_stops_every_sequence_and_later_enrolls(started: Run) -> 
     assert again.json["refused"][0]["reason"].startswith("suppressed: unsubscribed")
 
 
-def test_a_bounce_stops_email_but_the_call_still_comes(
-    run: Run, write: Callable[[str, str], Path]
-) -> None:
-    setup(run, write, bounce="continue")
+def test_a_bounce_stops_email_but_the_call_still_comes(launch: Launch) -> None:
+    run = setup(launch, bounce="continue")
     run("--now=2026-11-24T10:00:00Z", "event", "bounce", "--contact", "bob", "--data", "kind=hard")
     assert state(run, "bob") == ("active", None)
     run("--now=2026-11-25T14:00:00Z", "tick")  # the nudge is skipped: the address bounced
@@ -170,8 +155,8 @@ def test_events_imported_twice_change_nothing(
     assert run("contacts", "show", "ann", "--json").json["attributes"]["status"] == "Engaged"
 
 
-def test_reenroll_never(run: Run, write: Callable[[str, str], Path]) -> None:
-    setup(run, write, reenroll="never")
+def test_reenroll_never(launch: Launch) -> None:
+    run = setup(launch, reenroll="never")
     run("--now=2026-11-24T10:00:00Z", "remove", "follow", "-c", "bob")
     again = run("--now=2026-11-24T11:00:00Z", "enroll", "follow", "-c", "bob", "--json").json
     assert again["refused"] == [
@@ -179,26 +164,22 @@ def test_reenroll_never(run: Run, write: Callable[[str, str], Path]) -> None:
     ]
 
 
-def test_exclusive_sequences(run: Run, write: Callable[[str, str], Path]) -> None:
-    write("playbooks/a.yaml", "sequence: a\nexclusive: true\nsteps:\n  - type: task\n")
-    write("playbooks/b.yaml", "sequence: b\nexclusive: true\nsteps:\n  - type: task\n")
-    write("c.csv", "key,email\nann,ann@example.com\n")
-    run("--now=2026-11-23T08:00:00Z", "publish")
-    run("contacts", "import", "c.csv")
+def test_exclusive_sequences(launch: Launch) -> None:
+    exclusive = "sequence: {}\nexclusive: true\nsteps:\n  - type: task\n"
+    run = launch(
+        {"a": exclusive.format("a"), "b": exclusive.format("b")},
+        "key,email\nann,ann@example.com\n",
+        activate=False,
+    )
     assert run("enroll", "a", "-c", "ann").exit_code == 0
     refused = run("enroll", "b", "-c", "ann", "--json").json["refused"]
     assert refused == [{"contact": "ann", "reason": "active in exclusive sequence 'a'"}]
 
 
-BRANCHING = """
-sequence: branching
-approval: auto
-consent: {by: ana@acme.test, at: "2026-11-01"}
-steps:
-  - id: hello
-    type: email
-    subject: Hi
-    body: Hello
+BRANCHING = auto_playbook(
+    "branching",
+    HELLO,
+    """
   - id: check
     type: branch
     wait: 2 days
@@ -214,23 +195,17 @@ steps:
     type: email
     subject: In case you missed it
     body: Cold
-"""
+""",
+)
 
 
-def test_a_branch_on_opened_sends_the_right_follow_up(
-    run: Run, write: Callable[[str, str], Path], project: Path
-) -> None:
-    write("playbooks/branching.yaml", BRANCHING)
-    write("c.csv", "key,email\nann,ann@example.com\nbob,bob@example.com\n")
-    run("--now=2026-11-23T08:00:00Z", "publish")
-    run("activate", "branching")
-    run("contacts", "import", "c.csv")
+def test_a_branch_on_opened_sends_the_right_follow_up(launch: Launch, project: Path) -> None:
+    run = launch({"branching": BRANCHING}, "key,email\nann,ann@example.com\nbob,bob@example.com\n")
     run("--now=2026-11-23T08:00:00Z", "enroll", "branching", "-c", "ann", "-c", "bob")
     run("--now=2026-11-23T08:00:00Z", "tick")
     run("--now=2026-11-23T09:00:00Z", "event", "open", "--contact", "ann")
     run("--now=2026-11-25T08:00:00Z", "tick")
-    sent = [json.loads(line) for line in (project / "outbox.jsonl").read_text().splitlines()]
-    follow_ups = sorted((m["contact"], m["step"]) for m in sent if m["step"] != "hello")
+    follow_ups = sorted((m["contact"], m["step"]) for m in outbox(project) if m["step"] != "hello")
     assert follow_ups == [("ann", "warm"), ("bob", "cold")]
     assert {e["contact"]: e["state"] for e in run("enrollments", "--json").json} == {
         "ann": "completed",

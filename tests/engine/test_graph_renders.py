@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import html
-import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.browser import chromium, dump_dom
 from tests.conftest import Run
 
 MERMAID = Path(__file__).resolve().parents[2] / ".cache" / "mermaid.min.js"
@@ -36,15 +35,11 @@ steps:
 """
 
 
-def browser() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.mark.skipif(browser() is None, reason="chromium is not installed (make test installs it)")
 @pytest.mark.skipif(not MERMAID.exists(), reason="mermaid.min.js not fetched (make test does)")
 def test_the_mermaid_diagram_renders(
     run: Run, write: Callable[[str, str], Path], project: Path
 ) -> None:
+    browser = chromium()
     write("playbooks/shapes.yaml", PLAYBOOK)
     diagram = run("graph", "playbooks/shapes.yaml").stdout
     page = project / "graph.html"
@@ -58,27 +53,13 @@ def test_the_mermaid_diagram_renders(
         "</body></html>",
         encoding="utf-8",
     )
-    done = subprocess.run(
-        [
-            str(browser()),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={project / 'chromium'}",
-            "--allow-file-access-from-files",
-            "--virtual-time-budget=10000",
-            "--dump-dom",
-            page.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
+    done = dump_dom(
+        browser,
+        page,
+        project / "chromium",
+        "--allow-file-access-from-files",
+        "--virtual-time-budget=10000",
         timeout=90,
-        check=False,
     )
     assert 'data-done="ok"' in done.stdout, done.stdout[-500:]
     assert 'aria-roledescription="flowchart' in done.stdout

@@ -8,33 +8,25 @@ from pathlib import Path
 
 import pytest
 
-from seqctl.channels import ChannelSet, Delivery, FileChannel, Outgoing
+from seqctl.channels import Delivery, FileChannel, Outgoing
 from seqctl.engine.delivery import retry_delay
 from seqctl.engine.tick import tick
 from seqctl.store import open_store
-from tests.conftest import Run
+from tests.conftest import Launch, Run
+from tests.engine.outbox import channels_with
+from tests.playbooks import auto_playbook
 
-CAPPED = """
-sequence: capped
-approval: auto
-consent: {by: ana@acme.test, at: "2026-11-01"}
-limits: {per_day: 2}
-sender: {name: Ana, email: ana@acme.test}
-steps:
-  - type: email
-    subject: Hi
-    body: Hello
-"""
+CAPPED = auto_playbook(
+    "capped",
+    "  - type: email\n    subject: Hi\n    body: Hello\n",
+    settings="limits: {per_day: 2}\nsender: {name: Ana, email: ana@acme.test}\n",
+)
 
 
 @pytest.fixture
-def five(run: Run, write: Callable[[str, str], Path]) -> Run:
-    write("playbooks/capped.yaml", CAPPED)
+def five(launch: Launch) -> Run:
     rows = "".join(f"c{i},c{i}@example.com\n" for i in range(5))
-    write("c.csv", "key,email\n" + rows)
-    run("--now=2026-11-23T08:00:00Z", "publish")
-    run("activate", "capped")
-    run("contacts", "import", "c.csv")
+    run = launch({"capped": CAPPED}, "key,email\n" + rows)
     run("--now=2026-11-23T08:00:00Z", "enroll", "capped", "--file", "c.csv")
     return run
 
@@ -75,8 +67,7 @@ class Flaky(FileChannel):
 
 
 def flaky_tick(db: Path, project: Path, when: datetime) -> dict[str, object]:
-    channels = ChannelSet({}, project / "outbox.jsonl")
-    channels._open["default"] = Flaky(project / "outbox.jsonl")
+    channels = channels_with(project, Flaky)
     with open_store(db) as store:
         return tick(store, channels, now=when).as_json()
 
@@ -116,18 +107,12 @@ def test_backoff_grows_and_is_spread() -> None:
 
 
 def test_retry_reruns_a_step_that_failed_to_render(
-    run: Run, write: Callable[[str, str], Path], project: Path
+    launch: Launch, write: Callable[[str, str], Path], project: Path
 ) -> None:
-    write(
-        "playbooks/named.yaml",
-        CAPPED.replace("capped", "named").replace(
-            "body: Hello", "body: Hello {{ contact.first_name }}"
-        ),
+    named = CAPPED.replace("capped", "named").replace(
+        "body: Hello", "body: Hello {{ contact.first_name }}"
     )
-    write("c.csv", "key,email\nann,ann@example.com\n")
-    run("--now=2026-11-23T08:00:00Z", "publish")
-    run("activate", "named")
-    run("contacts", "import", "c.csv")
+    run = launch({"named": named}, "key,email\nann,ann@example.com\n")
     run("--now=2026-11-23T08:00:00Z", "enroll", "named", "-c", "ann")
     assert run("--now=2026-11-23T08:00:00Z", "tick", "--json").json["failed"] == 1
     write("c.csv", "key,first_name\nann,Ann\n")

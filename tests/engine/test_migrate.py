@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import Run
+from tests.conftest import Launch
 
 V1 = """
 sequence: moving
@@ -32,12 +32,8 @@ steps:
 """
 
 
-def test_migrate_maps_steps_by_id(run: Run, write: Callable[[str, str], Path]) -> None:
-    write("playbooks/moving.yaml", V1)
-    write("c.csv", "key,email\na,a@example.com\nb,b@example.com\n")
-    run("--now=2026-11-23T08:00:00Z", "publish")
-    run("activate", "moving")
-    run("contacts", "import", "c.csv")
+def test_migrate_maps_steps_by_id(launch: Launch, write: Callable[[str, str], Path]) -> None:
+    run = launch({"moving": V1}, "key,email\na,a@example.com\nb,b@example.com\n")
     run("--now=2026-11-23T08:00:00Z", "enroll", "moving", "-c", "a", "-c", "b")
     run("--now=2026-11-23T08:00:00Z", "tick")
     # a finishes the first task (now at 'second'); b is still on 'first'.

@@ -6,36 +6,30 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import Run
+from tests.conftest import Launch
+from tests.playbooks import HELLO, auto_playbook
 
-PLAYBOOK = """
-sequence: owned
-owner: ana@acme.test
-approval: auto
-consent: {by: ana@acme.test, at: "2026-11-01"}
-steps:
-  - id: hello
-    type: email
-    subject: Hi
-    body: Hello
+PLAYBOOK = auto_playbook(
+    "owned",
+    HELLO,
+    """
   - id: call
     type: call
     wait: 1 hour
-"""
+""",
+    settings="owner: ana@acme.test\n",
+)
 
 
 def test_one_digest_per_owner_per_tick(
-    run: Run, write: Callable[[str, str], Path], project: Path
+    launch: Launch, write: Callable[[str, str], Path], project: Path
 ) -> None:
-    write("playbooks/owned.yaml", PLAYBOOK)
     write(
         "seqctl.yaml",
         "notifications: {channel: owners}\nchannels: {owners: {kind: file, path: owners.jsonl}}\n",
     )
-    write("c.csv", "key,email\n" + "".join(f"c{i},c{i}@example.com\n" for i in range(50)))
-    run("--now=2026-11-23T08:00:00Z", "publish")
-    run("activate", "owned")
-    run("contacts", "import", "c.csv")
+    rows = "".join(f"c{i},c{i}@example.com\n" for i in range(50))
+    run = launch({"owned": PLAYBOOK}, "key,email\n" + rows)
     run("--now=2026-11-23T08:00:00Z", "enroll", "owned", "--file", "c.csv")
     run("--now=2026-11-23T08:00:00Z", "tick")  # the first tick starts the record
     for i in range(10):  # an event storm: ten replies

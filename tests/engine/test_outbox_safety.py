@@ -3,49 +3,42 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from seqctl.channels import ChannelSet, Delivery, FileChannel, Outgoing
+from seqctl.channels import Delivery, FileChannel, Outgoing
 from seqctl.engine.tick import tick
 from seqctl.store import open_store
-from tests.conftest import Run
+from tests.conftest import Launch, Run
+from tests.engine.outbox import channels_with, outbox
+from tests.playbooks import HELLO, auto_playbook
 
-PLAYBOOK = """
-sequence: auto
-approval: auto
-consent: {by: ana@acme.test, at: "2026-11-01"}
-steps:
-  - id: hello
-    type: email
-    subject: Hi
-    body: Hello
+PLAYBOOK = auto_playbook(
+    "auto",
+    HELLO,
+    """
   - id: again
     type: email
     wait: 1 day
     subject: Again
     body: Hello again
-"""
+""",
+)
 
 
 @pytest.fixture
-def queued(run: Run, write: Callable[[str, str], Path], project: Path) -> Path:
+def queued(launch: Launch, project: Path) -> Path:
     """Two contacts enrolled; their first messages written to the outbox as 'queued'."""
-    write("playbooks/auto.yaml", PLAYBOOK)
-    write("c.csv", "key,email\nann,ann@example.com\nbob,bob@example.com\n")
-    run("--now=2026-11-23T08:00:00Z", "publish")
-    run("activate", "auto")
-    run("contacts", "import", "c.csv")
+    run = launch({"auto": PLAYBOOK}, "key,email\nann,ann@example.com\nbob,bob@example.com\n")
     run("--now=2026-11-23T08:00:00Z", "enroll", "auto", "-c", "ann", "-c", "bob")
     return project / "seqctl.db"
 
 
 def keys(project: Path) -> list[str]:
-    lines = (project / "outbox.jsonl").read_text().splitlines()
-    return [json.loads(line)["idempotency_key"] for line in lines]
+    return [m["idempotency_key"] for m in outbox(project)]
 
 
 class Killed(BaseException):
@@ -64,8 +57,7 @@ class DiesBeforeWriting(FileChannel):
 
 
 def crashing_tick(db: Path, project: Path, channel: type[FileChannel]) -> None:
-    channels = ChannelSet({}, project / "outbox.jsonl")
-    channels._open["default"] = channel(project / "outbox.jsonl")
+    channels = channels_with(project, channel)
     with open_store(db) as store, pytest.raises(Killed):
         tick(store, channels, now=datetime(2026, 11, 23, 8, tzinfo=UTC))
     with open_store(db) as store:  # the lease of the dead tick is still there: let it expire

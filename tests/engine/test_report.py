@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -12,24 +9,10 @@ from typing import Any
 import pytest
 
 from seqctl.store import open_store
-from tests.conftest import Run
+from tests.browser import chromium, dump_dom
+from tests.conftest import Launch, Run
+from tests.playbooks import INTRO
 
-INTRO = """
-sequence: intro
-approval: auto
-consent: {by: ana@acme.test, at: "2026-11-01"}
-sender: {name: Ana, email: ana@acme.test}
-steps:
-  - id: hello
-    type: email
-    subject: "Hi {{ contact.first_name }}"
-    body: "Hello {{ contact.first_name }}."
-  - type: wait
-    wait: 3 hours
-  - id: call
-    type: call
-    instructions: "Call {{ contact.first_name }}."
-"""
 EVIL = "<script>alert(1)</script>"
 CONTACTS = (
     "key,email,first_name,timezone\n"
@@ -38,16 +21,6 @@ CONTACTS = (
     "cy,cy@example.com,Cy,UTC\n"
 )
 NOW = "--now=2026-11-24T09:00:00Z"
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
 
 
 class DataCells(HTMLParser):
@@ -90,13 +63,9 @@ def parse(html: str) -> DataCells:
 
 
 @pytest.fixture
-def built(run: Run, write: Callable[[str, str], Path], project: Path) -> Run:
+def built(launch: Launch, project: Path) -> Run:
     """ana is sent hello and has a call due; the evil key fails to render; cy joins a day later."""
-    write("playbooks/intro.yaml", INTRO)
-    write("contacts.csv", CONTACTS)
-    assert run("--now=2026-11-23T08:00:00Z", "publish").exit_code == 0
-    assert run("activate", "intro").exit_code == 0
-    assert run("contacts", "import", "contacts.csv").exit_code == 0
+    run = launch({"intro": INTRO}, CONTACTS, csv="contacts.csv")
     enroll = ("enroll", "intro", "-c", "ana", "-c", EVIL)
     assert run("--now=2026-11-23T09:00:00Z", *enroll).exit_code == 0
     assert run("--now=2026-11-23T09:00:00Z", "tick").exit_code == 1  # the render failure
@@ -158,34 +127,13 @@ def test_report_of_an_empty_database(run: Run, project: Path) -> None:
     assert parse(html).cells(**{"actions-due": "0"})
 
 
-def chromium() -> str:
-    found = shutil.which("chromium") or (
-        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-    )
-    if found is None:
-        pytest.skip("chromium is not installed (make test installs Debian's chromium package)")
-    return found
-
-
 def test_report_renders_in_chromium(built: Run, project: Path, tmp_path_factory: Any) -> None:
     browser = chromium()
     run = built
     assert run(NOW, "report", "--out", "r.html").exit_code == 0
     profile = tmp_path_factory.mktemp("chromium-profile")
-    result = subprocess.run(
-        [
-            browser,
-            *CHROMIUM_FLAGS,
-            f"--user-data-dir={profile}",
-            "--enable-logging=stderr",
-            "--v=0",
-            "--dump-dom",
-            (project / "r.html").as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    result = dump_dom(
+        browser, project / "r.html", profile, "--enable-logging=stderr", "--v=0", timeout=60
     )
     assert result.returncode == 0, result.stderr
     dom = result.stdout

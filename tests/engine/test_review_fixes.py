@@ -2,51 +2,36 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from seqctl.channels import ChannelSet, Delivery, FileChannel, Outgoing
+from seqctl.channels import Delivery, FileChannel, Outgoing
 from seqctl.engine.events import parse_event, record
 from seqctl.engine.tick import tick
 from seqctl.store import open_store
-from tests.conftest import Run
+from tests.conftest import Launch, Run
+from tests.engine.outbox import channels_with, outbox
+from tests.playbooks import auto_playbook
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-AUTO = 'approval: auto\nconsent: {by: a, at: "2026-11-01"}\n'
 
 
-def setup(
-    run: Run,
-    write: Callable[[str, str], Path],
-    playbook: str,
-    contacts: str = "key,email\nann,ann@example.com\n",
-) -> None:
-    write("playbooks/p.yaml", playbook)
-    write("c.csv", contacts)
-    assert run("--now=2026-11-23T08:00:00Z", "publish").exit_code == 0
-    run("activate", "p")
-    run("contacts", "import", "c.csv")
+def setup(launch: Launch, playbook: str, contacts: str = "key,email\nann,ann@example.com\n") -> Run:
+    """The sequence `p` running, with every contact in the CSV `contacts` enrolled."""
+    run = launch({"p": playbook}, contacts)
     run("--now=2026-11-23T08:00:00Z", "enroll", "p", "--file", "c.csv")
+    return run
 
 
-def sent(project: Path) -> list[dict[str, object]]:
-    path = project / "outbox.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-
-
-def test_a_step_visited_again_sends_again(
-    run: Run, write: Callable[[str, str], Path], project: Path
-) -> None:
-    setup(
-        run,
-        write,
-        "sequence: p\n"
-        + AUTO
-        + """steps:
+def test_a_step_visited_again_sends_again(launch: Launch, project: Path) -> None:
+    run = setup(
+        launch,
+        auto_playbook(
+            "p",
+            """
   - id: nudge
     type: email
     subject: Nudge
@@ -60,22 +45,20 @@ def test_a_step_visited_again_sends_again(
   - id: done
     type: task
 """,
+        ),
         "key,email,vip\nann,ann@example.com,yes\n",
     )
     run("--now=2026-11-23T08:00:00Z", "tick")
     run("--now=2026-11-24T08:01:00Z", "tick")
-    keys = [m["idempotency_key"] for m in sent(project)]
+    keys = [m["idempotency_key"] for m in outbox(project)]
     assert keys == ["1:1:nudge", "1:1:nudge@2026-11-24T08:01:00Z"]
     [enrollment] = run("enrollments", "--json").json
     assert (enrollment["step"], enrollment["next_due_at"]) == ("check", "2026-11-25T08:01:00Z")
 
 
-def test_a_paused_enrollment_holds_its_approved_message(
-    run: Run, write: Callable[[str, str], Path], project: Path
-) -> None:
-    setup(
-        run,
-        write,
+def test_a_paused_enrollment_holds_its_approved_message(launch: Launch, project: Path) -> None:
+    run = setup(
+        launch,
         "sequence: p\nsteps:\n  - id: hello\n    type: email\n    subject: Hi\n"
         "    body: Hi\n  - id: again\n    type: email\n    wait: 1 day\n    subject: Again\n"
         "    body: Again\n",
@@ -84,7 +67,7 @@ def test_a_paused_enrollment_holds_its_approved_message(
     run("--now=2026-11-23T08:05:00Z", "approve", "--all")
     run("--now=2026-11-23T08:06:00Z", "pause", "p", "--contact", "ann")
     assert run("--now=2026-11-23T08:07:00Z", "tick", "--json").json["sent"] == 0
-    assert sent(project) == []
+    assert outbox(project) == []
     run("--now=2026-11-23T09:00:00Z", "resume", "p", "--contact", "ann")
     assert run("--now=2026-11-23T09:01:00Z", "tick", "--json").json["sent"] == 1
     [enrollment] = run("enrollments", "--json").json
@@ -101,18 +84,16 @@ class Broken(FileChannel):
 
 
 def test_a_temporary_failure_is_retried_once_and_the_enrollment_moves_on(
-    run: Run, write: Callable[[str, str], Path], project: Path
+    launch: Launch, project: Path
 ) -> None:
-    setup(
-        run,
-        write,
+    run = setup(
+        launch,
         "sequence: p\nconsent: {by: a, at: '2026-11-01'}\n"
         "auto_approve: [{step: hello, max_per_day: 1}]\n"
         "steps:\n  - id: hello\n    type: email\n    subject: Hi\n    body: Hi\n"
         "  - type: task\n    wait: 1 hour\n",
     )
-    channels = ChannelSet({}, project / "outbox.jsonl")
-    channels._open["default"] = Broken(project / "outbox.jsonl")
+    channels = channels_with(project, Broken)
     with open_store(project / "seqctl.db") as store:
         Broken.down = True
         report = tick(store, channels, now=datetime(2026, 11, 23, 8, tzinfo=UTC))
@@ -136,38 +117,33 @@ class ReplyDuringSend(FileChannel):
         return super().send(messages)
 
 
-def test_a_reply_during_the_send_wins(
-    run: Run, write: Callable[[str, str], Path], project: Path
-) -> None:
-    setup(
-        run,
-        write,
-        "sequence: p\n" + AUTO + "steps:\n  - id: hello\n    type: email\n"
-        "    subject: Hi\n    body: Hi\n  - id: again\n    type: email\n    wait: 1 day\n"
-        "    subject: Again\n    body: Again\n",
+def test_a_reply_during_the_send_wins(launch: Launch, project: Path) -> None:
+    run = setup(
+        launch,
+        auto_playbook(
+            "p",
+            "  - id: hello\n    type: email\n    subject: Hi\n    body: Hi\n"
+            "  - id: again\n    type: email\n    wait: 1 day\n"
+            "    subject: Again\n    body: Again\n",
+        ),
     )
-    channels = ChannelSet({}, project / "outbox.jsonl")
-    channels._open["default"] = ReplyDuringSend(project / "outbox.jsonl")
+    channels = channels_with(project, ReplyDuringSend)
     with open_store(project / "seqctl.db") as store:
         tick(store, channels, now=datetime(2026, 11, 23, 8, tzinfo=UTC))
     [enrollment] = run("enrollments", "--json").json
     assert (enrollment["state"], enrollment["reason"]) == ("exited", "replied")
     run("--now=2026-11-25T08:00:00Z", "tick")
-    assert [m["step"] for m in sent(project)] == ["hello"]
+    assert [m["step"] for m in outbox(project)] == ["hello"]
 
 
 def test_a_reply_while_the_batch_is_rendered_wins(
-    run: Run,
-    write: Callable[[str, str], Path],
-    project: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    launch: Launch, project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The due rows are read without the write lock; what changed them since is left alone."""
     from seqctl.store.base import Store
 
-    setup(
-        run,
-        write,
+    run = setup(
+        launch,
         'sequence: p\nconsent: {by: a, at: "2026-11-01"}\nsteps:\n'
         "  - id: hello\n    type: email\n    subject: Hi\n    body: Hello\n"
         "  - id: call\n    type: call\n    wait: 1 day\n",
@@ -199,4 +175,4 @@ def test_a_reply_while_the_batch_is_rendered_wins(
     assert "approval" not in kinds
     assert run("--now=2026-11-23T09:05:00Z", "approve", "--all").exit_code == 0
     run("--now=2026-11-23T09:06:00Z", "tick")
-    assert [m["contact"] for m in sent(project)] == ["bob"]
+    assert [m["contact"] for m in outbox(project)] == ["bob"]

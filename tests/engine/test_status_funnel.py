@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import Run
+from tests.conftest import Launch, Run
+from tests.playbooks import auto_playbook
 
-FUNNEL = """
-sequence: funnel
-approval: auto
-consent: {by: ana@acme.test, at: "2026-11-01"}
-steps:
+FUNNEL = auto_playbook(
+    "funnel",
+    """
   - id: hello
     type: email
     subject: "Hi {{ contact.first_name }}"
@@ -22,7 +19,8 @@ steps:
   - id: call
     type: call
     wait: 2 days
-"""
+""",
+)
 CONTACTS = """key,email,first_name
 ann,ann@example.com,Ann
 bob,bob@example.com,Bob
@@ -35,16 +33,12 @@ ZERO_RATES = dict.fromkeys(
 
 
 @pytest.fixture
-def funnel(run: Run, write: Callable[[str, str], Path]) -> Run:
+def funnel(launch: Launch) -> Run:
     """Ann and Bob are sent step one and Cy's fails to render; Ann opens it, Bob replies.
 
     Dan is enrolled last, after the tick: he has not reached a step.
     """
-    write("playbooks/funnel.yaml", FUNNEL)
-    write("c.csv", CONTACTS)
-    assert run("--now=2026-11-23T08:00:00Z", "publish").exit_code == 0
-    run("activate", "funnel")
-    run("contacts", "import", "c.csv")
+    run = launch({"funnel": FUNNEL}, CONTACTS)
     run("--now=2026-11-23T09:00:00Z", "enroll", "funnel", "-c", "ann", "-c", "bob", "-c", "cy")
     run("--now=2026-11-23T09:00:00Z", "tick")
     assert run("--now=2026-11-23T11:00:00Z", "event", "open", "--contact", "ann").exit_code == 0

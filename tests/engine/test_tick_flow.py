@@ -2,54 +2,22 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Run
+from tests.conftest import Launch, Run
+from tests.engine.outbox import outbox
+from tests.playbooks import INTRO, auto_playbook
 
-INTRO = """
-sequence: intro
-approval: auto
-consent: {by: ana@acme.test, at: "2026-11-01"}
-sender: {name: Ana, email: ana@acme.test}
-steps:
-  - id: hello
-    type: email
-    subject: "Hi {{ contact.first_name }}"
-    body: "Hello {{ contact.first_name }}, this is {{ sender.name }}."
-  - type: wait
-    wait: 3 hours
-  - id: call
-    type: call
-    instructions: "Call {{ contact.first_name }} about a meeting."
-  - type: wait
-    wait: 1 day
-  - id: brochure
-    type: email
-    subject: Our brochure
-    body: "Here it is, {{ contact.first_name | default('there') }}."
-"""
 CONTACTS = "key,email,first_name,timezone\nana,ana@example.com,Ana,UTC\nbob,bob@example.com,,UTC\n"
+ANN = "key,email\nann,ann@example.com\n"
 
 
 @pytest.fixture
-def intro(run: Run, write: Callable[[str, str], Path]) -> Run:
-    write("playbooks/intro.yaml", INTRO)
-    write("contacts.csv", CONTACTS)
-    assert run("--now=2026-11-23T08:00:00Z", "publish").exit_code == 0
-    assert run("activate", "intro").exit_code == 0
-    assert run("contacts", "import", "contacts.csv").exit_code == 0
-    return run
-
-
-def outbox(project: Path) -> list[dict[str, object]]:
-    path = project / "outbox.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines()]
+def intro(launch: Launch) -> Run:
+    return launch({"intro": INTRO}, CONTACTS, csv="contacts.csv")
 
 
 def tick(run: Run, now: str) -> dict[str, int]:
@@ -153,12 +121,8 @@ def test_pausing_one_enrollment_freezes_its_countdown(intro: Run) -> None:
     assert (enrollment["state"], enrollment["next_due_at"]) == ("active", "2026-11-23T12:30:00Z")
 
 
-def test_skipping_the_last_step_completes(run: Run, write: Callable[[str, str], Path]) -> None:
-    write("playbooks/task.yaml", "sequence: task\nsteps:\n  - type: task\n    name: Send a card\n")
-    write("c.csv", "key,email\nann,ann@example.com\n")
-    run("--now=2026-11-23T08:00:00Z", "publish")
-    run("activate", "task")
-    run("contacts", "import", "c.csv")
+def test_skipping_the_last_step_completes(launch: Launch) -> None:
+    run = launch({"task": "sequence: task\nsteps:\n  - type: task\n    name: Send a card\n"}, ANN)
     run("--now=2026-11-23T08:00:00Z", "enroll", "task", "-c", "ann")
     tick(run, "2026-11-23T08:00:00Z")
     [action] = run("--now=2026-11-23T08:00:00Z", "actions", "--json").json
@@ -167,18 +131,12 @@ def test_skipping_the_last_step_completes(run: Run, write: Callable[[str, str], 
     assert "enrollment is completed" in result.stdout
 
 
-def test_approval_required_holds_until_approved(
-    run: Run, write: Callable[[str, str], Path], project: Path
-) -> None:
-    write(
-        "playbooks/held.yaml",
+def test_approval_required_holds_until_approved(launch: Launch, project: Path) -> None:
+    held = (
         "sequence: held\nsteps:\n  - type: email\n    subject: Hi\n"
-        "    body: Hello {{ contact.first_name | default('there') }}\n",
+        "    body: Hello {{ contact.first_name | default('there') }}\n"
     )
-    write("c.csv", "key,email\nann,ann@example.com\n")
-    run("--now=2026-11-23T08:00:00Z", "publish")
-    run("activate", "held")
-    run("contacts", "import", "c.csv")
+    run = launch({"held": held}, ANN)
     run("--now=2026-11-23T08:00:00Z", "enroll", "held", "-c", "ann")
     assert tick(run, "2026-11-23T08:00:00Z")["approvals"] == 1
     assert outbox(project) == []
@@ -217,18 +175,11 @@ def test_status_counts_states_and_steps(intro: Run) -> None:
     assert (hello["id"], hello["sent"], hello["failed"]) == ("hello", 1, 1)
 
 
-def test_enrollment_variables_reach_templates(
-    run: Run, write: Callable[[str, str], Path], project: Path
-) -> None:
-    write(
-        "playbooks/plan.yaml",
-        "sequence: plan\napproval: auto\nconsent: {by: a, at: '2026-11-01'}\n"
-        "steps:\n  - type: email\n    subject: Your {{ enrollment.plan }} plan\n    body: Hi\n",
+def test_enrollment_variables_reach_templates(launch: Launch, project: Path) -> None:
+    plan = auto_playbook(
+        "plan", "  - type: email\n    subject: Your {{ enrollment.plan }} plan\n    body: Hi\n"
     )
-    write("c.csv", "key,email\nann,ann@example.com\n")
-    run("--now=2026-11-23T08:00:00Z", "publish")
-    run("activate", "plan")
-    run("contacts", "import", "c.csv")
+    run = launch({"plan": plan}, ANN)
     bad = run("enroll", "plan", "-c", "ann", "--var", "plan")
     assert (bad.exit_code, bad.stderr) == (2, "seqctl: --var 'plan': expected NAME=VALUE\n")
     run("--now=2026-11-23T08:00:00Z", "enroll", "plan", "-c", "ann", "--var", "plan=Pro")

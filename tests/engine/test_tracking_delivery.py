@@ -2,40 +2,39 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from seqctl.engine.tracking import links, read_token
-from tests.conftest import Run
+from tests.conftest import Launch, Run
+from tests.engine.outbox import outbox
+from tests.playbooks import auto_playbook
 
-PLAYBOOK = """
-sequence: tracked
-approval: auto
-consent: {by: ana@acme.test, at: "2026-11-01"}
-steps:
+PLAYBOOK = auto_playbook(
+    "tracked",
+    """
   - type: email
     subject: Hi
     body: "See https://acme.test/offer"
     html: '<p>See <a href="https://acme.test/offer">the offer</a>.</p>'
-"""
+""",
+)
 
 
 def test_tracked_html(
-    run: Run, write: Callable[[str, str], Path], project: Path, monkeypatch: pytest.MonkeyPatch
+    launch: Launch,
+    write: Callable[[str, str], Path],
+    project: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("TRACK_KEY", "k3y")
     write("seqctl.yaml", "tracking: {base_url: 'https://t.acme.test/', secret_env: TRACK_KEY}\n")
-    write("playbooks/tracked.yaml", PLAYBOOK)
-    write("c.csv", "key,email\nann,ann@example.com\n")
-    run("--now=2026-11-23T08:00:00Z", "publish")
-    run("activate", "tracked")
-    run("contacts", "import", "c.csv")
+    run = launch({"tracked": PLAYBOOK}, "key,email\nann,ann@example.com\n")
     run("--now=2026-11-23T08:00:00Z", "enroll", "tracked", "-c", "ann")
     assert run("--now=2026-11-23T08:00:00Z", "tick", "--json").json["sent"] == 1
-    [mail] = [json.loads(line) for line in (project / "outbox.jsonl").read_text().splitlines()]
+    [mail] = outbox(project)
     html = mail["html"]
     assert 'href="https://t.acme.test/t/c/' in html and "acme.test/offer" not in html
     pixel = html.split('src="https://t.acme.test/t/o/')[1].split(".gif")[0]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from seqctl.engine.visibility import Viewer, admits
-from tests.conftest import Run
+from tests.conftest import Launch, Run
 
 NOW = "--now=2026-11-23T08:00:00Z"
 TEAMS = {"sales": ["bob@acme.test"]}
@@ -48,16 +48,11 @@ ALL = ["company-one", "private-one", "team-one"]
 
 
 @pytest.fixture
-def seeded(run: Run, write: Callable[[str, str], Path]) -> Run:
+def seeded(launch: Launch, write: Callable[[str, str], Path]) -> Run:
     """Three published, active sequences, one contact enrolled in each, one tick run."""
     write("seqctl.yaml", "teams:\n  sales: [bob@acme.test]\n")
-    for name, text in PLAYBOOKS.items():
-        write(f"playbooks/{name}.yaml", text)
-    write("c.csv", "key,email\na,a@example.com\n")
-    assert run(NOW, "publish").exit_code == 0
-    run("contacts", "import", "c.csv")
+    run = launch(PLAYBOOKS, "key,email\na,a@example.com\n")
     for name in PLAYBOOKS:
-        run("activate", name)
         assert run(NOW, "enroll", name, "--contact", "a").exit_code == 0
     run(NOW, "tick")
     return run

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from seqctl.timeutil import format_instant, parse_instant
-from tests.conftest import Run
+from tests.conftest import Launch, Run
+from tests.playbooks import auto_playbook
 
-NEW_YORK = """
-sequence: ny
-timezone: America/New_York
-send_window: {days: [mon, tue, wed, thu, fri], start: "09:00", end: "17:00"}
-holidays: {country: US}
-approval: auto
-consent: {by: ana@acme.test, at: "2026-11-01"}
-steps:
+NEW_YORK = auto_playbook(
+    "ny",
+    """
   - id: hello
     type: email
     subject: Hello
@@ -36,15 +31,14 @@ steps:
     wait: 1 week
     subject: Last
     body: Bye
-"""
-SAO_PAULO = """
-sequence: sp
-timezone: America/Sao_Paulo
-send_window: {days: [mon, tue, wed, thu, fri], start: "09:00", end: "18:00"}
-holidays: {country: BR}
-approval: auto
-consent: {by: ana@acme.test, at: "2026-11-01"}
-steps:
+""",
+    settings="timezone: America/New_York\n"
+    'send_window: {days: [mon, tue, wed, thu, fri], start: "09:00", end: "17:00"}\n'
+    "holidays: {country: US}\n",
+)
+SAO_PAULO = auto_playbook(
+    "sp",
+    """
   - id: hello
     type: email
     subject: Olá
@@ -54,7 +48,11 @@ steps:
     wait: 1 business day
     subject: Tudo bem?
     body: Oi de novo
-"""
+""",
+    settings="timezone: America/Sao_Paulo\n"
+    'send_window: {days: [mon, tue, wed, thu, fri], start: "09:00", end: "18:00"}\n'
+    "holidays: {country: BR}\n",
+)
 CONTACTS = (
     "key,email,timezone\n"
     "ny,ny@example.com,America/New_York\n"
@@ -65,15 +63,10 @@ CONTACTS = (
 
 
 @pytest.fixture
-def setup(run: Run, write: Callable[[str, str], Path]) -> Run:
-    write("playbooks/ny.yaml", NEW_YORK)
-    write("playbooks/sp.yaml", SAO_PAULO)
-    write("contacts.csv", CONTACTS)
-    run("--now=2026-10-01T00:00:00Z", "publish")
-    run("activate", "ny")
-    run("activate", "sp")
-    run("contacts", "import", "contacts.csv")
-    return run
+def setup(launch: Launch) -> Run:
+    return launch(
+        {"ny": NEW_YORK, "sp": SAO_PAULO}, CONTACTS, csv="contacts.csv", at="2026-10-01T00:00:00Z"
+    )
 
 
 def preview(run: Run, playbook: str, contact: str, start: str) -> list[tuple[str, str]]:
