@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from seqctl.channels import Delivery, FileChannel, Outgoing
+from seqctl.channels import ChannelSet, Delivery, FileChannel, Outgoing
 from seqctl.engine.tick import tick
 from seqctl.store import open_store
 from tests.conftest import Launch, Run
