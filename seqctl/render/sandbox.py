@@ -38,6 +38,8 @@ class MissingVariable(RenderError):
 
 def _default(value: Any, default_value: Any = "", boolean: bool = False) -> Any:
     """Jinja's `default`, also for None and "" (a CSV empty cell is not a first name)."""
+    if type(value) is str and value:  # a value that is there: most calls, kept fast
+        return value
     if isinstance(value, _Missing):
         value._check()  # an unsafe access stays an error
         return default_value
