@@ -227,11 +227,17 @@ def template_context(
     if target not in TARGETS:
         raise InputError(f"unknown target {target!r} (one of {', '.join(sorted(TARGETS))})")
     variables: dict[str, Any] = _Prepared(contact=_Record(contact, "contact"))
-    variables[target] = _Record(contact, target)
-    others = {"sender": sender, "sequence": sequence, "step": step, "enrollment": enrollment}
-    for name, value in others.items():
-        if value is not None:
-            variables[name] = _wrap(value, name)
+    if target != "contact":
+        variables[target] = _Record(contact, target)
+    # Written out rather than looped over: the tick makes one of these per message.
+    if sender is not None:
+        variables["sender"] = _wrap(sender, "sender")
+    if sequence is not None:
+        variables["sequence"] = _wrap(sequence, "sequence")
+    if step is not None:
+        variables["step"] = _wrap(step, "step")
+    if enrollment is not None:
+        variables["enrollment"] = _wrap(enrollment, "enrollment")
     if now is not None:
         variables["now"] = now
     return variables
