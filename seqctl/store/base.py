@@ -15,11 +15,13 @@ from seqctl.store.actions import ActionQueries
 from seqctl.store.contacts import ContactQueries
 from seqctl.store.enrollments import EnrollmentQueries
 from seqctl.store.events import EventQueries
+from seqctl.store.history import HistoryQueries
 from seqctl.store.leases import LeaseQueries
 from seqctl.store.messages import MessageQueries
 from seqctl.store.migrations import migrations
 from seqctl.store.sequences import SequenceQueries
 from seqctl.store.summaries import SummaryQueries
+from seqctl.store.transitions import TransitionQueries
 
 BUSY_TIMEOUT_SECONDS = 30
 CACHE_KIB = 64 * 1024
@@ -36,6 +38,8 @@ class Store(
     SequenceQueries,
     ContactQueries,
     EnrollmentQueries,
+    TransitionQueries,
+    HistoryQueries,
     ActionQueries,
     MessageQueries,
     LeaseQueries,

@@ -1,4 +1,8 @@
-"""Enrollments and their history: the state machine's storage."""
+"""Enrollments: putting contacts on a sequence, and finding enrollments again.
+
+What happens to an enrollment afterwards (the tick's reads and writes) is in `transitions`;
+the record of it in `history`.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from seqctl.store.records import ContactRecord, EnrollmentRecord, HistoryRecord, Transition
+from seqctl.store.records import ContactRecord, EnrollmentRecord
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -20,18 +24,6 @@ _COLUMNS = """id, sequence, version, contact, state, step, anchor_at, next_due_a
 _E_COLUMNS = ", ".join(f"e.{name.strip()}" for name in _COLUMNS.split(","))
 _C_COLUMNS = "c.key, c.email, c.phone, c.timezone, c.attributes, c.created_at, c.updated_at"
 _IN_CHUNK = 500
-
-# A due enrollment with what the tick needs of its contact, in one read.
-DUE_QUERY = """
-SELECT e.id, e.sequence, e.version, e.contact, e.step, e.anchor_at, e.next_due_at, e.vars,
-       e.enrolled_at, c.email, c.phone, c.timezone, c.attributes
-FROM enrollments e
-JOIN sequences s ON s.id = e.sequence AND s.status = 'active'
-JOIN contacts c ON c.key = e.contact
-WHERE e.state = 'active' AND e.next_due_at <= ?{shard}
-ORDER BY e.next_due_at, e.id
-LIMIT ?
-"""
 
 
 class EnrollmentQueries:
@@ -112,6 +104,34 @@ class EnrollmentQueries:
         )
         return {str(contact) for (contact,) in rows}
 
+    def last_ended(self, sequence: str, keys: Sequence[str]) -> dict[str, str]:
+        """For contacts that went through the sequence before: the state their last one ended in."""
+        found: dict[str, str] = {}
+        for start in range(0, len(keys), _IN_CHUNK):
+            chunk = list(keys[start : start + _IN_CHUNK])
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                "SELECT contact, state FROM enrollments WHERE sequence = ?"
+                f" AND contact IN ({marks}) AND state IN ('completed', 'exited') ORDER BY id",
+                [sequence, *chunk],
+            )
+            found.update({str(contact): str(state) for contact, state in rows})
+        return found
+
+    def live_elsewhere(self, sequence: str, keys: Sequence[str]) -> list[tuple[str, str, int]]:
+        """(contact, sequence, version) of live enrollments of these contacts in other sequences."""
+        found: list[tuple[str, str, int]] = []
+        for start in range(0, len(keys), _IN_CHUNK):
+            chunk = list(keys[start : start + _IN_CHUNK])
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                f"SELECT contact, sequence, version FROM enrollments INDEXED BY enrollments_contact"
+                f" WHERE contact IN ({marks}) AND sequence != ? AND state IN {_LIVE}",
+                [*chunk, sequence],
+            )
+            found.extend((str(c), str(s), int(v)) for c, s, v in rows)
+        return found
+
     def insert_enrollments(
         self,
         sequence: str,
@@ -163,169 +183,11 @@ class EnrollmentQueries:
         rows = self.db.execute("SELECT contact FROM enrollments WHERE id > ?", [before])
         return {str(contact) for (contact,) in rows}
 
-    def due(
-        self, now: str, limit: int, shard: tuple[int, int] | None = None
-    ) -> list[tuple[Any, ...]]:
-        """Active enrollments of active sequences due at or before now, oldest first.
-
-        With a shard (k, n), only those whose id is k modulo n: one of n processes' share.
-        """
-        if shard is None:
-            return list(self.db.execute(DUE_QUERY.format(shard=""), [now, limit]))
-        index, count = shard
-        query = DUE_QUERY.format(shard=" AND e.id % ? = ?")
-        return list(self.db.execute(query, [now, count, index, limit]))
-
-    def count_due(self, now: str) -> int:
-        return int(
-            self.db.execute(
-                "SELECT COUNT(*) FROM enrollments e JOIN sequences s ON s.id = e.sequence "
-                "AND s.status = 'active' WHERE e.state = 'active' AND e.next_due_at <= ?",
-                [now],
-            ).fetchone()[0]
-        )
-
-    def apply(self, transitions: Sequence[Transition]) -> None:
-        """Write new states and their history rows."""
-        self.db.conn.executemany(
-            "UPDATE enrollments SET state = ?, step = ?, anchor_at = ?, next_due_at = ?,"
-            " reason = ?, updated_at = ?, paused_at = NULL, resume_at = NULL WHERE id = ?",
-            [
-                (t.state, t.step, t.anchor_at, t.next_due_at, t.reason, t.at, t.enrollment)
-                for t in transitions
-            ],
-        )
-        self.add_history((t.enrollment, t.at, t.kind, t.step_id, t.detail) for t in transitions)
-
-    def advance(self, transitions: Sequence[Transition]) -> None:
-        """`apply` for enrollments the tick found active; one no longer active is left alone.
-
-        A step that keeps its enrollment active (nearly every send) writes only its step and
-        times: rewriting `state`, even to the same value, costs an update of every index that
-        depends on it, the dearest part of a tick's writes.
-        """
-        guard = " WHERE id = ? AND state = 'active'"
-        self.db.conn.executemany(
-            "UPDATE enrollments SET step = ?, anchor_at = ?, next_due_at = ?, reason = ?,"
-            " updated_at = ?" + guard,
-            [
-                (t.step, t.anchor_at, t.next_due_at, t.reason, t.at, t.enrollment)
-                for t in transitions
-                if t.state == "active"
-            ],
-        )
-        self.db.conn.executemany(
-            "UPDATE enrollments SET state = ?, step = ?, anchor_at = ?, next_due_at = ?,"
-            " reason = ?, updated_at = ?" + guard,
-            [
-                (t.state, t.step, t.anchor_at, t.next_due_at, t.reason, t.at, t.enrollment)
-                for t in transitions
-                if t.state != "active"
-            ],
-        )
-        self.add_history((t.enrollment, t.at, t.kind, t.step_id, t.detail) for t in transitions)
-
-    def set_paused(
-        self, enrollment_id: int, *, at: str, reason: str, resume_at: str | None = None
-    ) -> None:
-        self.db.execute(
-            "UPDATE enrollments SET state = 'paused', paused_at = ?, reason = ?, updated_at = ?,"
-            " resume_at = ? WHERE id = ?",
-            [at, reason, at, resume_at, enrollment_id],
-        )
-
-    def paused_until(self, now: str) -> list[EnrollmentRecord]:
-        """Paused enrollments whose pause ends by itself at or before now (out of office)."""
-        rows = self.db.execute(
-            f"SELECT {_COLUMNS} FROM enrollments WHERE state = 'paused' AND resume_at <= ?"
-            " ORDER BY resume_at, id",
-            [now],
-        )
-        return [EnrollmentRecord(*row) for row in rows]
-
-    def set_due(self, updates: Iterable[tuple[str | None, int]], *, at: str) -> None:
-        """Move (next_due_at, id) pairs, e.g. after a pause."""
-        self.db.conn.executemany(
-            "UPDATE enrollments SET next_due_at = ?, updated_at = ? WHERE id = ?",
-            ((due, at, enrollment_id) for due, enrollment_id in updates),
-        )
-
-    def set_version(self, enrollment_id: int, version: int, step: int, at: str) -> None:
-        self.db.execute(
-            "UPDATE enrollments SET version = ?, step = ?, updated_at = ? WHERE id = ?",
-            [version, step, at, enrollment_id],
-        )
-
-    def add_history(self, rows: Iterable[tuple[int, str, str, str | None, str | None]]) -> None:
-        """(enrollment, at, kind, step, detail) rows."""
-        self.db.conn.executemany(
-            "INSERT INTO history (enrollment, at, kind, step, detail) VALUES (?, ?, ?, ?, ?)", rows
-        )
-
-    def history(
-        self,
-        *,
-        contact: str | None = None,
-        sequence: str | None = None,
-        enrollment: int | None = None,
-    ) -> list[HistoryRecord]:
-        where: list[str] = []
-        params: list[Any] = []
-        for column, value in (
-            ("e.contact", contact),
-            ("e.sequence", sequence),
-            ("h.enrollment", enrollment),
-        ):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
-        rows = self.db.execute(
-            "SELECT h.at, e.sequence, e.contact, h.enrollment, h.step, h.kind, h.detail "
-            f"FROM history h JOIN enrollments e ON e.id = h.enrollment {clause} "
-            "ORDER BY h.at, h.id",
-            params,
-        )
-        return [HistoryRecord(*row) for row in rows]
-
-    def last_history_at(self, kinds: Sequence[str]) -> str | None:
-        """When the newest history row of these kinds was written (a tick's work), or None."""
-        marks = ",".join("?" * len(kinds))
-        row = self.db.execute(
-            # Newest first by id: the scan stops at the first match instead of reading it all.
-            f"SELECT at FROM history WHERE kind IN ({marks}) ORDER BY id DESC LIMIT 1",
-            list(kinds),
-        ).fetchone()
-        return str(row[0]) if row else None
-
     def state_counts(self, sequence: str) -> dict[str, int]:
         rows = self.db.execute(
             "SELECT state, COUNT(*) FROM enrollments WHERE sequence = ? GROUP BY state", [sequence]
         )
         return {state: int(n) for state, n in rows}
-
-    def step_counts(self, sequence: str, since: str | None = None) -> dict[tuple[str, str], int]:
-        """History kinds counted per step: {(step id, kind): n}; rows at or after `since`."""
-        rows = self.db.execute(
-            "SELECT h.step, h.kind, COUNT(*) FROM history h JOIN enrollments e "
-            "ON e.id = h.enrollment WHERE e.sequence = ? AND h.step IS NOT NULL "
-            f"{'AND h.at >= ? ' if since is not None else ''}GROUP BY h.step, h.kind",
-            [sequence] if since is None else [sequence, since],
-        )
-        return {(step, kind): int(n) for step, kind, n in rows}
-
-    def step_reached(
-        self, sequence: str, kinds: Sequence[str], since: str | None = None
-    ) -> dict[str, int]:
-        """Per step: distinct enrollments with a history row of these kinds for it."""
-        marks = ",".join("?" * len(kinds))
-        rows = self.db.execute(
-            "SELECT h.step, COUNT(DISTINCT h.enrollment) FROM history h JOIN enrollments e "
-            f"ON e.id = h.enrollment WHERE e.sequence = ? AND h.kind IN ({marks}) "
-            f"{'AND h.at >= ? ' if since is not None else ''}GROUP BY h.step",
-            [sequence, *kinds, *([since] if since is not None else [])],
-        )
-        return {str(step): int(n) for step, n in rows}
 
     def enrolled_count(self, sequence: str, since: str | None = None) -> int:
         """Enrollments of a sequence, or those enrolled at or after `since`."""
@@ -335,66 +197,6 @@ class EnrollmentQueries:
             [sequence] if since is None else [sequence, since],
         ).fetchone()
         return int(row[0])
-
-    def last_ended(self, sequence: str, keys: Sequence[str]) -> dict[str, str]:
-        """For contacts that went through the sequence before: the state their last one ended in."""
-        found: dict[str, str] = {}
-        for start in range(0, len(keys), _IN_CHUNK):
-            chunk = list(keys[start : start + _IN_CHUNK])
-            marks = ",".join("?" * len(chunk))
-            rows = self.db.execute(
-                "SELECT contact, state FROM enrollments WHERE sequence = ?"
-                f" AND contact IN ({marks}) AND state IN ('completed', 'exited') ORDER BY id",
-                [sequence, *chunk],
-            )
-            found.update({str(contact): str(state) for contact, state in rows})
-        return found
-
-    def live_elsewhere(self, sequence: str, keys: Sequence[str]) -> list[tuple[str, str, int]]:
-        """(contact, sequence, version) of live enrollments of these contacts in other sequences."""
-        found: list[tuple[str, str, int]] = []
-        for start in range(0, len(keys), _IN_CHUNK):
-            chunk = list(keys[start : start + _IN_CHUNK])
-            marks = ",".join("?" * len(chunk))
-            rows = self.db.execute(
-                f"SELECT contact, sequence, version FROM enrollments INDEXED BY enrollments_contact"
-                f" WHERE contact IN ({marks}) AND sequence != ? AND state IN {_LIVE}",
-                [*chunk, sequence],
-            )
-            found.extend((str(c), str(s), int(v)) for c, s, v in rows)
-        return found
-
-    def has_work(self, now: str) -> bool:
-        """Anything for a tick to do: a step due, a pause ending, a message to (re)send."""
-        return bool(
-            self.db.execute(
-                "SELECT EXISTS (SELECT 1 FROM enrollments WHERE state = 'active'"
-                " AND next_due_at <= ?) OR EXISTS (SELECT 1 FROM enrollments WHERE"
-                " state = 'paused' AND resume_at <= ?) OR EXISTS (SELECT 1 FROM messages"
-                " WHERE status IN ('pending_approval', 'queued') AND status = 'queued')"
-                " OR EXISTS (SELECT 1 FROM messages WHERE status = 'sending')",
-                [now, now],
-            ).fetchone()[0]
-        )
-
-    def enrollment_positions(self, ids: Sequence[int]) -> dict[int, tuple[str, int, str | None]]:
-        """(state, step, next_due_at) of each of these enrollments; the state reads `paused`
-        while their sequence is not active."""
-        rows = self.db.execute(
-            "SELECT e.id, CASE WHEN s.status = 'active' THEN e.state ELSE 'paused' END,"
-            " e.step, e.next_due_at FROM enrollments e JOIN sequences s ON s.id = e.sequence"
-            " WHERE e.id IN (SELECT value FROM json_each(?))",
-            [_json_list(ids)],
-        )
-        return {int(i): (str(state), int(step), due) for i, state, step, due in rows}
-
-    def enrollment_states(self, ids: Sequence[int]) -> dict[int, str]:
-        """The current state of each of these enrollments."""
-        rows = self.db.execute(
-            "SELECT id, state FROM enrollments WHERE id IN (SELECT value FROM json_each(?))",
-            [_json_list(ids)],
-        )
-        return {int(i): str(state) for i, state in rows}
 
 
 def _json_list(values: Iterable[str | int]) -> str:

@@ -1,0 +1,81 @@
+"""History: one row per transition of an enrollment (with time and cause), and what reports
+count in it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from seqctl.store.records import HistoryRecord
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+
+class HistoryQueries:
+    db: Database
+
+    def add_history(self, rows: Iterable[tuple[int, str, str, str | None, str | None]]) -> None:
+        """(enrollment, at, kind, step, detail) rows."""
+        self.db.conn.executemany(
+            "INSERT INTO history (enrollment, at, kind, step, detail) VALUES (?, ?, ?, ?, ?)", rows
+        )
+
+    def history(
+        self,
+        *,
+        contact: str | None = None,
+        sequence: str | None = None,
+        enrollment: int | None = None,
+    ) -> list[HistoryRecord]:
+        where: list[str] = []
+        params: list[Any] = []
+        for column, value in (
+            ("e.contact", contact),
+            ("e.sequence", sequence),
+            ("h.enrollment", enrollment),
+        ):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        rows = self.db.execute(
+            "SELECT h.at, e.sequence, e.contact, h.enrollment, h.step, h.kind, h.detail "
+            f"FROM history h JOIN enrollments e ON e.id = h.enrollment {clause} "
+            "ORDER BY h.at, h.id",
+            params,
+        )
+        return [HistoryRecord(*row) for row in rows]
+
+    def last_history_at(self, kinds: Sequence[str]) -> str | None:
+        """When the newest history row of these kinds was written (a tick's work), or None."""
+        marks = ",".join("?" * len(kinds))
+        row = self.db.execute(
+            # Newest first by id: the scan stops at the first match instead of reading it all.
+            f"SELECT at FROM history WHERE kind IN ({marks}) ORDER BY id DESC LIMIT 1",
+            list(kinds),
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def step_counts(self, sequence: str, since: str | None = None) -> dict[tuple[str, str], int]:
+        """History kinds counted per step: {(step id, kind): n}; rows at or after `since`."""
+        rows = self.db.execute(
+            "SELECT h.step, h.kind, COUNT(*) FROM history h JOIN enrollments e "
+            "ON e.id = h.enrollment WHERE e.sequence = ? AND h.step IS NOT NULL "
+            f"{'AND h.at >= ? ' if since is not None else ''}GROUP BY h.step, h.kind",
+            [sequence] if since is None else [sequence, since],
+        )
+        return {(step, kind): int(n) for step, kind, n in rows}
+
+    def step_reached(
+        self, sequence: str, kinds: Sequence[str], since: str | None = None
+    ) -> dict[str, int]:
+        """Per step: distinct enrollments with a history row of these kinds for it."""
+        marks = ",".join("?" * len(kinds))
+        rows = self.db.execute(
+            "SELECT h.step, COUNT(DISTINCT h.enrollment) FROM history h JOIN enrollments e "
+            f"ON e.id = h.enrollment WHERE e.sequence = ? AND h.kind IN ({marks}) "
+            f"{'AND h.at >= ? ' if since is not None else ''}GROUP BY h.step",
+            [sequence, *kinds, *([since] if since is not None else [])],
+        )
+        return {str(step): int(n) for step, n in rows}

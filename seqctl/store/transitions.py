@@ -1,0 +1,163 @@
+"""Transitions: which enrollments are due, and the writes that move them through the states.
+
+The tick reads its batches here and writes what it decided; events, approvals, actions and
+migrations move single enrollments the same way. Each transition also writes a history row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from seqctl.store.enrollments import _COLUMNS, _json_list
+from seqctl.store.records import EnrollmentRecord, Transition
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+# A due enrollment with what the tick needs of its contact, in one read.
+DUE_QUERY = """
+SELECT e.id, e.sequence, e.version, e.contact, e.step, e.anchor_at, e.next_due_at, e.vars,
+       e.enrolled_at, c.email, c.phone, c.timezone, c.attributes
+FROM enrollments e
+JOIN sequences s ON s.id = e.sequence AND s.status = 'active'
+JOIN contacts c ON c.key = e.contact
+WHERE e.state = 'active' AND e.next_due_at <= ?{shard}
+ORDER BY e.next_due_at, e.id
+LIMIT ?
+"""
+
+
+class TransitionQueries:
+    db: Database
+
+    if TYPE_CHECKING:  # Store's, from HistoryQueries: apply and advance write history rows too
+
+        def add_history(
+            self, rows: Iterable[tuple[int, str, str, str | None, str | None]]
+        ) -> None: ...
+
+    def due(
+        self, now: str, limit: int, shard: tuple[int, int] | None = None
+    ) -> list[tuple[Any, ...]]:
+        """Active enrollments of active sequences due at or before now, oldest first.
+
+        With a shard (k, n), only those whose id is k modulo n: one of n processes' share.
+        """
+        if shard is None:
+            return list(self.db.execute(DUE_QUERY.format(shard=""), [now, limit]))
+        index, count = shard
+        query = DUE_QUERY.format(shard=" AND e.id % ? = ?")
+        return list(self.db.execute(query, [now, count, index, limit]))
+
+    def count_due(self, now: str) -> int:
+        return int(
+            self.db.execute(
+                "SELECT COUNT(*) FROM enrollments e JOIN sequences s ON s.id = e.sequence "
+                "AND s.status = 'active' WHERE e.state = 'active' AND e.next_due_at <= ?",
+                [now],
+            ).fetchone()[0]
+        )
+
+    def paused_until(self, now: str) -> list[EnrollmentRecord]:
+        """Paused enrollments whose pause ends by itself at or before now (out of office)."""
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS} FROM enrollments WHERE state = 'paused' AND resume_at <= ?"
+            " ORDER BY resume_at, id",
+            [now],
+        )
+        return [EnrollmentRecord(*row) for row in rows]
+
+    def has_work(self, now: str) -> bool:
+        """Anything for a tick to do: a step due, a pause ending, a message to (re)send."""
+        return bool(
+            self.db.execute(
+                "SELECT EXISTS (SELECT 1 FROM enrollments WHERE state = 'active'"
+                " AND next_due_at <= ?) OR EXISTS (SELECT 1 FROM enrollments WHERE"
+                " state = 'paused' AND resume_at <= ?) OR EXISTS (SELECT 1 FROM messages"
+                " WHERE status IN ('pending_approval', 'queued') AND status = 'queued')"
+                " OR EXISTS (SELECT 1 FROM messages WHERE status = 'sending')",
+                [now, now],
+            ).fetchone()[0]
+        )
+
+    def enrollment_positions(self, ids: Sequence[int]) -> dict[int, tuple[str, int, str | None]]:
+        """(state, step, next_due_at) of each of these enrollments; the state reads `paused`
+        while their sequence is not active."""
+        rows = self.db.execute(
+            "SELECT e.id, CASE WHEN s.status = 'active' THEN e.state ELSE 'paused' END,"
+            " e.step, e.next_due_at FROM enrollments e JOIN sequences s ON s.id = e.sequence"
+            " WHERE e.id IN (SELECT value FROM json_each(?))",
+            [_json_list(ids)],
+        )
+        return {int(i): (str(state), int(step), due) for i, state, step, due in rows}
+
+    def enrollment_states(self, ids: Sequence[int]) -> dict[int, str]:
+        """The current state of each of these enrollments."""
+        rows = self.db.execute(
+            "SELECT id, state FROM enrollments WHERE id IN (SELECT value FROM json_each(?))",
+            [_json_list(ids)],
+        )
+        return {int(i): str(state) for i, state in rows}
+
+    def apply(self, transitions: Sequence[Transition]) -> None:
+        """Write new states and their history rows."""
+        self.db.conn.executemany(
+            "UPDATE enrollments SET state = ?, step = ?, anchor_at = ?, next_due_at = ?,"
+            " reason = ?, updated_at = ?, paused_at = NULL, resume_at = NULL WHERE id = ?",
+            [
+                (t.state, t.step, t.anchor_at, t.next_due_at, t.reason, t.at, t.enrollment)
+                for t in transitions
+            ],
+        )
+        self.add_history((t.enrollment, t.at, t.kind, t.step_id, t.detail) for t in transitions)
+
+    def advance(self, transitions: Sequence[Transition]) -> None:
+        """`apply` for enrollments the tick found active; one no longer active is left alone.
+
+        A step that keeps its enrollment active (nearly every send) writes only its step and
+        times: rewriting `state`, even to the same value, costs an update of every index that
+        depends on it, the dearest part of a tick's writes.
+        """
+        guard = " WHERE id = ? AND state = 'active'"
+        self.db.conn.executemany(
+            "UPDATE enrollments SET step = ?, anchor_at = ?, next_due_at = ?, reason = ?,"
+            " updated_at = ?" + guard,
+            [
+                (t.step, t.anchor_at, t.next_due_at, t.reason, t.at, t.enrollment)
+                for t in transitions
+                if t.state == "active"
+            ],
+        )
+        self.db.conn.executemany(
+            "UPDATE enrollments SET state = ?, step = ?, anchor_at = ?, next_due_at = ?,"
+            " reason = ?, updated_at = ?" + guard,
+            [
+                (t.state, t.step, t.anchor_at, t.next_due_at, t.reason, t.at, t.enrollment)
+                for t in transitions
+                if t.state != "active"
+            ],
+        )
+        self.add_history((t.enrollment, t.at, t.kind, t.step_id, t.detail) for t in transitions)
+
+    def set_paused(
+        self, enrollment_id: int, *, at: str, reason: str, resume_at: str | None = None
+    ) -> None:
+        self.db.execute(
+            "UPDATE enrollments SET state = 'paused', paused_at = ?, reason = ?, updated_at = ?,"
+            " resume_at = ? WHERE id = ?",
+            [at, reason, at, resume_at, enrollment_id],
+        )
+
+    def set_due(self, updates: Iterable[tuple[str | None, int]], *, at: str) -> None:
+        """Move (next_due_at, id) pairs, e.g. after a pause."""
+        self.db.conn.executemany(
+            "UPDATE enrollments SET next_due_at = ?, updated_at = ? WHERE id = ?",
+            ((due, at, enrollment_id) for due, enrollment_id in updates),
+        )
+
+    def set_version(self, enrollment_id: int, version: int, step: int, at: str) -> None:
+        self.db.execute(
+            "UPDATE enrollments SET version = ?, step = ?, updated_at = ? WHERE id = ?",
+            [version, step, at, enrollment_id],
+        )
