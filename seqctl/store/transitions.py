@@ -69,7 +69,10 @@ class TransitionQueries:
         return [EnrollmentRecord(*row) for row in rows]
 
     def has_work(self, now: str) -> bool:
-        """Anything for a tick to do: a step due, a pause ending, a message to (re)send."""
+        """Anything for a tick to do: a step due, a pause ending, a message to (re)send.
+
+        `status IN (...) AND status = 'queued'` says the same twice on purpose: SQLite uses a
+        partial index only when the query repeats its WHERE term (messages_pending's)."""
         return bool(
             self.db.execute(
                 "SELECT EXISTS (SELECT 1 FROM enrollments WHERE state = 'active'"
