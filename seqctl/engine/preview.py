@@ -7,16 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from seqctl import render
+from seqctl.engine.content import Undeliverable, action_instructions, render_step
 from seqctl.engine.engagement import Engagement
 from seqctl.engine.publishing import LintFailed
 from seqctl.engine.runtime import RunnableVersion, Versions
-from seqctl.engine.steps import (
-    Undeliverable,
-    action_instructions,
-    branch_target,
-    render_step,
-    variables_for,
-)
+from seqctl.engine.steps import branch_target, variables_for
 from seqctl.errors import NotFound
 from seqctl.playbook.lint import lint_paths
 from seqctl.playbook.model import MESSAGE_TYPES, StepType

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from seqctl import render
-from seqctl.engine import compose as composing
+from seqctl.engine.content import (
+    Rendered,
+    Undeliverable,
+    action_instructions,
+    action_title,
+    render_step,
+)
 from seqctl.engine.engagement import Engagement
 from seqctl.engine.runtime import RunnableVersion
 from seqctl.playbook.model import MESSAGE_TYPES, Step, StepType
@@ -89,17 +95,6 @@ class Kind(StrEnum):
 
 
 @dataclass(slots=True)
-class Rendered:
-    """A message rendered for one contact, ready for the outbox."""
-
-    channel: str
-    to: str | None
-    subject: str | None
-    body: str | None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
 class Outcome:
     kind: Kind
     step: Step
@@ -108,10 +103,6 @@ class Outcome:
     reason: str | None = None
     title: str | None = None
     instructions: str | None = None
-
-
-class Undeliverable(Exception):
-    """The contact lacks what the channel needs (no email address, no phone)."""
 
 
 def decide(
@@ -155,26 +146,6 @@ def decide(
         return Outcome(Kind.FAIL, step, reason=f"step '{step.id}': {exc}")
 
 
-_VERBS = {
-    StepType.CALL: "Call",
-    StepType.TASK: "Task for",
-    StepType.EMAIL: "Email",
-    StepType.SMS: "Text",
-    StepType.WHATSAPP: "WhatsApp",
-    StepType.TELEGRAM: "Message",
-}
-
-
-def action_title(step: Step, contact: Mapping[str, Any], variables: Mapping[str, Any]) -> str:
-    """What a person sees in the task queue: the step's name, else "Call Maria Santos"."""
-    named = _text(step, "name", variables)
-    if named:
-        return named
-    person = " ".join(str(contact[k]) for k in ("first_name", "last_name") if contact.get(k))
-    who = person or contact.get("email") or contact.get("phone") or contact.get("key")
-    return f"{_VERBS.get(step.type, str(step.type).capitalize())} {who}"
-
-
 def variables_for(
     version: RunnableVersion,
     step: Step,
@@ -215,137 +186,3 @@ def branch_target(version: RunnableVersion, index: int, variables: Mapping[str, 
     if target is None:
         raise render.RenderError(f"branch target '{chosen}' is not a step")
     return target
-
-
-_ADDRESS = {
-    StepType.EMAIL: "email",
-    StepType.SMS: "phone",
-    StepType.WHATSAPP: "phone",
-    StepType.TELEGRAM: "phone",
-}
-
-
-def render_step(
-    version: RunnableVersion,
-    step: Step,
-    contact_fields: Mapping[str, Any],
-    variables: Mapping[str, Any],
-    engagement: Engagement | None = None,
-) -> Rendered:
-    """Render a message step; RenderError for a missing variable, Undeliverable for no address."""
-    seen = engagement or Engagement(datetime.now(UTC))
-    if step.type is StepType.WEBHOOK:
-        payload = step.spec.get("payload")
-        body = (
-            json.dumps(_render_data(payload, variables), sort_keys=True)
-            if payload is not None
-            else _body(step, variables)
-        )
-        url = step.spec.get("url")
-        return Rendered(
-            str(step.type), render.render(str(url), variables) if url else None, None, body
-        )
-    kind, to = _route(version, step, contact_fields, seen.inbound_channel())
-    if kind is StepType.WHATSAPP and not seen.whatsapp_window_open():
-        return _whatsapp_template(step, to, variables)
-    subject = _text(step, "subject", variables) if kind is StepType.EMAIL else None
-    body = _body(step, variables)
-    compose = step.spec.get("compose")
-    if compose is not None:
-        subject, body = composing.compose(compose, step, variables, subject=subject)
-    if subject is not None:
-        subject = " ".join(subject.splitlines()).strip()  # a header is one line, always
-    extra: dict[str, Any] = {}
-    sender = version.step_variables(step)[0]  # one dict per version: its JSON is made once
-    if sender and kind is StepType.EMAIL:
-        extra["from"] = sender
-    if step.spec.get("html") and kind is StepType.EMAIL:
-        extra["html"] = render.render(str(step.spec["html"]), variables, html=True)
-    if step.spec.get("attachments") and kind is StepType.EMAIL:
-        extra["attachments"] = [dict(a) for a in step.spec["attachments"]]
-    return Rendered(str(kind), to, subject, body, extra)
-
-
-def _route(
-    version: RunnableVersion, step: Step, contact: Mapping[str, Any], inbound: str | None
-) -> tuple[StepType, str]:
-    """The channel and address: the step's type, or with `channel: auto` what the contact has
-    (the channel they last wrote in on, else email, else a text message)."""
-    fields = version.model.definition.get("contact_fields") or {}
-    email = contact.get(fields.get("email", "email"))
-    phone = contact.get(fields.get("phone", "phone"))
-    chosen = step.spec.get("channel")
-    if chosen == "auto":
-        if inbound in ("sms", "whatsapp", "telegram") and phone:
-            return StepType(inbound), str(phone)
-        if email:
-            return StepType.EMAIL, str(email)
-        if phone:
-            return StepType.SMS, str(phone)
-        raise Undeliverable("contact has neither an email address nor a phone number")
-    kind = StepType(chosen) if chosen else step.type
-    address = email if kind is StepType.EMAIL else phone
-    if not address:
-        name = fields.get(_ADDRESS[kind], _ADDRESS[kind])
-        raise Undeliverable(f"contact has no {name} for a {kind} step")
-    return kind, str(address)
-
-
-def _whatsapp_template(step: Step, to: str, variables: Mapping[str, Any]) -> Rendered:
-    """Outside WhatsApp's 24-hour window only an approved template may be sent."""
-    template = step.spec.get("whatsapp_template")
-    if template is None:
-        raise Undeliverable(
-            "outside the WhatsApp 24-hour window and the step has no "
-            "whatsapp_template to fall back on"
-        )
-    params = [render.render(str(p), variables) for p in template.get("params", [])]
-    body = f"[template {template['name']} ({template['language']})] " + " | ".join(params)
-    return Rendered(
-        "whatsapp",
-        to,
-        None,
-        body,
-        {
-            "template": {
-                "name": template["name"],
-                "language": template["language"],
-                "params": params,
-            }
-        },
-    )
-
-
-def action_instructions(step: Step, variables: Mapping[str, Any]) -> str | None:
-    """What a person reads in the task queue; a manual message carries its rendered draft."""
-    instructions = _text(step, "instructions", variables)
-    if not step.is_message:
-        return instructions
-    subject = _text(step, "subject", variables) if step.type is StepType.EMAIL else None
-    draft = "\n\n".join(
-        x for x in (f"Subject: {subject}" if subject else None, _body(step, variables)) if x
-    )
-    return (
-        "\n\n".join(x for x in (instructions, f"Draft:\n{draft}" if draft else None) if x) or None
-    )
-
-
-def _render_data(value: Any, variables: Mapping[str, Any]) -> Any:
-    """A webhook payload with every string in it rendered as a template."""
-    if isinstance(value, str):
-        return render.render(value, variables)
-    if isinstance(value, Mapping):
-        return {k: _render_data(v, variables) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_render_data(v, variables) for v in value]
-    return value
-
-
-def _body(step: Step, variables: Mapping[str, Any]) -> str | None:
-    source = step.spec.get("body", step.spec.get("template_source"))
-    return render.render(str(source), variables) if source is not None else None
-
-
-def _text(step: Step, key: str, variables: Mapping[str, Any]) -> str | None:
-    source = step.spec.get(key)
-    return render.render(str(source), variables) if source is not None else None

@@ -199,9 +199,10 @@ def _advance_all(
     keep_alive: Callable[[], None],
     shard: tuple[int, int] | None = None,
 ) -> None:
-    from seqctl.engine.batch import AutoApproval, Batch, Suppressions, needs_engagement
+    from seqctl.engine.batch import Batch
     from seqctl.engine.delivery import DeliveryReport, send_batch
     from seqctl.engine.engagement import engagement
+    from seqctl.engine.gates import AutoApproval, Suppressions, needs_engagement
     from seqctl.engine.steps import DueEnrollment, decide
 
     stamp = format_instant(now)
@@ -286,7 +287,7 @@ def _moved_since_read(store: Store, rows: list[tuple[Any, ...]]) -> set[int]:
 
 def _dry_run(store: Store, now: datetime, limit: int | None, report: TickReport) -> TickReport:
     """What a tick would do now, without writing: one pass over what is due."""
-    from seqctl.engine.batch import needs_approval
+    from seqctl.engine.gates import needs_approval
     from seqctl.engine.steps import DueEnrollment, Kind, decide
 
     stamp = format_instant(now) or ""
