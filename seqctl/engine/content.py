@@ -96,12 +96,12 @@ def _route(
     kind = StepType(chosen) if chosen else step.type
     address = email if kind is StepType.EMAIL else phone
     if not address:
-        name = fields.get(_ADDRESS[kind], _ADDRESS[kind])
+        name = fields.get(ADDRESS_FIELD[kind], ADDRESS_FIELD[kind])
         raise Undeliverable(f"contact has no {name} for a {kind} step")
     return kind, str(address)
 
 
-_ADDRESS = {
+ADDRESS_FIELD = {  # the contact field each channel sends to
     StepType.EMAIL: "email",
     StepType.SMS: "phone",
     StepType.WHATSAPP: "phone",

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import IO, Any
 
 from seqctl import render
+from seqctl.engine.content import ADDRESS_FIELD
 from seqctl.engine.runtime import RunnableVersion, Versions
 from seqctl.engine.steps import variables_for
 from seqctl.errors import NotFound
@@ -26,12 +27,6 @@ from seqctl.store.enrollments import LIVE_STATES
 from seqctl.timeutil import from_db
 
 PLACEHOLDER = "\u2026"  # stands in for a missing value so that rendering can go on
-_ADDRESS = {
-    StepType.EMAIL: "email",
-    StepType.SMS: "phone",
-    StepType.WHATSAPP: "phone",
-    StepType.TELEGRAM: "phone",
-}
 
 
 @dataclass(frozen=True)
@@ -192,7 +187,7 @@ def _address_field(version: RunnableVersion, step: Step, fields: Mapping[str, An
         kind = step.type
     else:
         kind = StepType(chosen) if chosen else step.type
-    name = email if _ADDRESS[kind] == "email" else phone
+    name = email if ADDRESS_FIELD[kind] == "email" else phone
     return None if fields.get(name) else name
 
 
