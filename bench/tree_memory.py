@@ -58,7 +58,11 @@ def descendants(pid: int) -> list[int]:
     pending = [pid]
     while pending:
         parent = pending.pop()
-        for children in (PROC / str(parent) / "task").glob("*/children"):
+        try:
+            threads = list((PROC / str(parent) / "task").glob("*/children"))
+        except OSError:  # the process ended while its threads were listed
+            continue
+        for children in threads:
             try:
                 kids = [int(part) for part in children.read_text().split()]
             except OSError:  # the process ended meanwhile
