@@ -6,13 +6,13 @@ the record of it in `history`.
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from seqctl.store.records import ContactRecord, EnrollmentRecord
+from seqctl.store.sql import equal, json_list, where
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -53,18 +53,12 @@ class EnrollmentQueries:
         live: bool = False,
         limit: int | None = None,
     ) -> list[EnrollmentRecord]:
-        where: list[str] = []
-        params: list[Any] = []
-        for column, value in (("sequence", sequence), ("contact", contact), ("state", state)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
+        conditions, params = equal(("sequence", sequence), ("contact", contact), ("state", state))
         if live:
-            where.append(f"state IN {_LIVE}")
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
+            conditions.append(f"state IN {_LIVE}")
         params.append(limit if limit is not None else -1)
         rows = self.db.execute(
-            f"SELECT {_COLUMNS} FROM enrollments {clause} ORDER BY id LIMIT ?", params
+            f"SELECT {_COLUMNS} FROM enrollments {where(conditions)} ORDER BY id LIMIT ?", params
         )
         return [EnrollmentRecord(*row) for row in rows]
 
@@ -100,7 +94,7 @@ class EnrollmentQueries:
             "SELECT e.contact FROM json_each(?) AS j"
             " CROSS JOIN enrollments AS e INDEXED BY enrollments_live"
             f" ON e.sequence = ? AND e.contact = j.value AND e.state IN {_LIVE}",
-            [_json_list(keys), sequence],
+            [json_list(keys), sequence],
         )
         return {str(contact) for (contact,) in rows}
 
@@ -166,10 +160,10 @@ class EnrollmentQueries:
             f" SELECT ?, ?, c.key, 'active', 0, ?, {_FirstDue.NAME}(c.timezone), ?, ?, ?"
             " FROM json_each(?) AS j CROSS JOIN contacts AS c ON c.key = j.value"
         )
-        params: list[Any] = [sequence, version, at, vars_json, at, at, _json_list(contacts)]
+        params: list[Any] = [sequence, version, at, vars_json, at, at, json_list(contacts)]
         if skip:
             sql += " WHERE j.value NOT IN (SELECT value FROM json_each(?))"
-            params.append(_json_list(skip))
+            params.append(json_list(skip))
         with call.using(first_due):
             inserted = self.db.conn.execute(sql, params).rowcount
         self.db.execute(
@@ -197,14 +191,6 @@ class EnrollmentQueries:
             [sequence] if since is None else [sequence, since],
         ).fetchone()
         return int(row[0])
-
-
-def _json_list(values: Iterable[str | int]) -> str:
-    """Many values as one parameter, read back with json_each: no limit on how many."""
-    return _JSON_LIST.encode(list(values))
-
-
-_JSON_LIST = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 class _FirstDue:

@@ -4,9 +4,10 @@ count in it."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from seqctl.store.records import HistoryRecord
+from seqctl.store.sql import equal, where
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -28,17 +29,10 @@ class HistoryQueries:
         sequence: str | None = None,
         enrollment: int | None = None,
     ) -> list[HistoryRecord]:
-        where: list[str] = []
-        params: list[Any] = []
-        for column, value in (
-            ("e.contact", contact),
-            ("e.sequence", sequence),
-            ("h.enrollment", enrollment),
-        ):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        conditions, params = equal(
+            ("e.contact", contact), ("e.sequence", sequence), ("h.enrollment", enrollment)
+        )
+        clause = where(conditions)
         rows = self.db.execute(
             "SELECT h.at, e.sequence, e.contact, h.enrollment, h.step, h.kind, h.detail "
             f"FROM history h JOIN enrollments e ON e.id = h.enrollment {clause} "

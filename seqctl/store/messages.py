@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from seqctl.store.records import Deliverable, MessageRecord, NewMessage
+from seqctl.store.sql import equal, where
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -44,19 +45,12 @@ class MessageQueries:
         enrollment: int | None = None,
         limit: int | None = None,
     ) -> list[MessageRecord]:
-        where, params = [], []
-        for column, value in (
-            ("status", status),
-            ("sequence", sequence),
-            ("enrollment", enrollment),
-        ):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        conditions, params = equal(
+            ("status", status), ("sequence", sequence), ("enrollment", enrollment)
+        )
         params.append(limit if limit is not None else -1)
         rows = self.db.execute(
-            f"SELECT {_COLUMNS} FROM messages {clause} ORDER BY id LIMIT ?", params
+            f"SELECT {_COLUMNS} FROM messages {where(conditions)} ORDER BY id LIMIT ?", params
         )
         return [MessageRecord(*row) for row in rows]
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from seqctl.store.enrollments import _COLUMNS, _json_list
+from seqctl.store.enrollments import _COLUMNS
 from seqctl.store.records import EnrollmentRecord, Transition
+from seqctl.store.sql import json_list
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -91,7 +92,7 @@ class TransitionQueries:
             "SELECT e.id, CASE WHEN s.status = 'active' THEN e.state ELSE 'paused' END,"
             " e.step, e.next_due_at FROM enrollments e JOIN sequences s ON s.id = e.sequence"
             " WHERE e.id IN (SELECT value FROM json_each(?))",
-            [_json_list(ids)],
+            [json_list(ids)],
         )
         return {int(i): (str(state), int(step), due) for i, state, step, due in rows}
 
@@ -99,7 +100,7 @@ class TransitionQueries:
         """The current state of each of these enrollments."""
         rows = self.db.execute(
             "SELECT id, state FROM enrollments WHERE id IN (SELECT value FROM json_each(?))",
-            [_json_list(ids)],
+            [json_list(ids)],
         )
         return {int(i): str(state) for i, state in rows}
 
