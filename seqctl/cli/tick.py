@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from seqctl.channels import ChannelSet
-from seqctl.cli import context
+from seqctl.cli import context, signals
 from seqctl.cli.options import (
     ContactFilterOption,
     JsonOption,
@@ -17,6 +17,7 @@ from seqctl.cli.options import (
 )
 from seqctl.cli.progress import progress
 from seqctl.cli.root import app
+from seqctl.cli.signals import graceful_stop
 from seqctl.engine import retry as retrying
 from seqctl.engine.tick import tick as run_tick
 from seqctl.engine.tracking import tracking_settings
@@ -50,7 +51,8 @@ def tick(
     """Advance every enrollment due now: send, hold for approval, or make an action.
 
     Run it from cron every minute. Exits 1 when a step failed, 0 otherwise (also when another
-    tick is running: that one does the work).
+    tick is running: that one does the work). Ctrl-C or SIGTERM stops it between two batches,
+    with what it sent recorded (exit 130 or 143); a second one stops it at once.
 
     Example: seqctl tick --now 2026-11-23T09:00:00Z --json
     """
@@ -61,7 +63,7 @@ def tick(
         config.channels, outbox, tracking=tracking_settings(config.data, os.environ)
     )
     try:
-        with progress("advancing due enrollments") as advancing:
+        with progress("advancing due enrollments") as advancing, graceful_stop() as stop:
             report = run_tick(
                 store,
                 channels,
@@ -71,6 +73,7 @@ def tick(
                 senders=config.data.get("senders") or {},
                 notifications=config.data.get("notifications"),
                 progress=advancing.add,
+                stop=stop,
             )
     finally:
         channels.close()
@@ -98,6 +101,12 @@ def tick(
                 else ""
             )
         )
+    if report.stopped is not None:
+        typer.echo(
+            f"stopped ({report.stopped}) between two batches: the next tick goes on from there",
+            err=True,
+        )
+        raise typer.Exit(signals.exit_code(report.stopped))
     if report.failed:
         raise typer.Exit(int(ExitCode.FINDINGS))
 

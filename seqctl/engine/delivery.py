@@ -61,13 +61,14 @@ def deliver(
     progress: Callable[[int], None] | None = None,
     limits: Limits | None = None,
     keep_alive: Callable[[], None] | None = None,
+    stop: Callable[[], str | None] | None = None,
 ) -> DeliveryReport:
     """Send every queued message whose time has come (and recover those left in flight)."""
     report = DeliveryReport()
     stamp = format_instant(now) or ""
     caps = limits or Limits(store, senders or {}, now)
     _recover_in_flight(store, channels, versions, now, report)
-    while batch := store.deliverable(batch_size, now=stamp):
+    while (stop is None or stop() is None) and (batch := store.deliverable(batch_size, now=stamp)):
         allowed, later = [], []
         for row in batch:
             version = versions.get(row.message.sequence, row.message.version)

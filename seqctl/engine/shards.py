@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from seqctl.engine.stopping import StopRequest
 from seqctl.errors import SeqctlError
 from seqctl.store import Store, open_store
 from seqctl.store.base import WriterLock
@@ -54,7 +55,11 @@ def _cores() -> int:
 
 
 def run(
-    store: Store, count: int, work: Work, progress: Callable[[int], None] | None
+    store: Store,
+    count: int,
+    work: Work,
+    progress: Callable[[int], None] | None,
+    stop: StopRequest | None = None,
 ) -> list[dict[str, int]]:
     """Run work(store, (k, count), progress) in `count` forked processes; return their counts.
 
@@ -68,18 +73,19 @@ def run(
     store.close()
     children = []
     writers = context.Lock()
+    halt = context.Event()  # set when this process is asked to stop: the shards stop too
     try:
         for index in range(count):
             parent_end, child_end = context.Pipe(duplex=False)
             process = context.Process(
                 target=_shard,
-                args=(path, (index, count), work, child_end, writers),
+                args=(path, (index, count), work, child_end, writers, stop, halt),
                 daemon=True,
             )
             process.start()
             child_end.close()
             children.append((process, parent_end))
-        results, errors = _collect(children, progress)
+        results, errors = _collect(children, progress, stop, halt)
     finally:
         for process, _ in children:
             process.join()
@@ -90,7 +96,10 @@ def run(
 
 
 def _collect(
-    children: list[tuple[Any, Connection]], progress: Callable[[int], None] | None
+    children: list[tuple[Any, Connection]],
+    progress: Callable[[int], None] | None,
+    stop: StopRequest | None,
+    halt: Any,
 ) -> tuple[list[dict[str, int]], list[str]]:
     """Read what the shards say until each has said it is done (or died)."""
     results: list[dict[str, int]] = []
@@ -98,6 +107,8 @@ def _collect(
     open_ends = {conn: index for index, (_, conn) in enumerate(children)}
     stopping = False
     while open_ends:
+        if stop is not None and stop() is not None and not halt.is_set():
+            halt.set()  # a signal to this process alone: the shards stop as it does
         for conn in wait(list(open_ends)):
             assert isinstance(conn, Connection)
             try:
@@ -118,7 +129,7 @@ def _collect(
                 stopping = True
                 for other, _ in children:
                     if other.is_alive():
-                        other.terminate()
+                        other.kill()  # at once: a graceful stop would wait for that lock
                 continue
             if kind == "progress":
                 if progress is not None:
@@ -130,9 +141,17 @@ def _collect(
 
 
 def _shard(
-    path: Any, shard: tuple[int, int], work: Work, conn: Connection, writers: WriterLock
+    path: Any,
+    shard: tuple[int, int],
+    work: Work,
+    conn: Connection,
+    writers: WriterLock,
+    stop: StopRequest | None,
+    halt: Any,
 ) -> None:
     """In the child: open the database afresh, do the share, report."""
+    if stop is not None:
+        stop.follow(halt.is_set, "stopped by the parent")
     try:
         with open_store(path) as store:
             store.writers = writers

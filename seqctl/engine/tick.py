@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from seqctl.engine.limits import Limits
 from seqctl.engine.runtime import Versions
+from seqctl.engine.stopping import StopRequest
 from seqctl.errors import SeqctlError
 from seqctl.store import Store
 from seqctl.timeutil import format_instant
@@ -40,6 +41,7 @@ class TickReport:
     completed: int = 0
     notified: int = 0  # owners sent a digest of what needs them
     busy: str | None = None  # who held the lease when another tick was running
+    stopped: str | None = None  # why it stopped before the end (a signal), if it did
 
     def add(self, delivered: DeliveryReport) -> None:
         self.sent += delivered.sent
@@ -56,8 +58,9 @@ class TickReport:
 
     def as_json(self) -> dict[str, object]:
         data = asdict(self)
-        if self.busy is None:
-            del data["busy"]
+        for optional in ("busy", "stopped"):
+            if data[optional] is None:
+                del data[optional]
         return data
 
 
@@ -72,8 +75,14 @@ def tick(
     senders: Mapping[str, Any] | None = None,
     notifications: Mapping[str, Any] | None = None,
     progress: Callable[[int], None] | None = None,
+    stop: StopRequest | None = None,
 ) -> TickReport:
-    """Advance everything due at or before now; hold, send, or hand to people."""
+    """Advance everything due at or before now; hold, send, or hand to people.
+
+    A stop request is honoured between batches: what was sent is recorded, the rest waits for
+    the next tick.
+    """
+    stop = stop or StopRequest()
     stamp = format_instant(now)
     assert stamp is not None
     report = TickReport(now=stamp)
@@ -93,11 +102,11 @@ def tick(
             from seqctl.engine.events import resume_due
 
             resume_due(store, now)  # out-of-office pauses that have ended
-            run = Run(channels, now, batch_size, senders or {}, lease)
+            run = Run(channels, now, batch_size, senders or {}, lease, stop)
             workers = shards.workers(store, stamp, limit, senders or {})
             with collector_paused():  # a tick makes no reference cycles; see bulk
                 if workers > 1:
-                    for part in shards.run(store, workers, run.advance_shard, progress):
+                    for part in shards.run(store, workers, run.advance_shard, progress, stop):
                         report.add_counts(part)
                 else:
                     run.advance(store, limit, report, progress)
@@ -110,9 +119,10 @@ def tick(
                         batch_size=batch_size,
                         limits=Limits(store, senders or {}, now),
                         keep_alive=lambda: lease.renew(store),
+                        stop=stop,
                     )
                 )
-        if notifications:
+        if notifications and stop() is None:
             from seqctl.engine.notify import notify_owners
 
             report.notified = notify_owners(store, channels, notifications, now)
@@ -120,6 +130,7 @@ def tick(
     finally:
         with store.transaction():
             store.release_lease("tick", lease.holder)
+    report.stopped = stop()
     return report
 
 
@@ -152,6 +163,7 @@ class Run:
     batch_size: int
     senders: Mapping[str, Any]
     lease: Lease
+    stop: StopRequest
 
     def advance(
         self,
@@ -174,6 +186,7 @@ class Run:
                 report,
                 progress,
                 lambda: self.lease.renew(store),
+                self.stop,
                 shard,
             )
 
@@ -197,6 +210,7 @@ def _advance_all(
     report: TickReport,
     progress: Callable[[int], None] | None,
     keep_alive: Callable[[], None],
+    stop: StopRequest,
     shard: tuple[int, int] | None = None,
 ) -> None:
     from seqctl.engine.batch import Batch
@@ -212,7 +226,7 @@ def _advance_all(
     chained: dict[int, int] = {}
     approvals = AutoApproval(store, now)
     suppressions = Suppressions(store)
-    while limit is None or report.due < limit:
+    while (limit is None or report.due < limit) and stop() is None:
         size = batch_size if limit is None else min(batch_size, limit - report.due)
         rows = store.due(stamp, size, shard)
         if not rows:

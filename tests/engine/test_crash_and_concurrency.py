@@ -6,6 +6,7 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -101,3 +102,32 @@ def test_ticks_started_together_never_both_send(bulk: Path) -> None:
     assert sum(1 for r in reports if "busy" in r) >= 1
     keys = outbox_keys(bulk)
     assert len(keys) == CONTACTS and max(keys.values()) == 1
+
+
+def test_a_tick_stopped_by_sigterm_records_all_it_sent(bulk: Path) -> None:
+    """systemd stopping the unit, or `kill`: the batch in hand is finished, nothing is in flight."""
+    tick = seqctl(bulk, f"--now={NOW}", "tick", "--json")
+    outbox = bulk / "outbox.jsonl"
+    deadline = time.monotonic() + 120
+    while tick.poll() is None and not (outbox.exists() and outbox.stat().st_size):
+        assert time.monotonic() < deadline, "the tick wrote nothing"
+        time.sleep(0.002)
+    tick.send_signal(signal.SIGTERM)
+    out, err = tick.communicate(timeout=120)
+    assert tick.returncode == 128 + signal.SIGTERM, err
+    assert b"stopped (SIGTERM) between two batches" in err
+    report = json.loads(out)
+    assert report["stopped"] == "SIGTERM" and 0 < report["sent"] < CONTACTS
+    sent = outbox_keys(bulk)
+    with sqlite3.connect(bulk / "seqctl.db") as db:
+        statuses = Counter(status for (status,) in db.execute("SELECT status FROM messages"))
+        recorded = {key for (key,) in db.execute("SELECT idempotency_key FROM messages")}
+    assert statuses == {"sent": report["sent"]}  # nothing left `sending`
+    assert set(sent) == recorded and set(sent.values()) == {1}
+
+    rest = seqctl(bulk, "--now=2026-11-23T08:01:00Z", "tick", "--json")
+    out, err = rest.communicate(timeout=120)
+    assert rest.returncode == 0, err
+    assert json.loads(out)["sent"] == CONTACTS - report["sent"]
+    sent = outbox_keys(bulk)
+    assert len(sent) == CONTACTS and set(sent.values()) == {1}

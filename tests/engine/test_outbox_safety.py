@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from seqctl.channels import ChannelSet, Delivery, FileChannel, Outgoing
+from seqctl.engine.stopping import StopRequest
 from seqctl.engine.tick import tick
 from seqctl.store import open_store
 from tests.conftest import Launch, Run
@@ -129,3 +130,36 @@ def test_a_tick_whose_lease_was_taken_over_stops_before_the_next_batch(
     with open_store(queued) as store:
         statuses = store.db.execute("SELECT contact, status FROM messages").fetchall()
     assert statuses == [("ann", "sent")]  # bob's message was never written
+
+
+REQUEST = StopRequest()
+
+
+class AsksToStop(FileChannel):
+    """Writes its batch, and meanwhile (as a signal would) the tick is asked to stop."""
+
+    def send(self, messages: Sequence[Outgoing]) -> list[Delivery]:
+        delivered = super().send(messages)
+        REQUEST.request("SIGTERM")
+        return delivered
+
+
+def test_a_stop_request_ends_the_tick_after_the_batch_in_hand(
+    queued: Path, run: Run, project: Path
+) -> None:
+    REQUEST.reason = None
+    with open_store(queued) as store:
+        report = tick(
+            store,
+            channels_with(project, AsksToStop),
+            now=datetime(2026, 11, 23, 8, tzinfo=UTC),
+            batch_size=1,
+            stop=REQUEST,
+        )
+    assert (report.stopped, report.due, report.sent) == ("SIGTERM", 1, 1)
+    assert report.as_json()["stopped"] == "SIGTERM"
+    assert keys(project) == ["1:1:hello"]
+    messages = run("messages", "--json").json
+    assert [(m["contact"], m["status"]) for m in messages] == [("ann", "sent")]  # none in flight
+    assert run("--now=2026-11-23T08:01:00Z", "tick", "--json").json["sent"] == 1
+    assert keys(project) == ["1:1:hello", "2:1:hello"]

@@ -155,3 +155,49 @@ def test_a_worker_killed_holding_the_write_lock_stops_the_tick_quickly(
     assert run("--now=2026-11-23T09:01:00Z", "tick").exit_code == 0  # the next one finishes
     keys = [json.loads(line)["idempotency_key"] for line in (project / "outbox.jsonl").open()]
     assert len(keys) == len(set(keys)) == COUNT
+
+
+def test_a_stop_request_reaches_every_shard(
+    enrolled: Path, project: Path, parallel: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A signal to the parent alone (`kill PID`): the shards stop between batches as well."""
+    import time
+    from datetime import UTC, datetime
+
+    from seqctl.channels import ChannelSet
+    from seqctl.engine.stopping import StopRequest
+    from seqctl.engine.tick import tick
+
+    original = TickRun.advance_shard
+
+    def waits_for_the_request(
+        self: TickRun, store: Any, shard: tuple[int, int], progress: Callable[[int], None]
+    ) -> dict[str, int]:
+        progress(0)  # the parent is asked to stop when it hears from a shard
+        deadline = time.monotonic() + 30
+        while self.stop() is None:  # until the parent passes the request on
+            if time.monotonic() > deadline:
+                raise SeqctlError("the stop request never reached the shard")
+            time.sleep(0.001)
+        return original(self, store, shard, progress)
+
+    monkeypatch.setattr(TickRun, "advance_shard", waits_for_the_request)
+    stop = StopRequest()
+    with open_store(enrolled) as store:
+        report = tick(
+            store,
+            ChannelSet({}, project / "outbox.jsonl"),
+            now=datetime(2026, 11, 23, 9, tzinfo=UTC),
+            progress=lambda count: stop.request("SIGTERM"),
+            stop=stop,
+        )
+    assert (report.stopped, report.due, report.sent) == ("SIGTERM", 0, 0)
+
+    monkeypatch.setattr(TickRun, "advance_shard", original)
+    with open_store(enrolled) as store:
+        done = tick(
+            store,
+            ChannelSet({}, project / "outbox.jsonl"),
+            now=datetime(2026, 11, 23, 9, tzinfo=UTC),
+        )
+    assert (done.stopped, done.sent) == (None, COUNT)
