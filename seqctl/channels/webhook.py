@@ -88,8 +88,12 @@ class WebhookChannel:
         batch = _Batch(messages)
         workers = min(self.workers, len(messages))
         with ThreadPoolExecutor(workers, thread_name_prefix=f"seqctl-{self.name}") as pool:
-            for future in [pool.submit(self._work, batch) for _ in range(workers)]:
-                future.result()
+            try:
+                for future in [pool.submit(self._work, batch) for _ in range(workers)]:
+                    future.result()
+            except BaseException:  # Ctrl-C twice: finish the requests under way, no more
+                batch.drain()
+                raise
         return batch.deliveries()
 
     def delivered(self, keys: set[str]) -> set[str]:
@@ -202,6 +206,11 @@ class _Batch:
             return self._pending.get_nowait()
         except queue.Empty:
             return None
+
+    def drain(self) -> None:
+        """Take what is not sent yet out of the queue: the workers stop after their request."""
+        while self.next() is not None:
+            pass
 
     def given_up(self, origin: str) -> str | None:
         with self._lock:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,18 +30,24 @@ def graceful_stop() -> Iterator[StopRequest]:
 
     def handle(signum: int, frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
-        if stop() is not None:
+        # Only this process's own request counts (not one passed on by a parent): a worker's
+        # first signal is a first signal.
+        if stop.reason is not None:
             raise KeyboardInterrupt  # asked twice: stop now
         stop.request(name)
-        if os.getpid() == owner:
-            sys.stderr.write(f"{name}: stopping after the batch in hand (again to stop at once)\n")
+        if os.getpid() == owner:  # written past Python's buffers: the handler may interrupt them
+            os.write(
+                2, f"{name}: stopping after the batch in hand (again to stop at once)\n".encode()
+            )
 
-    previous = {number: signal.signal(number, handle) for number in SIGNALS}
+    previous = {number: signal.getsignal(number) for number in SIGNALS}
     try:
+        for number in SIGNALS:
+            signal.signal(number, handle)
         yield stop
     finally:
         for number, handler in previous.items():
-            signal.signal(number, handler)
+            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
 
 
 def exit_code(reason: str) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import nullcontext
 from typing import Annotated
 
 import typer
@@ -63,7 +64,8 @@ def tick(
         config.channels, outbox, tracking=tracking_settings(config.data, os.environ)
     )
     try:
-        with progress("advancing due enrollments") as advancing, graceful_stop() as stop:
+        stopping = nullcontext(None) if dry_run else graceful_stop()  # a dry run writes nothing
+        with progress("advancing due enrollments") as advancing, stopping as stop:
             report = run_tick(
                 store,
                 channels,

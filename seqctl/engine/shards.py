@@ -26,6 +26,7 @@ from seqctl.store.base import WriterLock
 
 PARALLEL_FROM = 20_000  # due enrollments; below that one process finishes in about a second
 MAX_WORKERS = 8
+STOP_POLL_SECONDS = 0.2  # how soon a stop request of the parent reaches the shards
 
 Work = Callable[[Store, tuple[int, int], Callable[[int], None]], dict[str, int]]
 
@@ -73,7 +74,9 @@ def run(
     store.close()
     children = []
     writers = context.Lock()
-    halt = context.Event()  # set when this process is asked to stop: the shards stop too
+    # Set when this process is asked to stop: the shards stop too. A plain shared byte, read
+    # without a lock (a lock could be held by a process a signal interrupted, or killed).
+    halt = context.RawValue("b", 0)
     try:
         for index in range(count):
             parent_end, child_end = context.Pipe(duplex=False)
@@ -86,6 +89,9 @@ def run(
             child_end.close()
             children.append((process, parent_end))
         results, errors = _collect(children, progress, stop, halt)
+    except BaseException:
+        halt.value = 1  # leaving early (Ctrl-C twice): the shards stop after their batch
+        raise
     finally:
         for process, _ in children:
             process.join()
@@ -107,9 +113,9 @@ def _collect(
     open_ends = {conn: index for index, (_, conn) in enumerate(children)}
     stopping = False
     while open_ends:
-        if stop is not None and stop() is not None and not halt.is_set():
-            halt.set()  # a signal to this process alone: the shards stop as it does
-        for conn in wait(list(open_ends)):
+        if stop is not None and stop() is not None:
+            halt.value = 1  # a signal to this process alone: the shards stop as it does
+        for conn in wait(list(open_ends), timeout=STOP_POLL_SECONDS):
             assert isinstance(conn, Connection)
             try:
                 kind, value = conn.recv()
@@ -151,7 +157,7 @@ def _shard(
 ) -> None:
     """In the child: open the database afresh, do the share, report."""
     if stop is not None:
-        stop.follow(halt.is_set, "stopped by the parent")
+        stop.follow(lambda: bool(halt.value), "stopped by the parent")
     try:
         with open_store(path) as store:
             store.writers = writers

@@ -23,10 +23,10 @@ class StopRequest:
             self.reason = reason
 
     def __call__(self) -> str | None:
-        """Why the run should stop, or None to go on."""
-        if self.reason is None:
-            for asked, reason in self._followed:
-                if asked():
-                    self.request(reason)
-                    break
-        return self.reason
+        """Why the run should stop, or None to go on. `reason` stays this process's own."""
+        if self.reason is not None:
+            return self.reason
+        for asked, reason in self._followed:
+            if asked():
+                return reason
+        return None
