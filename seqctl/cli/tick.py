@@ -18,7 +18,6 @@ from seqctl.cli.options import (
 )
 from seqctl.cli.progress import progress
 from seqctl.cli.root import app
-from seqctl.cli.signals import graceful_stop
 from seqctl.engine import retry as retrying
 from seqctl.engine.tick import tick as run_tick
 from seqctl.engine.tracking import tracking_settings
@@ -64,7 +63,8 @@ def tick(
         config.channels, outbox, tracking=tracking_settings(config.data, os.environ)
     )
     try:
-        stopping = nullcontext(None) if dry_run else graceful_stop()  # a dry run writes nothing
+        # A dry run writes nothing: it may stop anywhere.
+        stopping = nullcontext(None) if dry_run else signals.graceful_stop()
         with progress("advancing due enrollments") as advancing, stopping as stop:
             report = run_tick(
                 store,

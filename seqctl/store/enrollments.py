@@ -19,9 +19,9 @@ if TYPE_CHECKING:
 
 LIVE_STATES = ("active", "waiting", "paused", "failed")
 _LIVE = "('active', 'waiting', 'paused', 'failed')"
-_COLUMNS = """id, sequence, version, contact, state, step, anchor_at, next_due_at, vars, reason,
+COLUMNS = """id, sequence, version, contact, state, step, anchor_at, next_due_at, vars, reason,
     enrolled_at, updated_at, paused_at"""
-_E_COLUMNS = ", ".join(f"e.{name.strip()}" for name in _COLUMNS.split(","))
+_E_COLUMNS = ", ".join(f"e.{name.strip()}" for name in COLUMNS.split(","))
 _C_COLUMNS = "c.key, c.email, c.phone, c.timezone, c.attributes, c.created_at, c.updated_at"
 _IN_CHUNK = 500
 
@@ -32,13 +32,13 @@ class EnrollmentQueries:
 
     def enrollment(self, enrollment_id: int) -> EnrollmentRecord | None:
         row = self.db.execute(
-            f"SELECT {_COLUMNS} FROM enrollments WHERE id = ?", [enrollment_id]
+            f"SELECT {COLUMNS} FROM enrollments WHERE id = ?", [enrollment_id]
         ).fetchone()
         return EnrollmentRecord(*row) if row else None
 
     def live_enrollment(self, sequence: str, contact: str) -> EnrollmentRecord | None:
         row = self.db.execute(
-            f"SELECT {_COLUMNS} FROM enrollments WHERE sequence = ? AND contact = ? "
+            f"SELECT {COLUMNS} FROM enrollments WHERE sequence = ? AND contact = ? "
             f"AND state IN {_LIVE}",
             [sequence, contact],
         ).fetchone()
@@ -58,7 +58,7 @@ class EnrollmentQueries:
             conditions.append(f"state IN {_LIVE}")
         params.append(limit if limit is not None else -1)
         rows = self.db.execute(
-            f"SELECT {_COLUMNS} FROM enrollments {where(conditions)} ORDER BY id LIMIT ?", params
+            f"SELECT {COLUMNS} FROM enrollments {where(conditions)} ORDER BY id LIMIT ?", params
         )
         return [EnrollmentRecord(*row) for row in rows]
 

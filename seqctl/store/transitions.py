@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from seqctl.store.enrollments import _COLUMNS
+from seqctl.store.enrollments import COLUMNS
 from seqctl.store.records import EnrollmentRecord, Transition
 from seqctl.store.sql import json_list
 
@@ -63,7 +63,7 @@ class TransitionQueries:
     def paused_until(self, now: str) -> list[EnrollmentRecord]:
         """Paused enrollments whose pause ends by itself at or before now (out of office)."""
         rows = self.db.execute(
-            f"SELECT {_COLUMNS} FROM enrollments WHERE state = 'paused' AND resume_at <= ?"
+            f"SELECT {COLUMNS} FROM enrollments WHERE state = 'paused' AND resume_at <= ?"
             " ORDER BY resume_at, id",
             [now],
         )

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from seqctl.channels import ChannelSet
 from seqctl.engine import shards
+from seqctl.engine.stopping import StopRequest
 from seqctl.engine.tick import Run as TickRun
+from seqctl.engine.tick import tick
 from seqctl.errors import SeqctlError
 from seqctl.store import open_store
 from tests.conftest import Run
@@ -134,7 +139,6 @@ def test_a_worker_killed_holding_the_write_lock_stops_the_tick_quickly(
     """The others would wait for a lock nobody will release: the tick stops them and says so."""
     import os
     import signal
-    import time
 
     original = TickRun.advance_shard
 
@@ -161,13 +165,6 @@ def test_a_stop_request_reaches_every_shard(
     enrolled: Path, project: Path, parallel: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A signal to the parent alone (`kill PID`): the shards stop between batches as well."""
-    import time
-    from datetime import UTC, datetime
-
-    from seqctl.channels import ChannelSet
-    from seqctl.engine.stopping import StopRequest
-    from seqctl.engine.tick import tick
-
     original = TickRun.advance_shard
 
     def waits_for_the_request(
