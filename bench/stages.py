@@ -63,6 +63,8 @@ def import_jsonl(bench: Bench) -> Result:
 
 def _import(stage: str, bench: Bench, source: str, db: Path) -> Result:
     path = str(bench.root / source)
+    if not db.exists():
+        check("db init", bench.seqctl("db", "init", db=db))
     run = bench.seqctl("contacts", "import", path, "--json", db=db, now=ENROLL_AT)
     report = json_object(stage, run)
     counts = (report.get("imported"), report.get("created"), report.get("refused"))

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from seqctl.cli import app
+from seqctl.store import open_store
 
 
 @dataclass
@@ -30,13 +31,21 @@ Launch = Callable[..., Run]
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty project folder as the current directory, with no seqctl settings leaking in."""
+def bare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty folder as the current directory, with no seqctl settings leaking in."""
     for name in ("SEQCTL_DB", "SEQCTL_NOW", "SEQCTL_CONFIG", "GITHUB_ACTIONS", "SEQCTL_USER"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "playbooks").mkdir()
     return tmp_path
+
+
+@pytest.fixture
+def project(bare: Path) -> Path:
+    """A project folder as the current directory: playbooks/ and its database (./seqctl.db,
+    as `seqctl db init` makes it), no seqctl settings leaking in."""
+    (bare / "playbooks").mkdir()
+    open_store(bare / "seqctl.db").close()
+    return bare
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ COMMON = [
     "schemas/config.schema.json",
     "seqctl.yaml",
     "contacts.csv",
+    ".gitignore",
 ]
 ALL_FILES = [
     "playbooks/intro.yaml",
@@ -76,6 +77,8 @@ def test_init_writes_every_starter_and_returns_them_in_order(tmp_path: Path) -> 
     )
     for path in written:
         packaged = PACKAGE / "schemas" / path.name if path.parent.name == "schemas" else None
+        if path.name == ".gitignore":
+            packaged = STARTER_DIR / "gitignore"  # a dot file would be left out of a wheel
         source = packaged or STARTER_DIR.joinpath(*path.relative_to(root).parts)
         assert path.read_bytes() == source.read_bytes(), path
 
@@ -139,7 +142,8 @@ def test_force_overwrites(tmp_path: Path) -> None:
 
     written = init_project(tmp_path, template="intro", force=True)
 
-    assert relative(written, tmp_path) == ["playbooks/intro.yaml", *COMMON]
+    # the .gitignore already names everything: left as it is
+    assert relative(written, tmp_path) == ["playbooks/intro.yaml", *COMMON[:-1]]
     assert (tmp_path / "playbooks" / "intro.yaml").read_text("utf-8").startswith(SCHEMA_LINE)
 
 
@@ -276,3 +280,14 @@ def test_sample_contacts() -> None:
     assert all(ZoneInfo(row["timezone"]) for row in rows)
     assert len({row["timezone"] for row in rows}) >= 8
     assert sum(not row["first_name"] for row in rows) >= 2  # shows `default('there')` at work
+
+
+def test_an_existing_gitignore_gets_only_what_it_lacks(tmp_path: Path) -> None:
+    (tmp_path / ".gitignore").write_text("node_modules/\n*.db\n.env", "utf-8")
+
+    init_project(tmp_path, template="intro")
+
+    lines = (tmp_path / ".gitignore").read_text("utf-8").splitlines()
+    assert lines[:3] == ["node_modules/", "*.db", ".env"]  # the repository's own, untouched
+    assert lines.count("*.db") == 1 and lines.count(".env") == 1
+    assert {"seqctl.db", "outbox.jsonl", "*.db-wal", "*.env"} <= set(lines)

@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "agenda": ("agenda",), "missing": ("agenda",),
     "approvals": ("approvals",), "approve": ("approvals",), "reject": ("approvals",),
     "contacts": ("contacts",),
+    "db": ("db",),
     "doctor": ("doctor",),
     "enroll": ("enroll",), "enrollments": ("enroll",), "remove": ("enroll",),
     "event": ("events",), "events": ("events", "serve"), "suppress": ("events",),
@@ -37,6 +38,20 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "tick": ("tick",), "messages": ("tick",), "retry": ("tick",),
 }  # fmt: skip
 _GLOBAL_OPTIONS_WITH_VALUES = {"--db", "--now", "--config"}
+
+# How `seqctl --help` lists the commands: by what people do, in the order they do it.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "Playbooks": (
+        "init", "lint", "diff", "publish", "sequences", "activate", "pause", "resume",
+        "migrate", "graph",
+    ),
+    "Contacts and enrollment": (
+        "contacts", "enroll", "enrollments", "remove", "suppress", "suppressions",
+    ),
+    "Running": ("tick", "messages", "retry", "event", "events", "db"),
+    "People's work": ("actions", "done", "skip", "approvals", "approve", "reject"),
+    "Insight": ("status", "timeline", "preview", "doctor", "agenda", "missing", "report"),
+}  # fmt: skip
 
 
 def load(modules: tuple[str, ...] | None = None) -> typer.Typer:
@@ -72,4 +87,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-__all__ = ["COMMANDS", "load", "main"]
+__all__ = ["COMMANDS", "GROUPS", "load", "main"]

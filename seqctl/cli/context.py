@@ -12,6 +12,7 @@ from typing import Any
 import typer
 
 from seqctl.config import Config, load_config
+from seqctl.errors import InputError
 from seqctl.store import Store, open_store
 from seqctl.timeutil import parse_instant, utcnow
 
@@ -39,11 +40,42 @@ def database_path(ctx: typer.Context, db: Path | None = None) -> Path:
     return chosen if chosen is not None else config(ctx).database()
 
 
-def store(ctx: typer.Context, db: Path | None = None) -> Store:
-    """Open the database chosen by --db, SEQCTL_DB, seqctl.yaml, or ./seqctl.db."""
-    opened = open_store(database_path(ctx, db))
+def store(ctx: typer.Context, db: Path | None = None, *, create: bool = False) -> Store:
+    """Open the database chosen by --db, SEQCTL_DB, seqctl.yaml, or ./seqctl.db.
+
+    Only `create` (`seqctl init`, `seqctl db init`) makes a new one: a command run from the
+    wrong folder, or a cron job with a mistyped path, must fail loudly, not work on an empty
+    database it just made.
+    """
+    path = database_path(ctx, db) if create else existing_database(ctx, db)
+    opened = open_store(path)
     ctx.call_on_close(opened.close)
     return opened
+
+
+def existing_database(ctx: typer.Context, db: Path | None = None) -> Path:
+    """The database path, which must exist: else an InputError naming the path looked for
+    and how to create one."""
+    path = database_path(ctx, db)
+    if str(path) == ":memory:" or path.exists():
+        return path
+    shown = path if path.is_absolute() else Path.cwd() / path
+    raise InputError(
+        f"no database at {shown} ({_chosen_by(ctx, db)}): create one with `seqctl db init` "
+        "(or `seqctl init` for a new playbook repository), or point --db or SEQCTL_DB "
+        "at an existing one"
+    )
+
+
+def _chosen_by(ctx: typer.Context, db: Path | None) -> str:
+    if db is not None or settings(ctx).db is not None:
+        return "from --db or SEQCTL_DB"
+    found = config(ctx)
+    if found.path is not None and "database" in found.data:
+        return f"from `database` in {found.path}"
+    if found.path is not None:
+        return f"the default beside {found.path}"
+    return "the default: no seqctl.yaml in this folder"
 
 
 def now(ctx: typer.Context, value: str | None = None) -> datetime:

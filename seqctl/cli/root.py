@@ -17,7 +17,34 @@ if TYPE_CHECKING:  # typer ships its own click; annotate with the class it expec
 
 
 class SeqctlGroup(TyperGroup):
-    """Turns a SeqctlError into its message and exit code: no traceback for a user's mistake."""
+    """Turns a SeqctlError into its message and exit code: no traceback for a user's mistake.
+
+    The top level lists its commands in the groups of `seqctl.cli.GROUPS`.
+    """
+
+    def format_commands(self, ctx: Context, formatter: Any) -> None:
+        if ctx.parent is not None:
+            super().format_commands(ctx, formatter)
+            return
+        from seqctl.cli import GROUPS
+
+        listed = {
+            name: command
+            for name in self.list_commands(ctx)
+            if (command := self.get_command(ctx, name)) is not None and not command.hidden
+        }
+        longest = max(map(len, listed), default=0)
+        width = formatter.width - 6 - longest
+        sections = [*GROUPS.items(), ("Other", tuple(n for n in listed if not _grouped(n)))]
+        for title, names in sections:  # names padded: one column across the sections
+            rows = [
+                (n.ljust(longest), listed[n].get_short_help_str(width))
+                for n in names
+                if n in listed
+            ]
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
 
     def invoke(self, ctx: Context) -> Any:
         try:
@@ -29,6 +56,12 @@ class SeqctlGroup(TyperGroup):
         except KeyboardInterrupt:
             typer.echo("seqctl: interrupted", err=True)
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+
+
+def _grouped(name: str) -> bool:
+    from seqctl.cli import GROUPS
+
+    return any(name in names for names in GROUPS.values())
 
 
 def _located(line: str) -> bool:

@@ -7,12 +7,15 @@ from typing import Annotated
 
 import typer
 
+from seqctl.cli import context
 from seqctl.cli.root import app
+from seqctl.config import CONFIG_NAME, load_config
 from seqctl.playbook.scaffold import STARTERS, init_project
 
 
 @app.command()
 def init(
+    ctx: typer.Context,
     directory: Annotated[Path, typer.Argument(help="Where to create the project.")] = Path("."),
     template: Annotated[
         str | None,
@@ -25,9 +28,17 @@ def init(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite files that exist.")] = False,
 ) -> None:
-    """Scaffold playbooks/, templates/, schemas/ and seqctl.yaml with starter cadences.
+    """Scaffold playbooks/, templates/, schemas/, seqctl.yaml and .gitignore with starter
+    cadences, and create the database.
+
+    The .gitignore keeps the database, the outbox (every recipient's address) and env files
+    out of git; an existing .gitignore gets what it lacks.
 
     Example: seqctl init demo && cd demo && seqctl lint && seqctl publish
     """
     for path in init_project(directory, template=template, force=force):
         typer.echo(f"created {path}")
+    chosen = context.settings(ctx).db or load_config(directory / CONFIG_NAME).database()
+    if not chosen.exists():
+        context.store(ctx, chosen, create=True)
+        typer.echo(f"created {chosen}")

@@ -55,7 +55,7 @@ def serve(
     from seqctl.engine.receiver import make_server  # http.server only when serving
 
     server = make_server(
-        context.database_path(ctx),
+        context.existing_database(ctx),
         host=host,
         port=port,
         secret=secret,

@@ -25,6 +25,7 @@ STARTERS: dict[str, str] = {
 
 # Copied beside the playbooks so their `$schema=../schemas/...` comment works offline in editors.
 SCHEMAS = ("sequence.schema.json", "config.schema.json")
+GITIGNORE = ".gitignore"
 
 
 def init_project(
@@ -52,7 +53,29 @@ def init_project(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(source.read_bytes())
         written.append(path)
+    if _ignore(directory / GITIGNORE, (files("seqctl") / "starters" / "gitignore").read_text()):
+        written.append(directory / GITIGNORE)
     return written
+
+
+def _ignore(path: Path, wanted: str) -> bool:
+    """Make `path` (a .gitignore) name what `wanted` names: written when missing, else the
+    missing patterns appended (an existing repository keeps its own). True when it changed."""
+    if not path.exists():
+        path.write_text(wanted, encoding="utf-8")
+        return True
+    have = path.read_text(encoding="utf-8")
+    present = {line.strip() for line in have.splitlines()}
+    missing = [
+        line for line in wanted.splitlines() if line and not line.startswith("#")
+        and line not in present
+    ]
+    if not missing:
+        return False
+    joiner = "" if not have or have.endswith("\n") else "\n"
+    lines = "\n".join(["# seqctl: the database, the outbox and secrets stay out of git", *missing])
+    path.write_text(f"{have}{joiner}{lines}\n", encoding="utf-8")
+    return True
 
 
 def _plan(template: str | None) -> dict[PurePosixPath, Traversable]:

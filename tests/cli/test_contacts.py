@@ -139,10 +139,11 @@ def test_format_option_overrides_the_suffix(run: Run, write: Write) -> None:
 
 
 def test_missing_file_exits_2_with_a_message(run: Run, project: Path) -> None:
+    before = (project / "seqctl.db").read_bytes()
     result = run(NOW, "contacts", "import", "nope.csv")
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr == "seqctl: nope.csv: no such file\n"
-    assert not (project / "seqctl.db").exists()
+    assert (project / "seqctl.db").read_bytes() == before
 
 
 def test_duplicate_columns_make_the_file_unusable(run: Run, write: Write) -> None:

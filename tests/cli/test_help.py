@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -126,3 +127,19 @@ def test_a_command_runs_with_only_its_module_loaded(tmp_path: Path) -> None:
         env={**os.environ, "SEQCTL_NOW": "2026-11-23T00:00:00Z"},
     )
     assert done.stdout.strip().splitlines()[-2:] == ["False False", "False False"]
+
+
+def test_the_top_level_help_groups_every_command_by_what_people_do(run: Run) -> None:
+    from seqctl.cli import GROUPS
+
+    shown = run("--help").stdout
+    titles = [f"{title}:" for title in GROUPS]
+    lines = shown.splitlines()
+    assert [line for line in lines if line in titles] == titles
+    assert "Other:" not in lines  # every command has its group
+    grouped = [name for names in GROUPS.values() for name in names]
+    top_level = sorted(name for name, _ in ALL if name != "seqctl" and " " not in name)
+    assert sorted(grouped) == top_level
+    # one column for the descriptions, across the groups
+    rows = [line for line in lines[lines.index(titles[0]) :] if line.startswith("  ")]
+    assert len({re.match(r"  \S+\s+", row).end() for row in rows}) == 1  # type: ignore[union-attr]
