@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 
 from seqctl.cli import context
-from seqctl.cli.options import AsOption, JsonOption, OwnerOption, SequenceFilterOption, viewer
+from seqctl.cli.options import (
+    AsOption,
+    JsonOption,
+    LimitOption,
+    OwnerOption,
+    SequenceFilterOption,
+    viewer,
+)
 from seqctl.cli.root import app
 from seqctl.engine import actions as queue
 from seqctl.errors import InputError
@@ -39,6 +46,7 @@ def actions(
     sequence: SequenceFilterOption = None,
     owner: OwnerOption = None,
     as_user: AsOption = None,
+    limit: LimitOption = 0,
     as_json: JsonOption = False,
 ) -> None:
     """Calls, tasks and manual emails for people: due, overdue and upcoming.
@@ -65,7 +73,7 @@ def actions(
         sequence=sequence,
         viewer=viewer(ctx, as_user),
         owner=owner,
-    )
+    )[: limit or None]
     if as_json:
         context.emit_json([v.as_json() for v in views])
         return
@@ -75,6 +83,7 @@ def actions(
         if rows
         else "no actions"
     )
+    context.more_note(len(rows), limit)
 
 
 def _close(ctx: typer.Context, action_id: int, skipped: bool, by: str | None) -> None:

@@ -9,7 +9,7 @@ import typer
 
 from seqctl.cli import context
 from seqctl.cli.actions import ByOption
-from seqctl.cli.options import JsonOption, SequenceFilterOption
+from seqctl.cli.options import JsonOption, LimitOption, SequenceFilterOption
 from seqctl.cli.root import app
 from seqctl.engine import approvals as gate
 from seqctl.errors import InputError
@@ -23,6 +23,7 @@ def list_approvals(
         bool,
         typer.Option("--preview", help="Show what each auto_approve rule would let out now."),
     ] = False,
+    limit: LimitOption = 0,
     as_json: JsonOption = False,
 ) -> None:
     """Messages waiting for a person's OK, rendered exactly as they would go out.
@@ -54,7 +55,7 @@ def list_approvals(
             else "no auto_approve rules"
         )
         return
-    waiting = gate.pending(context.store(ctx), sequence)
+    waiting = gate.pending(context.store(ctx), sequence)[: limit or None]
     keys = ("id", "sequence", "contact", "step", "channel", "to", "subject", "body")
     data = [m.as_json(keys) for m in waiting]
     if as_json:
@@ -70,6 +71,7 @@ def list_approvals(
             typer.echo(f"  Subject: {item['subject']}")
         for line in str(item["body"] or "").splitlines():
             typer.echo(f"  | {line}")
+    context.more_note(len(data), limit)
 
 
 @app.command()

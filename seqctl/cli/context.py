@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -89,25 +90,67 @@ def emit_json(data: Any) -> None:
 
 
 def table(headers: list[str], rows: list[list[Any]]) -> str:
-    """Columns aligned for a terminal; empty cells as '-'."""
-    cells = [[("-" if v is None or v == "" else str(v)) for v in row] for row in rows]
+    """Columns aligned for a terminal, wide (CJK) characters counted as two; empty cells '-'.
+
+    A cell is one line: a line break in a value (a contact's name from a web form) shows as
+    a space rather than breaking the table.
+    """
+    cells = [[_cell(v) for v in row] for row in rows]
+    heads = [h.upper() for h in headers]
     widths = [
-        max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)
+        max(display_width(h), *(display_width(r[i]) for r in cells)) if cells else len(h)
+        for i, h in enumerate(heads)
     ]
-    lines = ["  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    lines = ["  ".join(_pad(h, w) for h, w in zip(heads, widths, strict=True)).rstrip()]
+    lines += ["  ".join(_pad(c, w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
     return "\n".join(lines)
 
 
+def display_width(text: str) -> int:
+    """Columns `text` takes on a terminal: East Asian wide and full-width characters take
+    two, combining marks and zero-width characters none."""
+    if text.isascii():
+        return len(text)
+    return sum(_char_width(c) for c in text)
+
+
+def _char_width(char: str) -> int:
+    if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - display_width(text))
+
+
+def _cell(value: Any) -> str:
+    if value is None or value == "":
+        return "-"
+    return " ".join(str(value).splitlines()) if not isinstance(value, int) else str(value)
+
+
 def print_records(
-    records: list[dict[str, Any]], columns: list[tuple[str, str]], *, empty: str
+    records: list[dict[str, Any]],
+    columns: list[tuple[str, str]],
+    *,
+    empty: str,
+    limit: int = 0,
 ) -> None:
-    """Print records (the dicts `--json` would print) as a table of (header, key) columns."""
+    """Print records (the dicts `--json` would print) as a table of (header, key) columns;
+    with a `limit` they reached, say that there may be more."""
     if not records:
         typer.echo(empty)
         return
     rows = [[record.get(key) for _, key in columns] for record in records]
     typer.echo(table([header for header, _ in columns], rows))
+    more_note(len(records), limit)
+
+
+def more_note(shown: int, limit: int) -> None:
+    """`--limit N` cut the listing short: one line saying so, after the table."""
+    if limit and shown >= limit:
+        typer.echo(f"showing the first {shown:,} (--limit {limit}); there may be more")
 
 
 def is_terminal() -> bool:

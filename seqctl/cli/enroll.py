@@ -13,6 +13,7 @@ from seqctl.cli.options import (
     ContactFilterOption,
     ContactOption,
     JsonOption,
+    LimitOption,
     OwnerOption,
     SequenceArgument,
     SequenceFilterArgument,
@@ -99,6 +100,7 @@ def list_enrollments(
     ] = None,
     owner: OwnerOption = None,
     as_user: AsOption = None,
+    limit: LimitOption = 0,
     as_json: JsonOption = False,
 ) -> None:
     """Enrollments with their state, step, next due time and reason.
@@ -116,6 +118,7 @@ def list_enrollments(
         contact=contact,
         state=state,
         among=catalog.admitted(store, who, owner),
+        limit=limit or None,
     )
     if as_json:
         context.emit_json(rows)
@@ -133,6 +136,7 @@ def list_enrollments(
             ("reason", "reason"),
         ],
         empty="no enrollments",
+        limit=limit,
     )
 
 

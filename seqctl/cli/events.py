@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from seqctl.cli import context
-from seqctl.cli.options import ContactOption, JsonOption, file_option, parse_pairs
+from seqctl.cli.options import ContactOption, JsonOption, LimitOption, file_option, parse_pairs
 from seqctl.cli.root import app
 from seqctl.engine import events as incoming
 from seqctl.engine.contacts import open_source
@@ -151,12 +151,12 @@ def suppress(
 
 
 @app.command()
-def suppressions(ctx: typer.Context, as_json: JsonOption = False) -> None:
+def suppressions(ctx: typer.Context, limit: LimitOption = 0, as_json: JsonOption = False) -> None:
     """The suppression list: who is never messaged again, and why.
 
     Example: seqctl suppressions --json
     """
-    rows = context.store(ctx).suppressions()
+    rows = context.store(ctx).suppressions()[: limit or None]
     if as_json:
         context.emit_json([{"value": v, "kind": k, "reason": r, "at": a} for v, k, r, a in rows])
         return
@@ -165,6 +165,7 @@ def suppressions(ctx: typer.Context, as_json: JsonOption = False) -> None:
         if rows
         else "nobody is suppressed"
     )
+    context.more_note(len(rows), limit)
 
 
 def _n(count: int, noun: str) -> str:

@@ -48,6 +48,14 @@ AsOption = Annotated[
 ]
 
 
+LimitOption = Annotated[
+    int,
+    typer.Option(
+        "--limit", "-n", min=0, help="Show at most this many (default: all).", show_default=False
+    ),
+]
+
+
 def file_option(help_text: str) -> Any:
     """--file/-f: values read from a file (or - for stdin); `help_text` says what it holds."""
     return typer.Option("--file", "-f", show_default=False, help=help_text)

@@ -13,6 +13,7 @@ from seqctl.cli import context, signals
 from seqctl.cli.options import (
     ContactFilterOption,
     JsonOption,
+    LimitOption,
     SequenceFilterArgument,
     SequenceFilterOption,
 )
@@ -123,6 +124,7 @@ def messages(
         ),
     ] = None,
     sequence: SequenceFilterOption = None,
+    limit: LimitOption = 0,
     as_json: JsonOption = False,
 ) -> None:
     """The outbox: every message with its status, attempts and error.
@@ -131,7 +133,7 @@ def messages(
     """
     if status is not None and status not in MESSAGE_STATUSES:
         raise InputError(f"--status {status!r}: one of {', '.join(MESSAGE_STATUSES)}")
-    rows = context.store(ctx).messages(status=status, sequence=sequence)
+    rows = context.store(ctx).messages(status=status, sequence=sequence, limit=limit or None)
     keys = (
         "id",
         "sequence",
@@ -161,6 +163,7 @@ def messages(
             ("error", "error"),
         ],
         empty="no messages",
+        limit=limit,
     )
 
 

@@ -27,10 +27,12 @@ def enrollments(
     contact: str | None = None,
     state: str | None = None,
     among: set[str] | None = None,
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """Enrollments with their state, current step id, next due time and reason.
 
-    `among`: only in these sequences (catalog.admitted: those a viewer may see, an owner's).
+    `among`: only in these sequences (catalog.admitted: those a viewer may see, an owner's);
+    `limit`: the first this many that pass the filters.
     """
     if sequence is not None and store.sequence(sequence) is None:
         raise NotFound(f"no sequence '{sequence}'")
@@ -38,7 +40,7 @@ def enrollments(
     paused = {r.id for r in store.sequences() if r.status == "paused"}
     # Everyone in a paused sequence is paused (DESIGN.md), whatever their own state says.
     stored = None if state in ("active", "waiting", "paused") and paused else state
-    rows = []
+    rows: list[dict[str, Any]] = []
     for e in store.enrollments(sequence=sequence, contact=contact, state=stored):
         shown, reason = e.state, e.reason
         if e.sequence in paused and e.state in ("active", "waiting"):
@@ -47,6 +49,8 @@ def enrollments(
             continue
         if among is not None and e.sequence not in among:
             continue
+        if limit is not None and len(rows) >= limit:
+            break
         steps = versions.get(e.sequence, e.version).steps
         rows.append(
             {
