@@ -39,7 +39,8 @@ def test_a_line_break_in_a_value_never_breaks_the_table() -> None:
 
 
 def test_long_listings_take_limit(launch: Launch) -> None:
-    contacts = "key,email,first_name\n" + "".join(f"c{i},c{i}@acme.test,田中{i}\n" for i in range(7))
+    rows = "".join(f"c{i},c{i}@acme.test,田中{i}\n" for i in range(7))
+    contacts = "key,email,first_name\n" + rows
     run = launch({"intro": INTRO}, contacts)
     keys = [f"--contact=c{i}" for i in range(7)]
     assert run(NOW, "enroll", "intro", *keys).exit_code == 0
