@@ -67,8 +67,9 @@ def _ignore(path: Path, wanted: str) -> bool:
     have = path.read_text(encoding="utf-8")
     present = {line.strip() for line in have.splitlines()}
     missing = [
-        line for line in wanted.splitlines() if line and not line.startswith("#")
-        and line not in present
+        line
+        for line in wanted.splitlines()
+        if line and not line.startswith("#") and line not in present
     ]
     if not missing:
         return False

@@ -93,7 +93,10 @@ def test_init_creates_the_database_and_git_ignores_what_holds_people_s_data(
 
     status = subprocess.run(
         ["git", "status", "--porcelain", "--untracked-files=all"],
-        cwd=repo, capture_output=True, text=True, check=True,
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
 
     assert "seqctl.db" not in status and "outbox.jsonl" not in status

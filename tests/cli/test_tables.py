@@ -37,7 +37,6 @@ def test_a_line_break_in_a_value_never_breaks_the_table() -> None:
     assert shown.splitlines() == ["NAME                  N", "Ana Bcc: x@evil.test  1"]
 
 
-
 def test_long_listings_take_limit(launch: Launch) -> None:
     rows = "".join(f"c{i},c{i}@acme.test,田中{i}\n" for i in range(7))
     contacts = "key,email,first_name\n" + rows

@@ -71,7 +71,11 @@ def test_init_and_lint_work_from_the_wheel_alone(wheel: Path, tmp_path: Path) ->
     assert where.returncode == 0, where.stderr
     located = subprocess.run(
         [sys.executable, "-c", "import seqctl; print(seqctl.__file__)"],
-        cwd=work, env=env, capture_output=True, text=True, check=True,
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert located.startswith(str(unpacked))
 
