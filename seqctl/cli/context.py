@@ -23,6 +23,7 @@ class Settings:
     db: Path | None = None
     now: str | None = None
     config: Path | None = None
+    log_json: bool = False  # --log-format json: errors too are printed as JSON lines
 
 
 def settings(ctx: typer.Context) -> Settings:

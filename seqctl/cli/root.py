@@ -50,6 +50,11 @@ class SeqctlGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except SeqctlError as exc:
+            if isinstance(ctx.obj, Settings) and ctx.obj.log_json:
+                from seqctl.cli.logs import json_line
+
+                typer.echo(json_line("error", str(exc), level="error"), err=True)
+                raise typer.Exit(int(exc.exit_code)) from None
             for line in str(exc).splitlines() or ["error"]:
                 typer.echo(f"seqctl: {line}" if not _located(line) else line, err=True)
             raise typer.Exit(int(exc.exit_code)) from None

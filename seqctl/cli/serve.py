@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from seqctl.cli import context
 from seqctl.cli.events import events_app
+from seqctl.cli.logs import LogFormat, LogFormatOption, log
 from seqctl.engine.tracking import tracking_settings
 from seqctl.errors import InputError
 
@@ -36,6 +38,7 @@ def serve(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log every request to stderr.")
     ] = False,
+    log_format: LogFormatOption = LogFormat.TEXT,
 ) -> None:
     """Receive events over HTTP (POST /events) and track opens and clicks (/t/...).
 
@@ -54,6 +57,8 @@ def serve(
 
     from seqctl.engine.receiver import make_server  # http.server only when serving
 
+    if log_format is LogFormat.JSON:
+        context.settings(ctx).log_json = True
     server = make_server(
         context.existing_database(ctx),
         host=host,
@@ -61,16 +66,31 @@ def serve(
         secret=secret,
         tracking_secret=tracking_secret,
         now=clock,
-        log_requests=verbose,
+        log=_request_log(log_format) if verbose else None,
     )
     bound_host, bound_port = server.server_address[:2]
-    typer.echo(f"listening on http://{bound_host!s}:{bound_port}")
+    url = f"http://{bound_host!s}:{bound_port}"
+    log(log_format, "listening", f"listening on {url}", url=url)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
-        typer.echo("stopped")
+        log(log_format, "stop", "stopped")
     finally:
         server.server_close()
+
+
+def _request_log(fmt: LogFormat) -> Callable[[dict[str, Any]], None]:
+    """Each request as a line on stderr: `client "METHOD path" status`, or a JSON line."""
+
+    def write(fields: dict[str, Any]) -> None:
+        if "problem" in fields:
+            text = f"{fields['client']} {fields['problem']}"
+            log(fmt, "http-problem", text, level="warning", err=True, **fields)
+            return
+        text = f'{fields["client"]} "{fields["method"]} {fields["path"]}" {fields["status"]}'
+        log(fmt, "request", text, err=True, **fields)
+
+    return write
 
 
 def _secret(name: str) -> bytes:

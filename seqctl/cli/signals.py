@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
@@ -20,8 +20,11 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @contextmanager
-def graceful_stop() -> Iterator[StopRequest]:
-    """A stop request that SIGINT and SIGTERM set while the block runs (main thread only)."""
+def graceful_stop(announce: Callable[[str], str] | None = None) -> Iterator[StopRequest]:
+    """A stop request that SIGINT and SIGTERM set while the block runs (main thread only).
+
+    `announce` makes the line said on stderr from the signal's name (a JSON log line, say).
+    """
     stop = StopRequest()
     if threading.current_thread() is not threading.main_thread():
         yield stop
@@ -36,9 +39,8 @@ def graceful_stop() -> Iterator[StopRequest]:
             raise KeyboardInterrupt  # asked twice: stop now
         stop.request(name)
         if os.getpid() == owner:  # written past Python's buffers: the handler may interrupt them
-            os.write(
-                2, f"{name}: stopping after the batch in hand (again to stop at once)\n".encode()
-            )
+            said = f"{name}: stopping after the batch in hand (again to stop at once)"
+            os.write(2, f"{announce(said) if announce else said}\n".encode())
 
     previous = {number: signal.getsignal(number) for number in SIGNALS}
     try:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
+import time
 from contextlib import nullcontext
-from typing import Annotated
+from datetime import datetime, timedelta
+from typing import Annotated, Any
 
 import typer
 
 from seqctl.channels import ChannelSet
 from seqctl.cli import context, signals
+from seqctl.cli.logs import LogFormat, LogFormatOption, json_line, log
 from seqctl.cli.options import (
     ContactFilterOption,
     JsonOption,
@@ -20,9 +24,11 @@ from seqctl.cli.options import (
 from seqctl.cli.progress import progress
 from seqctl.cli.root import app
 from seqctl.engine import retry as retrying
+from seqctl.engine.stopping import StopRequest
+from seqctl.engine.tick import TickReport
 from seqctl.engine.tick import tick as run_tick
 from seqctl.engine.tracking import tracking_settings
-from seqctl.errors import ExitCode, InputError
+from seqctl.errors import ExitCode, InputError, SeqctlError
 
 MESSAGE_STATUSES = (
     "pending_approval",
@@ -47,71 +53,182 @@ def tick(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Say what is due; write and send nothing.")
     ] = False,
+    every: Annotated[
+        str | None,
+        typer.Option(
+            "--every",
+            metavar="PERIOD",
+            show_default=False,
+            help="Tick again every PERIOD (30s, 1m, 5m, 1h) until stopped: for containers "
+            "and hosts without cron.",
+        ),
+    ] = None,
+    log_format: LogFormatOption = LogFormat.TEXT,
     as_json: JsonOption = False,
 ) -> None:
     """Advance every enrollment due now: send, hold for approval, or make an action.
 
-    Run it from cron every minute. Exits 1 when a step failed, 0 otherwise (also when another
-    tick is running: that one does the work). Ctrl-C or SIGTERM stops it between two batches,
-    with what it sent recorded (exit 130 or 143); a second one stops it at once.
+    Run it from cron every minute, or let it repeat with --every. Exits 1 when a step failed,
+    0 otherwise (also when another tick is running: that one does the work). Ctrl-C or
+    SIGTERM stops it between two batches (or, with --every, between two ticks), with what it
+    sent recorded (exit 130 or 143); a second one stops it at once.
 
     Example: seqctl tick --now 2026-11-23T09:00:00Z --json
     """
-    store = context.store(ctx)
-    config = context.config(ctx)
-    outbox = context.database_path(ctx).resolve().parent / "outbox.jsonl"
-    channels = ChannelSet(
-        config.channels, outbox, tracking=tracking_settings(config.data, os.environ)
+    period = _period(every) if every is not None else None
+    if dry_run and period is not None:
+        raise InputError("--dry-run and --every do not go together: a dry run ticks once")
+    if log_format is LogFormat.JSON:
+        context.settings(ctx).log_json = True  # errors as JSON lines too
+    run = _Ticker(ctx, limit=limit, dry_run=dry_run, log_format=log_format, as_json=as_json)
+    announce = (
+        (lambda said: json_line("stopping", said, level="warning"))
+        if log_format is LogFormat.JSON
+        else None
     )
-    try:
-        # A dry run writes nothing: it may stop anywhere.
-        stopping = nullcontext(None) if dry_run else signals.graceful_stop()
-        with progress("advancing due enrollments") as advancing, stopping as stop:
-            report = run_tick(
-                store,
-                channels,
-                now=context.now(ctx),
-                limit=limit,
-                dry_run=dry_run,
-                senders=config.data.get("senders") or {},
-                notifications=config.data.get("notifications"),
-                progress=advancing.add,
-                stop=stop,
+    if period is None:
+        stopping = nullcontext(None) if dry_run else signals.graceful_stop(announce)
+        with stopping as stop:  # a dry run writes nothing: it may stop anywhere
+            report = run.once(context.now(ctx), stop)
+        run.finish(report)
+        if report.failed:
+            raise typer.Exit(int(ExitCode.FINDINGS))
+        return
+    with signals.graceful_stop(announce) as stop:
+        run.repeat(period, stop)
+
+
+class _Ticker:
+    """One tick, or ticks repeated every period, and what each of them prints."""
+
+    def __init__(
+        self,
+        ctx: typer.Context,
+        *,
+        limit: int | None,
+        dry_run: bool,
+        log_format: LogFormat,
+        as_json: bool,
+    ) -> None:
+        self.ctx, self.limit, self.dry_run = ctx, limit, dry_run
+        self.log_format, self.as_json = log_format, as_json
+        self.store = context.store(ctx)
+        self.config = context.config(ctx)
+        self.outbox = context.database_path(ctx).resolve().parent / "outbox.jsonl"
+
+    def once(self, now: datetime, stop: StopRequest | None) -> TickReport:
+        config = self.config
+        channels = ChannelSet(
+            config.channels, self.outbox, tracking=tracking_settings(config.data, os.environ)
+        )
+        try:
+            with progress("advancing due enrollments") as advancing:
+                return run_tick(
+                    self.store,
+                    channels,
+                    now=now,
+                    limit=self.limit,
+                    dry_run=self.dry_run,
+                    senders=config.data.get("senders") or {},
+                    notifications=config.data.get("notifications"),
+                    progress=advancing.add,
+                    stop=stop,
+                )
+        finally:
+            channels.close()
+
+    def repeat(self, period: timedelta, stop: StopRequest) -> None:
+        """Tick, wait for the next period, again, until a signal; an error is said and the
+        next period tries again (a locked database or a server down is not the end)."""
+        given = context.settings(self.ctx).now
+        started, clock = time.monotonic(), (context.now(self.ctx) if given else None)
+        self._log("start", f"ticking every {_describe(period)}", every=period.total_seconds())
+        while True:
+            began = time.monotonic()
+            # Under --now the clock starts there and runs on with real time.
+            now = clock + timedelta(seconds=began - started) if clock else context.now(self.ctx)
+            try:
+                self.finish(self.once(now, stop))  # typer.Exit when a signal stopped it
+            except SeqctlError as exc:
+                self._log("error", f"seqctl: {exc}", level="error", err=True)
+            if _wait(began + period.total_seconds(), stop):
+                reason = stop() or "stop"
+                self._log("stop", f"stopped ({reason}) between two ticks", err=True)
+                raise typer.Exit(signals.exit_code(reason))
+
+    def finish(self, report: TickReport) -> None:
+        """Print what a tick did (nothing, under cron, when it had nothing to do)."""
+        data = report.as_json()
+        if self.as_json:
+            context.emit_json(data)
+        elif report.busy is not None:
+            self._log("busy", f"another tick is running ({report.busy}); nothing to do", **data)
+        elif self.log_format is LogFormat.JSON or _worth_saying(report):
+            self._log("tick", _summary(report, self.dry_run), **data)
+        if report.stopped is not None:
+            self._log(
+                "stop",
+                f"stopped ({report.stopped}) between two batches: the next tick goes on from there",
+                err=True,
             )
-    finally:
-        channels.close()
-    if as_json:
-        context.emit_json(report.as_json())
-    elif report.busy is not None:
-        typer.echo(f"another tick is running ({report.busy}); nothing to do")
-    elif (
+            raise typer.Exit(signals.exit_code(report.stopped))
+
+    def _log(self, event: str, text: str, **fields: Any) -> None:
+        log(self.log_format, event, text, **fields)
+
+
+def _worth_saying(report: TickReport) -> bool:
+    # Under cron a tick with nothing to do prints nothing: logs grow only with real work.
+    return bool(
         report.due
         or report.sent
         or report.failed
         or report.deferred
         or report.notified
         or context.is_terminal()
-    ):
-        # Under cron a tick with nothing to do prints nothing: logs grow only with real work.
-        prefix = "would handle" if dry_run else "handled"
-        typer.echo(
-            f"{prefix} {report.due:,} due: {report.sent:,} sent, {report.approvals:,} held for "
-            f"approval, {report.actions} actions, {report.failed} failed, "
-            f"{report.deferred} deferred, {report.completed} completed"
-            + (
-                f"; {report.notified} owner digest{'s' if report.notified != 1 else ''} sent"
-                if report.notified
-                else ""
-            )
-        )
-    if report.stopped is not None:
-        typer.echo(
-            f"stopped ({report.stopped}) between two batches: the next tick goes on from there",
-            err=True,
-        )
-        raise typer.Exit(signals.exit_code(report.stopped))
-    if report.failed:
-        raise typer.Exit(int(ExitCode.FINDINGS))
+    )
+
+
+def _summary(report: TickReport, dry_run: bool) -> str:
+    prefix = "would handle" if dry_run else "handled"
+    digests = (
+        f"; {report.notified} owner digest{'s' if report.notified != 1 else ''} sent"
+        if report.notified
+        else ""
+    )
+    return (
+        f"{prefix} {report.due:,} due: {report.sent:,} sent, {report.approvals:,} held for "
+        f"approval, {report.actions} actions, {report.failed} failed, "
+        f"{report.deferred} deferred, {report.completed} completed{digests}"
+    )
+
+
+_PERIOD = re.compile(r"(\d+)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?)")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
+
+
+def _period(text: str) -> timedelta:
+    found = _PERIOD.fullmatch(text.strip().lower())
+    if found is None or int(found.group(1)) < 1:
+        raise InputError(f"--every {text!r}: a period such as 30s, 1m, 5m or 1h")
+    return timedelta(seconds=int(found.group(1)) * _UNIT_SECONDS[found.group(2)[0]])
+
+
+def _describe(period: timedelta) -> str:
+    seconds = int(period.total_seconds())
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _wait(deadline: float, stop: StopRequest) -> bool:
+    """Sleep until `deadline` (time.monotonic), waking for a stop request; True if asked."""
+    while (left := deadline - time.monotonic()) > 0:
+        if stop() is not None:
+            return True
+        time.sleep(min(left, 0.2))
+    return stop() is not None
 
 
 @app.command()

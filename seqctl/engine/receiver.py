@@ -16,7 +16,6 @@ import base64
 import hmac
 import json
 import re
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,7 +44,7 @@ class ReceiverSettings:
     secret: bytes
     tracking_secret: bytes | None
     now: Callable[[], datetime]
-    log_requests: bool = False
+    log: Callable[[dict[str, Any]], None] | None = None  # each request, when set
 
 
 class EventServer(ThreadingHTTPServer):
@@ -66,7 +65,7 @@ def make_server(
     secret: bytes | None,
     tracking_secret: bytes | None,
     now: Callable[[], datetime],
-    log_requests: bool = False,
+    log: Callable[[dict[str, Any]], None] | None = None,
 ) -> ThreadingHTTPServer:
     """A bound, not yet serving, receiver; tracking is off when tracking_secret is None."""
     if not secret:
@@ -74,7 +73,7 @@ def make_server(
             "the event receiver needs a shared secret: events would be unauthenticated"
         )
     open_store(store_path).close()  # a bad path or database fails now, not on the first request
-    settings = ReceiverSettings(store_path, secret, tracking_secret, now, log_requests)
+    settings = ReceiverSettings(store_path, secret, tracking_secret, now, log)
     try:
         return EventServer((host, port), settings)
     except OSError as exc:
@@ -260,6 +259,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        log = self.server.settings.log
+        if log is not None:
+            path = urlsplit(self.path).path if hasattr(self, "path") else None
+            log(
+                {
+                    "client": self.address_string(),
+                    "method": getattr(self, "command", None),
+                    "path": path,  # no query string: it may carry a signed token
+                    "status": int(code) if str(code).isdigit() else code,
+                }
+            )
+
     def log_message(self, format: str, *args: Any) -> None:
-        if self.server.settings.log_requests:
-            sys.stderr.write(f"{self.address_string()} {format % args}\n")
+        log = self.server.settings.log
+        if log is not None:
+            log({"client": self.address_string(), "problem": format % args})
