@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-# approval: auto sends without a person's OK; lint wants the consent that allows it on record.
-AUTO_SEND = 'approval: auto\nconsent: {by: ana@acme.test, at: "2026-11-01"}\n'
+# approval: auto sends without a person's OK; lint wants the consent that allows it on record,
+# given by the sequence's owner.
+AUTO_SEND = 'owner: ana@acme.test\napproval: auto\nconsent: {by: ana@acme.test, at: "2025-11-01"}\n'
 HELLO = """
   - id: hello
     type: email

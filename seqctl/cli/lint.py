@@ -44,7 +44,7 @@ def lint(
 
     Example: seqctl lint playbooks/ --format github
     """
-    result = lint_paths(default_paths(ctx, paths))
+    result = lint_paths(default_paths(ctx, paths), now=context.now(ctx))
     rendered = REPORTERS[output or default_format()](result)
     if rendered:
         typer.echo(rendered)

@@ -76,7 +76,9 @@ def diff(
 
     Example: seqctl diff playbooks/welcome.yaml
     """
-    _, planned = publishing.plan(context.store(ctx), default_paths(ctx, paths))
+    _, planned = publishing.plan(
+        context.store(ctx), default_paths(ctx, paths), now=context.now(ctx)
+    )
     if as_json:
         context.emit_json([p.as_json() for p in planned])
         return

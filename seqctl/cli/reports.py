@@ -127,7 +127,7 @@ def preview(
     record = store.contact(contact)
     if record is None:
         raise NotFound(f"no contact '{contact}' (seqctl contacts import adds contacts)")
-    version = previewing.load_for_preview(store, playbook)
+    version = previewing.load_for_preview(store, playbook, now=context.now(ctx))
     when = parse_instant(start, what="--start") if start else context.now(ctx)
     plan = previewing.preview(version, record.fields(), start=when)
     if as_json:

@@ -21,14 +21,16 @@ from seqctl.timeutil import format_instant
 MAX_STEPS = 200
 
 
-def load_for_preview(store: Store, playbook: str) -> RunnableVersion:
+def load_for_preview(
+    store: Store, playbook: str, *, now: datetime | None = None
+) -> RunnableVersion:
     """A playbook file (linted first) or, when no such file exists, a published sequence id."""
     path = Path(playbook)
     if not path.exists():
         if store.sequence(playbook) is not None:
             return Versions(store).get(playbook)
         raise NotFound(f"{playbook}: no such playbook file or published sequence")
-    result = lint_paths([path])
+    result = lint_paths([path], now=now)
     if result.errors or not result.sequences:
         raise LintFailed(result)
     _, model = result.sequences[0]

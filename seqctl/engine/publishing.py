@@ -72,9 +72,11 @@ class LintFailed(Failed):
         self.result = result
 
 
-def plan(store: Store, paths: Sequence[Path]) -> tuple[LintResult, list[Planned]]:
-    """Lint, then compare each playbook with its newest published version."""
-    result = lint_paths(paths)
+def plan(
+    store: Store, paths: Sequence[Path], *, now: datetime | None = None
+) -> tuple[LintResult, list[Planned]]:
+    """Lint (with the run's clock), then compare each playbook with its newest version."""
+    result = lint_paths(paths, now=now)
     if result.errors:
         raise LintFailed(result)
     planned = []
@@ -96,7 +98,7 @@ def publish(
     store: Store, paths: Sequence[Path], *, by: str | None, now: datetime, dry_run: bool = False
 ) -> list[Planned]:
     """Create a version for each changed playbook, all in one transaction (all or nothing)."""
-    _, planned = plan(store, paths)
+    _, planned = plan(store, paths, now=now)
     if dry_run:
         return planned
     at = format_instant(now)

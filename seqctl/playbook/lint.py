@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from seqctl.errors import InputError
+from seqctl.playbook.consent import CONSENT_RULES
 from seqctl.playbook.findings import Finding, Severity
 from seqctl.playbook.model import (
     SequenceDef,
@@ -69,14 +71,17 @@ def collect(paths: Sequence[Path]) -> list[Path]:
     return list(iter_paths(paths))
 
 
-def lint_paths(paths: Sequence[Path]) -> LintResult:
-    """Lint every playbook under paths, then check sequence ids across files."""
-    files = [lint_file(path) for path in collect(paths)]
+def lint_paths(paths: Sequence[Path], *, now: datetime | None = None) -> LintResult:
+    """Lint every playbook under paths, then check sequence ids across files.
+
+    `now` is the run's clock (rules about dates, such as a consent's); None: the real clock.
+    """
+    files = [lint_file(path, now=now) for path in collect(paths)]
     _duplicate_sequences(files)
     return LintResult(files)
 
 
-def lint_file(path: Path) -> LintedFile:
+def lint_file(path: Path, *, now: datetime | None = None) -> LintedFile:
     linted = LintedFile(path, display_path(path))
     try:
         document = load_document(path, display=linted.display)
@@ -94,8 +99,8 @@ def lint_file(path: Path) -> LintedFile:
     dirs = template_dirs_for(path)
     sequence = normalise(document.data, dirs, attachment_dirs=attachment_dirs_for(path))
     raw_index = tuple(i for i, s in enumerate(document.data["steps"]) if s["type"] != StepType.WAIT)
-    context = Context(document, sequence, dirs, raw_index)
-    for rule in RULES:
+    context = Context(document, sequence, dirs, raw_index, now)
+    for rule in (*RULES, *CONSENT_RULES):
         linted.findings.extend(rule(context))
     linted.sequence = sequence
     return linted

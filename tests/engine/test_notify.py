@@ -17,7 +17,6 @@ PLAYBOOK = auto_playbook(
     type: call
     wait: 1 hour
 """,
-    settings="owner: ana@acme.test\n",
 )
 
 
