@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -66,20 +67,29 @@ def publish(
             typer.echo(f"{item.sequence.id}: unchanged (version {item.version})")
 
 
+class DiffFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
 @app.command()
 def diff(
     ctx: typer.Context,
     paths: PathsArgument = None,
-    as_json: JsonOption = False,
+    fmt: Annotated[
+        DiffFormat,
+        typer.Option("--format", "-f", help="text (for people and pull requests) or json."),
+    ] = DiffFormat.TEXT,
+    as_json: Annotated[bool, typer.Option("--json", help="The same as --format json.")] = False,
 ) -> None:
-    """Show, step by step, what publishing the playbooks would change.
+    """Show what publishing the playbooks would change: every changed field, old and new value.
 
-    Example: seqctl diff playbooks/welcome.yaml
+    Example: seqctl diff playbooks/welcome.yaml --format json
     """
     _, planned = publishing.plan(
         context.store(ctx), default_paths(ctx, paths), now=context.now(ctx)
     )
-    if as_json:
+    if as_json or fmt is DiffFormat.JSON:
         context.emit_json([p.as_json() for p in planned])
         return
     for item in planned:
@@ -89,4 +99,5 @@ def diff(
         before = f"version {item.current.number}" if item.current else "nothing published"
         typer.echo(f"{item.sequence.id}: {before} -> version {item.version}")
         for change in item.changes:
-            typer.echo(f"  {change}")
+            for line in change.lines():
+                typer.echo(f"  {line}".rstrip())
