@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from seqctl.errors import InputError
+from seqctl.playbook import repository
 from seqctl.playbook.consent import CONSENT_RULES
 from seqctl.playbook.findings import Finding, Severity
 from seqctl.playbook.model import (
@@ -76,9 +77,61 @@ def lint_paths(paths: Sequence[Path], *, now: datetime | None = None) -> LintRes
 
     `now` is the run's clock (rules about dates, such as a consent's); None: the real clock.
     """
-    files = [lint_file(path, now=now) for path in collect(paths)]
+    found = collect(paths)
+    files = [lint_file(path, now=now) for path in found if repository.is_playbook(path)]
     _duplicate_sequences(files)
+    files.extend(_others([p for p in found if not repository.is_playbook(p)], files))
     return LintResult(files)
+
+
+def lint_repository(
+    playbooks: Path, *, config: Path | None, now: datetime | None = None
+) -> LintResult:
+    """A whole repository: its playbooks, every file in their templates/ folders, seqctl.yaml."""
+    extra = repository.repository_templates([playbooks])
+    return lint_paths([playbooks, *extra, *([config] if config is not None else [])], now=now)
+
+
+def _others(paths: list[Path], playbooks: list[LintedFile]) -> list[LintedFile]:
+    """Template files and seqctl.yaml given to lint; a template a playbook uses was checked
+    there already (with its playbook), so it is not reported twice."""
+    used = repository.used_templates(
+        (linted.path, _template_names(linted.sequence))
+        for linted in playbooks
+        if linted.sequence is not None
+    )
+    linted_others = []
+    for path in paths:
+        display = display_path(path)
+        if repository.is_config(path):
+            linted_others.append(
+                LintedFile(path, display, findings=repository.config_findings(path, display))
+            )
+        elif path.resolve() not in used:
+            linted_others.append(
+                LintedFile(path, display, findings=repository.template_findings(path, display))
+            )
+    return linted_others
+
+
+def _template_names(sequence: SequenceDef) -> list[str]:
+    """Every `template:` file name in a sequence's steps, at any depth (variants too)."""
+    names: list[str] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key == "template" and isinstance(item, str):
+                    names.append(item)
+                else:
+                    walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for step in sequence.steps:
+        walk(dict(step.spec))
+    return names
 
 
 def lint_file(path: Path, *, now: datetime | None = None) -> LintedFile:
