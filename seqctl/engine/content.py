@@ -62,7 +62,7 @@ def render_step(
     body = _body(step, variables)
     compose = step.spec.get("compose")
     if compose is not None:
-        subject, body = composing.compose(compose, step, variables, subject=subject)
+        subject, body = composing.compose(compose, step, variables, subject=subject, draft=body)
     if subject is not None:
         subject = " ".join(subject.splitlines()).strip()  # a header is one line, always
     extra: dict[str, Any] = {}

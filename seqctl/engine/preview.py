@@ -9,10 +9,9 @@ from typing import Any
 from seqctl import render
 from seqctl.engine.content import Undeliverable, action_instructions, render_step
 from seqctl.engine.engagement import Engagement
-from seqctl.engine.publishing import LintFailed
 from seqctl.engine.runtime import RunnableVersion, Versions
 from seqctl.engine.steps import branch_target, variables_for
-from seqctl.errors import NotFound
+from seqctl.errors import Failed, InputError, NotFound
 from seqctl.playbook.lint import lint_paths
 from seqctl.playbook.model import MESSAGE_TYPES, StepType
 from seqctl.store import Store
@@ -30,9 +29,14 @@ def load_for_preview(
         if store.sequence(playbook) is not None:
             return Versions(store).get(playbook)
         raise NotFound(f"{playbook}: no such playbook file or published sequence")
+    if path.is_dir():
+        raise InputError(f"{playbook}: a folder; preview one playbook file or sequence id")
     result = lint_paths([path], now=now)
     if result.errors or not result.sequences:
-        raise LintFailed(result)
+        count = len(result.errors)
+        lines = [str(f) for f in result.errors]
+        lines.append(f"cannot preview {playbook}: {count} error{'s' if count != 1 else ''}")
+        raise Failed("\n".join(lines))
     _, model = result.sequences[0]
     return RunnableVersion(model.id, 0, model)
 
