@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from seqctl.engine.advance import exit_enrollment
 from seqctl.engine.enrollment import resume_enrollment
@@ -22,6 +22,9 @@ from seqctl.errors import InputError, SeqctlError
 from seqctl.store import Store
 from seqctl.store.records import ContactRow, EnrollmentRecord, NewEvent
 from seqctl.timeutil import format_instant, parse_instant, zone
+
+if TYPE_CHECKING:
+    from seqctl.engine.autoenroll import AutoEnroll
 
 EVENT_TYPES = ("reply", "open", "click", "bounce", "unsubscribe", "meeting_booked", "inbound",
                "out_of_office")  # fmt: skip
@@ -97,6 +100,7 @@ def record(
     """Record events and apply their rules. Items are (where, event) or (where, refusal reason)."""
     report = EventReport()
     versions = Versions(store)
+    changed = _ContactChanges(store, now)
     pending = iter(events)
     # A few hundred events a transaction: one each made a big import wait on the disk.
     while chunk := list(itertools.islice(pending, EVENTS_PER_TRANSACTION)):
@@ -105,7 +109,7 @@ def record(
                 counts = (report.recorded, report.duplicates, report.exited, report.paused)
                 try:
                     with store.transaction():  # a savepoint: a bad event takes only itself back
-                        _record_one(store, versions, where, item, now, report)
+                        _record_one(store, versions, where, item, now, report, changed)
                 except SeqctlError as exc:
                     report.recorded, report.duplicates, report.exited, report.paused = counts
                     report.refused.append((where, str(exc)))
@@ -122,6 +126,7 @@ def _record_one(
     item: Event | str,
     now: datetime,
     report: EventReport,
+    changed: _ContactChanges,
 ) -> None:
     if isinstance(item, str):
         report.refused.append((where, item))
@@ -137,7 +142,24 @@ def _record_one(
         report.duplicates += 1
         return
     report.recorded += 1
-    _apply(store, versions, item, contact.email, now, report)
+    if _apply(store, versions, item, contact.email, now, report):
+        changed(contact.key)
+
+
+class _ContactChanges:
+    """An `on:` rule set a contact's attributes: another sequence's `enroll_when` may have
+    become true (a reply marks them `status: interested`, say). Its rules are read once."""
+
+    def __init__(self, store: Store, now: datetime) -> None:
+        self.store, self.now = store, now
+        self._auto: AutoEnroll | None = None
+
+    def __call__(self, contact: str) -> None:
+        if self._auto is None:
+            from seqctl.engine.autoenroll import AutoEnroll
+
+            self._auto = AutoEnroll(self.store, self.now, None)
+        self._auto.check([contact])
 
 
 def _store_event(store: Store, event: Event, now: datetime) -> int | None:
@@ -169,8 +191,10 @@ def _apply(
     email: str | None,
     now: datetime,
     report: EventReport,
-) -> None:
+) -> bool:
+    """Apply the event's rules; True when a rule set attributes of the contact."""
     stamp = format_instant(now) or ""
+    updated = False
     at = format_instant(event.at) or stamp
     if event.type == "unsubscribe":
         store.suppress([(event.contact, "contact", f"unsubscribed {at}", at)])
@@ -186,6 +210,7 @@ def _apply(
             store.upsert_contacts(
                 [ContactRow(event.contact, None, None, None, dict(updates))], stamp
             )
+            updated = True
         detail = _describe(event)
         if action == "exit":
             report.exited += 1
@@ -211,6 +236,7 @@ def _apply(
             )
         else:
             store.add_history([(enrollment.id, at, event.type, None, detail)])
+    return updated
 
 
 def rule_for(definition: Mapping[str, Any], kind: str) -> tuple[str, Mapping[str, Any], int | None]:

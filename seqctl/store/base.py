@@ -12,6 +12,7 @@ from sqlite_utils import Database
 
 from seqctl.errors import InputError
 from seqctl.store.actions import ActionQueries
+from seqctl.store.conditions import ConditionQueries
 from seqctl.store.contacts import ContactQueries
 from seqctl.store.enrollments import EnrollmentQueries
 from seqctl.store.events import EventQueries
@@ -45,6 +46,7 @@ class Store(
     LeaseQueries,
     EventQueries,
     SummaryQueries,
+    ConditionQueries,
 ):
     """One SQLite database file, migrated to the current schema."""
 
