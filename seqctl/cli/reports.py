@@ -129,7 +129,9 @@ def preview(
         raise NotFound(f"no contact '{contact}' (seqctl contacts import adds contacts)")
     version = previewing.load_for_preview(store, playbook, now=context.now(ctx))
     when = parse_instant(start, what="--start") if start else context.now(ctx)
-    plan = previewing.preview(version, record.fields(), start=when)
+    plan = previewing.preview(
+        version, record.fields(), start=when, blocked=previewing.blocked(store, version, record)
+    )
     if as_json:
         context.emit_json(plan)
         return
@@ -137,6 +139,8 @@ def preview(
         typer.echo(f"{entry['due_at']}  {entry['step']} ({entry['type']}, {entry['mode']})")
         if entry.get("error"):
             typer.echo(f"  ! {entry['error']}")
+        if entry.get("channel_reason"):
+            typer.echo(f"  Channel: {entry['channel']} to {entry['to']}: {entry['channel_reason']}")
         if entry.get("subject"):
             typer.echo(f"  Subject: {entry['subject']}")
         for line in (entry.get("body") or entry.get("instructions") or "").splitlines():

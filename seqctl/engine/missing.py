@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import IO, Any
 
 from seqctl import render
-from seqctl.engine.content import ADDRESS_FIELD
+from seqctl.engine.routing import ADDRESS_FIELD
 from seqctl.engine.runtime import RunnableVersion, Versions
 from seqctl.engine.steps import variables_for
 from seqctl.errors import NotFound

@@ -7,14 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from seqctl import render
-from seqctl.engine.content import Undeliverable, action_instructions, render_step
+from seqctl.engine.content import action_instructions, render_step
 from seqctl.engine.engagement import Engagement
+from seqctl.engine.routing import Undeliverable, suppression_keys
 from seqctl.engine.runtime import RunnableVersion, Versions
 from seqctl.engine.steps import branch_target, variables_for
 from seqctl.errors import Failed, InputError, NotFound
 from seqctl.playbook.lint import lint_paths
 from seqctl.playbook.model import MESSAGE_TYPES, StepType
-from seqctl.store import Store
+from seqctl.store import ContactRecord, Store
 from seqctl.timeutil import format_instant
 
 MAX_STEPS = 200
@@ -47,8 +48,12 @@ def preview(
     *,
     start: datetime,
     variables: dict[str, Any] | None = None,
+    blocked: frozenset[str] = frozenset(),
 ) -> list[dict[str, Any]]:
-    """Each step's due time if every step were done the moment it is due, with its content."""
+    """Each step's due time if every step were done the moment it is due, with its content.
+
+    `blocked`: the contact's addresses on the suppression list (`channel: auto` avoids them).
+    """
     zone = contact.get("timezone")
     anchor = start
     index = 0
@@ -75,13 +80,16 @@ def preview(
             elif not step.is_manual and (
                 step.type in MESSAGE_TYPES or step.type is StepType.WEBHOOK
             ):
-                message = render_step(version, step, contact, context)
+                seen = Engagement(due, blocked=blocked)
+                message = render_step(version, step, contact, context, seen)
                 entry.update(
                     channel=message.channel,
                     to=message.to,
                     subject=message.subject,
                     body=message.body,
                 )
+                if message.why:
+                    entry["channel_reason"] = message.why
             else:
                 instructions = action_instructions(step, context)
                 if instructions:
@@ -92,3 +100,9 @@ def preview(
         anchor = due
         index = next_index
     return plan
+
+
+def blocked(store: Store, version: RunnableVersion, contact: ContactRecord) -> frozenset[str]:
+    """The contact's addresses on the suppression list, which `channel: auto` steers around."""
+    keys = suppression_keys(version.model.definition, contact.fields())
+    return frozenset(store.suppressed(keys)) if keys and store.has_suppressions() else frozenset()
