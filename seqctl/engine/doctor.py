@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from seqctl.durations import Unit, Wait
+from seqctl.engine import foresight
 from seqctl.engine.runtime import RunnableVersion, Versions
 from seqctl.schedule import Calendar, Deferral, add_wait, open_at, why_deferred
 from seqctl.store import ContactRecord, Store
@@ -82,6 +83,10 @@ def diagnose(store: Store, sequence: str, contact: str, *, now: datetime) -> lis
     checks.append(_action(store, enrollment))
     checks.append(_failed(enrollment, version, sequence, contact))
     checks.append(_deferred(store, enrollment, now))
+    if enrollment.state == "active" and enrollment.next_due_at is not None:
+        # What the tick will meet when the step falls due: no address, a missing value, ...
+        found = foresight.predict(store, enrollment, version, person, now)
+        checks.extend(Check(name, ok, detail) for name, ok, detail in found)
     if enrollment.state == "active":
         checks.append(_schedule(store, enrollment, version, person, now))
     return checks
@@ -288,7 +293,11 @@ def _why_then(
     if deferral is None:
         return False, base or f"no wait after {e.anchor_at}"
     ready = f"{base} ended at {format_instant(raw)}" if base else f"ready at {format_instant(raw)}"
-    return raw <= now, f"{ready}, {_moved_by(deferral, raw, cal)}"
+    moved = _moved_by(deferral, raw, cal)
+    skipped = foresight.closed_days_skipped(raw, due, cal) if deferral.reason == "window" else []
+    if skipped:
+        moved += f", then past the closed day{'s' if len(skipped) > 1 else ''} {', '.join(skipped)}"
+    return raw <= now, f"{ready}, {moved}"
 
 
 def _moved_by(deferral: Deferral, raw: datetime, cal: Calendar) -> str:
