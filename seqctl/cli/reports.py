@@ -129,7 +129,13 @@ def preview(
         raise NotFound(f"no contact '{contact}' (seqctl contacts import adds contacts)")
     version = previewing.load_for_preview(store, playbook)
     when = parse_instant(start, what="--start") if start else context.now(ctx)
-    plan = previewing.preview(version, record.fields(), start=when)
+    enrolled = store.enrollments(sequence=version.sequence, contact=contact)
+    plan = previewing.preview(
+        version,
+        record.fields(),
+        start=when,
+        enrollment=max((e.id for e in enrolled), default=None),
+    )
     if as_json:
         context.emit_json(plan)
         return
@@ -137,10 +143,21 @@ def preview(
         typer.echo(f"{entry['due_at']}  {entry['step']} ({entry['type']}, {entry['mode']})")
         if entry.get("error"):
             typer.echo(f"  ! {entry['error']}")
-        if entry.get("subject"):
-            typer.echo(f"  Subject: {entry['subject']}")
-        for line in (entry.get("body") or entry.get("instructions") or "").splitlines():
-            typer.echo(f"  | {line}")
+        if entry.get("variant"):
+            typer.echo(f"  Variant: {entry['variant']}")
+        if entry.get("variants"):
+            typer.echo(f"  Variant: drawn when {contact} is enrolled; one of")
+        for variant in entry.get("variants") or []:
+            typer.echo(f"  Variant {variant['id']} ({variant['share']:.0%} of enrollments):")
+            _echo_message(variant, indent="    ")
+        _echo_message(entry, indent="  ")
+
+
+def _echo_message(entry: dict[str, Any], *, indent: str) -> None:
+    if entry.get("subject"):
+        typer.echo(f"{indent}Subject: {entry['subject']}")
+    for line in (entry.get("body") or entry.get("instructions") or "").splitlines():
+        typer.echo(f"{indent}| {line}")
 
 
 @app.command()
