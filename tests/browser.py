@@ -168,9 +168,9 @@ class DevTools:
         assert isinstance(value, dict)
         return value.get("value")
 
-    def screenshot(self, path: Path) -> None:
-        """A PNG of the whole page, to look at when a check fails."""
+    def screenshot(self, path: Path, *, whole: bool = True) -> None:
+        """A PNG of the whole page (or of the screen), to look at when a check fails."""
         import base64
 
-        shot = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+        shot = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=whole)
         path.write_bytes(base64.b64decode(str(shot["data"])))

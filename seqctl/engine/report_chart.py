@@ -1,8 +1,9 @@
 """Per-day bar charts for the report, as inline SVG that reads on a laptop and on a phone.
 
 The plot stretches with the page (bar positions are percentages of its width) while the text
-keeps its size: the count axis is a narrow SVG of its own beside it, and day labels are
-thinned on narrow screens by the page's CSS (class `minor`). Every bar carries its day and
+keeps its size: the count axis is a narrow SVG of its own beside it, and day labels (Mondays,
+Wednesdays and Fridays) are thinned to Mondays on narrow screens by the page's CSS (class
+`minor`). Every bar carries its day and
 count in `data-` attributes, and a `<title>` for a pointer.
 """
 
@@ -17,7 +18,7 @@ from zoneinfo import ZoneInfo
 HEIGHT = 150  # px, the whole chart
 TOP, BOTTOM = 10, 24  # room above the plot, and below it for the day labels
 AXIS_WIDTH = 44
-MAJOR_EVERY = 7  # days between labels shown on every screen
+SHORT = 10  # days: a period this short has every day labelled
 MAX_DAYS = 400  # the latest days drawn when a period is longer
 
 
@@ -50,14 +51,16 @@ def by_local_day(slots: Iterable[tuple[str, int]], zone: ZoneInfo) -> dict[date,
 
 
 def nice_top(largest: int) -> int:
-    """The axis top: 1, 2 or 5 times a power of ten, at least `largest` (and at least 4)."""
+    """The axis top: a round number (1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten) at
+    least `largest`, and at least 4."""
     if largest <= 4:
         return 4
     power = 10 ** math.floor(math.log10(largest))
-    for step in (1, 2, 5, 10):
-        if step * power >= largest:
-            return step * power
-    return 10 * power  # pragma: no cover - the loop always returns
+    for step in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8):
+        top = step * power
+        if top >= largest and top == int(top):
+            return int(top)
+    return 10 * power
 
 
 def day_chart(
@@ -87,15 +90,16 @@ def day_chart(
             f"<title>{escape(day.strftime('%a'))} {label}: {n:,} {escape(unit)}"
             "</title></rect>"
         )
-        if i % MAJOR_EVERY not in (0, 2, 4) or (i % MAJOR_EVERY and len(days) > 45):
-            continue  # every two or three days on a laptop, every week on a phone
+        major = day.weekday() == 0 or len(days) <= SHORT
+        if not major and (day.weekday() not in (2, 4) or len(days) > 45):
+            continue  # Mondays, Wednesdays and Fridays on a laptop, Mondays on a phone
         centre = (i + 0.5) * width
         anchor, x = "middle", centre
         if centre < 6:
             anchor, x = "start", i * width
         elif centre > 94:
             anchor, x = "end", (i + 1) * width
-        minor = "" if i % MAJOR_EVERY == 0 else ' class="minor"'
+        minor = "" if major else ' class="minor"'
         labels.append(
             f'<text x="{x:.3f}%" y="{HEIGHT - 6}" text-anchor="{anchor}"{minor}>{label}</text>'
         )

@@ -112,8 +112,8 @@ def render(data: ReportData) -> str:
         _summary(data),
         "<h2>Sends and replies per day</h2>",
         *data.charts,
-        _actions(data),
         _sequences(data),
+        _actions(data),
         "</main></body></html>\n",
     ]
     return "\n".join(parts)
@@ -322,6 +322,9 @@ def _row(what: str, step: str, reason: str, example: str, count: str) -> str:
     )
 
 
+SHOWN_ACTIONS = 30  # the most overdue first; the rest are counted
+
+
 def _actions(data: ReportData) -> str:
     due = data.actions
     count = f'<span class="muted"{_attrs(actions_due=len(due))}>({len(due):,})</span>'
@@ -331,7 +334,7 @@ def _actions(data: ReportData) -> str:
     names = {item["sequence"]: item["name"] for item in data.shown}
     tz = data.zone
     rows = []
-    for a in due[:MAX_ACTIONS]:
+    for a in due[:SHOWN_ACTIONS]:
         late = a.status == "overdue"
         when = _e(_when(a.due_at, tz)) + (" (overdue)" if late else "")
         rows.append(
@@ -343,7 +346,7 @@ def _actions(data: ReportData) -> str:
             + _cell("sequence", _e(names.get(a.sequence, a.sequence)))
             + "</tr>"
         )
-    more = len(due) - MAX_ACTIONS
+    more = len(due) - SHOWN_ACTIONS
     note = (
         f'<p class="muted">and {more:,} more (seqctl actions --due lists them)</p>'
         if more > 0
