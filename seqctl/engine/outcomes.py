@@ -8,9 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from seqctl.engine import experiments
-from seqctl.engine.actions import Timing, timing
+from seqctl.engine.actions import OVERDUE_AFTER
 from seqctl.engine.runtime import RunnableVersion
 from seqctl.store import Store
+from seqctl.timeutil import format_instant
 
 TOTAL_EVENTS = {
     "opened": "open",
@@ -69,9 +70,8 @@ def totals(
     data["reply_rate"] = round(data["replied"] / contacted, 3) if contacted else 0.0
     data["approvals_waiting"] = store.waiting_approval(sequence)
     if now is not None:
-        open_actions = [
-            timing(a.due_at, now) for a in store.actions(status="open", sequence=sequence)
-        ]
-        data["actions_due"] = sum(1 for t in open_actions if t is not Timing.UPCOMING)
-        data["actions_overdue"] = sum(1 for t in open_actions if t is Timing.OVERDUE)
+        due, overdue = store.open_actions_due(
+            sequence, format_instant(now) or "", format_instant(now - OVERDUE_AFTER) or ""
+        )
+        data["actions_due"], data["actions_overdue"] = due, overdue
     return data

@@ -80,6 +80,16 @@ class OutcomeQueries:
         ).fetchone()
         return int(row[0])
 
+    def open_actions_due(self, sequence: str, now: str, overdue_before: str) -> tuple[int, int]:
+        """(open actions due at or before `now`, those due before `overdue_before`)."""
+        row = self.db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(a.due_at < ?), 0) FROM actions a"
+            " JOIN enrollments e ON e.id = a.enrollment"
+            " WHERE a.status = 'open' AND e.sequence = ? AND a.due_at <= ?",
+            [overdue_before, sequence, now],
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
     def sent_per_hour(
         self, sequences: Sequence[str], since: str | None, until: str | None, width: int = 13
     ) -> list[tuple[str, int]]:
