@@ -253,3 +253,17 @@ def test_choose_without_variants_or_enrollment() -> None:
     assert shares(tested) == {"a": 0.25, "b": 0.75}
     with pytest.raises(KeyError):
         tested.with_variant("c")
+
+
+def test_sequences_show_lists_the_variants_and_the_winner(launch: Launch, write: Write) -> None:
+    run = launch({"ab": ab_playbook((70, 30), winner="    winner: b\n")}, contacts(1))
+    shown = run("sequences", "show", "ab", "--json").json
+    [hello] = shown["steps"]
+    assert hello["variants"] == [
+        {"id": "a", "name": None, "share": 0.7},
+        {"id": "b", "name": None, "share": 0.3},
+    ]
+    assert hello["winner"] == "b"
+    text = run("sequences", "show", "ab").stdout
+    assert text.splitlines()[-2].split()[-1] == "VARIANTS"
+    assert text.rstrip().endswith("a 70%, b 30%; winner b")
