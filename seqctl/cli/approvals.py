@@ -56,7 +56,7 @@ def list_approvals(
         )
         return
     waiting = gate.pending(context.store(ctx), sequence)[: limit or None]
-    keys = ("id", "sequence", "contact", "step", "channel", "to", "subject", "body")
+    keys = ("id", "sequence", "contact", "step", "channel", "to", "subject", "body", "variant")
     data = [m.as_json(keys) for m in waiting]
     if as_json:
         context.emit_json(data)
@@ -64,8 +64,10 @@ def list_approvals(
     if not data:
         typer.echo("nothing waits for approval")
     for item in data:
+        variant = f" (variant {item['variant']})" if item["variant"] else ""
         typer.echo(
-            f"#{item['id']} {item['sequence']}/{item['step']} {item['channel']} to {item['to']}"
+            f"#{item['id']} {item['sequence']}/{item['step']}{variant} {item['channel']} "
+            f"to {item['to']}"
         )
         if item["subject"]:
             typer.echo(f"  Subject: {item['subject']}")

@@ -93,7 +93,21 @@ def show_sequence(
         ]
         for s in details["steps"]
     ]
-    typer.echo(context.table(["step", "type", "mode", "after", "subject"], rows))
+    headers = ["step", "type", "mode", "after", "subject"]
+    if any("variants" in s for s in details["steps"]):  # a column only for an A/B test
+        headers.append("variants")
+        for row, step in zip(rows, details["steps"], strict=True):
+            row.append(_variants(step))
+    typer.echo(context.table(headers, rows))
+
+
+def _variants(step: dict[str, object]) -> str:
+    """`a 70%, b 30%` for an A/B-tested step, with the winner when there is one."""
+    variants = step.get("variants")
+    if not isinstance(variants, list):
+        return ""
+    shown = ", ".join(f"{v['id']} {v['share']:.0%}" for v in variants)
+    return f"{shown}; winner {step['winner']}" if step.get("winner") else shown
 
 
 def _set_status(ctx: typer.Context, sequence: str, status: str, verb: str) -> None:

@@ -262,6 +262,7 @@ def messages(
         "attempts",
         "error",
         "sent_at",
+        "variant",
     )
     data = [m.as_json(keys) for m in rows]
     if as_json:
@@ -274,6 +275,7 @@ def messages(
             ("sequence", "sequence"),
             ("contact", "contact"),
             ("step", "step"),
+            ("variant", "variant"),
             ("channel", "channel"),
             ("status", "status"),
             ("sent", "sent_at"),

@@ -170,7 +170,11 @@ class Batch:
                 body=message.body,
                 status=status,
                 created_at=self.stamp,
-                extra_json=self.extra_json(message.extra),
+                extra_json=self.extra_json(
+                    {**message.extra, "variant": outcome.variant}
+                    if outcome.variant
+                    else message.extra
+                ),
                 sender=sender,
                 next_attempt_at=(
                     _iso(open_at(deferral[1], version.calendar(due.contact_zone)))
@@ -178,6 +182,7 @@ class Batch:
                     else None
                 ),
                 error=deferral[0] if deferral else None,
+                variant=outcome.variant,
             )
             self.messages.append(new)
             self.anchors[new.idempotency_key] = due.anchor_text

@@ -7,7 +7,7 @@ from typing import Any
 
 from seqctl.engine.visibility import Viewer, admits
 from seqctl.errors import NotFound
-from seqctl.playbook.model import SequenceDef, from_definition
+from seqctl.playbook.model import SequenceDef, Step, from_definition
 from seqctl.store import SequenceRecord, Store, VersionRecord
 
 
@@ -47,6 +47,7 @@ class SequenceView:
                     "wait": ", ".join(str(w) for w in step.waits) or None,
                     "day": step.day,
                     "subject": step.spec.get("subject"),
+                    **_ab_test(step),
                 }
                 for step in self.model.steps
             ],
@@ -61,6 +62,20 @@ class SequenceView:
                 for v in versions
             ],
         }
+
+
+def _ab_test(step: Step) -> dict[str, Any]:
+    """An A/B-tested step's variants (id, name, share) and winner; nothing for other steps."""
+    if not step.variants:
+        return {}
+    total = sum(v.weight for v in step.variants)
+    return {
+        "variants": [
+            {"id": v.id, "name": v.spec.get("name"), "share": round(v.weight / total, 3)}
+            for v in step.variants
+        ],
+        "winner": step.winner,
+    }
 
 
 def _not_found(sequence_id: str) -> NotFound:

@@ -140,6 +140,7 @@ def lacking(
     others: dict[tuple[str, str], None] = {}
     roots = {"contact", version.target}
     for step in steps:
+        step, _ = version.variant(step, enrollment_id)  # the A/B variant it will get
         address = _address_field(version, step, fields)
         if address is not None:
             attributes[address] = None

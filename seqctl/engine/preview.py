@@ -12,9 +12,10 @@ from seqctl.engine.engagement import Engagement
 from seqctl.engine.publishing import LintFailed
 from seqctl.engine.runtime import RunnableVersion, Versions
 from seqctl.engine.steps import branch_target, variables_for
+from seqctl.engine.variants import shares
 from seqctl.errors import NotFound
 from seqctl.playbook.lint import lint_paths
-from seqctl.playbook.model import MESSAGE_TYPES, StepType
+from seqctl.playbook.model import MESSAGE_TYPES, Step, StepType
 from seqctl.store import Store
 from seqctl.timeutil import format_instant
 
@@ -41,8 +42,14 @@ def preview(
     *,
     start: datetime,
     variables: dict[str, Any] | None = None,
+    enrollment: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Each step's due time if every step were done the moment it is due, with its content."""
+    """Each step's due time if every step were done the moment it is due, with its content.
+
+    An A/B-tested step says which variant the contact gets: the one its `enrollment` (in this
+    sequence) draws, or the winner. Before the contact is enrolled nobody can tell: every
+    variant is rendered, with its share.
+    """
     zone = contact.get("timezone")
     anchor = start
     index = 0
@@ -69,14 +76,21 @@ def preview(
             elif not step.is_manual and (
                 step.type in MESSAGE_TYPES or step.type is StepType.WEBHOOK
             ):
-                message = render_step(version, step, contact, context)
-                entry.update(
-                    channel=message.channel,
-                    to=message.to,
-                    subject=message.subject,
-                    body=message.body,
-                )
+                shown, variant = version.variant(step, enrollment)
+                if step.spec.get("variants"):
+                    entry["variant"] = variant
+                if step.spec.get("variants") and variant is None:
+                    entry["variants"] = _every_variant(version, step, contact, context)
+                else:
+                    message = render_step(version, shown, contact, context)
+                    entry.update(
+                        channel=message.channel,
+                        to=message.to,
+                        subject=message.subject,
+                        body=message.body,
+                    )
             else:
+                step, _ = version.variant(step, enrollment)
                 instructions = action_instructions(step, context)
                 if instructions:
                     entry["instructions"] = instructions
@@ -86,3 +100,23 @@ def preview(
         anchor = due
         index = next_index
     return plan
+
+
+def _every_variant(
+    version: RunnableVersion, step: Step, contact: dict[str, Any], context: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Each variant of a step rendered for the contact, with its share of the enrollments."""
+    rendered = []
+    for variant, share in shares(step).items():
+        message = render_step(version, step.with_variant(variant), contact, context)
+        rendered.append(
+            {
+                "id": variant,
+                "share": round(share, 3),
+                "channel": message.channel,
+                "to": message.to,
+                "subject": message.subject,
+                "body": message.body,
+            }
+        )
+    return rendered

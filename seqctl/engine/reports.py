@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from seqctl.engine import outcomes
 from seqctl.engine.runtime import Versions
 from seqctl.errors import NotFound
 from seqctl.store import Store
@@ -68,21 +69,30 @@ def enrollments(
     return rows
 
 
-def status(store: Store, sequence: str, *, since: datetime | None = None) -> dict[str, Any]:
+def status(
+    store: Store,
+    sequence: str,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """Counts by state, and the funnel per step of the newest version.
 
-    `since`: only history rows and events at or after it count; the enrollment state counts and
-    `pending` are as they are now.
+    `since`, `until`: only history rows and events at or after `since` and before `until`
+    count; the enrollment state counts, `pending`, approvals waiting and (with `now`) actions
+    due are as they are now. A/B-tested steps get their variants' results.
     """
     record = store.sequence(sequence)
     if record is None:
         raise NotFound(f"no sequence '{sequence}'")
     version = Versions(store).get(sequence)
-    stamp = format_instant(since)
+    stamp, end = format_instant(since), format_instant(until)
     counts = store.state_counts(sequence)
-    by_step = store.step_counts(sequence, since=stamp)
-    reached = store.step_reached(sequence, REACHED_KINDS, since=stamp)
-    engaged = store.event_contacts(sequence, tuple(ENGAGEMENT.values()), since=stamp)
+    by_step = store.step_counts(sequence, since=stamp, until=end)
+    reached = store.step_reached(sequence, REACHED_KINDS, since=stamp, until=end)
+    engaged = store.event_contacts(sequence, tuple(ENGAGEMENT.values()), since=stamp, until=end)
+    tests = outcomes.variant_results(store, version, stamp, end)
     messages = store.message_counts(sequence)
     steps = []
     for step in version.steps:
@@ -98,7 +108,9 @@ def status(store: Store, sequence: str, *, since: datetime | None = None) -> dic
         for field, event_type in ENGAGEMENT.items():
             row[field] = engaged.get((step.id, event_type), 0)
         row["rates"] = _rates(row)
+        row.update(tests.get(step.id, {}))
         steps.append(row)
+    definition = version.model.definition
     return {
         "sequence": sequence,
         "status": record.status,
@@ -107,7 +119,16 @@ def status(store: Store, sequence: str, *, since: datetime | None = None) -> dic
         "steps": steps,
         "since": stamp,
         # Enrollments that entered the funnel: all of them, or those enrolled since.
-        "reached": store.enrolled_count(sequence, since=stamp) if stamp else sum(counts.values()),
+        "reached": (
+            store.enrolled_count(sequence, since=stamp, until=end)
+            if stamp or end
+            else sum(counts.values())
+        ),
+        "until": end,
+        "name": version.model.name,
+        "owner": definition.get("owner"),
+        "timezone": definition.get("timezone", "UTC"),
+        "totals": outcomes.totals(store, sequence, steps, stamp, end, now),
     }
 
 
@@ -131,10 +152,19 @@ def _shown_states(counts: dict[str, int], *, paused: bool) -> dict[str, int]:
     return shown
 
 
-def all_status(store: Store, *, since: datetime | None = None) -> list[dict[str, Any]]:
-    """status() of every published sequence."""
+def all_status(
+    store: Store,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    now: datetime | None = None,
+    among: set[str] | None = None,
+) -> list[dict[str, Any]]:
+    """status() of every published sequence (`among`: only these, see catalog.admitted)."""
     return [
-        status(store, r.id, since=since) for r in store.sequences() if r.latest_version is not None
+        status(store, r.id, since=since, until=until, now=now)
+        for r in store.sequences()
+        if r.latest_version is not None and (among is None or r.id in among)
     ]
 
 

@@ -20,6 +20,7 @@ _JOINS = (
 )
 _COLUMNS = """id, idempotency_key, enrollment, sequence, version, step, contact, channel,
     to_address, subject, body, status, attempts, error, created_at, sent_at, provider_id"""
+_LISTED = f"{_COLUMNS}, variant"  # what people look at also names the A/B variant
 
 
 class MessageQueries:
@@ -27,7 +28,7 @@ class MessageQueries:
 
     def message(self, message_id: int) -> MessageRecord | None:
         row = self.db.execute(
-            f"SELECT {_COLUMNS} FROM messages WHERE id = ?", [message_id]
+            f"SELECT {_LISTED} FROM messages WHERE id = ?", [message_id]
         ).fetchone()
         return MessageRecord(*row) if row else None
 
@@ -50,7 +51,7 @@ class MessageQueries:
         )
         params.append(limit if limit is not None else -1)
         rows = self.db.execute(
-            f"SELECT {_COLUMNS} FROM messages {where(conditions)} ORDER BY id LIMIT ?", params
+            f"SELECT {_LISTED} FROM messages {where(conditions)} ORDER BY id LIMIT ?", params
         )
         return [MessageRecord(*row) for row in rows]
 
@@ -72,7 +73,8 @@ class MessageQueries:
         self.db.conn.executemany(
             "INSERT OR IGNORE INTO messages (idempotency_key, enrollment, sequence, version, step,"
             " contact, channel, to_address, subject, body, status, created_at, extra, sender,"
-            " next_attempt_at, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " next_attempt_at, error, variant)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     m.idempotency_key,
@@ -91,6 +93,7 @@ class MessageQueries:
                     m.sender,
                     m.next_attempt_at,
                     m.error,
+                    m.variant,
                 )
                 for m in messages
             ],

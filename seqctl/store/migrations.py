@@ -230,3 +230,17 @@ def m008_sending_index(db: Database) -> None:
         CREATE INDEX messages_sending ON messages(id) WHERE status = 'sending'
         """,
     )
+
+
+@migrations()
+def m009_message_variants(db: Database) -> None:
+    # The A/B variant of its step a message was rendered from (NULL for a step without): what
+    # status and the report compare. Reports count them per sequence, step and variant.
+    _run(
+        db,
+        """
+        ALTER TABLE messages ADD COLUMN variant TEXT;
+        CREATE INDEX messages_variants ON messages(sequence, step, variant)
+            WHERE variant IS NOT NULL
+        """,
+    )

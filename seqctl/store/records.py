@@ -156,6 +156,7 @@ class MessageRecord:
     created_at: str
     sent_at: str | None
     provider_id: str | None
+    variant: str | None = None  # the A/B variant of its step it was rendered from
 
     def as_json(self, keys: Sequence[str]) -> dict[str, Any]:
         """The named fields as `--json` prints them (`to` is the address)."""
@@ -181,6 +182,7 @@ class NewMessage:
     sender: str | None = None
     next_attempt_at: str | None = None  # deferred by a daily cap until then
     error: str | None = None  # why it was deferred
+    variant: str | None = None  # the A/B variant of its step it was rendered from
 
 
 @dataclass(slots=True)
