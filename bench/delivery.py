@@ -97,7 +97,7 @@ class Measurement:
             "peak_rss_mb": None if self.peak_rss_mb is None else round(self.peak_rss_mb, 1),
             "baseline": baseline.stage if baseline else None,
             "baseline_per_second": round(baseline.per_second, 1) if baseline else None,
-            "ratio": round(self.per_second / baseline.per_second, 2) if baseline else None,
+            "ratio": round(self.per_second / baseline.per_second, 3) if baseline else None,
         }
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from measure import BenchFailure
 from workload import contacts
 
-from seqctl.channels import ChannelSet, Delivery, Outgoing
+from seqctl.channels import ChannelSet, Delivery, Outgoing, send_all
 
 HOST = "127.0.0.1"
 BATCH = 1000  # messages a `channel.send`, as the tick hands them over
@@ -70,7 +70,7 @@ def channel_send(spec: Mapping[str, Any], messages: Sequence[Outgoing]) -> float
             deliveries: list[Delivery] = []
             start = time.perf_counter()
             for first in range(0, len(messages), BATCH):
-                deliveries.extend(channel.send(messages[first : first + BATCH]))
+                deliveries.extend(send_all(channel, messages[first : first + BATCH]))
             seconds = time.perf_counter() - start
         finally:
             channels.close()

@@ -35,9 +35,9 @@ def test_delivery_bench_reports_every_measurement_with_its_baseline() -> None:
         assert by_stage[stage]["baseline"] == baseline
         assert by_stage[stage]["ratio"] > 0
     assert by_stage["smtplib-loop"]["ratio"] is None
-    # Fewer messages than one batch: one SMTP session, one kept-alive connection per loop.
-    assert by_stage["smtp-channel"]["connections"] == 1
-    assert by_stage["smtp-tick"]["connections"] == 1
+    # The channel's connections (4 by default) kept for all its batches; one for the loop.
+    assert 1 <= by_stage["smtp-channel"]["connections"] <= 4
+    assert 1 <= by_stage["smtp-tick"]["connections"] <= 4
     assert by_stage["httpclient-loop"]["connections"] == 1
     assert by_stage["smtp-tick"]["peak_rss_mb"] > 0
     assert f"| smtp-tick | end-to-end | {COUNT} |" in log

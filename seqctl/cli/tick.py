@@ -103,6 +103,8 @@ def tick(
                 else ""
             )
         )
+    for trouble in report.failing:  # every tick while a channel is down, even under cron
+        typer.echo(f"seqctl: {trouble.describe()}", err=True)
     if report.stopped is not None:
         typer.echo(
             f"stopped ({report.stopped}) between two batches: the next tick goes on from there",
@@ -143,11 +145,16 @@ def messages(
         "attempts",
         "error",
         "sent_at",
+        "resent",
+        "next_attempt_at",
     )
     data = [m.as_json(keys) for m in rows]
     if as_json:
         context.emit_json(data)
         return
+    for row in data:
+        if row["resent"] and not row["error"]:  # the table has no column of its own for it
+            row["error"] = f"sent again after an unknown outcome ({row['resent']}x)"
     context.print_records(
         data,
         [
