@@ -216,16 +216,16 @@ class SmtpLane:
             smtp.send(data + b".\r\n")
             sent = True
             code, reply = smtp.getreply()
-        except smtplib.SMTPServerDisconnected as exc:
-            text = describe(exc)
+        except (smtplib.SMTPServerDisconnected, smtplib.SMTPResponseException, OSError) as exc:
+            text = describe(exc).removeprefix("Connection unexpectedly closed: ")
             where = f"{self.channel.host}:{self.channel.port}"
-            lost = "no reply" if sent else "connection lost"
-            raise _Lost(
-                f"{where}: {lost}: {text}"
-                + ("; outcome unknown, sent again later" if sent else ""),
-                sent=sent,
-                timed_out="timed out" in text,
-            ) from None
+            timed_out = text == "timed out"
+            what = f"no reply within {self.channel.timeout:g} s" if timed_out else "connection lost"
+            if not timed_out:
+                what += f": {text}"
+            if sent:
+                what += "; outcome unknown, sent again later"
+            raise _Lost(f"{where}: {what}", sent=sent, timed_out=timed_out) from None
         if code != 250:
             return self._refused(m, code, reply, "message")
         found = _QUEUE_ID.search(reply.decode("utf-8", "replace"))

@@ -31,7 +31,9 @@ class Provider:
     """What one server received and how it behaves now."""
 
     latency: float = 0.0  # seconds before each reply a message waits for
-    mode: str = "ok"  # ok | hang (no reply) | HTTP: drop (close, no reply) | busy (429)
+    # ok | hang (no reply) | SMTP: hang-data (no reply to the end of DATA: the message is
+    # kept) | HTTP: drop (closed, no reply) | busy (429)
+    mode: str = "ok"
     retry_after: int | None = None  # with busy: the Retry-After of the 429
     pipelining: bool = True  # SMTP: offer PIPELINING in the EHLO reply
     received: Counter[str] = field(default_factory=Counter)  # Message-ID or Idempotency-Key
@@ -70,14 +72,14 @@ class _Handler:
         if b"RCPT TO" in buffered.upper() and b"DATA" in buffered.upper():
             with self.provider.lock:
                 self.provider.pipelined += 1
-        await self._wait()
+        await self._wait("mail")
         envelope.mail_from = address
         return "250 OK"
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
-        await self._wait()
+        await self._wait("rcpt")
         if address.startswith("gone@"):
             return "550 5.1.1 no such user"
         envelope.rcpt_tos.append(address)
@@ -87,11 +89,11 @@ class _Handler:
         content = envelope.content.decode("utf-8", "replace")
         found = [line for line in content.splitlines() if line.lower().startswith("message-id:")]
         self.provider.keep(found[0].split(":", 1)[1].strip() if found else "?")
-        await self._wait()
+        await self._wait("data")
         return "250 2.0.0 Ok: queued"
 
-    async def _wait(self) -> None:
-        if self.provider.mode == "hang":
+    async def _wait(self, stage: str) -> None:
+        if self.provider.mode == "hang" or self.provider.mode == f"hang-{stage}":
             await asyncio.get_running_loop().run_in_executor(None, self.provider.release.wait, 30)
         if self.provider.latency:
             await asyncio.sleep(self.provider.latency)
@@ -114,6 +116,7 @@ def smtp_server(provider: Provider) -> Iterator[int]:
     port = free_port()
     controller = _Controller(provider, port)
     controller.start()
+    provider.connections = 0  # the controller's own probe when it started
     try:
         yield port
     finally:
