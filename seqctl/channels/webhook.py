@@ -89,7 +89,7 @@ class WebhookChannel:
         except ValueError as exc:
             raise ConfigError(f"{where}: {exc}") from None
         self.clock = time.time  # webhook-timestamp: the real time of sending, not --now
-        self._tls = ssl.create_default_context()
+        self.tls = ssl.create_default_context()  # the system's CAs
         self._origins = Origins()
         self._lanes = Lanes(self.name, self.connections, lambda: WebhookLane(self, self._origins))
 
@@ -145,17 +145,19 @@ class WebhookChannel:
         """Where a message goes: a webhook step's own `url`, else the channel's."""
         return self._endpoint_for(m)
 
-    def request_target(self, endpoint: _Endpoint) -> str:
-        """The path, or the whole URL for an http:// endpoint reached through a proxy."""
+    def request_target(self, endpoint: _Endpoint) -> tuple[str, dict[str, str]]:
+        """The path, or the whole URL for an http:// endpoint reached through a proxy (with
+        the proxy's credentials, if its URL has them)."""
         proxy = self.proxies.for_endpoint(endpoint.scheme, endpoint.host)
-        if proxy is not None and endpoint.scheme == "http":
-            return f"http://{endpoint.host}:{endpoint.port}{endpoint.target}"
-        return endpoint.target
+        if proxy is None or endpoint.scheme != "http":
+            return endpoint.target, {}
+        url = f"http://{endpoint.host}:{endpoint.port}{endpoint.target}"
+        return url, {"Proxy-Authorization": proxy.authorization} if proxy.authorization else {}
 
     def connect(self, endpoint: _Endpoint) -> http.client.HTTPConnection:
         """A connection to the endpoint (through the environment's proxy, if it has one)."""
         proxy = self.proxies.for_endpoint(endpoint.scheme, endpoint.host)
-        return connection_for(endpoint, proxy, self.timeout, self.connect_timeout, self._tls)
+        return connection_for(endpoint, proxy, self.timeout, self.connect_timeout, self.tls)
 
     def _endpoint_for(self, m: Outgoing) -> _Endpoint:
         # A webhook step with its own `url` carries it as the address; others use the channel's.

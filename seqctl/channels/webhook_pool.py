@@ -69,9 +69,7 @@ class Proxies:
             if scheme in self.settings
         }
         self.bypass = [
-            entry.strip().lstrip(".").lower().rsplit(":", 1)[0] if "]" not in entry else entry
-            for entry in self.settings.get("no", "").split(",")
-            if entry.strip()
+            _host_of(entry) for entry in self.settings.get("no", "").split(",") if entry.strip()
         ]
 
     def for_endpoint(self, scheme: str, host: str) -> Proxy | None:
@@ -79,11 +77,21 @@ class Proxies:
         proxy = self.by_scheme.get(scheme)
         if proxy is None:
             return None
-        host = host.lower()
+        host = _host_of(host)
         for entry in self.bypass:
             if entry == "*" or host == entry or host.endswith("." + entry):
                 return None
         return proxy
+
+
+def _host_of(entry: str) -> str:
+    """A NO_PROXY entry or a host as compared: lowercase, no leading dot, port or brackets."""
+    entry = entry.strip().lower().lstrip(".")
+    if entry.startswith("["):
+        return entry[1:].partition("]")[0]
+    if entry.count(":") == 1:
+        entry = entry.partition(":")[0]
+    return entry
 
 
 class Origins:
@@ -128,7 +136,8 @@ class WebhookLane:
         headers = self.channel.headers_for(m, body)
         origin = endpoint.origin
         breaker = self.origins.breaker(origin)
-        target = self.channel.request_target(endpoint)
+        target, through = self.channel.request_target(endpoint)
+        headers.update(through)
         for retry in (False, True):
             held = breaker.hold(m.id)
             if held is not None:

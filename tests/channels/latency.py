@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import ssl
 import threading
 import time
 from collections import Counter
@@ -39,6 +40,7 @@ class Provider:
     received: Counter[str] = field(default_factory=Counter)  # Message-ID or Idempotency-Key
     signatures: list[dict[str, str]] = field(default_factory=list)  # HTTP headers, by request
     pipelined: int = 0  # SMTP: MAIL commands whose RCPT and DATA had arrived with them
+    requests: int = 0  # HTTP: POSTs, whatever the answer
     connections: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     release: threading.Event = field(default_factory=threading.Event)  # ends a hang
@@ -136,6 +138,8 @@ def _http_handler(provider: Provider) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers["Content-Length"]))
+            with provider.lock:
+                provider.requests += 1
             if provider.mode == "drop":
                 self.close_connection = True
                 return
@@ -174,9 +178,11 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 @contextmanager
-def http_server(provider: Provider) -> Iterator[int]:
-    """A keep-alive HTTP server for `provider`; yields its port."""
+def http_server(provider: Provider, tls: ssl.SSLContext | None = None) -> Iterator[int]:
+    """A keep-alive HTTP server for `provider` (HTTPS with `tls`); yields its port."""
     server = _QuietServer(("127.0.0.1", 0), _http_handler(provider))
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
