@@ -171,6 +171,7 @@ def _http_handler(provider: Provider) -> type[BaseHTTPRequestHandler]:
 
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
+    allow_reuse_address = True
     request_queue_size = 128  # connections waiting to be accepted (5 would reset a crowd)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -178,9 +179,11 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 @contextmanager
-def http_server(provider: Provider, tls: ssl.SSLContext | None = None) -> Iterator[int]:
+def http_server(
+    provider: Provider, tls: ssl.SSLContext | None = None, port: int = 0
+) -> Iterator[int]:
     """A keep-alive HTTP server for `provider` (HTTPS with `tls`); yields its port."""
-    server = _QuietServer(("127.0.0.1", 0), _http_handler(provider))
+    server = _QuietServer(("127.0.0.1", port), _http_handler(provider))
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
