@@ -194,6 +194,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         " as 0,5,20,50 runs each in turn (default 0)",
     )
     parser.add_argument(
+        "--protocols",
+        default="smtp,webhook",
+        help="which to measure, comma-separated (default smtp,webhook)",
+    )
+    parser.add_argument(
+        "--httpx",
+        action="store_true",
+        help="also measure httpx (when installed; slow here: about 55 requests a second)",
+    )
+    parser.add_argument(
         "--keep", type=Path, help="make the projects in DIR and keep them (default: a temp dir)"
     )
     args = parser.parse_args(argv)
@@ -201,6 +211,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error("--count: 1 or more")
     if not all(0 <= latency <= 1000 for latency in args.latency_ms):
         parser.error("--latency-ms: between 0 and 1000")
+    args.protocols = [name.strip() for name in args.protocols.split(",") if name.strip()]
+    if not args.protocols or set(args.protocols) - {p.name for p in PROTOCOLS}:
+        parser.error("--protocols: smtp, webhook or both")
     if args.keep is not None and args.keep.exists() and any(args.keep.iterdir()):
         parser.error(f"--keep: {args.keep} is not empty: a benchmark starts from nothing")
     return args
@@ -305,13 +318,14 @@ def run_protocol(
     count: int,
     messages: list[Any],
     latency_ms: float,
+    skipped: set[str],
 ) -> list[tuple[Measurement, Measurement | None]]:
     """The measurements of one protocol, each with the concurrent sender it is compared to."""
     project = project_for(base, protocol, sinks, latency_ms)
     found = [
         measure_reference(protocol, stage, send, sinks, messages)
         for stage, library, send in protocol.references
-        if library is None or refs.installed(library)
+        if library is None or (library not in skipped and refs.installed(library))
     ]
     reference = found[0]
     loop = measure_loop(protocol, sinks, messages)
@@ -326,17 +340,21 @@ def run_protocol(
     ]
 
 
-def run_all(root: Path, count: int, latencies: list[float], out: list[dict[str, object]]) -> None:
+def run_all(root: Path, args: argparse.Namespace, out: list[dict[str, object]]) -> None:
     """Both protocols against a pair of sinks per latency; each line printed once known."""
+    count = args.count
     write_csv(root / "contacts.csv", contacts(count))
     write_keys(root / "keys.txt", contacts(count))
     base = prepare_project(root, count)
     messages = emails(count)
-    for latency_ms in latencies:
+    skipped = set() if args.httpx else {"httpx"}
+    for latency_ms in args.latency_ms:
         with running_sinks(latency_ms) as sinks:
             for protocol in PROTOCOLS:
+                if protocol.name not in args.protocols:
+                    continue
                 for measurement, baseline in run_protocol(
-                    base, protocol, sinks, count, messages, latency_ms
+                    base, protocol, sinks, count, messages, latency_ms, skipped
                 ):
                     line = measurement.as_json(baseline, latency_ms)
                     out.append(line)
@@ -382,10 +400,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.keep is not None:
             args.keep.mkdir(parents=True, exist_ok=True)
-            run_all(args.keep, args.count, args.latency_ms, lines)
+            run_all(args.keep, args, lines)
         else:
             with tempfile.TemporaryDirectory(prefix="seqctl-delivery-") as temp:
-                run_all(Path(temp), args.count, args.latency_ms, lines)
+                run_all(Path(temp), args, lines)
     except BenchFailure as failure:
         sys.stderr.write(markdown_table(lines) if lines else "")
         sys.stderr.write(f"\ndelivery bench failed: {failure}\n")

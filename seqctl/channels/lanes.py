@@ -21,6 +21,7 @@ from typing import Protocol
 from seqctl.channels.base import Delivery, Outgoing, Progress
 
 JOIN_SECONDS = 5.0  # how long an abandoned run waits for its threads before leaving them
+WAKE_SECONDS = 0.2
 
 
 class Lane(Protocol):
@@ -62,6 +63,7 @@ class _Run:
         self.reports: queue.SimpleQueue[_Report | None] = queue.SimpleQueue()
         self.abandoned = False
         self.retired: list[str] = []  # why lanes gave up before sending (a server's limit)
+        self.failure: BaseException | None = None  # a lane's unexpected error
 
     def take(self) -> Outgoing | None:
         if self.halt is not None and self.halt():
@@ -138,10 +140,14 @@ class Lanes:
         for thread in threads:
             thread.start()
         running = len(threads)
+        reports: list[_Report] = []
         try:
             while running:
-                reports: list[_Report] = []
-                item = shared.reports.get()
+                reports = []
+                try:  # a timeout, so a signal's handler runs while the lanes are busy
+                    item = shared.reports.get(timeout=WAKE_SECONDS)
+                except queue.Empty:
+                    continue
                 while True:
                     if item is None:
                         running -= 1
@@ -158,6 +164,8 @@ class Lanes:
                 )
                 for report in reports:
                     report.recorded.set()
+            if shared.failure is not None:
+                raise shared.failure
             left = shared.leftover()
             if left:  # every lane gave up before sending (none should, but none is lost)
                 why = shared.retired[-1] if shared.retired else "no connection could be made"
@@ -167,6 +175,8 @@ class Lanes:
         finally:
             if running:
                 shared.abandon()
+                for report in reports:  # handed out, not recorded: their lanes stop
+                    report.recorded.set()
                 for thread in threads:
                     thread.join(JOIN_SECONDS)
 
@@ -193,6 +203,8 @@ class Lanes:
                     healthy = True
                     return
                 done = [lane.send(message)]
+        except BaseException as exc:  # a bug: raised again in the caller's thread
+            shared.failure = exc
         finally:
             self._give_back(lane, healthy)
             shared.finished()
