@@ -155,13 +155,22 @@ class SmtpLane:
         smtp: smtplib.SMTP | None = None
         try:
             local = channel.local_hostname()
+            # Connected and greeted under the connect timeout; every reply after, the other.
             if channel.security == "tls":
                 smtp = smtplib.SMTP_SSL(
-                    local_hostname=local, timeout=channel.connect_timeout, context=channel.tls
+                    channel.host,
+                    channel.port,
+                    local_hostname=local,
+                    timeout=channel.connect_timeout,
+                    context=channel.tls,
                 )
             else:
-                smtp = smtplib.SMTP(local_hostname=local, timeout=channel.connect_timeout)
-            smtp.connect(channel.host, channel.port)  # the greeting under the connect timeout
+                smtp = smtplib.SMTP(
+                    channel.host,
+                    channel.port,
+                    local_hostname=local,
+                    timeout=channel.connect_timeout,
+                )
             assert smtp.sock is not None
             smtp.timeout = channel.timeout
             smtp.sock.settimeout(channel.timeout)

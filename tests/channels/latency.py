@@ -102,21 +102,22 @@ class _Handler:
 
 
 class _Controller(Controller):
-    def __init__(self, provider: Provider, port: int) -> None:
-        super().__init__(_Handler(provider), hostname="127.0.0.1", port=port)
+    def __init__(self, provider: Provider, port: int, **tls: Any) -> None:
+        super().__init__(_Handler(provider), hostname="127.0.0.1", port=port, **tls)
         self.provider = provider
 
     def factory(self) -> SMTP:
         with self.provider.lock:
             self.provider.connections += 1
-        return SMTP(self.handler, hostname="sink.localhost")
+        return SMTP(self.handler, **self.SMTP_kwargs)
 
 
 @contextmanager
-def smtp_server(provider: Provider) -> Iterator[int]:
-    """An SMTP server for `provider`; yields its port."""
+def smtp_server(provider: Provider, **tls: Any) -> Iterator[int]:
+    """An SMTP server for `provider`; yields its port. `tls_context=` offers STARTTLS,
+    `ssl_context=` makes it TLS from the start."""
     port = free_port()
-    controller = _Controller(provider, port)
+    controller = _Controller(provider, port, **tls)
     controller.start()
     provider.connections = 0  # the controller's own probe when it started
     try:

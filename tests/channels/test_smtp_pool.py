@@ -3,10 +3,13 @@ against real servers on 127.0.0.1 (aiosmtpd, and a port that never answers)."""
 
 from __future__ import annotations
 
+import ssl
 import time
 from typing import Any
 
 import pytest
+import trustme
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from seqctl.channels import send_all
 from seqctl.channels.smtp import SmtpChannel
@@ -123,3 +126,47 @@ def test_a_password_is_never_sent_in_the_clear_to_another_machine() -> None:
     SmtpChannel({**spec, "security": "starttls"}, name="email", environ=environ)
     SmtpChannel({**spec, "host": "127.0.0.1"}, name="email", environ=environ)
     SmtpChannel({**spec, "host": "localhost"}, name="email", environ=environ)
+
+
+def _login(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+    ok = isinstance(data, LoginPassword) and (data.login, data.password) == (b"ana", b"s3cret")
+    return AuthResult(success=ok, handled=False)
+
+
+@pytest.fixture(scope="module")
+def authority() -> trustme.CA:
+    return trustme.CA()
+
+
+def _server_tls(authority: trustme.CA) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    authority.issue_cert("localhost").configure_cert(context)
+    return context
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_tls_as_configured_with_a_login(authority: trustme.CA, security: str) -> None:
+    provider = Provider()
+    option = "tls_context" if security == "starttls" else "ssl_context"
+    login = {"authenticator": _login, "auth_require_tls": False}
+    with smtp_server(provider, **{option: _server_tls(authority)}, **login) as port:
+        spec = {"security": security, "username_env": "U", "password_env": "P"}
+        smtp = SmtpChannel(
+            {"kind": "smtp", "host": "localhost", "port": port, "from": FROM, **spec},
+            name="email",
+            environ={"U": "ana", "P": "s3cret"},
+        )
+        authority.configure_trust(smtp.tls)
+        deliveries = send_all(smtp, [outgoing(1), outgoing(2)])
+        smtp.close()
+    assert all(d.ok for d in deliveries), deliveries
+    assert len(provider.received) == 2
+
+
+def test_a_certificate_that_is_not_trusted_holds_the_messages(authority: trustme.CA) -> None:
+    provider = Provider()
+    with smtp_server(provider, ssl_context=_server_tls(authority)) as port:
+        smtp = channel(port, security="tls")  # 127.0.0.1, and the system's CAs only
+        [delivery] = send_all(smtp, [outgoing(1)])
+    assert delivery.held and "TLS" in str(delivery.error)
+    assert provider.received == {}

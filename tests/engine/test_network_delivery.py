@@ -182,3 +182,4 @@ def test_a_sharded_tick_sends_webhooks_once_each_after_recovering_one_in_flight(
     messages = run("messages", "--json").json
     assert {m["status"] for m in messages} == {"sent"}
     assert [m["resent"] for m in messages].count(1) == 1
+    assert "sent again after an unknown outcome (1x)" in run("messages").stdout
