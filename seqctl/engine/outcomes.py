@@ -89,19 +89,23 @@ def record(
             _retry(channels, now, at, row, delivery, writes, report)
         else:
             _failed(channels, at, row, delivery, writes, report)
-    with store.transaction():
+    with store.transaction():  # only the statements with rows: most reports are a few sends
         if writes.started:
             store.set_message_status(writes.started, "sending")
-        store.mark_sent(writes.sent)
-        store.add_resent(writes.resent)
-        store.postpone(writes.retry)
-        store.mark_failing(writes.failing)
+        if writes.sent:
+            store.mark_sent(writes.sent)
+        if writes.resent:
+            store.add_resent(writes.resent)
+        if writes.retry:
+            store.postpone(writes.retry)
+            store.mark_failing(writes.failing)
         for message_id, error in writes.failed:
             store.set_message_status([message_id], "failed", error=error, attempt=True)
         # Read again under the write lock: a reply, a removal or a pause that came in while the
         # message was on its way wins over moving the enrollment on.
-        states = store.enrollment_states([t.enrollment for t in writes.transitions])
-        store.advance([t for t in writes.transitions if states.get(t.enrollment) == "active"])
+        if writes.transitions:
+            states = store.enrollment_states([t.enrollment for t in writes.transitions])
+            store.advance([t for t in writes.transitions if states.get(t.enrollment) == "active"])
 
 
 def _sent(
