@@ -165,6 +165,15 @@ class _Ticker:
             self._log("busy", f"another tick is running ({report.busy}); nothing to do", **data)
         elif self.log_format is LogFormat.JSON or _worth_saying(report):
             self._log("tick", _summary(report, self.dry_run), **data)
+        for trouble in report.failing:  # every tick while a channel is down, even under cron
+            self._log(
+                "channel-failing",
+                f"seqctl: {trouble.describe()}",
+                level="warning",
+                err=True,
+                channel=trouble.channel,
+                waiting=trouble.waiting,
+            )
         if report.stopped is not None:
             self._log(
                 "stop",
@@ -262,12 +271,17 @@ def messages(
         "attempts",
         "error",
         "sent_at",
+        "resent",
+        "next_attempt_at",
         "variant",
     )
     data = [m.as_json(keys) for m in rows]
     if as_json:
         context.emit_json(data)
         return
+    for row in data:
+        if row["resent"] and not row["error"]:  # the table has no column of its own for it
+            row["error"] = f"sent again after an unknown outcome ({row['resent']}x)"
     context.print_records(
         data,
         [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from seqctl.engine import outcomes
+from seqctl.engine import results
 from seqctl.engine.runtime import Versions
 from seqctl.errors import NotFound
 from seqctl.store import Store
@@ -92,7 +92,7 @@ def status(
     by_step = store.step_counts(sequence, since=stamp, until=end)
     reached = store.step_reached(sequence, REACHED_KINDS, since=stamp, until=end)
     engaged = store.event_contacts(sequence, tuple(ENGAGEMENT.values()), since=stamp, until=end)
-    tests = outcomes.variant_results(store, version, stamp, end)
+    tests = results.variant_results(store, version, stamp, end)
     messages = store.message_counts(sequence)
     steps = []
     for step in version.steps:
@@ -128,7 +128,7 @@ def status(
         "name": version.model.name,
         "owner": definition.get("owner"),
         "timezone": definition.get("timezone", "UTC"),
-        "totals": outcomes.totals(store, sequence, steps, stamp, end, now),
+        "totals": results.totals(store, sequence, steps, stamp, end, now),
     }
 
 

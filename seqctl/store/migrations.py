@@ -244,3 +244,20 @@ def m009_message_variants(db: Database) -> None:
             WHERE variant IS NOT NULL
         """,
     )
+
+
+@migrations()
+def m010_delivery_outcomes(db: Database) -> None:
+    # resent: sends whose outcome was unknown (a tick killed mid-send, a reply that never came),
+    # after which the message went out again with the same key. failing_since: when a message
+    # first failed for a while (or was held by a channel that is down): retries stop after the
+    # channel's retry_for. The index finds the waiting ones, which a tick reports on stderr.
+    _run(
+        db,
+        """
+        ALTER TABLE messages ADD COLUMN resent INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE messages ADD COLUMN failing_since TEXT;
+        CREATE INDEX messages_failing ON messages(channel)
+            WHERE status = 'queued' AND failing_since IS NOT NULL
+        """,
+    )
