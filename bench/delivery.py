@@ -1,20 +1,25 @@
-"""Benchmark delivery: seqctl's SMTP and webhook channels beside plain stdlib loops.
+"""Benchmark delivery: seqctl's SMTP and webhook channels beside plain and concurrent senders.
 
-    python bench/delivery.py [--count 5000] [--latency-ms 0] [--keep DIR]
+    python bench/delivery.py [--count 5000] [--latency-ms 0,5,20,50] [--keep DIR]
 
 A local SMTP server (aiosmtpd) and a local HTTP server, both on 127.0.0.1 in a process of their
 own, take every message. One project is made as a user makes it (`seqctl init`, a playbook with
 one automatic email and no send window, publish, activate, contacts import, enroll N), then copied
-once per protocol with its `email` channel pointed at that sink. Three measurements of N sends:
+once per protocol and latency with its `email` channel pointed at that sink, with as many
+connections as the concurrent senders use (SMTP 8, webhooks 32). The measurements of N sends:
 - `smtp-tick` / `webhook-tick`: `seqctl --now T tick --json` in a fresh process; end to end
   (start-up, render, database and send; peak RSS is the tick's own);
 - `smtp-channel` / `webhook-channel`: seqctl's channel alone, built from the same config, given
   pre-built messages in batches of 1000 in this process;
-- `smtplib-loop` / `httpclient-loop`: a plain smtplib session or http.client keep-alive loop.
+- concurrent senders over the same number of connections: `smtplib-threads`,
+  `aiosmtplib` (SMTP), `httpclient-threads`, `aiohttp`, `httpx` (webhooks), each when its
+  library is installed; the first asyncio one is the baseline of the others (`ratio`);
+- `smtplib-loop` / `httpclient-loop`: one plain session, one message after another (on N /
+  connections messages: at 50 ms a reply it is slow).
 
 `--latency-ms` makes both servers wait that long before each reply a message waits for (SMTP:
-MAIL, RCPT, end of DATA; HTTP: the POST), like a network round trip (on 127.0.0.1 a reply takes
-a fraction of a millisecond, so reusing connections and concurrency have little to save).
+MAIL, RCPT, end of DATA; HTTP: the POST), like a provider far away; several values (0,5,20,50)
+run one after another, each against fresh servers.
 
 One JSON line per measurement on stdout; a markdown table on stderr. Every count is checked (the
 tick's report and what the server received); one that does not add up exits 1.
@@ -33,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import delivery_refs as refs
 import yaml
 from checks import check, json_list, json_object
 from delivery_loops import channel_send, emails, httpclient_loop, smtplib_loop
@@ -74,7 +80,7 @@ class Measurement:
     """N messages sent one way, and what the server saw meanwhile."""
 
     stage: str
-    scope: str  # end-to-end (the seqctl command), channel (seqctl's channel alone), baseline
+    scope: str  # end-to-end (seqctl tick), channel (its channel alone), concurrent, baseline
     items: int
     seconds: float
     connections: int  # opened to the server, as the server counted them
@@ -97,8 +103,11 @@ class Measurement:
             "peak_rss_mb": None if self.peak_rss_mb is None else round(self.peak_rss_mb, 1),
             "baseline": baseline.stage if baseline else None,
             "baseline_per_second": round(baseline.per_second, 1) if baseline else None,
-            "ratio": round(self.per_second / baseline.per_second, 2) if baseline else None,
+            "ratio": round(self.per_second / baseline.per_second, 3) if baseline else None,
         }
+
+
+Reference = Callable[[int, list[Any], int], float]  # (port, messages, connections) -> seconds
 
 
 @dataclass(frozen=True)
@@ -114,7 +123,12 @@ class Protocol:
     channel: Callable[[Sinks], dict[str, Any]]
     loop: Callable[[int, list[Any]], float]
     port: Callable[[Sinks], int]
+    width: int  # connections at once, for seqctl and the concurrent senders alike
+    references: tuple[tuple[str, str | None, Reference], ...]  # stage, library needed, sender
 
+
+SMTP_CONNECTIONS = 8
+WEBHOOK_CONNECTIONS = 32
 
 PROTOCOLS = (
     Protocol(
@@ -130,9 +144,15 @@ PROTOCOLS = (
             "port": sinks.smtp_port,
             "security": "none",
             "from": "Ana <ana@acme.test>",
+            "connections": SMTP_CONNECTIONS,
         },
         loop=smtplib_loop,
         port=lambda sinks: sinks.smtp_port,
+        width=SMTP_CONNECTIONS,
+        references=(
+            ("aiosmtplib", "aiosmtplib", refs.aiosmtplib_connections),
+            ("smtplib-threads", None, refs.smtplib_threads),
+        ),
     ),
     Protocol(
         name="webhook",
@@ -144,9 +164,16 @@ PROTOCOLS = (
         channel=lambda sinks: {
             "kind": "webhook",
             "url": f"http://127.0.0.1:{sinks.http_port}/hook",
+            "connections": WEBHOOK_CONNECTIONS,
         },
         loop=httpclient_loop,
         port=lambda sinks: sinks.http_port,
+        width=WEBHOOK_CONNECTIONS,
+        references=(
+            ("aiohttp", "aiohttp", refs.aiohttp_connections),
+            ("httpclient-threads", None, refs.httpclient_threads),
+            ("httpx", "httpx", refs.httpx_connections),
+        ),
     ),
 )
 
@@ -161,9 +188,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--latency-ms",
-        type=float,
-        default=0.0,
-        help="the servers wait this long before each reply a message waits for (default 0)",
+        type=_latencies,
+        default=[0.0],
+        help="the servers wait this long before each reply a message waits for; a list such"
+        " as 0,5,20,50 runs each in turn (default 0)",
+    )
+    parser.add_argument(
+        "--protocols",
+        default="smtp,webhook",
+        help="which to measure, comma-separated (default smtp,webhook)",
+    )
+    parser.add_argument(
+        "--httpx",
+        action="store_true",
+        help="also measure httpx (when installed; slow here: about 55 requests a second)",
     )
     parser.add_argument(
         "--keep", type=Path, help="make the projects in DIR and keep them (default: a temp dir)"
@@ -171,11 +209,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.count < 1:
         parser.error("--count: 1 or more")
-    if not 0 <= args.latency_ms <= 1000:
+    if not all(0 <= latency <= 1000 for latency in args.latency_ms):
         parser.error("--latency-ms: between 0 and 1000")
+    args.protocols = [name.strip() for name in args.protocols.split(",") if name.strip()]
+    if not args.protocols or set(args.protocols) - {p.name for p in PROTOCOLS}:
+        parser.error("--protocols: smtp, webhook or both")
     if args.keep is not None and args.keep.exists() and any(args.keep.iterdir()):
         parser.error(f"--keep: {args.keep} is not empty: a benchmark starts from nothing")
     return args
+
+
+def _latencies(text: str) -> list[float]:
+    return [float(part) for part in text.split(",") if part.strip()]
 
 
 def prepare_project(root: Path, count: int) -> Path:
@@ -201,9 +246,9 @@ def prepare_project(root: Path, count: int) -> Path:
     return project
 
 
-def project_for(base: Path, protocol: Protocol, sinks: Sinks) -> Path:
+def project_for(base: Path, protocol: Protocol, sinks: Sinks, latency_ms: float) -> Path:
     """A copy of the prepared project (no seqctl process has it open) sending email this way."""
-    project = base.parent / protocol.name
+    project = base.parent / f"{protocol.name}-{latency_ms:g}ms"
     shutil.copytree(base, project)
     configure(project / "seqctl.yaml", protocol.channel(sinks))
     return project
@@ -245,7 +290,8 @@ def measure_channel(protocol: Protocol, sinks: Sinks, messages: list[Any]) -> Me
 
 
 def measure_loop(protocol: Protocol, sinks: Sinks, messages: list[Any]) -> Measurement:
-    """The plain stdlib loop doing the same sends on one connection."""
+    """The plain stdlib loop doing the same sends on one connection (1/width of them)."""
+    messages = messages[: max(10, len(messages) // protocol.width)]
     before = sinks.stats()
     seconds = protocol.loop(protocol.port(sinks), messages)
     seen = _delta(before, sinks.stats())
@@ -254,46 +300,81 @@ def measure_loop(protocol: Protocol, sinks: Sinks, messages: list[Any]) -> Measu
     return Measurement(stage, "baseline", len(messages), seconds, seen[protocol.connections])
 
 
+def measure_reference(
+    protocol: Protocol, stage: str, send: Reference, sinks: Sinks, messages: list[Any]
+) -> Measurement:
+    """A concurrent sender over as many connections as seqctl's channel has."""
+    before = sinks.stats()
+    seconds = send(protocol.port(sinks), messages, protocol.width)
+    seen = _delta(before, sinks.stats())
+    _received(stage, seen[protocol.messages], len(messages))
+    return Measurement(stage, "concurrent", len(messages), seconds, seen[protocol.connections])
+
+
 def run_protocol(
-    base: Path, protocol: Protocol, sinks: Sinks, count: int, messages: list[Any]
+    base: Path,
+    protocol: Protocol,
+    sinks: Sinks,
+    count: int,
+    messages: list[Any],
+    latency_ms: float,
+    skipped: set[str],
 ) -> list[tuple[Measurement, Measurement | None]]:
-    """The three measurements of one protocol, each with the baseline it is compared to."""
-    project = project_for(base, protocol, sinks)
+    """The measurements of one protocol, each with the concurrent sender it is compared to."""
+    project = project_for(base, protocol, sinks, latency_ms)
+    found = [
+        measure_reference(protocol, stage, send, sinks, messages)
+        for stage, library, send in protocol.references
+        if library is None or (library not in skipped and refs.installed(library))
+    ]
+    reference = found[0]
     loop = measure_loop(protocol, sinks, messages)
     channel = measure_channel(protocol, sinks, messages)
     tick = measure_tick(project, protocol, sinks, count)
-    return [(tick, loop), (channel, loop), (loop, None)]
+    return [
+        (tick, reference),
+        (channel, reference),
+        *[(other, reference) for other in found[1:]],
+        (loop, reference),
+        (reference, None),
+    ]
 
 
-def run_all(root: Path, count: int, latency_ms: float, out: list[dict[str, object]]) -> None:
-    """Both protocols against one pair of sinks; each line printed as soon as it is known."""
+def run_all(root: Path, args: argparse.Namespace, out: list[dict[str, object]]) -> None:
+    """Both protocols against a pair of sinks per latency; each line printed once known."""
+    count = args.count
     write_csv(root / "contacts.csv", contacts(count))
     write_keys(root / "keys.txt", contacts(count))
     base = prepare_project(root, count)
     messages = emails(count)
-    with running_sinks(latency_ms) as sinks:
-        for protocol in PROTOCOLS:
-            for measurement, baseline in run_protocol(base, protocol, sinks, count, messages):
-                line = measurement.as_json(baseline, latency_ms)
-                out.append(line)
-                sys.stdout.write(json.dumps(line) + "\n")
-                sys.stdout.flush()
+    skipped = set() if args.httpx else {"httpx"}
+    for latency_ms in args.latency_ms:
+        with running_sinks(latency_ms) as sinks:
+            for protocol in PROTOCOLS:
+                if protocol.name not in args.protocols:
+                    continue
+                for measurement, baseline in run_protocol(
+                    base, protocol, sinks, count, messages, latency_ms, skipped
+                ):
+                    line = measurement.as_json(baseline, latency_ms)
+                    out.append(line)
+                    sys.stdout.write(json.dumps(line) + "\n")
+                    sys.stdout.flush()
 
 
 def markdown_table(lines: list[dict[str, object]]) -> str:
-    """The measurements side by side; `ratio` is messages a second over the stdlib loop's."""
-    latency = lines[0]["server_latency_ms"] if lines else 0
-    rows = [f"server latency: {latency} ms a reply\n"] if latency else []
-    rows += [
-        "| stage | scope | messages | seconds | messages/s | connections | vs | ratio |",
-        "|---|---|---:|---:|---:|---:|---|---:|",
+    """The measurements side by side; `ratio` is messages a second over the baseline's."""
+    rows = [
+        "| latency ms | stage | scope | messages | seconds | messages/s | connections | vs"
+        " | ratio |",
+        "|---:|---|---|---:|---:|---:|---:|---|---:|",
     ]
     for line in lines:
         ratio = f"{line['ratio']:.2f}" if line["ratio"] is not None else ""
         rows.append(
-            f"| {line['stage']} | {line['scope']} | {line['items']:,} | {line['seconds']:.3f} "
-            f"| {line['per_second']:,.0f} | {line['connections']:,} "
-            f"| {line['baseline'] or ''} | {ratio} |"
+            f"| {line['server_latency_ms']:g} | {line['stage']} | {line['scope']} "
+            f"| {line['items']:,} | {line['seconds']:.3f} | {line['per_second']:,.0f} "
+            f"| {line['connections']:,} | {line['baseline'] or ''} | {ratio} |"
         )
     return "\n".join(rows) + "\n"
 
@@ -319,10 +400,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.keep is not None:
             args.keep.mkdir(parents=True, exist_ok=True)
-            run_all(args.keep, args.count, args.latency_ms, lines)
+            run_all(args.keep, args, lines)
         else:
             with tempfile.TemporaryDirectory(prefix="seqctl-delivery-") as temp:
-                run_all(Path(temp), args.count, args.latency_ms, lines)
+                run_all(Path(temp), args, lines)
     except BenchFailure as failure:
         sys.stderr.write(markdown_table(lines) if lines else "")
         sys.stderr.write(f"\ndelivery bench failed: {failure}\n")

@@ -20,7 +20,7 @@ from typing import Any
 from measure import BenchFailure
 from workload import contacts
 
-from seqctl.channels import ChannelSet, Delivery, Outgoing
+from seqctl.channels import ChannelSet, Delivery, Outgoing, send_all
 
 HOST = "127.0.0.1"
 BATCH = 1000  # messages a `channel.send`, as the tick hands them over
@@ -70,7 +70,7 @@ def channel_send(spec: Mapping[str, Any], messages: Sequence[Outgoing]) -> float
             deliveries: list[Delivery] = []
             start = time.perf_counter()
             for first in range(0, len(messages), BATCH):
-                deliveries.extend(channel.send(messages[first : first + BATCH]))
+                deliveries.extend(send_all(channel, messages[first : first + BATCH]))
             seconds = time.perf_counter() - start
         finally:
             channels.close()
@@ -101,12 +101,12 @@ def smtplib_loop(port: int, messages: Sequence[Outgoing]) -> float:
 
 def httpclient_loop(port: int, messages: Sequence[Outgoing]) -> float:
     """A plain `http.client` keep-alive connection: one JSON POST after another."""
-    bodies = [_fields(m) for m in messages]  # the same JSON fields the webhook channel sends
+    bodies = [fields(m) for m in messages]  # the same JSON fields the webhook channel sends
     start = time.perf_counter()
     connection = http.client.HTTPConnection(HOST, port, timeout=30)
     try:
-        for m, fields in zip(messages, bodies, strict=True):
-            body = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+        for m, values in zip(messages, bodies, strict=True):
+            body = json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode()
             headers = {"Content-Type": "application/json", "Idempotency-Key": m.idempotency_key}
             connection.request("POST", "/hook", body=body, headers=headers)
             response = connection.getresponse()
@@ -118,7 +118,7 @@ def httpclient_loop(port: int, messages: Sequence[Outgoing]) -> float:
     return time.perf_counter() - start
 
 
-def _fields(m: Outgoing) -> dict[str, Any]:
+def fields(m: Outgoing) -> dict[str, Any]:
     return {
         "id": m.id,
         "idempotency_key": m.idempotency_key,

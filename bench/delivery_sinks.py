@@ -122,10 +122,14 @@ def _http_server(counts: Counts, latency: float) -> ThreadingHTTPServer:
         def log_message(self, format: str, *args: Any) -> None:
             return None  # one line a request would cost more than the request
 
-    server = ThreadingHTTPServer((HOST, 0), Handler)
+    server = _Server((HOST, 0), Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="http-sink", daemon=True).start()
     return server
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # connections waiting to be accepted (5 would reset a crowd)
 
 
 def _free_port() -> int:

@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from seqctl.channels.base import Channel, Delivery, Outgoing
+from seqctl.channels.base import Channel, Delivery, Outgoing, Progress, send_all
 from seqctl.channels.file import FileChannel
+from seqctl.durations import DurationError, Unit, parse_wait
 from seqctl.errors import ConfigError
 
-__all__ = ["Channel", "ChannelSet", "Delivery", "FileChannel", "Outgoing"]
+__all__ = [
+    "Channel",
+    "ChannelSet",
+    "Delivery",
+    "FileChannel",
+    "Outgoing",
+    "Progress",
+    "send_all",
+]
+
+DEFAULT_RETRY_FOR = "6 hours"  # how long a message is retried after its first failure
+_UNIT_SPAN = {
+    Unit.MINUTES: timedelta(minutes=1),
+    Unit.HOURS: timedelta(hours=1),
+    Unit.DAYS: timedelta(days=1),
+    Unit.WEEKS: timedelta(weeks=1),
+}
 
 
 class ChannelSet:
@@ -24,11 +42,40 @@ class ChannelSet:
         self.tracking = tracking  # open and click tracking for HTML mail, when configured
         self._open: dict[str, Channel] = {}
 
+    def name_for(self, message_type: str) -> str:
+        """The name in `channels` that sends this message type (`default` for the rest)."""
+        return message_type if message_type in self.config else "default"
+
     def for_type(self, message_type: str) -> Channel:
-        name = message_type if message_type in self.config else "default"
+        name = self.name_for(message_type)
         if name not in self._open:
             self._open[name] = self._build(name, self.config.get(name))
         return self._open[name]
+
+    def retry_for(self, message_type: str) -> timedelta:
+        """How long a failing message of this type is retried (`retry_for`, 6 hours)."""
+        name = self.name_for(message_type)
+        text = self.retry_for_text(message_type)
+        try:
+            wait = parse_wait(text)
+        except DurationError as exc:
+            raise ConfigError(f"channels.{name}.retry_for: {exc.message}") from None
+        if wait.unit not in _UNIT_SPAN:
+            raise ConfigError(f"channels.{name}.retry_for: minutes, hours, days or weeks")
+        return wait.amount * _UNIT_SPAN[wait.unit]
+
+    def retry_for_text(self, message_type: str) -> str:
+        spec = self.config.get(self.name_for(message_type)) or {}
+        return str(spec.get("retry_for", DEFAULT_RETRY_FOR))
+
+    def knows_delivered(self, message_type: str) -> bool:
+        """Whether the channel of this type can say what it already has (the file channel):
+        its messages are marked `sending` a batch at a time, the others one by one."""
+        name = self.name_for(message_type)
+        if name in self._open:
+            return self._open[name].knows_delivered
+        spec = self.config.get(name)
+        return spec is None or spec.get("kind") == "file"
 
     def _build(self, name: str, spec: Mapping[str, Any] | None) -> Channel:
         if spec is None:

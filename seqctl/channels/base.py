@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -94,23 +94,52 @@ def _maybe(value: str | None) -> str:
 
 @dataclass(slots=True)
 class Delivery:
-    """What happened to one message: a provider id, or an error (temporary ones are retried)."""
+    """What happened to one message: a provider id, or an error (temporary ones are retried).
+
+    `unknown` counts sends of this message whose outcome stayed unknown (the connection died
+    after the whole message was sent, a webhook timed out): the message goes out again with
+    the same idempotency key, and `seqctl messages` says so. `held`: not tried at all, because
+    the channel is down for now (its breaker tripped): the message waits, it is no attempt.
+    `retry_after`: seconds the server asked to wait before the next try.
+    """
 
     message_id: int
     provider_id: str | None = None
     error: str | None = None
     temporary: bool = False
+    retry_after: float | None = None
+    unknown: int = 0
+    held: bool = False
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
 
+@dataclass(slots=True)
+class Progress:
+    """What a channel reports as it goes: messages a connection is about to transmit
+    (`started`), and outcomes now known (`done`). The caller records each before asking for
+    the next, and a connection waits for that before it starts its next message: a tick
+    killed at any moment leaves at most one message per connection with no recorded outcome.
+    """
+
+    started: list[int] = field(default_factory=list)
+    done: list[Delivery] = field(default_factory=list)
+
+
 class Channel(Protocol):
     name: str
+    # True for a channel that can say which messages it already has (`delivered`): the file
+    # channel. It takes whole batches, marked `sending` before they are handed over. False:
+    # each message is marked `sending` as a connection starts it (Progress.started).
+    knows_delivered: bool
 
-    def send(self, messages: Sequence[Outgoing]) -> list[Delivery]:
-        """Deliver a batch; one Delivery per message, in order."""
+    def send(
+        self, messages: Sequence[Outgoing], halt: Callable[[], bool] | None = None
+    ) -> Iterator[Progress]:
+        """Deliver messages, reporting as it goes; every message ends up in one `done`, except
+        those left unstarted once `halt()` is true (they stay queued for the next tick)."""
         ...
 
     def delivered(self, keys: set[str]) -> set[str]:
@@ -118,3 +147,13 @@ class Channel(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def send_all(
+    channel: Channel, messages: Sequence[Outgoing], halt: Callable[[], bool] | None = None
+) -> list[Delivery]:
+    """Every outcome in the order of `messages`, for callers that record nothing in between
+    (owner digests, tests). Messages left unstarted after a halt are missing."""
+    order = {m.id: index for index, m in enumerate(messages)}
+    done = [d for progress in channel.send(messages, halt) for d in progress.done]
+    return sorted(done, key=lambda d: order.get(d.message_id, len(order)))

@@ -4,23 +4,31 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from seqctl.channels.base import Delivery, Outgoing
+from seqctl.channels.base import Delivery, Outgoing, Progress
 
 
 class FileChannel:
     """Appends messages to a JSONL file and syncs it before they count as sent."""
 
+    knows_delivered = True  # `delivered` looks in the file
+
     def __init__(self, path: Path, name: str = "file") -> None:
         self.path = path
         self.name = name
 
-    def send(self, messages: Sequence[Outgoing]) -> list[Delivery]:
-        if not messages:
-            return []
+    def send(
+        self, messages: Sequence[Outgoing], halt: Callable[[], bool] | None = None
+    ) -> Iterator[Progress]:
+        """The whole batch in one append and one sync (the messages were marked `sending`
+        before: after a crash, `delivered` tells which of them the file has)."""
+        if messages:
+            yield Progress([], self._append(messages))
+
+    def _append(self, messages: Sequence[Outgoing]) -> list[Delivery]:
         lines = "".join([m.json_text() + "\n" for m in messages])
         try:
             with self.path.open("a+b") as handle:

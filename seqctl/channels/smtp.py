@@ -1,16 +1,17 @@
-"""The SMTP channel: one connection a batch, proper MIME, and no way to inject a header."""
+"""The SMTP channel: proper MIME, and no way to inject a header. The transport (connections
+kept for the tick, pipelining, timeouts, the breaker) is in smtp_pool."""
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import mimetypes
 import os
 import re
-import smtplib
 import socket
 import ssl
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -18,10 +19,14 @@ from email.utils import formatdate, getaddresses, parseaddr
 from typing import Any
 from urllib.parse import quote
 
-from seqctl.channels.base import Delivery, Outgoing
+from seqctl.channels.base import Outgoing, Progress
+from seqctl.channels.lanes import Lanes
+from seqctl.channels.smtp_pool import Envelope, Server, SmtpLane
 from seqctl.errors import ConfigError
 
-DEFAULT_TIMEOUT = 30.0
+DEFAULT_TIMEOUT = 30.0  # seconds for each reply
+DEFAULT_CONNECT_TIMEOUT = 10.0  # seconds to connect and be greeted
+DEFAULT_CONNECTIONS = 4  # at once per channel: several, within what providers allow
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
 
 # Bodies that are not plain ASCII go out quoted-printable or base64, so no 8BITMIME is needed.
@@ -29,27 +34,16 @@ _POLICY = policy.SMTP.clone(cte_type="7bit")
 _BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
 _LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 _LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
-_QUEUE_ID = re.compile(r"(?:queued as|\bid=)\s*([A-Za-z0-9][A-Za-z0-9._@-]{0,99})", re.IGNORECASE)
 
 
 class _Invalid(Exception):
     """This message can never be sent as it is (a bad address): a permanent failure."""
 
 
-class _Unavailable(Exception):
-    """The server cannot be reached or refuses the session: every message waits for later."""
-
-
-@dataclass(frozen=True)
-class _Envelope:
-    sender: str
-    recipient: str
-    data: bytes
-    message_id: str
-
-
 class SmtpChannel:
-    """Sends each batch over one SMTP connection (reconnecting once if the server drops it)."""
+    """Sends over a few connections at once, each kept for the whole tick."""
+
+    knows_delivered = False  # a server cannot be asked what it got
 
     def __init__(
         self, spec: Mapping[str, Any], *, name: str, environ: Mapping[str, str] = os.environ
@@ -73,36 +67,55 @@ class SmtpChannel:
                 raise ConfigError(f"{where}: {exc}") from None
         self.unsubscribe = _unsubscribe_template(spec.get("unsubscribe_url"), where)
         self._local_hostname: str | None = None
+        self._transport(spec, where)
 
-    def send(self, messages: Sequence[Outgoing]) -> list[Delivery]:
-        session = _Session(self)
-        try:
-            return [self._send_one(session, m) for m in messages]
-        finally:
-            session.close()
+    def _transport(self, spec: Mapping[str, Any], where: str) -> None:
+        """The settings of the connections, and the connections themselves (none open yet)."""
+        self.connect_timeout = float(spec.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT))
+        self.connections = int(spec.get("connections", DEFAULT_CONNECTIONS))
+        self.pipelining = bool(spec.get("pipelining", True))
+        if (
+            self.credentials is not None
+            and self.security == "none"
+            and not spec.get("allow_plaintext_auth")
+            and not _loopback(self.host)
+        ):
+            raise ConfigError(
+                f"{where}: the password would cross the network unencrypted to {self.host}; "
+                "set security: starttls or tls (or allow_plaintext_auth: true if you mean it)"
+            )
+        self.tls = ssl.create_default_context()
+        self._hostname_lock = threading.Lock()
+        self._lanes = Lanes(self.name, self.connections, lambda: SmtpLane(self, self._server))
+        self._server = Server()
+
+    def send(
+        self, messages: Sequence[Outgoing], halt: Callable[[], bool] | None = None
+    ) -> Iterator[Progress]:
+        return self._lanes.run(messages, halt)
 
     def delivered(self, keys: set[str]) -> set[str]:
         """SMTP cannot be asked: a message in flight is sent again with the same Message-ID."""
         return set()
 
     def close(self) -> None:
-        return None  # connections live for one batch
+        """QUIT every connection (the end of the tick)."""
+        self._lanes.close()
 
-    def _send_one(self, session: _Session, m: Outgoing) -> Delivery:
+    def envelope(self, m: Outgoing) -> Envelope:
+        """The message as it goes on the wire; ValueError when it can never be sent as it is."""
         try:
             message, sender, recipient = self._compose(m)
         except _Invalid as exc:
-            return Delivery(m.id, error=str(exc), temporary=False)
-        envelope = _Envelope(sender, recipient, message.as_bytes(), str(message["Message-ID"]))
-        while True:
-            if session.down is not None:
-                return Delivery(m.id, error=session.down, temporary=True)
-            try:
-                return _transmit(session.connection(), m, envelope)
-            except _Unavailable as exc:
-                session.down = str(exc)
-            except (smtplib.SMTPServerDisconnected, OSError) as exc:
-                session.drop(f"connection to {self.host}:{self.port} lost: {_describe(exc)}")
+            raise ValueError(str(exc)) from None
+        return Envelope(sender, recipient, message.as_bytes(), str(message["Message-ID"]))
+
+    def local_hostname(self) -> str:
+        """The name said in EHLO (slow to find on some hosts: once per channel)."""
+        with self._hostname_lock:
+            if self._local_hostname is None:
+                self._local_hostname = socket.getfqdn()
+            return self._local_hostname
 
     def _compose(self, m: Outgoing) -> tuple[EmailMessage, str, str]:
         if not m.to:
@@ -152,106 +165,6 @@ class SmtpChannel:
         if self.sender is None:
             raise _Invalid(f"no sender: set channels.{self.name}.from or the sequence's sender")
         return self.sender
-
-    def connect(self) -> smtplib.SMTP:
-        """A ready session: connected, TLS as configured, logged in; _Unavailable otherwise."""
-        if self._local_hostname is None:
-            self._local_hostname = socket.getfqdn()  # slow on some hosts: once per channel
-        where = f"{self.host}:{self.port}"
-        smtp: smtplib.SMTP | None = None
-        try:
-            if self.security == "tls":
-                smtp = smtplib.SMTP_SSL(
-                    self.host,
-                    self.port,
-                    local_hostname=self._local_hostname,
-                    timeout=self.timeout,
-                    context=ssl.create_default_context(),
-                )
-            else:
-                smtp = smtplib.SMTP(
-                    self.host, self.port, local_hostname=self._local_hostname, timeout=self.timeout
-                )
-            smtp.ehlo()
-            if self.security == "starttls":
-                smtp.starttls(context=ssl.create_default_context())
-                smtp.ehlo()
-            if self.credentials is not None:
-                smtp.login(*self.credentials)
-        except smtplib.SMTPAuthenticationError as exc:
-            _quit(smtp)
-            raise _Unavailable(f"{where} refused the login: {_reply(exc)}") from None
-        except smtplib.SMTPNotSupportedError as exc:
-            _quit(smtp)
-            raise _Unavailable(f"{where}: {exc}") from None
-        except smtplib.SMTPResponseException as exc:
-            _quit(smtp)
-            raise _Unavailable(f"{where} refused the session: {_reply(exc)}") from None
-        except (OSError, ssl.SSLError) as exc:
-            _quit(smtp)
-            raise _Unavailable(f"cannot connect to {where}: {_describe(exc)}") from None
-        return smtp
-
-
-class _Session:
-    """The connection of one batch: opened on first use, reopened once if the server drops it."""
-
-    def __init__(self, channel: SmtpChannel) -> None:
-        self.channel = channel
-        self.smtp: smtplib.SMTP | None = None
-        self.opened = 0
-        self.down: str | None = None  # set once the batch has given up on the server
-
-    def connection(self) -> smtplib.SMTP:
-        if self.smtp is not None and self.smtp.sock is not None:
-            return self.smtp
-        self.smtp = None
-        if self.opened >= 2:
-            raise _Unavailable(f"{self.channel.host}:{self.channel.port} closed the session twice")
-        self.opened += 1
-        self.smtp = self.channel.connect()
-        return self.smtp
-
-    def drop(self, reason: str) -> None:
-        if self.smtp is not None:
-            self.smtp.close()
-            self.smtp = None
-        if self.opened >= 2:
-            self.down = reason
-
-    def close(self) -> None:
-        _quit(self.smtp)
-        self.smtp = None
-
-
-def _transmit(smtp: smtplib.SMTP, m: Outgoing, envelope: _Envelope) -> Delivery:
-    """One SMTP transaction; the server's reply decides permanent (5xx) or temporary (4xx)."""
-    code, reply = smtp.mail(envelope.sender)
-    if code != 250:
-        return _refused(smtp, m, code, reply, f"sender {envelope.sender}")
-    code, reply = smtp.rcpt(envelope.recipient)
-    if code not in (250, 251):
-        return _refused(smtp, m, code, reply, f"recipient {envelope.recipient}")
-    try:
-        code, reply = smtp.data(envelope.data)
-    except smtplib.SMTPDataError as exc:
-        return _refused(smtp, m, exc.smtp_code, exc.smtp_error, "message")
-    if code != 250:
-        return _refused(smtp, m, code, reply, "message")
-    found = _QUEUE_ID.search(reply.decode("utf-8", "replace"))
-    return Delivery(m.id, provider_id=found.group(1) if found else envelope.message_id)
-
-
-def _refused(smtp: smtplib.SMTP, m: Outgoing, code: int, reply: bytes | str, what: str) -> Delivery:
-    if code == 421:
-        smtp.close()  # the server is closing the session; the next message reconnects
-    else:
-        try:
-            smtp.rset()
-        except (smtplib.SMTPException, OSError):
-            smtp.close()
-    error = f"{what} refused: {code} {_text(reply)}".strip()
-    return Delivery(m.id, error=error, temporary=not 500 <= code < 600)
 
 
 def message_id(m: Outgoing, domain: str) -> str:
@@ -321,27 +234,11 @@ def _unsubscribe_template(value: Any, where: str) -> str | None:
     return text
 
 
-def _reply(exc: smtplib.SMTPResponseException) -> str:
-    return f"{exc.smtp_code} {_text(exc.smtp_error)}".strip()
-
-
-def _text(reply: bytes | str) -> str:
-    return _one_line(reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply)
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError):
-        return "timed out"
-    return _one_line(str(exc)) or type(exc).__name__
-
-
-def _quit(smtp: smtplib.SMTP | None) -> None:
-    if smtp is None:
-        return
+def _loopback(host: str) -> bool:
+    """Whether the server is this machine (a password sent to it never crosses a network)."""
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
     try:
-        if smtp.sock is not None:
-            smtp.quit()
-    except (smtplib.SMTPException, OSError):
-        pass
-    finally:
-        smtp.close()
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

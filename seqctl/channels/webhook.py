@@ -1,35 +1,33 @@
-"""The webhook channel: each message POSTed as signed JSON, a few kept-alive connections a batch."""
+"""The webhook channel: each message POSTed as signed JSON. The transport (connections kept for
+the tick, many at once, proxies, Retry-After, the breaker) is in webhook_pool."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import http.client
-import json
 import os
-import queue
 import re
 import ssl
-import threading
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from seqctl import __version__
-from seqctl.channels.base import Delivery, Outgoing
+from seqctl.channels.base import Outgoing, Progress
+from seqctl.channels.lanes import Lanes
+from seqctl.channels.webhook_pool import Origins, Proxies, WebhookLane, connection_for
 from seqctl.errors import ConfigError
 
-DEFAULT_TIMEOUT = 10.0
-WORKERS = 4  # concurrent requests a batch, each worker with its own connection
-TIMEOUTS_BEFORE_GIVING_UP = 3  # an endpoint that keeps timing out is left alone for this batch
-_EXCERPT = 200
-_READ_LIMIT = 64 * 1024
+DEFAULT_TIMEOUT = 10.0  # seconds for each reply
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_CONNECTIONS = 16  # requests at once per channel, each on a connection kept alive
 _TOKEN = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
 _RESERVED = {"content-type", "content-length", "host", "idempotency-key", "x-seqctl-signature"}
-# A kept-alive connection the server has closed in between fails like this before any reply.
-_STALE = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+_RESERVED |= {"webhook-id", "webhook-timestamp", "webhook-signature"}  # Standard Webhooks
 
 
 @dataclass(frozen=True)
@@ -79,29 +77,36 @@ class WebhookChannel:
                 raise ConfigError(f"{where}: environment variable {variable} is not set")
             self.secret = value.encode("utf-8")
         self.headers = _configured_headers(spec.get("headers") or {}, where)
-        self.workers = WORKERS
-        self._tls = ssl.create_default_context()
+        self._transport(spec, environ, where)
 
-    def send(self, messages: Sequence[Outgoing]) -> list[Delivery]:
-        if not messages:
-            return []
-        batch = _Batch(messages)
-        workers = min(self.workers, len(messages))
-        with ThreadPoolExecutor(workers, thread_name_prefix=f"seqctl-{self.name}") as pool:
-            try:
-                for future in [pool.submit(self._work, batch) for _ in range(workers)]:
-                    future.result()
-            except BaseException:  # Ctrl-C twice: finish the requests under way, no more
-                batch.drain()
-                raise
-        return batch.deliveries()
+    def _transport(self, spec: Mapping[str, Any], environ: Mapping[str, str], where: str) -> None:
+        """The settings of the connections, and the lanes that will hold them (none open)."""
+        self.connect_timeout = float(spec.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT))
+        self.connections = int(spec.get("connections", DEFAULT_CONNECTIONS))
+        try:
+            self.proxies = Proxies(environ)
+            self.signing_key = standard_webhooks_key(self.secret)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        self.clock = time.time  # webhook-timestamp: the real time of sending, not --now
+        self.tls = ssl.create_default_context()  # the system's CAs
+        self._origins = Origins()
+        self._lanes = Lanes(self.name, self.connections, lambda: WebhookLane(self, self._origins))
+
+    knows_delivered = False  # an endpoint cannot be asked what it got
+
+    def send(
+        self, messages: Sequence[Outgoing], halt: Callable[[], bool] | None = None
+    ) -> Iterator[Progress]:
+        return self._lanes.run(messages, halt)
 
     def delivered(self, keys: set[str]) -> set[str]:
         """A webhook cannot be asked: a message in flight is POSTed again with the same key."""
         return set()
 
     def close(self) -> None:
-        return None  # connections live for one batch
+        """Close the kept-alive connections (the end of the tick)."""
+        self._lanes.close()
 
     def signature(self, body: bytes) -> str | None:
         """The X-Seqctl-Signature value for these exact body bytes (None without a secret)."""
@@ -109,23 +114,17 @@ class WebhookChannel:
             return None
         return "sha256=" + hmac.new(self.secret, body, hashlib.sha256).hexdigest()
 
-    def _work(self, batch: _Batch) -> None:
-        connections: dict[str, http.client.HTTPConnection] = {}
-        try:
-            while (index := batch.next()) is not None:
-                batch.results[index] = self._post(batch, batch.messages[index], connections)
-        finally:
-            for connection in connections.values():
-                connection.close()
+    def standard_signature(self, message_id: str, timestamp: int, body: bytes) -> str | None:
+        """The webhook-signature value (Standard Webhooks): `v1,` and the base64 HMAC-SHA256
+        of `id.timestamp.body` (None without a secret)."""
+        if self.signing_key is None:
+            return None
+        signed = f"{message_id}.{timestamp}.".encode() + body
+        digest = hmac.new(self.signing_key, signed, hashlib.sha256).digest()
+        return "v1," + base64.b64encode(digest).decode("ascii")
 
-    def _post(
-        self, batch: _Batch, m: Outgoing, connections: dict[str, http.client.HTTPConnection]
-    ) -> Delivery:
-        try:
-            endpoint = self._endpoint_for(m)
-        except ValueError as exc:
-            return Delivery(m.id, error=str(exc), temporary=False)
-        body = m.json_text().encode("utf-8")
+    def headers_for(self, m: Outgoing, body: bytes) -> dict[str, str]:
+        """The headers of one POST: the configured ones, the key and the signatures."""
         headers = {
             **self.headers,
             "Content-Type": "application/json",
@@ -134,124 +133,37 @@ class WebhookChannel:
         signature = self.signature(body)
         if signature is not None:
             headers["X-Seqctl-Signature"] = signature
-        origin = endpoint.origin
-        for retry in (False, True):
-            given_up = batch.given_up(origin)
-            if given_up is not None:
-                return Delivery(m.id, error=given_up, temporary=True)
-            connection = connections.get(origin)
-            reused = connection is not None and connection.sock is not None
-            try:
-                if connection is None or connection.sock is None:
-                    connection = connections[origin] = self._connect(endpoint)
-            except OSError as exc:
-                connections.pop(origin, None)
-                batch.give_up(origin, f"cannot connect to {origin}: {_describe(exc)}")
-                continue
-            try:
-                connection.request("POST", endpoint.target, body=body, headers=headers)
-                response = connection.getresponse()
-                data = response.read(_READ_LIMIT)
-                if not response.isclosed():
-                    connection.close()  # a reply too long to drain: not reusable
-            except _STALE as exc:
-                connections.pop(origin).close()
-                if reused and not retry:
-                    continue  # the kept-alive connection was closed: once more on a fresh one
-                return Delivery(m.id, error=f"{origin}: {_describe(exc)}", temporary=True)
-            except (OSError, http.client.HTTPException) as exc:
-                connections.pop(origin).close()
-                if isinstance(exc, TimeoutError):
-                    batch.timed_out(origin)
-                return Delivery(m.id, error=f"{origin}: {_describe(exc)}", temporary=True)
-            return _outcome(m, response.status, data)
-        given_up = batch.given_up(origin)
-        return Delivery(m.id, error=given_up or f"{origin}: connection lost", temporary=True)
+            timestamp = int(self.clock())
+            headers["webhook-id"] = m.idempotency_key
+            headers["webhook-timestamp"] = str(timestamp)
+            standard = self.standard_signature(m.idempotency_key, timestamp, body)
+            assert standard is not None
+            headers["webhook-signature"] = standard
+        return headers
+
+    def endpoint_for(self, m: Outgoing) -> _Endpoint:
+        """Where a message goes: a webhook step's own `url`, else the channel's."""
+        return self._endpoint_for(m)
+
+    def request_target(self, endpoint: _Endpoint) -> tuple[str, dict[str, str]]:
+        """The path, or the whole URL for an http:// endpoint reached through a proxy (with
+        the proxy's credentials, if its URL has them)."""
+        proxy = self.proxies.for_endpoint(endpoint.scheme, endpoint.host)
+        if proxy is None or endpoint.scheme != "http":
+            return endpoint.target, {}
+        url = f"http://{endpoint.host}:{endpoint.port}{endpoint.target}"
+        return url, {"Proxy-Authorization": proxy.authorization} if proxy.authorization else {}
+
+    def connect(self, endpoint: _Endpoint) -> http.client.HTTPConnection:
+        """A connection to the endpoint (through the environment's proxy, if it has one)."""
+        proxy = self.proxies.for_endpoint(endpoint.scheme, endpoint.host)
+        return connection_for(endpoint, proxy, self.timeout, self.connect_timeout, self.tls)
 
     def _endpoint_for(self, m: Outgoing) -> _Endpoint:
         # A webhook step with its own `url` carries it as the address; others use the channel's.
         if m.channel == "webhook" and m.to and re.match(r"https?://", m.to):
             return _Endpoint.parse(m.to)
         return self.endpoint
-
-    def _connect(self, endpoint: _Endpoint) -> http.client.HTTPConnection:
-        connection: http.client.HTTPConnection
-        if endpoint.scheme == "https":
-            connection = http.client.HTTPSConnection(
-                endpoint.host, endpoint.port, timeout=self.timeout, context=self._tls
-            )
-        else:
-            connection = http.client.HTTPConnection(
-                endpoint.host, endpoint.port, timeout=self.timeout
-            )
-        connection.connect()
-        return connection
-
-
-class _Batch:
-    """What the workers of one `send` share: the next message, the results, endpoints given up."""
-
-    def __init__(self, messages: Sequence[Outgoing]) -> None:
-        self.messages = messages
-        self.results: list[Delivery | None] = [None] * len(messages)
-        self._pending: queue.SimpleQueue[int] = queue.SimpleQueue()
-        for index in range(len(messages)):
-            self._pending.put(index)
-        self._lock = threading.Lock()
-        self._down: dict[str, str] = {}
-        self._timeouts: dict[str, int] = {}
-
-    def next(self) -> int | None:
-        try:
-            return self._pending.get_nowait()
-        except queue.Empty:
-            return None
-
-    def drain(self) -> None:
-        """Take what is not sent yet out of the queue: the workers stop after their request."""
-        while self.next() is not None:
-            pass
-
-    def given_up(self, origin: str) -> str | None:
-        with self._lock:
-            return self._down.get(origin)
-
-    def give_up(self, origin: str, reason: str) -> None:
-        with self._lock:
-            self._down.setdefault(origin, reason)
-
-    def timed_out(self, origin: str) -> None:
-        with self._lock:
-            self._timeouts[origin] = count = self._timeouts.get(origin, 0) + 1
-            if count >= TIMEOUTS_BEFORE_GIVING_UP:
-                self._down.setdefault(origin, f"{origin}: timed out {count} times in this batch")
-
-    def deliveries(self) -> list[Delivery]:
-        done = [r for r in self.results if r is not None]
-        assert len(done) == len(self.messages), "every message gets a delivery"
-        return done
-
-
-def _outcome(m: Outgoing, status: int, data: bytes) -> Delivery:
-    """2xx sent; 408, 429 and 5xx temporary; anything else permanent."""
-    if 200 <= status < 300:
-        return Delivery(m.id, provider_id=_response_id(data) or m.idempotency_key)
-    excerpt = " ".join(data[:_EXCERPT].decode("utf-8", "replace").split())
-    error = f"HTTP {status}" + (f": {excerpt}" if excerpt else "")
-    return Delivery(m.id, error=error, temporary=status in (408, 429) or 500 <= status < 600)
-
-
-def _response_id(data: bytes) -> str | None:
-    if not data.lstrip().startswith(b"{"):
-        return None
-    try:
-        reply = json.loads(data)
-    except ValueError:
-        return None
-    found = reply.get("id") if isinstance(reply, dict) else None
-    if isinstance(found, str | int) and not isinstance(found, bool) and str(found):
-        return str(found)[:_EXCERPT]
-    return None
 
 
 def _configured_headers(headers: Mapping[str, Any], where: str) -> dict[str, str]:
@@ -269,7 +181,14 @@ def _configured_headers(headers: Mapping[str, Any], where: str) -> dict[str, str
     return checked
 
 
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError):
-        return "timed out"
-    return " ".join(str(exc).split()) or type(exc).__name__
+def standard_webhooks_key(secret: bytes | None) -> bytes | None:
+    """The key of webhook-signature: the base64 after `whsec_` (as Standard Webhooks secrets
+    are written), else the secret's own bytes."""
+    if secret is None:
+        return None
+    if not secret.startswith(b"whsec_"):
+        return secret
+    try:
+        return base64.b64decode(secret.removeprefix(b"whsec_"), validate=True)
+    except ValueError:
+        raise ValueError("a whsec_ secret must be base64 after the prefix") from None

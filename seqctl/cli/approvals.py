@@ -9,7 +9,7 @@ import typer
 
 from seqctl.cli import context
 from seqctl.cli.actions import ByOption
-from seqctl.cli.options import JsonOption, LimitOption, SequenceFilterOption
+from seqctl.cli.options import AsOption, JsonOption, LimitOption, SequenceFilterOption, viewer
 from seqctl.cli.root import app
 from seqctl.engine import approvals as gate
 from seqctl.errors import InputError
@@ -24,6 +24,7 @@ def list_approvals(
         typer.Option("--preview", help="Show what each auto_approve rule would let out now."),
     ] = False,
     limit: LimitOption = 0,
+    as_user: AsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Messages waiting for a person's OK, rendered exactly as they would go out.
@@ -31,7 +32,9 @@ def list_approvals(
     Example: seqctl approvals --json
     """
     if preview:
-        rules = gate.preview_rules(context.store(ctx), context.now(ctx), sequence)
+        rules = gate.preview_rules(
+            context.store(ctx), context.now(ctx), sequence, viewer=viewer(ctx, as_user)
+        )
         if as_json:
             context.emit_json(rules)
             return
@@ -55,8 +58,9 @@ def list_approvals(
             else "no auto_approve rules"
         )
         return
-    waiting = gate.pending(context.store(ctx), sequence)[: limit or None]
-    keys = ("id", "sequence", "contact", "step", "channel", "to", "subject", "body")
+    waiting = gate.pending(context.store(ctx), sequence, viewer=viewer(ctx, as_user))
+    waiting = waiting[: limit or None]
+    keys = ("id", "sequence", "contact", "step", "channel", "to", "subject", "body", "variant")
     data = [m.as_json(keys) for m in waiting]
     if as_json:
         context.emit_json(data)
@@ -64,8 +68,10 @@ def list_approvals(
     if not data:
         typer.echo("nothing waits for approval")
     for item in data:
+        variant = f" (variant {item['variant']})" if item["variant"] else ""
         typer.echo(
-            f"#{item['id']} {item['sequence']}/{item['step']} {item['channel']} to {item['to']}"
+            f"#{item['id']} {item['sequence']}/{item['step']}{variant} {item['channel']} "
+            f"to {item['to']}"
         )
         if item["subject"]:
             typer.echo(f"  Subject: {item['subject']}")
@@ -100,6 +106,7 @@ def approve(
         ),
     ] = None,
     by: ByOption = None,
+    as_user: AsOption = None,
 ) -> None:
     """Approve messages: the next tick sends them.
 
@@ -112,11 +119,19 @@ def approve(
     if all_:
         if subject is not None or body is not None:
             raise InputError("--subject/--body edit one message: give its id, not --all")
-        count = gate.approve_all(store, now=context.now(ctx), by=who, sequence=sequence)
+        count = gate.approve_all(
+            store, now=context.now(ctx), by=who, sequence=sequence, viewer=viewer(ctx, as_user)
+        )
     else:
         count = len(
             gate.approve(
-                store, list(ids or []), now=context.now(ctx), by=who, subject=subject, body=body
+                store,
+                list(ids or []),
+                now=context.now(ctx),
+                by=who,
+                subject=subject,
+                body=body,
+                viewer=viewer(ctx, as_user),
             )
         )
     typer.echo(f"approved {count} message{'s' if count != 1 else ''}")
@@ -130,6 +145,7 @@ def reject(
         str | None, typer.Option("--reason", help="Why (kept in the timeline).", show_default=False)
     ] = None,
     by: ByOption = None,
+    as_user: AsOption = None,
 ) -> None:
     """Reject a message: it is never sent and the enrollment moves on to its next step.
 
@@ -141,5 +157,6 @@ def reject(
         now=context.now(ctx),
         by=by or os.environ.get("USER"),
         reason=reason,
+        viewer=viewer(ctx, as_user),
     )
     typer.echo(f"message {message_id}: rejected; enrollment is {state}")

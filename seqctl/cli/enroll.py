@@ -47,6 +47,7 @@ def enroll(
             help="An enrollment variable NAME=VALUE (enrollment.NAME in templates).",
         ),
     ] = None,
+    as_user: AsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Put contacts on a sequence (its newest version). Safe to repeat: nobody is enrolled twice.
@@ -56,6 +57,7 @@ def enroll(
     if not contact and file is None:
         raise InputError("name contacts with --contact KEY or --file FILE")
     store, now, variables = context.store(ctx), context.now(ctx), parse_pairs(var or [], "--var")
+    who = viewer(ctx, as_user)
     with progress("enrolling") as enrolling:
         if file is not None:
             report = enrollment.enroll_file(
@@ -66,10 +68,17 @@ def enroll(
                 variables=variables,
                 extra_keys=contact or [],
                 progress=enrolling.add,
+                viewer=who,
             )
         else:
             report = enrollment.enroll(
-                store, sequence, contact or [], now=now, variables=variables, progress=enrolling.add
+                store,
+                sequence,
+                contact or [],
+                now=now,
+                variables=variables,
+                progress=enrolling.add,
+                viewer=who,
             )
     if as_json:
         context.emit_json(report.as_json())
@@ -110,7 +119,7 @@ def list_enrollments(
     if state is not None and state not in reports.STATES:
         raise InputError(f"--state {state!r}: one of {', '.join(reports.STATES)}")
     store, who = context.store(ctx), viewer(ctx, as_user)
-    if sequence is not None and store.sequence(sequence) is not None:
+    if sequence is not None:
         catalog.require_visible(store, sequence, who)
     rows = reports.enrollments(
         store,
@@ -148,10 +157,18 @@ def remove(
     reason: Annotated[
         str, typer.Option("--reason", help="Why (shown in the timeline).")
     ] = "removed by a person",
+    as_user: AsOption = None,
 ) -> None:
     """Take one contact off a sequence: nothing more is sent, open actions are cancelled.
 
     Example: seqctl remove welcome-series --contact ana@example.com --reason "asked us to stop"
     """
-    enrollment.remove(context.store(ctx), sequence, contact, now=context.now(ctx), reason=reason)
+    enrollment.remove(
+        context.store(ctx),
+        sequence,
+        contact,
+        now=context.now(ctx),
+        reason=reason,
+        viewer=viewer(ctx, as_user),
+    )
     typer.echo(f"{contact}: removed from {sequence}")

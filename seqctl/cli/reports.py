@@ -7,11 +7,18 @@ from typing import Annotated, Any
 import typer
 
 from seqctl.cli import context
-from seqctl.cli.options import ContactOption, JsonOption, SequenceArgument
+from seqctl.cli.options import (
+    AsOption,
+    ContactOption,
+    JsonOption,
+    OwnerOption,
+    SequenceArgument,
+    viewer,
+)
 from seqctl.cli.root import app
+from seqctl.engine import catalog, reports
 from seqctl.engine import migrate as migration
 from seqctl.engine import preview as previewing
-from seqctl.engine import reports
 from seqctl.errors import NotFound
 from seqctl.timeutil import parse_instant
 
@@ -35,20 +42,36 @@ def status(
             "enrollment counts by state and PENDING stay as they are now.",
         ),
     ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until",
+            show_default=False,
+            help="Count only history and events before this time (ISO 8601).",
+        ),
+    ] = None,
+    owner: OwnerOption = None,
+    as_user: AsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Enrollments by state and, per step, the funnel: reached, sent, opened, replied, done, ...
 
-    Percents: sent of those who reached the step; opened and replied of those sent.
+    Percents: sent of those who reached the step; opened and replied of those sent. A/B-tested
+    steps also compare their variants, and say how sure the difference is.
 
     Example: seqctl status welcome-series --since 2026-11-01 --json
     """
     store = context.store(ctx)
     start = parse_instant(since, what="--since") if since else None
+    end = parse_instant(until, what="--until") if until else None
+    now = context.now(ctx)
+    among = catalog.admitted(store, viewer(ctx, as_user), owner)
+    if sequence:
+        catalog.require_visible(store, sequence, viewer(ctx, as_user))
     data = (
-        [reports.status(store, sequence, since=start)]
+        [reports.status(store, sequence, since=start, until=end, now=now)]
         if sequence
-        else reports.all_status(store, since=start)
+        else reports.all_status(store, since=start, until=end, now=now, among=among)
     )
     if as_json:
         context.emit_json(data[0] if sequence else data)
@@ -60,9 +83,33 @@ def status(
             f"{counts or 'nobody enrolled'}"
         )
         typer.echo(context.table(FUNNEL_COLUMNS, [_funnel_row(s) for s in item["steps"]]))
+        for step in item["steps"]:
+            if step.get("variants"):
+                _echo_variants(step)
 
 
 MESSAGE_STEP_TYPES = ("email", "sms", "whatsapp", "telegram", "webhook")
+VARIANT_COLUMNS = ["variant", "share", "sent", "opened", "clicked", "replied", "bounced"]
+VARIANT_COLUMNS += ["unsubscribed"]
+SAID = {"opened": "opens", "clicked": "clicks", "replied": "replies"}
+
+
+def _echo_variants(step: dict[str, Any]) -> None:
+    """A step's A/B test: each variant's results, then what the difference says."""
+    winner = f"; winner: {step['winner']}" if step.get("winner") else ""
+    typer.echo(f"{step['id']}: A/B test{winner}")
+    rows = []
+    for v in step["variants"]:
+        cells: list[Any] = [v["id"] + (" (winner)" if v["winner"] else ""), f"{v['share']:.0%}"]
+        cells.append(v["sent"])
+        for metric in VARIANT_COLUMNS[3:]:
+            cells.append(f"{v[metric]} ({v['rates'][metric]:.1%})" if v["sent"] else v[metric])
+        rows.append(cells)
+    typer.echo(context.table(VARIANT_COLUMNS, rows))
+    for metric, said in SAID.items():
+        found = step["comparison"].get(metric)
+        if found:
+            typer.echo(f"  {said}: {found['verdict']}")
 
 
 def _funnel_row(step: dict[str, Any]) -> list[Any]:
@@ -86,13 +133,14 @@ def _funnel_row(step: dict[str, Any]) -> list[Any]:
 def timeline(
     ctx: typer.Context,
     contact: Annotated[str, typer.Argument(help="The contact key.", show_default=False)],
+    as_user: AsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Everything that happened to a contact, in order.
 
     Example: seqctl timeline ana@example.com
     """
-    rows = reports.timeline(context.store(ctx), contact)
+    rows = reports.timeline(context.store(ctx), contact, viewer=viewer(ctx, as_user))
     if as_json:
         context.emit_json(rows)
         return
@@ -117,6 +165,7 @@ def preview(
             "--start", show_default=False, help="When the contact is enrolled (default: now)."
         ),
     ] = None,
+    as_user: AsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """The schedule and messages a contact would get, if every step were done when due.
@@ -127,10 +176,17 @@ def preview(
     record = store.contact(contact)
     if record is None:
         raise NotFound(f"no contact '{contact}' (seqctl contacts import adds contacts)")
-    version = previewing.load_for_preview(store, playbook, now=context.now(ctx))
+    version = previewing.load_for_preview(
+        store, playbook, now=context.now(ctx), viewer=viewer(ctx, as_user)
+    )
     when = parse_instant(start, what="--start") if start else context.now(ctx)
+    enrolled = store.enrollments(sequence=version.sequence, contact=contact)
     plan = previewing.preview(
-        version, record.fields(), start=when, blocked=previewing.blocked(store, version, record)
+        version,
+        record.fields(),
+        start=when,
+        enrollment=max((e.id for e in enrolled), default=None),
+        blocked=previewing.blocked(store, version, record),
     )
     if as_json:
         context.emit_json(plan)
@@ -141,10 +197,21 @@ def preview(
             typer.echo(f"  ! {entry['error']}")
         if entry.get("channel_reason"):
             typer.echo(f"  Channel: {entry['channel']} to {entry['to']}: {entry['channel_reason']}")
-        if entry.get("subject"):
-            typer.echo(f"  Subject: {entry['subject']}")
-        for line in (entry.get("body") or entry.get("instructions") or "").splitlines():
-            typer.echo(f"  | {line}")
+        if entry.get("variant"):
+            typer.echo(f"  Variant: {entry['variant']}")
+        if entry.get("variants"):
+            typer.echo(f"  Variant: drawn when {contact} is enrolled; one of")
+        for variant in entry.get("variants") or []:
+            typer.echo(f"  Variant {variant['id']} ({variant['share']:.0%} of enrollments):")
+            _echo_message(variant, indent="    ")
+        _echo_message(entry, indent="  ")
+
+
+def _echo_message(entry: dict[str, Any], *, indent: str) -> None:
+    if entry.get("subject"):
+        typer.echo(f"{indent}Subject: {entry['subject']}")
+    for line in (entry.get("body") or entry.get("instructions") or "").splitlines():
+        typer.echo(f"{indent}| {line}")
 
 
 @app.command()
@@ -160,6 +227,7 @@ def migrate(
         ),
     ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would move.")] = False,
+    as_user: AsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Move running enrollments to another version, keeping their step by id.
@@ -167,7 +235,13 @@ def migrate(
     Example: seqctl migrate welcome-series --to 2
     """
     report = migration.migrate(
-        context.store(ctx), sequence, to, now=context.now(ctx), force=force, dry_run=dry_run
+        context.store(ctx),
+        sequence,
+        to,
+        now=context.now(ctx),
+        force=force,
+        dry_run=dry_run,
+        viewer=viewer(ctx, as_user),
     )
     if as_json:
         context.emit_json(report.as_json())

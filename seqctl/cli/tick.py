@@ -15,11 +15,13 @@ from seqctl.channels import ChannelSet
 from seqctl.cli import context, signals
 from seqctl.cli.logs import LogFormat, LogFormatOption, json_line, log
 from seqctl.cli.options import (
+    AsOption,
     ContactFilterOption,
     JsonOption,
     LimitOption,
     SequenceFilterArgument,
     SequenceFilterOption,
+    viewer,
 )
 from seqctl.cli.progress import progress
 from seqctl.cli.root import app
@@ -165,6 +167,15 @@ class _Ticker:
             self._log("busy", f"another tick is running ({report.busy}); nothing to do", **data)
         elif self.log_format is LogFormat.JSON or _worth_saying(report):
             self._log("tick", _summary(report, self.dry_run), **data)
+        for trouble in report.failing:  # every tick while a channel is down, even under cron
+            self._log(
+                "channel-failing",
+                f"seqctl: {trouble.describe()}",
+                level="warning",
+                err=True,
+                channel=trouble.channel,
+                waiting=trouble.waiting,
+            )
         if report.stopped is not None:
             self._log(
                 "stop",
@@ -242,6 +253,7 @@ def messages(
     ] = None,
     sequence: SequenceFilterOption = None,
     limit: LimitOption = 0,
+    as_user: AsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """The outbox: every message with its status, attempts and error.
@@ -250,7 +262,15 @@ def messages(
     """
     if status is not None and status not in MESSAGE_STATUSES:
         raise InputError(f"--status {status!r}: one of {', '.join(MESSAGE_STATUSES)}")
-    rows = context.store(ctx).messages(status=status, sequence=sequence, limit=limit or None)
+    from seqctl.engine import reports  # here: a tick from cron does not load the reports
+
+    rows = reports.messages(
+        context.store(ctx),
+        status=status,
+        sequence=sequence,
+        limit=limit or None,
+        viewer=viewer(ctx, as_user),
+    )
     keys = (
         "id",
         "sequence",
@@ -262,11 +282,17 @@ def messages(
         "attempts",
         "error",
         "sent_at",
+        "resent",
+        "next_attempt_at",
+        "variant",
     )
     data = [m.as_json(keys) for m in rows]
     if as_json:
         context.emit_json(data)
         return
+    for row in data:
+        if row["resent"] and not row["error"]:  # the table has no column of its own for it
+            row["error"] = f"sent again after an unknown outcome ({row['resent']}x)"
     context.print_records(
         data,
         [
@@ -274,6 +300,7 @@ def messages(
             ("sequence", "sequence"),
             ("contact", "contact"),
             ("step", "step"),
+            ("variant", "variant"),
             ("channel", "channel"),
             ("status", "status"),
             ("sent", "sent_at"),
@@ -289,6 +316,7 @@ def retry(
     ctx: typer.Context,
     sequence: SequenceFilterArgument = None,
     contact: ContactFilterOption = None,
+    as_user: AsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Give failed enrollments another go: failed messages are sent again, failed steps re-run.
@@ -297,7 +325,11 @@ def retry(
     down: nothing to do). Example: seqctl retry welcome-series --contact ana@example.com
     """
     report = retrying.retry(
-        context.store(ctx), now=context.now(ctx), sequence=sequence, contact=contact
+        context.store(ctx),
+        now=context.now(ctx),
+        sequence=sequence,
+        contact=contact,
+        viewer=viewer(ctx, as_user),
     )
     if as_json:
         context.emit_json(report.as_json())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -20,10 +21,19 @@ from seqctl.timeutil import format_instant
 class Batch:
     """The writes of one batch of due enrollments, applied together."""
 
-    def __init__(self, now: datetime, approvals: AutoApproval, limits: Limits) -> None:
+    def __init__(
+        self,
+        now: datetime,
+        approvals: AutoApproval,
+        limits: Limits,
+        marked_at_once: Callable[[str], bool] = lambda message_type: True,
+    ) -> None:
         self.now = now
         self.auto = approvals
         self.limits = limits
+        # Whether an admitted message of this type is written `sending` (its channel takes
+        # whole batches and can say what it got), or `queued` until a connection starts it.
+        self.marked_at_once = marked_at_once
         self.sending: list[tuple[NewMessage, DueEnrollment]] = []  # admitted: deliver now
         self._json: dict[int, str] = {}
         self.anchors: dict[str, str] = {}  # when each message's visit to its step began
@@ -157,6 +167,8 @@ class Batch:
             sender = (version.model.definition.get("sender") or {}).get("email")
             deferral = None if held else self.limits.admit(version, sender)
             status = "pending_approval" if held else "queued" if deferral else "sending"
+            if status == "sending" and not self.marked_at_once(message.channel):
+                status = "queued"  # marked `sending` by the connection that starts it
             new = NewMessage(
                 idempotency_key=f"{due.id}:{due.version}:{step.id}",
                 enrollment=due.id,
@@ -170,7 +182,11 @@ class Batch:
                 body=message.body,
                 status=status,
                 created_at=self.stamp,
-                extra_json=self.extra_json(message.extra),
+                extra_json=self.extra_json(
+                    {**message.extra, "variant": outcome.variant}
+                    if outcome.variant
+                    else message.extra
+                ),
                 sender=sender,
                 next_attempt_at=(
                     _iso(open_at(deferral[1], version.calendar(due.contact_zone)))
@@ -178,6 +194,7 @@ class Batch:
                     else None
                 ),
                 error=deferral[0] if deferral else None,
+                variant=outcome.variant,
             )
             self.messages.append(new)
             self.anchors[new.idempotency_key] = due.anchor_text
@@ -226,7 +243,7 @@ class Batch:
         for message in self.messages:
             if message.enrollment in enrollments:
                 self.approvals -= message.status == "pending_approval"
-                self.deferred -= message.status == "queued"
+                self.deferred -= message.next_attempt_at is not None  # held by a daily cap
         self.messages = kept
         self.actions = [a for a in self.actions if a.enrollment not in enrollments]
         self.failed -= sum(

@@ -7,7 +7,7 @@ from typing import Any
 
 from seqctl.engine.visibility import Viewer, admits
 from seqctl.errors import NotFound
-from seqctl.playbook.model import SequenceDef, from_definition
+from seqctl.playbook.model import SequenceDef, Step, from_definition
 from seqctl.store import SequenceRecord, Store, VersionRecord
 
 
@@ -47,6 +47,7 @@ class SequenceView:
                     "wait": ", ".join(str(w) for w in step.waits) or None,
                     "day": step.day,
                     "subject": step.spec.get("subject"),
+                    **_ab_test(step),
                 }
                 for step in self.model.steps
             ],
@@ -61,6 +62,20 @@ class SequenceView:
                 for v in versions
             ],
         }
+
+
+def _ab_test(step: Step) -> dict[str, Any]:
+    """An A/B-tested step's variants (id, name, share) and winner; nothing for other steps."""
+    if not step.variants:
+        return {}
+    total = sum(v.weight for v in step.variants)
+    return {
+        "variants": [
+            {"id": v.id, "name": v.spec.get("name"), "share": round(v.weight / total, 3)}
+            for v in step.variants
+        ],
+        "winner": step.winner,
+    }
 
 
 def _not_found(sequence_id: str) -> NotFound:
@@ -86,9 +101,23 @@ def sequence_view(
 
 
 def require_visible(store: Store, sequence_id: str, viewer: Viewer | None) -> None:
-    """NotFound, as for a sequence that does not exist, when the viewer may not see it."""
-    if viewer is not None and not Audience(store, viewer).can_see(sequence_id):
+    """The one rule every command applies before it shows or changes a sequence.
+
+    With a viewer (--as, SEQCTL_USER): NotFound for a sequence they may not see, and for one
+    that does not exist, in the same words: the answer tells nothing about what exists. Without
+    one (an admin, cron), nothing: each command says in its own words what does not exist.
+    """
+    if viewer is None or viewer.user is None:
+        return
+    if store.sequence(sequence_id) is None or not Audience(store, viewer).can_see(sequence_id):
         raise _not_found(sequence_id)
+
+
+def visible(store: Store, sequence_id: str | None, viewer: Viewer | None) -> bool:
+    """Whether the viewer may see this sequence (anything that is no sequence's is visible)."""
+    if viewer is None or viewer.user is None or sequence_id is None:
+        return True
+    return Audience(store, viewer).can_see(sequence_id)
 
 
 def sequence_views(

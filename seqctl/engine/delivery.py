@@ -1,53 +1,36 @@
 """Deliver the outbox: queued messages go out through their channel, then their step is done.
 
-A message is a row before it is sent. A batch is marked `sending` in one transaction, handed to
-the channel, then marked `sent` (and its enrollment moved on) in another. A tick that dies in
-between leaves `sending` rows: the next run asks the channel which of them it already has (the
-file channel looks in its outbox) and sends only the others, with the same idempotency key.
-Temporary failures are retried later with exponential backoff; daily caps defer, never drop.
+A message is a row before it is sent, and its outcome is recorded as soon as the channel
+knows it (see outcomes). A channel that cannot be asked what it got (SMTP, webhooks) marks a
+message `sending` as a connection starts it, and each connection waits for its last outcome
+to be recorded before it starts the next: a tick killed at any moment leaves at most one
+message per connection in flight. The next tick settles those before it sends anything new:
+they go again with the same idempotency key, and `messages` counts them as resent (a kill
+during that repeats only what was in flight then, not the whole set). The file channel takes
+whole batches marked `sending`; after a crash it says which of them its outbox has.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from seqctl.channels import ChannelSet, Delivery, Outgoing
-from seqctl.engine.advance import moved_on
+from seqctl.channels import ChannelSet, Delivery, Outgoing, Progress
 from seqctl.engine.limits import Limits
+from seqctl.engine.outcomes import DeliveryReport, record, retry_delay
 from seqctl.engine.runtime import Versions
 from seqctl.engine.tracking import instrument
 from seqctl.schedule import open_at
 from seqctl.store import Store
-from seqctl.store.records import Deliverable, Transition
-from seqctl.timeutil import format_instant, from_db
+from seqctl.store.records import Deliverable
+from seqctl.timeutil import format_instant
 
-MAX_ATTEMPTS = 5
-FIRST_RETRY = timedelta(minutes=1)
-LAST_RETRY = timedelta(hours=1)
+__all__ = ["DeliveryReport", "deliver", "recover_in_flight", "retry_delay", "send_batch"]
 
+UNKNOWN_OUTCOME = "outcome unknown (the tick stopped while it was being sent): sent again"
 
-@dataclass
-class DeliveryReport:
-    sent: int = 0
-    failed: int = 0
-    retrying: int = 0
-    deferred: int = 0
-    completed: int = 0
-
-
-def retry_delay(attempt: int, key: str) -> timedelta:
-    """Exponential backoff (1, 2, 4, ... minutes, at most an hour) with +/-20% jitter.
-
-    The jitter comes from the message's key, so retries of many messages spread out while a
-    replay of the same tick computes the same times.
-    """
-    base = min(FIRST_RETRY * (2 ** max(attempt - 1, 0)), LAST_RETRY)
-    spread = int(hashlib.sha256(f"{key}:{attempt}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-    return base * (0.8 + 0.4 * spread)
+Stop = Callable[[], str | None]
 
 
 def deliver(
@@ -61,13 +44,12 @@ def deliver(
     progress: Callable[[int], None] | None = None,
     limits: Limits | None = None,
     keep_alive: Callable[[], None] | None = None,
-    stop: Callable[[], str | None] | None = None,
+    stop: Stop | None = None,
 ) -> DeliveryReport:
-    """Send every queued message whose time has come (and recover those left in flight)."""
+    """Send every queued message whose time has come."""
     report = DeliveryReport()
     stamp = format_instant(now) or ""
     caps = limits or Limits(store, senders or {}, now)
-    _recover_in_flight(store, channels, versions, now, report)
     while (stop is None or stop() is None) and (batch := store.deliverable(batch_size, now=stamp)):
         allowed, later = [], []
         for row in batch:
@@ -81,9 +63,12 @@ def deliver(
             later.append((reason, format_instant(until) or stamp, False, row.message.id))
         with store.transaction():
             store.postpone(later)
-            store.set_message_status([row.message.id for row in allowed], "sending")
+            store.set_message_status(
+                [r.message.id for r in allowed if channels.knows_delivered(r.message.channel)],
+                "sending",
+            )
         report.deferred += len(later)
-        send_batch(store, channels, versions, now, allowed, report)
+        send_batch(store, channels, versions, now, allowed, report, stop)
         if progress is not None:
             progress(len(batch))
         if keep_alive is not None:
@@ -91,31 +76,48 @@ def deliver(
     return report
 
 
-def _recover_in_flight(
-    store: Store, channels: ChannelSet, versions: Versions, now: datetime, report: DeliveryReport
-) -> None:
+def recover_in_flight(
+    store: Store,
+    channels: ChannelSet,
+    versions: Versions,
+    now: datetime,
+    stop: Stop | None = None,
+) -> DeliveryReport:
+    """Settle the messages a dead tick left `sending`, before anything new is sent."""
+    report = DeliveryReport()
     in_flight = store.deliverable(None, status="sending")
     if not in_flight:
-        return
+        return report
+    asked = [r for r in in_flight if channels.knows_delivered(r.message.channel)]
+    unknown = [r for r in in_flight if not channels.knows_delivered(r.message.channel)]
+    if unknown:
+        # Queued again, one by one as the others: a kill now repeats only those in flight.
+        with store.transaction():
+            store.requeue_in_flight([r.message.id for r in unknown], UNKNOWN_OUTCOME)
+        report.resent += len(unknown)
     by_channel: dict[str, set[str]] = {}
-    for row in in_flight:
+    for row in asked:
         by_channel.setdefault(row.message.channel, set()).add(row.message.idempotency_key)
     done: set[str] = set()
     for channel, keys in by_channel.items():
         done |= channels.for_type(channel).delivered(keys)
-    already = [r for r in in_flight if r.message.idempotency_key in done]
+    already = [r for r in asked if r.message.idempotency_key in done]
     if already:
-        _record(
+        record(
             store,
+            channels,
             versions,
             now,
-            already,
-            [Delivery(r.message.id, provider_id=r.message.idempotency_key) for r in already],
+            Progress(
+                [], [Delivery(r.message.id, provider_id=r.message.idempotency_key) for r in already]
+            ),
+            {r.message.id: r for r in already},
             report,
         )
-    again = [r for r in in_flight if r.message.idempotency_key not in done]
+    again = [r for r in asked if r.message.idempotency_key not in done] + unknown
     if again:
-        send_batch(store, channels, versions, now, again, report)
+        send_batch(store, channels, versions, now, again, report, stop)
+    return report
 
 
 def send_batch(
@@ -125,12 +127,19 @@ def send_batch(
     now: datetime,
     batch: list[Deliverable],
     report: DeliveryReport,
+    stop: Stop | None = None,
 ) -> None:
-    """Hand messages marked `sending` to their channels and record what happened."""
+    """Hand messages to their channels and record what happens as it happens.
+
+    Messages of a channel that knows what it got were marked `sending` before; the others are
+    marked as their connection starts them. Once `stop` says so, no connection starts another
+    message: those not started stay queued for the next tick.
+    """
     sent_at = format_instant(now) or ""
     by_channel: dict[str, list[Deliverable]] = {}
     for row in batch:
         by_channel.setdefault(row.message.channel, []).append(row)
+    halt = (lambda: stop() is not None) if stop is not None else None
     for channel_name, rows in by_channel.items():
         channel = channels.for_type(channel_name)
         outgoing = [
@@ -150,7 +159,9 @@ def send_batch(
             )
             for r in rows
         ]
-        _record(store, versions, now, rows, channel.send(outgoing), report)
+        by_id = {r.message.id: r for r in rows}
+        for progress in channel.send(outgoing, halt):
+            record(store, channels, versions, now, progress, by_id, report)
 
 
 def _tracked(channels: ChannelSet, message_id: int, extra: dict[str, Any]) -> dict[str, Any]:
@@ -175,92 +186,3 @@ def _with_attachments(store: Store, extra: dict[str, Any]) -> dict[str, Any]:
         data = store.attachment(item["sha256"]) if "sha256" in item else None
         files.append({**item, "data": data} if data is not None else item)
     return {**extra, "attachments": files}
-
-
-def _record(
-    store: Store,
-    versions: Versions,
-    now: datetime,
-    rows: list[Deliverable],
-    deliveries: list[Delivery],
-    report: DeliveryReport,
-) -> None:
-    at = format_instant(now) or ""
-    sent: list[tuple[str, str | None, int]] = []
-    transitions: list[Transition] = []
-    retry: list[tuple[str | None, str, bool, int]] = []
-    failed: list[tuple[int, str]] = []
-    for row, delivery in zip(rows, deliveries, strict=True):
-        message = row.message
-        if delivery.ok:
-            sent.append((at, delivery.provider_id, message.id))
-            report.sent += 1
-            if row.enrollment_state != "active":
-                continue  # removed or exited while the message was in the outbox
-            version = versions.get(message.sequence, message.version)
-            enrolled = from_db(row.enrolled_at)
-            assert enrolled is not None
-            moves = moved_on(
-                version,
-                message.enrollment,
-                next_index=version.after(row.step_index),
-                done_at=now,
-                enrolled_at=enrolled,
-                contact_zone=row.contact_zone,
-                kind="sent",
-                step_id=message.step,
-                detail=f"{message.channel} to {message.to_address}",
-            )
-            report.completed += moves[-1].state == "completed"
-            transitions.extend(moves)
-        elif delivery.temporary and message.attempts + 1 < MAX_ATTEMPTS:
-            until = now + retry_delay(message.attempts + 1, message.idempotency_key)
-            retry.append((delivery.error, format_instant(until) or at, True, message.id))
-            report.retrying += 1
-            # Out of the due set while its message waits to be tried again (a message sent
-            # straight from the tick left its enrollment due).
-            transitions.append(
-                Transition(
-                    message.enrollment,
-                    "active",
-                    row.step_index,
-                    row.anchor_at,
-                    None,
-                    None,
-                    at,
-                    "retrying",
-                    message.step,
-                    delivery.error,
-                )
-            )
-        else:
-            error = str(delivery.error)
-            if delivery.temporary:
-                error = f"{error} (gave up after {MAX_ATTEMPTS} attempts)"
-            failed.append((message.id, error))
-            report.failed += 1
-            if row.enrollment_state != "active":
-                continue
-            transitions.append(
-                Transition(
-                    message.enrollment,
-                    "failed",
-                    row.step_index,
-                    row.anchor_at,
-                    None,
-                    f"step '{message.step}': {error}",
-                    at,
-                    "failed",
-                    message.step,
-                    error,
-                )
-            )
-    with store.transaction():
-        store.mark_sent(sent)
-        store.postpone(retry)
-        for message_id, error in failed:
-            store.set_message_status([message_id], "failed", error=error, attempt=True)
-        # Read again under the write lock: a reply, a removal or a pause that came in while the
-        # message was on its way wins over moving the enrollment on.
-        states = store.enrollment_states([t.enrollment for t in transitions])
-        store.advance([t for t in transitions if states.get(t.enrollment) == "active"])

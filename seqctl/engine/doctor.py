@@ -13,7 +13,9 @@ from datetime import datetime, timedelta
 
 from seqctl.durations import Unit, Wait
 from seqctl.engine import foresight
+from seqctl.engine.catalog import visible
 from seqctl.engine.runtime import RunnableVersion, Versions
+from seqctl.engine.visibility import Viewer
 from seqctl.schedule import Calendar, Deferral, add_wait, open_at, why_deferred
 from seqctl.store import ContactRecord, Store
 from seqctl.store.records import EnrollmentRecord
@@ -35,10 +37,14 @@ class Check:
     detail: str
 
 
-def diagnose(store: Store, sequence: str, contact: str, *, now: datetime) -> list[Check]:
-    """Checks in order, from "is the sequence published" to "is the next step due"."""
+def diagnose(
+    store: Store, sequence: str, contact: str, *, now: datetime, viewer: Viewer | None = None
+) -> list[Check]:
+    """Checks in order, from "is the sequence published" to "is the next step due".
+
+    A sequence the viewer may not see gets the answer of one that does not exist."""
     checks: list[Check] = []
-    record = store.sequence(sequence)
+    record = store.sequence(sequence) if visible(store, sequence, viewer) else None
     if record is None or record.latest_version is None:
         what = "no sequence" if record is None else "nothing published for"
         checks.append(Check("published", False, f"{what} '{sequence}': seqctl publish playbooks/"))

@@ -12,7 +12,9 @@ from typing import Any
 from seqctl.engine import contacts
 from seqctl.engine.advance import exit_enrollment
 from seqctl.engine.bulk import collector_paused
+from seqctl.engine.catalog import require_visible
 from seqctl.engine.runtime import RunnableVersion, Versions
+from seqctl.engine.visibility import Viewer
 from seqctl.errors import NotFound, SeqctlError
 from seqctl.schedule import open_at
 from seqctl.store import Store
@@ -51,8 +53,10 @@ def enroll(
     variables: Mapping[str, Any] | None = None,
     batch_size: int = BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
+    viewer: Viewer | None = None,
 ) -> EnrollReport:
     """Enroll contacts (by key) in the newest version. Idempotent: live ones count as already."""
+    require_visible(store, sequence, viewer)
     enroller = Enroller(store, sequence, now=now, variables=variables)
     report = EnrollReport()
     enroller.enroll_all(contacts, report, batch_size=batch_size, progress=progress)
@@ -187,6 +191,7 @@ def enroll_file(
     variables: Mapping[str, Any] | None = None,
     extra_keys: Iterable[str] = (),
     progress: Callable[[int], None] | None = None,
+    viewer: Viewer | None = None,
 ) -> EnrollReport:
     """Enroll from a file (or `-`): contact keys one a line, or CSV/JSONL contact rows.
 
@@ -194,6 +199,7 @@ def enroll_file(
     that cannot be imported is refused with its line number. `progress`, as for `enroll`, is
     called after each batch with the number of contacts in it.
     """
+    require_visible(store, sequence, viewer)
     enroller = Enroller(store, sequence, now=now, variables=variables)
     result = EnrollReport()
     enroller.enroll_all(extra_keys, result, progress=progress)
@@ -228,7 +234,11 @@ def enroll_file(
     return result
 
 
-def live(store: Store, sequence: str, contact: str) -> EnrollmentRecord:
+def live(
+    store: Store, sequence: str, contact: str, viewer: Viewer | None = None
+) -> EnrollmentRecord:
+    """The running enrollment of a contact in a sequence the viewer may see."""
+    require_visible(store, sequence, viewer)
     found = store.live_enrollment(sequence, contact)
     if found is None:
         if store.contact(contact) is None:
@@ -238,10 +248,16 @@ def live(store: Store, sequence: str, contact: str) -> EnrollmentRecord:
 
 
 def remove(
-    store: Store, sequence: str, contact: str, *, now: datetime, reason: str = "removed by a person"
+    store: Store,
+    sequence: str,
+    contact: str,
+    *,
+    now: datetime,
+    reason: str = "removed by a person",
+    viewer: Viewer | None = None,
 ) -> EnrollmentRecord:
     """Take a contact off a sequence: exited, open actions and unsent messages cancelled."""
-    enrollment = live(store, sequence, contact)
+    enrollment = live(store, sequence, contact, viewer)
     stamp = format_instant(now) or ""
     with store.transaction():
         exit_enrollment(store, enrollment, at=stamp, reason=reason, kind="exited", detail=reason)
@@ -249,10 +265,16 @@ def remove(
 
 
 def pause(
-    store: Store, sequence: str, contact: str, *, now: datetime, reason: str = "paused by a person"
+    store: Store,
+    sequence: str,
+    contact: str,
+    *,
+    now: datetime,
+    reason: str = "paused by a person",
+    viewer: Viewer | None = None,
 ) -> EnrollmentRecord:
     """Hold one enrollment where it is; its countdown freezes until resumed."""
-    enrollment = live(store, sequence, contact)
+    enrollment = live(store, sequence, contact, viewer)
     if enrollment.state == "paused":
         raise SeqctlError(f"'{contact}' is already paused in '{sequence}'")
     if enrollment.state == "failed":
@@ -264,9 +286,11 @@ def pause(
     return enrollment
 
 
-def resume(store: Store, sequence: str, contact: str, *, now: datetime) -> EnrollmentRecord:
+def resume(
+    store: Store, sequence: str, contact: str, *, now: datetime, viewer: Viewer | None = None
+) -> EnrollmentRecord:
     """Resume one paused enrollment; its due time moves later by the time spent paused."""
-    enrollment = live(store, sequence, contact)
+    enrollment = live(store, sequence, contact, viewer)
     if enrollment.state != "paused":
         raise SeqctlError(f"'{contact}' is not paused in '{sequence}' (it is {enrollment.state})")
     with store.transaction():

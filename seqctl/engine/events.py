@@ -25,6 +25,7 @@ from seqctl.timeutil import format_instant, parse_instant, zone
 
 if TYPE_CHECKING:
     from seqctl.engine.autoenroll import AutoEnroll
+    from seqctl.engine.visibility import Viewer
 
 EVENT_TYPES = ("reply", "open", "click", "bounce", "unsubscribe", "meeting_booked", "inbound",
                "out_of_office")  # fmt: skip
@@ -95,10 +96,20 @@ def parse_event(fields: Mapping[str, Any], *, now: datetime) -> Event:
 
 
 def record(
-    store: Store, events: Iterable[tuple[str, Event | str]], *, now: datetime
+    store: Store,
+    events: Iterable[tuple[str, Event | str]],
+    *,
+    now: datetime,
+    viewer: Viewer | None = None,
 ) -> EventReport:
-    """Record events and apply their rules. Items are (where, event) or (where, refusal reason)."""
+    """Record events and apply their rules. Items are (where, event) or (where, refusal reason).
+
+    An event naming a sequence the viewer may not see is refused as naming an unknown one. An
+    event without a sequence is a fact about the contact: its rules apply in every sequence
+    (an unsubscribe must stop them all, whoever records it).
+    """
     report = EventReport()
+    see = _Sight(store, viewer)
     versions = Versions(store)
     changed = _ContactChanges(store, now)
     pending = iter(events)
@@ -109,7 +120,7 @@ def record(
                 counts = (report.recorded, report.duplicates, report.exited, report.paused)
                 try:
                     with store.transaction():  # a savepoint: a bad event takes only itself back
-                        _record_one(store, versions, where, item, now, report, changed)
+                        _record_one(store, versions, where, item, now, report, changed, see)
                 except SeqctlError as exc:
                     report.recorded, report.duplicates, report.exited, report.paused = counts
                     report.refused.append((where, str(exc)))
@@ -127,6 +138,7 @@ def _record_one(
     now: datetime,
     report: EventReport,
     changed: _ContactChanges,
+    see: _Sight,
 ) -> None:
     if isinstance(item, str):
         report.refused.append((where, item))
@@ -135,7 +147,7 @@ def _record_one(
     if contact is None:
         report.refused.append((where, f"unknown contact '{item.contact}'"))
         return
-    if item.sequence is not None and store.sequence(item.sequence) is None:
+    if item.sequence is not None and (store.sequence(item.sequence) is None or not see(item)):
         report.refused.append((where, f"unknown sequence '{item.sequence}'"))
         return
     if _store_event(store, item, now) is None:
@@ -144,6 +156,24 @@ def _record_one(
     report.recorded += 1
     if _apply(store, versions, item, contact.email, now, report):
         changed(contact.key)
+
+
+class _Sight:
+    """Whether the viewer may see an event's sequence, asked of the catalog once a sequence."""
+
+    def __init__(self, store: Store, viewer: Viewer | None) -> None:
+        self.store, self.viewer = store, viewer
+        self._seen: dict[str, bool] = {}
+
+    def __call__(self, event: Event) -> bool:
+        from seqctl.engine.catalog import visible
+
+        name = event.sequence
+        if name is None or self.viewer is None:
+            return True
+        if name not in self._seen:
+            self._seen[name] = visible(self.store, name, self.viewer)
+        return self._seen[name]
 
 
 class _ContactChanges:

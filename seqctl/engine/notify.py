@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from seqctl.channels import ChannelSet, Outgoing
+from seqctl.channels import ChannelSet, Outgoing, send_all
 from seqctl.engine.runtime import Versions
 from seqctl.store import Store
 from seqctl.timeutil import format_instant
@@ -60,7 +60,7 @@ def notify_owners(
             body,
             until,
         )
-        [delivery] = channel.send([message])
+        [delivery] = send_all(channel, [message])
         sent += delivery.ok
     with store.transaction():
         store.set_mark(MARK, str(last))

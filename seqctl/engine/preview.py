@@ -7,14 +7,17 @@ from pathlib import Path
 from typing import Any
 
 from seqctl import render
+from seqctl.engine.catalog import require_visible
 from seqctl.engine.content import action_instructions, render_step
 from seqctl.engine.engagement import Engagement
 from seqctl.engine.routing import Undeliverable, suppression_keys
 from seqctl.engine.runtime import RunnableVersion, Versions
 from seqctl.engine.steps import branch_target, variables_for
+from seqctl.engine.variants import shares
+from seqctl.engine.visibility import Viewer
 from seqctl.errors import Failed, InputError, NotFound
 from seqctl.playbook.lint import lint_paths
-from seqctl.playbook.model import MESSAGE_TYPES, StepType
+from seqctl.playbook.model import MESSAGE_TYPES, Step, StepType
 from seqctl.store import ContactRecord, Store
 from seqctl.timeutil import format_instant
 
@@ -22,11 +25,13 @@ MAX_STEPS = 200
 
 
 def load_for_preview(
-    store: Store, playbook: str, *, now: datetime | None = None
+    store: Store, playbook: str, *, now: datetime | None = None, viewer: Viewer | None = None
 ) -> RunnableVersion:
-    """A playbook file (linted first) or, when no such file exists, a published sequence id."""
+    """A playbook file (linted first) or, when no such file exists, a published sequence id
+    (one the viewer may see: a file is anyone's who can read it, as for publishing)."""
     path = Path(playbook)
     if not path.exists():
+        require_visible(store, playbook, viewer)
         if store.sequence(playbook) is not None:
             return Versions(store).get(playbook)
         raise NotFound(f"{playbook}: no such playbook file or published sequence")
@@ -48,11 +53,15 @@ def preview(
     *,
     start: datetime,
     variables: dict[str, Any] | None = None,
+    enrollment: int | None = None,
     blocked: frozenset[str] = frozenset(),
 ) -> list[dict[str, Any]]:
     """Each step's due time if every step were done the moment it is due, with its content.
 
-    `blocked`: the contact's addresses on the suppression list (`channel: auto` avoids them).
+    An A/B-tested step says which variant the contact gets: the one its `enrollment` (in this
+    sequence) draws, or the winner. Before the contact is enrolled nobody can tell: every
+    variant is rendered, with its share. `blocked`: the contact's addresses on the suppression
+    list (`channel: auto` avoids them).
     """
     zone = contact.get("timezone")
     anchor = start
@@ -81,16 +90,23 @@ def preview(
                 step.type in MESSAGE_TYPES or step.type is StepType.WEBHOOK
             ):
                 seen = Engagement(due, blocked=blocked)
-                message = render_step(version, step, contact, context, seen)
-                entry.update(
-                    channel=message.channel,
-                    to=message.to,
-                    subject=message.subject,
-                    body=message.body,
-                )
-                if message.why:
-                    entry["channel_reason"] = message.why
+                shown, variant = version.variant(step, enrollment)
+                if step.spec.get("variants"):
+                    entry["variant"] = variant
+                if step.spec.get("variants") and variant is None:
+                    entry["variants"] = _every_variant(version, step, contact, context, seen)
+                else:
+                    message = render_step(version, shown, contact, context, seen)
+                    entry.update(
+                        channel=message.channel,
+                        to=message.to,
+                        subject=message.subject,
+                        body=message.body,
+                    )
+                    if message.why:
+                        entry["channel_reason"] = message.why
             else:
+                step, _ = version.variant(step, enrollment)
                 instructions = action_instructions(step, context)
                 if instructions:
                     entry["instructions"] = instructions
@@ -106,3 +122,27 @@ def blocked(store: Store, version: RunnableVersion, contact: ContactRecord) -> f
     """The contact's addresses on the suppression list, which `channel: auto` steers around."""
     keys = suppression_keys(version.model.definition, contact.fields())
     return frozenset(store.suppressed(keys)) if keys and store.has_suppressions() else frozenset()
+
+
+def _every_variant(
+    version: RunnableVersion,
+    step: Step,
+    contact: dict[str, Any],
+    context: dict[str, Any],
+    seen: Engagement,
+) -> list[dict[str, Any]]:
+    """Each variant of a step rendered for the contact, with its share of the enrollments."""
+    rendered = []
+    for variant, share in shares(step).items():
+        message = render_step(version, step.with_variant(variant), contact, context, seen)
+        rendered.append(
+            {
+                "id": variant,
+                "share": round(share, 3),
+                "channel": message.channel,
+                "to": message.to,
+                "subject": message.subject,
+                "body": message.body,
+            }
+        )
+    return rendered

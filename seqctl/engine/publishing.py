@@ -119,7 +119,8 @@ def _store_attachments(store: Store, item: Planned) -> None:
     """Copy each attachment into the database: a version sends what was published."""
     dirs = attachment_dirs_for(Path(item.source))
     for step in item.sequence.steps:
-        for attachment in step.spec.get("attachments") or []:
+        variant_files = [a for v in step.variants for a in v.spec.get("attachments") or []]
+        for attachment in [*(step.spec.get("attachments") or []), *variant_files]:
             found = find_attachment(attachment["name"], dirs)
             if found is None:
                 raise InputError(f"{item.source}: attachment '{attachment['name']}' disappeared")

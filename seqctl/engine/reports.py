@@ -5,9 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from seqctl.engine import results
+from seqctl.engine.catalog import admitted, require_visible
 from seqctl.engine.runtime import Versions
+from seqctl.engine.visibility import Viewer
 from seqctl.errors import NotFound
 from seqctl.store import Store
+from seqctl.store.records import MessageRecord
 from seqctl.timeutil import format_instant
 
 STATES = ("active", "waiting", "paused", "completed", "exited", "failed")
@@ -68,21 +72,30 @@ def enrollments(
     return rows
 
 
-def status(store: Store, sequence: str, *, since: datetime | None = None) -> dict[str, Any]:
+def status(
+    store: Store,
+    sequence: str,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """Counts by state, and the funnel per step of the newest version.
 
-    `since`: only history rows and events at or after it count; the enrollment state counts and
-    `pending` are as they are now.
+    `since`, `until`: only history rows and events at or after `since` and before `until`
+    count; the enrollment state counts, `pending`, approvals waiting and (with `now`) actions
+    due are as they are now. A/B-tested steps get their variants' results.
     """
     record = store.sequence(sequence)
     if record is None:
         raise NotFound(f"no sequence '{sequence}'")
     version = Versions(store).get(sequence)
-    stamp = format_instant(since)
+    stamp, end = format_instant(since), format_instant(until)
     counts = store.state_counts(sequence)
-    by_step = store.step_counts(sequence, since=stamp)
-    reached = store.step_reached(sequence, REACHED_KINDS, since=stamp)
-    engaged = store.event_contacts(sequence, tuple(ENGAGEMENT.values()), since=stamp)
+    by_step = store.step_counts(sequence, since=stamp, until=end)
+    reached = store.step_reached(sequence, REACHED_KINDS, since=stamp, until=end)
+    engaged = store.event_contacts(sequence, tuple(ENGAGEMENT.values()), since=stamp, until=end)
+    tests = results.variant_results(store, version, stamp, end)
     messages = store.message_counts(sequence)
     steps = []
     for step in version.steps:
@@ -98,7 +111,9 @@ def status(store: Store, sequence: str, *, since: datetime | None = None) -> dic
         for field, event_type in ENGAGEMENT.items():
             row[field] = engaged.get((step.id, event_type), 0)
         row["rates"] = _rates(row)
+        row.update(tests.get(step.id, {}))
         steps.append(row)
+    definition = version.model.definition
     return {
         "sequence": sequence,
         "status": record.status,
@@ -107,7 +122,16 @@ def status(store: Store, sequence: str, *, since: datetime | None = None) -> dic
         "steps": steps,
         "since": stamp,
         # Enrollments that entered the funnel: all of them, or those enrolled since.
-        "reached": store.enrolled_count(sequence, since=stamp) if stamp else sum(counts.values()),
+        "reached": (
+            store.enrolled_count(sequence, since=stamp, until=end)
+            if stamp or end
+            else sum(counts.values())
+        ),
+        "until": end,
+        "name": version.model.name,
+        "owner": definition.get("owner"),
+        "timezone": definition.get("timezone", "UTC"),
+        "totals": results.totals(store, sequence, steps, stamp, end, now),
     }
 
 
@@ -131,25 +155,39 @@ def _shown_states(counts: dict[str, int], *, paused: bool) -> dict[str, int]:
     return shown
 
 
-def all_status(store: Store, *, since: datetime | None = None) -> list[dict[str, Any]]:
-    """status() of every published sequence."""
+def all_status(
+    store: Store,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    now: datetime | None = None,
+    among: set[str] | None = None,
+) -> list[dict[str, Any]]:
+    """status() of every published sequence (`among`: only these, see catalog.admitted)."""
     return [
-        status(store, r.id, since=since) for r in store.sequences() if r.latest_version is not None
+        status(store, r.id, since=since, until=until, now=now)
+        for r in store.sequences()
+        if r.latest_version is not None and (among is None or r.id in among)
     ]
 
 
-def timeline(store: Store, contact: str) -> list[dict[str, Any]]:
-    """Everything that happened to a contact, in order."""
+def timeline(store: Store, contact: str, *, viewer: Viewer | None = None) -> list[dict[str, Any]]:
+    """Everything that happened to a contact, in order; only in sequences the viewer may see
+    (and events that belong to no sequence)."""
     if store.contact(contact) is None:
         raise NotFound(f"no contact '{contact}'")
+    among = admitted(store, viewer)
     rows = [
         {"at": h.at, "sequence": h.sequence, "step": h.step, "kind": h.kind, "detail": h.detail}
         for h in store.history(contact=contact)
+        if among is None or h.sequence in among
     ]
     # Events that touched no running enrollment (a bounce after the sequence ended, an open of
     # an old message) have no history row: show them from the events themselves.
     written = {(row["at"], row["kind"]) for row in rows}
     for event in store.events(contact=contact):
+        if among is not None and event.sequence is not None and event.sequence not in among:
+            continue
         if (event.at, event.type) not in written:
             details = ", ".join(f"{k}={v}" for k, v in sorted(event.data.items())) or None
             rows.append(
@@ -162,3 +200,21 @@ def timeline(store: Store, contact: str) -> list[dict[str, Any]]:
                 }
             )
     return sorted(rows, key=lambda row: str(row["at"]))
+
+
+def messages(
+    store: Store,
+    *,
+    status: str | None = None,
+    sequence: str | None = None,
+    limit: int | None = None,
+    viewer: Viewer | None = None,
+) -> list[MessageRecord]:
+    """The outbox (of a sequence, in a status), of the sequences the viewer may see."""
+    if sequence is not None:
+        require_visible(store, sequence, viewer)
+    among = admitted(store, viewer)
+    if among is None:
+        return store.messages(status=status, sequence=sequence, limit=limit)
+    shown = [m for m in store.messages(status=status, sequence=sequence) if m.sequence in among]
+    return shown[:limit] if limit else shown

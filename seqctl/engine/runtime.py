@@ -32,6 +32,9 @@ class RunnableVersion:
     _due_texts: dict[tuple[int, datetime, str | None], str] = field(
         default_factory=dict, repr=False
     )
+    # A/B tests: winners named by the sequence's newest version, by step id (Versions sets them)
+    newer_winners: dict[str, str] = field(default_factory=dict, repr=False)
+    _variant_steps: dict[tuple[str, str], Step] = field(default_factory=dict, repr=False)
 
     @property
     def definition(self) -> dict[str, Any]:
@@ -109,6 +112,21 @@ class RunnableVersion:
                 render.prepared(variables, "step"),
             )
         return found
+
+    def variant(self, step: Step, enrollment: int | None) -> tuple[Step, str | None]:
+        """The step as this enrollment gets it (its A/B variant's content), and the variant id."""
+        if not step.spec.get("variants"):
+            return step, None
+        from seqctl.engine.variants import choose
+
+        chosen = choose(step, self.sequence, enrollment, winner=self.newer_winners.get(step.id))
+        if chosen is None:
+            return step, None
+        key = (step.id, chosen)
+        found = self._variant_steps.get(key)
+        if found is None:
+            found = self._variant_steps[key] = step.with_variant(chosen)
+        return found, chosen
 
     def zone_for(self, contact_zone: str | None) -> str:
         definition = self.model.definition
@@ -201,7 +219,14 @@ class Versions:
             )
         key = (sequence, record.number)
         if key not in self._cache:
-            self._cache[key] = RunnableVersion(
-                sequence, record.number, from_definition(record.definition)
-            )
+            runnable = RunnableVersion(sequence, record.number, from_definition(record.definition))
+            if number is not None and any(s.spec.get("variants") for s in runnable.steps):
+                runnable.newer_winners = self._newest_winners(sequence)
+            self._cache[key] = runnable
         return self._cache[key]
+
+    def _newest_winners(self, sequence: str) -> dict[str, str]:
+        """The winners the newest version names, by step id: they end a test for everyone."""
+        newest = self.store.version(sequence)
+        steps = newest.definition.get("steps", []) if newest is not None else []
+        return {str(s["id"]): str(s["winner"]) for s in steps if s.get("winner")}

@@ -98,6 +98,7 @@ class Outcome:
     reason: str | None = None
     title: str | None = None
     instructions: str | None = None
+    variant: str | None = None  # the A/B variant the message (or draft) was rendered from
 
 
 def decide(
@@ -107,7 +108,7 @@ def decide(
     engagement: Engagement | None = None,
 ) -> Outcome:
     """The outcome of the due step of one enrollment at `now`, given what the contact did."""
-    step = version.steps[due.step]
+    step, variant = version.variant(version.steps[due.step], due.id)
     seen = engagement or Engagement(now)
     variables = variables_for(
         version,
@@ -129,11 +130,13 @@ def decide(
                 step,
                 title=action_title(step, due.contact_fields, variables),
                 instructions=action_instructions(step, variables),
+                variant=variant,
             )
         return Outcome(
             Kind.SEND,
             step,
             message=render_step(version, step, due.contact_fields, variables, seen),
+            variant=variant,
         )
     except render.RenderError as exc:
         return Outcome(Kind.FAIL, step, reason=f"step '{step.id}': {exc}")

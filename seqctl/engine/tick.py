@@ -6,7 +6,7 @@ import os
 import socket
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ from seqctl.timeutil import format_instant
 if TYPE_CHECKING:
     from seqctl.channels import ChannelSet
     from seqctl.engine.delivery import DeliveryReport
+    from seqctl.engine.failing import ChannelTrouble
 
 # The rendering, delivery and events machinery is imported when there is work: cron runs the
 # tick every minute, and most minutes there is none.
@@ -40,14 +41,17 @@ class TickReport:
     deferred: int = 0
     completed: int = 0
     notified: int = 0  # owners sent a digest of what needs them
+    resent: int = 0  # messages sent again after an unknown outcome (a tick killed mid-send)
     busy: str | None = None  # who held the lease when another tick was running
     stopped: str | None = None  # why it stopped before the end (a signal), if it did
+    failing: list[ChannelTrouble] = field(default_factory=list)  # channels that are down
 
     def add(self, delivered: DeliveryReport) -> None:
         self.sent += delivered.sent
         self.failed += delivered.failed
         self.deferred += delivered.deferred
         self.completed += delivered.completed
+        self.resent += delivered.resent
 
     def counts(self) -> dict[str, int]:
         return {k: v for k, v in asdict(self).items() if isinstance(v, int)}
@@ -61,6 +65,8 @@ class TickReport:
         for optional in ("busy", "stopped"):
             if data[optional] is None:
                 del data[optional]
+        if not self.failing:
+            del data["failing"]
         return data
 
 
@@ -98,17 +104,20 @@ def tick(
         if store.has_work(stamp):
             from seqctl.engine import shards
             from seqctl.engine.bulk import collector_paused
-            from seqctl.engine.delivery import deliver
+            from seqctl.engine.delivery import deliver, recover_in_flight
             from seqctl.engine.events import resume_due
 
             resume_due(store, now)  # out-of-office pauses that have ended
             run = Run(channels, now, batch_size, senders or {}, lease, stop)
             workers = shards.workers(store, stamp, limit, senders or {})
             with collector_paused():  # a tick makes no reference cycles; see bulk
-                if workers > 1:
+                # What a dead tick left in flight is settled before anything new is sent.
+                report.add(recover_in_flight(store, channels, Versions(store), now, stop))
+                if workers > 1 and stop() is None:
+                    channels.close()  # no connection or thread may cross the fork
                     for part in shards.run(store, workers, run.advance_shard, progress, stop):
                         report.add_counts(part)
-                else:
+                elif stop() is None:
                     run.advance(store, limit, report, progress)
                 report.add(
                     deliver(
@@ -122,6 +131,9 @@ def tick(
                         stop=stop,
                     )
                 )
+        from seqctl.engine.failing import failing_channels
+
+        report.failing = failing_channels(store, channels)
         if notifications and stop() is None:
             from seqctl.engine.notify import notify_owners
 
@@ -195,7 +207,10 @@ class Run:
     ) -> dict[str, int]:
         """One process's share: its counts, to be added up."""
         report = TickReport(now=format_instant(self.now) or "")
-        self.advance(store, None, report, progress, shard)
+        try:
+            self.advance(store, None, report, progress, shard)
+        finally:
+            self.channels.close()  # this process's own connections, opened after the fork
         return report.counts()
 
 
@@ -232,7 +247,7 @@ def _advance_all(
         rows = store.due(stamp, size, shard)
         if not rows:
             return
-        batch = Batch(now, approvals, limits)
+        batch = Batch(now, approvals, limits, channels.knows_delivered)
         for row in rows:
             due = DueEnrollment.from_row(row)
             version = versions.get(due.sequence, due.version)
@@ -289,7 +304,7 @@ def _advance_all(
         report.completed += sum(1 for t in batch.transitions if t.state == "completed")
         if batch.sending:
             delivered = DeliveryReport()
-            send_batch(store, channels, versions, now, batch.deliverables(ids), delivered)
+            send_batch(store, channels, versions, now, batch.deliverables(ids), delivered, stop)
             report.add(delivered)
         if progress is not None:
             progress(len(rows))

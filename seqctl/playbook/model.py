@@ -65,6 +65,22 @@ _STEP_CONTENT = (
 )  # fmt: skip
 
 
+# What a variant of a message step may carry instead of the step's own (DESIGN.md: variants).
+VARIANT_CONTENT = (
+    "name", "subject", "body", "html", "template", "attachments", "whatsapp_template",
+)  # fmt: skip
+DEFAULT_VARIANT_WEIGHT = 1
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One version of a message step: its id, its share of the enrollments, its content."""
+
+    id: str
+    weight: float
+    spec: Mapping[str, Any]  # the variant's own content, normalised like a step's
+
+
 @dataclass(frozen=True)
 class Step:
     """One normalised step: what to do, after which waits, with which content."""
@@ -83,6 +99,40 @@ class Step:
     @property
     def is_manual(self) -> bool:
         return self.mode is Mode.MANUAL
+
+    @property
+    def variants(self) -> tuple[Variant, ...]:
+        """The step's A/B variants, in the playbook's order; () for a step without."""
+        return tuple(
+            Variant(
+                str(v["id"]),
+                float(v.get("weight", DEFAULT_VARIANT_WEIGHT)),
+                {k: x for k, x in v.items() if k not in ("id", "weight")},
+            )
+            for v in self.spec.get("variants") or ()
+        )
+
+    @property
+    def winner(self) -> str | None:
+        """The variant that ended the test (`winner:`): every new send uses it."""
+        found = self.spec.get("winner")
+        return str(found) if found is not None else None
+
+    def with_variant(self, variant_id: str) -> Step:
+        """This step as one variant renders it: the variant's content over the step's.
+
+        A variant's `body` or `template` replaces both of the step's; its `attachments` replace
+        the step's list. The variants themselves are left out.
+        """
+        chosen = next((v for v in self.variants if v.id == variant_id), None)
+        if chosen is None:
+            raise KeyError(variant_id)
+        spec = {k: v for k, v in self.spec.items() if k not in ("variants", "winner")}
+        if "body" in chosen.spec or "template_source" in chosen.spec or "template" in chosen.spec:
+            for key in ("body", "template", "template_source"):
+                spec.pop(key, None)
+        spec.update(chosen.spec)
+        return Step(self.id, self.type, self.mode, self.waits, self.day, spec)
 
 
 @dataclass(frozen=True)
@@ -157,10 +207,38 @@ def normalise(
             source = read_template(raw["template"], template_dirs)
             if source is not None:
                 step["template_source"] = source
+        if "variants" in raw:
+            step["variants"] = [
+                _variant(v, template_dirs, attachment_dirs) for v in raw["variants"]
+            ]
+        if "winner" in raw:
+            step["winner"] = raw["winner"]
         steps.append(step)
         pending_waits, pending_day = [], None
     definition["steps"] = steps
     return from_definition(definition)
+
+
+def _variant(
+    raw: Mapping[str, Any], template_dirs: tuple[Path, ...], attachment_dirs: tuple[Path, ...]
+) -> dict[str, Any]:
+    """A variant normalised as a step's content is: its weight spelled out, files read in."""
+    variant: dict[str, Any] = {
+        "id": raw["id"],
+        "weight": raw.get("weight", DEFAULT_VARIANT_WEIGHT),
+    }
+    for key in VARIANT_CONTENT:
+        if key in raw:
+            variant[key] = raw[key]
+    if "attachments" in raw:
+        variant["attachments"] = [
+            describe_attachment(n, attachment_dirs) for n in raw["attachments"]
+        ]
+    if "template" in raw:
+        source = read_template(raw["template"], template_dirs)
+        if source is not None:
+            variant["template_source"] = source
+    return variant
 
 
 def from_definition(definition: Mapping[str, Any]) -> SequenceDef:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -172,6 +172,96 @@ def attachments(ctx: Context) -> Iterator[Finding]:
                 )
 
 
+def variants(ctx: Context) -> Iterator[Finding]:
+    """Variant ids are unique in their step, and `winner` names one of them."""
+    for i, step in enumerate(ctx.sequence.steps):
+        seen: dict[str, int] = {}
+        for n, variant in enumerate(step.variants):
+            if variant.id in seen:
+                first = ctx.document.position(ctx.step_path(i, "variants", seen[variant.id], "id"))
+                yield ctx.document.finding(
+                    ctx.step_path(i, "variants", n, "id"),
+                    "duplicate-variant",
+                    f"variant id '{variant.id}' is already used at line {first.line}",
+                )
+            else:
+                seen[variant.id] = n
+        winner = step.winner
+        if winner is not None and winner not in seen:
+            ids = list(seen)
+            close = difflib.get_close_matches(winner, ids, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            yield ctx.document.finding(
+                ctx.step_path(i, "winner"),
+                "variant-winner",
+                f"winner '{winner}' is not a variant of step '{step.id}' "
+                f"(variants: {', '.join(ids)}){hint}",
+            )
+
+
+def variant_content(ctx: Context) -> Iterator[Finding]:
+    """The template and attachment checks of `templates` and `attachments`, run on every
+    variant of every step, each finding at its place inside the variant."""
+    for i, step in enumerate(ctx.sequence.steps):
+        for n, variant in enumerate(step.variants):
+            where = ctx.step_path(i, "variants", n)
+            yield from _content_templates(ctx, variant.spec, where)
+            for k, item in enumerate(variant.spec.get("attachments") or []):
+                yield from _attachment(ctx, (*where, "attachments", k), item)
+
+
+def _content_templates(
+    ctx: Context, spec: Mapping[str, Any], path: tuple[str | int, ...]
+) -> Iterator[Finding]:
+    """The template checks of one step's (or one variant's) content at `path`."""
+    for key in TEMPLATE_FIELDS:
+        source = spec.get(key)
+        if isinstance(source, str):
+            yield from _inline_template(ctx, (*path, key), source)
+    params = (spec.get("whatsapp_template") or {}).get("params", [])
+    for n, param in enumerate(params):
+        yield from _inline_template(ctx, (*path, "whatsapp_template", "params", n), str(param))
+    name = spec.get("template")
+    if name is None:
+        return
+    found = find_template(name, ctx.template_dirs)
+    if found is None:
+        looked = ", ".join(_shown(d) for d in ctx.template_dirs)
+        yield ctx.document.finding(
+            (*path, "template"),
+            "template-missing",
+            f"template '{name}' not found (looked in {looked})",
+        )
+        return
+    for problem in template_checks.check_template(found.read_text(encoding="utf-8")):
+        yield Finding(
+            _shown(found),
+            problem.line,
+            problem.column,
+            problem.rule,
+            Severity.ERROR,
+            problem.message,
+        )
+
+
+def _attachment(
+    ctx: Context, path: tuple[str | int, ...], item: Mapping[str, Any]
+) -> Iterator[Finding]:
+    if "sha256" not in item:
+        yield ctx.document.finding(
+            path,
+            "attachment-missing",
+            f"attachment '{item['name']}' not found beside the playbook or in attachments/",
+        )
+    elif item["size"] > MAX_ATTACHMENT_BYTES:
+        yield ctx.document.finding(
+            path,
+            "attachment-size",
+            f"attachment '{item['name']}' is {item['size'] / 1024 / 1024:.1f} MB: "
+            f"at most {MAX_ATTACHMENT_BYTES // 1024 // 1024} MB (send a link instead)",
+        )
+
+
 def expressions(ctx: Context) -> Iterator[Finding]:
     if isinstance(ctx.data.get("enroll_when"), str):
         for problem in template_checks.check_expression(ctx.data["enroll_when"]):
@@ -307,7 +397,7 @@ def unsubscribe_rule(ctx: Context) -> Iterator[Finding]:
 
 RULES: tuple[Rule, ...] = (
     duplicate_steps, branch_targets, unreachable_steps, trailing_wait, templates, attachments,
-    expressions,
+    variants, variant_content, expressions,
     time_zone, holiday_country, send_window, message_gap, whatsapp_fallback, consent,
     auto_approve_steps, unsubscribe_rule,
 )  # fmt: skip

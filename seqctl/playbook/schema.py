@@ -86,6 +86,18 @@ def _finding(document: Document, error: ValidationError) -> Finding:
         both = error.validator_value.get("required", [])
         if both:
             return document.finding(path, "schema", f"use only one of: {', '.join(both)}")
+    if kind in ("minItems", "maxItems") and path and path[-1] == "variants":
+        return document.finding(path, "schema", f"a step has 2 to 5 variants, not {len(instance)}")
+    if kind == "not" and path and path[-1] == "variants":
+        return document.finding(path, "schema", str(schema.get("description")))
+    if kind == "dependentRequired" and "winner" in instance and "variants" not in instance:
+        return document.finding(
+            (*path, "winner"), "schema", "winner names one of the step's variants: it has none"
+        )
+    if kind in ("exclusiveMinimum", "type") and path and path[-1] == "weight":
+        return document.finding(
+            path, "schema", f"a variant's weight is a positive number, not {instance!r}"
+        )
     description = schema.get("description")
     message = error.message
     if kind == "pattern" and description:

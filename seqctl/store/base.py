@@ -20,6 +20,7 @@ from seqctl.store.history import HistoryQueries
 from seqctl.store.leases import LeaseQueries
 from seqctl.store.messages import MessageQueries
 from seqctl.store.migrations import migrations
+from seqctl.store.outcomes import OutcomeQueries
 from seqctl.store.sequences import SequenceQueries
 from seqctl.store.summaries import SummaryQueries
 from seqctl.store.transitions import TransitionQueries
@@ -46,6 +47,7 @@ class Store(
     LeaseQueries,
     EventQueries,
     SummaryQueries,
+    OutcomeQueries,
     ConditionQueries,
 ):
     """One SQLite database file, migrated to the current schema."""

@@ -183,12 +183,15 @@ class EnrollmentQueries:
         )
         return {state: int(n) for state, n in rows}
 
-    def enrolled_count(self, sequence: str, since: str | None = None) -> int:
-        """Enrollments of a sequence, or those enrolled at or after `since`."""
+    def enrolled_count(
+        self, sequence: str, since: str | None = None, until: str | None = None
+    ) -> int:
+        """Enrollments of a sequence, or those enrolled at or after `since` (and before `until`)."""
         row = self.db.execute(
             "SELECT COUNT(*) FROM enrollments WHERE sequence = ?"
-            + (" AND enrolled_at >= ?" if since is not None else ""),
-            [sequence] if since is None else [sequence, since],
+            + (" AND enrolled_at >= ?" if since is not None else "")
+            + (" AND enrolled_at < ?" if until is not None else ""),
+            [sequence, *(t for t in (since, until) if t is not None)],
         ).fetchone()
         return int(row[0])
 

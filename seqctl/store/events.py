@@ -83,15 +83,20 @@ class EventQueries:
         return {(step, kind): int(n) for step, kind, n in rows}
 
     def event_contacts(
-        self, sequence: str, types: Sequence[str], since: str | None = None
+        self,
+        sequence: str,
+        types: Sequence[str],
+        since: str | None = None,
+        until: str | None = None,
     ) -> dict[tuple[str, str], int]:
         """Distinct contacts per (step, type) with such an event at or after `since`."""
         marks = ",".join("?" * len(types))
         rows = self.db.execute(
             "SELECT step, type, COUNT(DISTINCT contact) FROM events WHERE sequence = ?"
             f" AND step IS NOT NULL AND type IN ({marks})"
-            f"{' AND at >= ?' if since is not None else ''} GROUP BY step, type",
-            [sequence, *types, *([since] if since is not None else [])],
+            f"{' AND at >= ?' if since is not None else ''}"
+            f"{' AND at < ?' if until is not None else ''} GROUP BY step, type",
+            [sequence, *types, *(t for t in (since, until) if t is not None)],
         )
         return {(str(step), str(kind)): int(n) for step, kind, n in rows}
 

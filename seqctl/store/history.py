@@ -51,25 +51,34 @@ class HistoryQueries:
         ).fetchone()
         return str(row[0]) if row else None
 
-    def step_counts(self, sequence: str, since: str | None = None) -> dict[tuple[str, str], int]:
-        """History kinds counted per step: {(step id, kind): n}; rows at or after `since`."""
+    def step_counts(
+        self, sequence: str, since: str | None = None, until: str | None = None
+    ) -> dict[tuple[str, str], int]:
+        """History kinds counted per step: {(step id, kind): n}; rows at or after `since` (and
+        before `until`)."""
         rows = self.db.execute(
             "SELECT h.step, h.kind, COUNT(*) FROM history h JOIN enrollments e "
             "ON e.id = h.enrollment WHERE e.sequence = ? AND h.step IS NOT NULL "
-            f"{'AND h.at >= ? ' if since is not None else ''}GROUP BY h.step, h.kind",
-            [sequence] if since is None else [sequence, since],
+            f"{'AND h.at >= ? ' if since is not None else ''}"
+            f"{'AND h.at < ? ' if until is not None else ''}GROUP BY h.step, h.kind",
+            [sequence, *(t for t in (since, until) if t is not None)],
         )
         return {(step, kind): int(n) for step, kind, n in rows}
 
     def step_reached(
-        self, sequence: str, kinds: Sequence[str], since: str | None = None
+        self,
+        sequence: str,
+        kinds: Sequence[str],
+        since: str | None = None,
+        until: str | None = None,
     ) -> dict[str, int]:
         """Per step: distinct enrollments with a history row of these kinds for it."""
         marks = ",".join("?" * len(kinds))
         rows = self.db.execute(
             "SELECT h.step, COUNT(DISTINCT h.enrollment) FROM history h JOIN enrollments e "
             f"ON e.id = h.enrollment WHERE e.sequence = ? AND h.kind IN ({marks}) "
-            f"{'AND h.at >= ? ' if since is not None else ''}GROUP BY h.step",
-            [sequence, *kinds, *([since] if since is not None else [])],
+            f"{'AND h.at >= ? ' if since is not None else ''}"
+            f"{'AND h.at < ? ' if until is not None else ''}GROUP BY h.step",
+            [sequence, *kinds, *(t for t in (since, until) if t is not None)],
         )
         return {str(step): int(n) for step, n in rows}

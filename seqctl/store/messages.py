@@ -19,7 +19,10 @@ _JOINS = (
     " JOIN contacts c ON c.key = m.contact"
 )
 _COLUMNS = """id, idempotency_key, enrollment, sequence, version, step, contact, channel,
-    to_address, subject, body, status, attempts, error, created_at, sent_at, provider_id"""
+    to_address, subject, body, status, attempts, error, created_at, sent_at, provider_id,
+    resent, failing_since, next_attempt_at"""
+_FIELDS = 20  # the columns above, in MessageRecord's order
+_LISTED = f"{_COLUMNS}, variant"  # what people look at also names the A/B variant
 
 
 class MessageQueries:
@@ -27,7 +30,7 @@ class MessageQueries:
 
     def message(self, message_id: int) -> MessageRecord | None:
         row = self.db.execute(
-            f"SELECT {_COLUMNS} FROM messages WHERE id = ?", [message_id]
+            f"SELECT {_LISTED} FROM messages WHERE id = ?", [message_id]
         ).fetchone()
         return MessageRecord(*row) if row else None
 
@@ -50,7 +53,7 @@ class MessageQueries:
         )
         params.append(limit if limit is not None else -1)
         rows = self.db.execute(
-            f"SELECT {_COLUMNS} FROM messages {where(conditions)} ORDER BY id LIMIT ?", params
+            f"SELECT {_LISTED} FROM messages {where(conditions)} ORDER BY id LIMIT ?", params
         )
         return [MessageRecord(*row) for row in rows]
 
@@ -61,7 +64,7 @@ class MessageQueries:
             " AND status = 'queued' AND next_attempt_at IS NOT NULL ORDER BY id",
             [enrollment],
         )
-        return [(MessageRecord(*row[:17]), str(row[17])) for row in rows]
+        return [(MessageRecord(*row[:_FIELDS]), str(row[_FIELDS])) for row in rows]
 
     def add_messages(self, messages: Sequence[NewMessage]) -> dict[str, int]:
         """Store messages; one already stored under the same key is left as it is.
@@ -72,7 +75,8 @@ class MessageQueries:
         self.db.conn.executemany(
             "INSERT OR IGNORE INTO messages (idempotency_key, enrollment, sequence, version, step,"
             " contact, channel, to_address, subject, body, status, created_at, extra, sender,"
-            " next_attempt_at, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " next_attempt_at, error, variant)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     m.idempotency_key,
@@ -91,6 +95,7 @@ class MessageQueries:
                     m.sender,
                     m.next_attempt_at,
                     m.error,
+                    m.variant,
                 )
                 for m in messages
             ],
@@ -124,7 +129,7 @@ class MessageQueries:
             " AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= ?) ORDER BY m.id LIMIT ?",
             [now or "9999", limit if limit is not None else -1],
         )
-        return [Deliverable(MessageRecord(*row[:17]), *row[17:]) for row in rows]
+        return [Deliverable(MessageRecord(*row[:_FIELDS]), *row[_FIELDS:]) for row in rows]
 
     def postpone(self, updates: Iterable[tuple[str | None, str, bool, int]]) -> None:
         """(error, next_attempt_at, counts_as_attempt, id): back to queued until then."""
@@ -135,12 +140,43 @@ class MessageQueries:
         )
 
     def requeue(self, ids: Iterable[int]) -> None:
-        """Failed messages get another go, now."""
+        """Failed messages get another go, now (and a new period of retries)."""
         self.db.conn.executemany(
-            "UPDATE messages SET status = 'queued', next_attempt_at = NULL, attempts = 0"
-            " WHERE id = ?",
+            "UPDATE messages SET status = 'queued', next_attempt_at = NULL, attempts = 0,"
+            " failing_since = NULL WHERE id = ?",
             [(i,) for i in ids],
         )
+
+    def requeue_in_flight(self, ids: Iterable[int], note: str) -> None:
+        """Messages a dead tick left `sending`, whose outcome is unknown: queued to go again
+        now, each marked as sent again."""
+        self.db.conn.executemany(
+            "UPDATE messages SET status = 'queued', next_attempt_at = NULL, error = ?,"
+            " resent = resent + 1 WHERE id = ? AND status = 'sending'",
+            [(note, i) for i in ids],
+        )
+
+    def add_resent(self, counts: Iterable[tuple[int, int]]) -> None:
+        """(times, id): sends whose outcome was unknown, so the message went out again."""
+        self.db.conn.executemany("UPDATE messages SET resent = resent + ? WHERE id = ?", counts)
+
+    def mark_failing(self, since: Iterable[tuple[str, int]]) -> None:
+        """(at, id): the first temporary failure of a message, kept until it is sent."""
+        self.db.conn.executemany(
+            "UPDATE messages SET failing_since = COALESCE(failing_since, ?) WHERE id = ?", since
+        )
+
+    def failing_channels(self) -> list[tuple[str, int, str | None, str | None]]:
+        """(message type, waiting, next try, latest error) of the messages that wait after a
+        temporary failure: what a tick says about channels that are down."""
+        rows = self.db.execute(
+            "SELECT channel, COUNT(*), MIN(next_attempt_at), MAX(failing_since), error"
+            " FROM messages INDEXED BY messages_failing"
+            " WHERE status = 'queued' AND failing_since IS NOT NULL GROUP BY channel"
+            " ORDER BY channel"
+        )
+        # With MAX(), SQLite takes the bare column (error) from the row holding the maximum.
+        return [(str(c), int(n), nxt, error) for c, n, nxt, _, error in rows]
 
     def sent_since(
         self, since: str, *, sequence: str | None = None, sender: str | None = None
@@ -173,7 +209,7 @@ class MessageQueries:
         """(sent_at, provider_id, id) triples."""
         self.db.conn.executemany(
             "UPDATE messages SET status = 'sent', sent_at = ?, provider_id = ?, error = NULL,"
-            " attempts = attempts + 1 WHERE id = ?",
+            " attempts = attempts + 1, failing_since = NULL WHERE id = ?",
             sent,
         )
 

@@ -233,7 +233,38 @@ def m008_sending_index(db: Database) -> None:
 
 
 @migrations()
-def m009_enroll_conditions(db: Database) -> None:
+def m009_message_variants(db: Database) -> None:
+    # The A/B variant of its step a message was rendered from (NULL for a step without): what
+    # status and the report compare. Reports count them per sequence, step and variant.
+    _run(
+        db,
+        """
+        ALTER TABLE messages ADD COLUMN variant TEXT;
+        CREATE INDEX messages_variants ON messages(sequence, step, variant)
+            WHERE variant IS NOT NULL
+        """,
+    )
+
+
+@migrations()
+def m010_delivery_outcomes(db: Database) -> None:
+    # resent: sends whose outcome was unknown (a tick killed mid-send, a reply that never came),
+    # after which the message went out again with the same key. failing_since: when a message
+    # first failed for a while (or was held by a channel that is down): retries stop after the
+    # channel's retry_for. The index finds the waiting ones, which a tick reports on stderr.
+    _run(
+        db,
+        """
+        ALTER TABLE messages ADD COLUMN resent INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE messages ADD COLUMN failing_since TEXT;
+        CREATE INDEX messages_failing ON messages(channel)
+            WHERE status = 'queued' AND failing_since IS NOT NULL
+        """,
+    )
+
+
+@migrations()
+def m011_enroll_conditions(db: Database) -> None:
     # enroll_when fires when the condition becomes true: remember, per sequence and contact,
     # that it held when last checked. Contacts enrolled in a sequence with an enroll_when before
     # this record existed count as held (condition '*'), so upgrading does not enroll them again.

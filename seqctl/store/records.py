@@ -156,6 +156,10 @@ class MessageRecord:
     created_at: str
     sent_at: str | None
     provider_id: str | None
+    resent: int = 0  # sends whose outcome was unknown, so it went out again with the same key
+    failing_since: str | None = None  # its first temporary failure (or hold), until sent
+    next_attempt_at: str | None = None  # a queued message waits until then (retry, daily cap)
+    variant: str | None = None  # the A/B variant of its step it was rendered from
 
     def as_json(self, keys: Sequence[str]) -> dict[str, Any]:
         """The named fields as `--json` prints them (`to` is the address)."""
@@ -181,6 +185,7 @@ class NewMessage:
     sender: str | None = None
     next_attempt_at: str | None = None  # deferred by a daily cap until then
     error: str | None = None  # why it was deferred
+    variant: str | None = None  # the A/B variant of its step it was rendered from
 
 
 @dataclass(slots=True)

@@ -13,7 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from seqctl.channels import ChannelSet
+from seqctl.channels import ChannelSet, send_all
 from seqctl.channels.smtp import SmtpChannel
 from seqctl.errors import ConfigError
 from tests.channels.conftest import free_port, outgoing
@@ -101,7 +101,7 @@ FROM = "Ana Lima <ana@acme.test>"
 
 def test_headers_of_a_plain_message(smtp: Server) -> None:
     channel = smtp.channel(**{"from": FROM})
-    [delivery] = channel.send([outgoing(7)])
+    [delivery] = send_all(channel, [outgoing(7)])
 
     assert delivery.ok and delivery.provider_id == "Q1"
     [got] = smtp.mailbox.received
@@ -123,9 +123,9 @@ def test_headers_of_a_plain_message(smtp: Server) -> None:
 def test_message_id_is_the_same_on_every_attempt_and_differs_between_messages(
     smtp: Server,
 ) -> None:
-    channel = smtp.channel(**{"from": FROM})
-    channel.send([outgoing(1), outgoing(2)])
-    channel.send([outgoing(1)])  # the same message again (a retry after a crash)
+    channel = smtp.channel(**{"from": FROM, "connections": 1})
+    send_all(channel, [outgoing(1), outgoing(2)])
+    send_all(channel, [outgoing(1)])  # the same message again (a retry after a crash)
 
     ids = [r.message["Message-ID"] for r in smtp.mailbox.received]
     assert ids[0] == ids[2]
@@ -135,7 +135,7 @@ def test_message_id_is_the_same_on_every_attempt_and_differs_between_messages(
 def test_sequence_sender_wins_over_the_configured_from(smtp: Server) -> None:
     channel = smtp.channel(**{"from": FROM})
     extra = {"from": {"name": "Bruno Reis", "email": "bruno@acme.test"}}
-    [delivery] = channel.send([outgoing(extra=extra)])
+    [delivery] = send_all(channel, [outgoing(extra=extra)])
 
     assert delivery.ok
     [got] = smtp.mailbox.received
@@ -146,7 +146,7 @@ def test_sequence_sender_wins_over_the_configured_from(smtp: Server) -> None:
 def test_html_makes_a_multipart_alternative(smtp: Server) -> None:
     channel = smtp.channel(**{"from": FROM})
     html = "<p>Hi <b>Zoë</b></p>"
-    channel.send([outgoing(body="Hi Zoë", extra={"html": html})])
+    send_all(channel, [outgoing(body="Hi Zoë", extra={"html": html})])
 
     message = smtp.mailbox.received[0].message
     assert message.get_content_type() == "multipart/alternative"
@@ -158,7 +158,7 @@ def test_list_unsubscribe_with_the_contact_key_quoted(smtp: Server) -> None:
     channel = smtp.channel(
         **{"from": FROM, "unsubscribe_url": "https://acme.test/unsub?c={contact}"}
     )
-    channel.send([outgoing(contact="ann smith/1")])
+    send_all(channel, [outgoing(contact="ann smith/1")])
 
     message = smtp.mailbox.received[0].message
     assert message["List-Unsubscribe"] == "<https://acme.test/unsub?c=ann%20smith%2F1>"
@@ -167,28 +167,38 @@ def test_list_unsubscribe_with_the_contact_key_quoted(smtp: Server) -> None:
 
 def test_a_mailto_unsubscribe_has_no_one_click_post(smtp: Server) -> None:
     channel = smtp.channel(**{"from": FROM, "unsubscribe_url": "mailto:unsub@acme.test?s={key}"})
-    channel.send([outgoing(contact="ann")])
+    send_all(channel, [outgoing(contact="ann")])
 
     message = smtp.mailbox.received[0].message
     assert message["List-Unsubscribe"] == "<mailto:unsub@acme.test?s=ann>"
     assert "List-Unsubscribe-Post" not in message
 
 
-def test_five_hundred_messages_go_over_one_connection(smtp: Server) -> None:
+def test_batches_share_the_connections_of_the_tick(smtp: Server) -> None:
     channel = smtp.channel(**{"from": FROM})
-    messages = [outgoing(n) for n in range(1, 501)]
-    deliveries = channel.send(messages)
+    first = send_all(channel, [outgoing(n) for n in range(1, 301)])
+    second = send_all(channel, [outgoing(n) for n in range(301, 501)])
+    channel.close()
 
-    assert [d.message_id for d in deliveries] == list(range(1, 501))
-    assert all(d.ok for d in deliveries)
+    assert [d.message_id for d in first + second] == list(range(1, 501))
+    assert all(d.ok for d in first + second)
     assert len(smtp.mailbox.received) == 500
+    assert len(smtp.mailbox.sessions) == 4  # the default `connections`, kept for both
+
+
+def test_one_connection_when_configured(smtp: Server) -> None:
+    channel = smtp.channel(**{"from": FROM, "connections": 1})
+    deliveries = send_all(channel, [outgoing(n) for n in range(1, 51)])
+    channel.close()
+
+    assert all(d.ok for d in deliveries)
     assert len(smtp.mailbox.sessions) == 1
 
 
 def test_a_line_break_in_the_subject_or_name_cannot_add_a_header(smtp: Server) -> None:
     channel = smtp.channel(**{"from": FROM})
     extra = {"from": {"name": "Ana\r\nBcc: y@evil.test", "email": "ana@acme.test"}}
-    [delivery] = channel.send([outgoing(subject="Hi\r\nBcc: x@evil.test", extra=extra)])
+    [delivery] = send_all(channel, [outgoing(subject="Hi\r\nBcc: x@evil.test", extra=extra)])
 
     assert delivery.ok
     [got] = smtp.mailbox.received
@@ -211,7 +221,7 @@ def test_a_line_break_in_the_subject_or_name_cannot_add_a_header(smtp: Server) -
 )
 def test_an_invalid_address_fails_for_good_and_sends_nothing(smtp: Server, address: str) -> None:
     channel = smtp.channel(**{"from": FROM})
-    [bad, good] = channel.send([outgoing(1, to=address), outgoing(2)])
+    [bad, good] = send_all(channel, [outgoing(1, to=address), outgoing(2)])
 
     assert not bad.ok and bad.temporary is False
     assert good.ok
@@ -219,9 +229,10 @@ def test_an_invalid_address_fails_for_good_and_sends_nothing(smtp: Server, addre
 
 
 def test_refused_recipients_permanent_for_5xx_temporary_for_4xx(smtp: Server) -> None:
-    channel = smtp.channel(**{"from": FROM})
-    gone, full, fine = channel.send(
-        [outgoing(1, to="gone@example.com"), outgoing(2, to="full@example.com"), outgoing(3)]
+    channel = smtp.channel(**{"from": FROM, "connections": 1})
+    gone, full, fine = send_all(
+        channel,
+        [outgoing(1, to="gone@example.com"), outgoing(2, to="full@example.com"), outgoing(3)],
     )
 
     assert gone.temporary is False and gone.error is not None and "550" in gone.error
@@ -231,8 +242,8 @@ def test_refused_recipients_permanent_for_5xx_temporary_for_4xx(smtp: Server) ->
 
 
 def test_a_message_refused_after_data_fails_for_good_and_the_batch_goes_on(smtp: Server) -> None:
-    channel = smtp.channel(**{"from": FROM})
-    spam, fine = channel.send([outgoing(1, subject="cheap spam"), outgoing(2)])
+    channel = smtp.channel(**{"from": FROM, "connections": 1})
+    spam, fine = send_all(channel, [outgoing(1, subject="cheap spam"), outgoing(2)])
 
     assert spam.temporary is False
     assert spam.error == "message refused: 554 5.7.1 message rejected as spam"
@@ -242,7 +253,7 @@ def test_a_message_refused_after_data_fails_for_good_and_the_batch_goes_on(smtp:
 
 def test_starttls_on_a_server_without_it_is_a_temporary_failure(smtp: Server) -> None:
     channel = smtp.channel(**{"from": FROM, "security": "starttls"})
-    [delivery] = channel.send([outgoing()])
+    [delivery] = send_all(channel, [outgoing()])
 
     assert delivery.temporary and "STARTTLS" in str(delivery.error)
     assert smtp.mailbox.received == []
@@ -250,8 +261,8 @@ def test_starttls_on_a_server_without_it_is_a_temporary_failure(smtp: Server) ->
 
 def test_a_dropped_connection_is_reopened_once_and_the_message_repeated(smtp: Server) -> None:
     smtp.mailbox.hang_up_after = 3
-    channel = smtp.channel(**{"from": FROM})
-    deliveries = channel.send([outgoing(n) for n in range(1, 6)])
+    channel = smtp.channel(**{"from": FROM, "connections": 1})
+    deliveries = send_all(channel, [outgoing(n) for n in range(1, 6)])
 
     assert all(d.ok for d in deliveries)
     keys = [r.message["X-Seqctl-Idempotency-Key"] for r in smtp.mailbox.received]
@@ -265,7 +276,7 @@ def test_a_dropped_connection_is_reopened_once_and_the_message_repeated(smtp: Se
 def test_a_server_that_is_down_gives_temporary_failures() -> None:
     spec = {"kind": "smtp", "host": "127.0.0.1", "port": free_port(), "from": FROM, "timeout": 2}
     channel = SmtpChannel(spec, name="email", environ={})
-    deliveries = channel.send([outgoing(1), outgoing(2)])
+    deliveries = send_all(channel, [outgoing(1), outgoing(2)])
 
     assert [d.message_id for d in deliveries] == [1, 2]
     assert all(not d.ok and d.temporary for d in deliveries)
@@ -278,7 +289,7 @@ def test_login_with_credentials_from_the_environment(smtp_auth: Server) -> None:
         **{"from": FROM, "username_env": "SMTP_USER", "password_env": "SMTP_PASSWORD"},
         environ=environ,
     )
-    [delivery] = channel.send([outgoing()])
+    [delivery] = send_all(channel, [outgoing()])
 
     assert delivery.ok
     assert len(smtp_auth.mailbox.received) == 1
@@ -290,14 +301,14 @@ def test_a_wrong_password_is_a_temporary_failure_that_names_the_login(smtp_auth:
         **{"from": FROM, "username_env": "SMTP_USER", "password_env": "SMTP_PASSWORD"},
         environ=environ,
     )
-    [delivery] = channel.send([outgoing()])
+    [delivery] = send_all(channel, [outgoing()])
 
     assert delivery.temporary and delivery.error is not None and "login" in delivery.error
     assert smtp_auth.mailbox.received == []
 
 
 def test_without_login_an_auth_required_server_refuses(smtp_auth: Server) -> None:
-    [delivery] = smtp_auth.channel(**{"from": FROM}).send([outgoing()])
+    [delivery] = send_all(smtp_auth.channel(**{"from": FROM}), [outgoing()])
 
     assert not delivery.ok
     assert smtp_auth.mailbox.received == []
@@ -325,7 +336,7 @@ def test_bad_settings_are_config_errors(spec: dict[str, Any]) -> None:
 
 
 def test_no_from_anywhere_fails_the_message(smtp: Server) -> None:
-    [delivery] = smtp.channel().send([outgoing()])
+    [delivery] = send_all(smtp.channel(), [outgoing()])
 
     assert not delivery.ok and not delivery.temporary
     assert delivery.error is not None and "sender" in delivery.error
@@ -336,4 +347,4 @@ def test_channel_set_builds_an_smtp_channel(tmp_path: Path) -> None:
     channels = ChannelSet(config, tmp_path / "outbox.jsonl")
 
     assert isinstance(channels.for_type("email"), SmtpChannel)
-    assert channels.for_type("email").send([]) == []
+    assert send_all(channels.for_type("email"), []) == []

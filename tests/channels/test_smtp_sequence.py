@@ -48,7 +48,7 @@ def test_tick_sends_a_500_contact_sequence_over_smtp(
     assert (report["sent"], report["failed"]) == (500, 0)
     received = smtp.mailbox.received
     assert len(received) == 500
-    assert len(smtp.mailbox.sessions) == 1  # one connection for the whole batch
+    assert len(smtp.mailbox.sessions) == 4  # the default `connections`, kept for the tick
     by_to = {r.recipients[0]: r.message for r in received}
     first = by_to["c0@example.com"]
     assert first["From"] == "Ana Lima <ana@acme.test>"

@@ -60,10 +60,10 @@ class Flaky(FileChannel):
 
     healthy = False
 
-    def send(self, messages: Sequence[Outgoing]) -> list[Delivery]:
+    def _append(self, messages: Sequence[Outgoing]) -> list[Delivery]:
         if not Flaky.healthy:
             return [Delivery(m.id, error="connection refused", temporary=True) for m in messages]
-        return super().send(messages)
+        return super()._append(messages)
 
 
 def flaky_tick(db: Path, project: Path, when: datetime) -> dict[str, object]:
@@ -86,16 +86,20 @@ def test_temporary_failures_back_off_then_fail_then_retry(five: Run, project: Pa
     # Not retried before its backoff has passed.
     assert flaky_tick(db, project, at.replace(second=30))["sent"] == 0
     assert five("messages", "--json").json[0]["attempts"] == 1
-    for hour in range(9, 14):  # well past every backoff: attempts 2..5, then it fails
+    # Retried for 6 hours (the default retry_for) after the first failure, however many
+    # attempts that takes; then it fails for good.
+    for hour in range(9, 14):
         flaky_tick(db, project, at.replace(hour=hour))
+    assert five("messages", "--status", "failed", "--json").json == []
+    flaky_tick(db, project, at.replace(hour=14))
     failed = five("messages", "--status", "failed", "--json").json
     assert len(failed) == 2  # the other three were held by the daily cap meanwhile
-    assert "gave up after 5 attempts" in failed[0]["error"]
+    assert failed[0]["error"] == "connection refused (gave up after 7 attempts over 6 hours)"
     assert {e["state"] for e in five("enrollments", "--json").json} >= {"failed"}
     Flaky.healthy = True
-    retried = five("--now=2026-11-23T14:00:00Z", "retry", "--json").json
+    retried = five("--now=2026-11-23T15:00:00Z", "retry", "--json").json
     assert retried == {"messages": 2, "steps": 0}
-    assert flaky_tick(db, project, at.replace(hour=14))["sent"] == 2
+    assert flaky_tick(db, project, at.replace(hour=15))["sent"] == 2
 
 
 def test_backoff_grows_and_is_spread() -> None:

@@ -17,6 +17,7 @@ PLAYBOOK = auto_playbook(
     type: call
     wait: 1 hour
 """,
+    settings="owner: ana@acme.test\n",
 )
 
 

@@ -47,13 +47,13 @@ class Killed(BaseException):
 
 
 class DiesAfterWriting(FileChannel):
-    def send(self, messages: Sequence[Outgoing]) -> list[Delivery]:
-        super().send(messages)
+    def _append(self, messages: Sequence[Outgoing]) -> list[Delivery]:
+        super()._append(messages)
         raise Killed
 
 
 class DiesBeforeWriting(FileChannel):
-    def send(self, messages: Sequence[Outgoing]) -> list[Delivery]:
+    def _append(self, messages: Sequence[Outgoing]) -> list[Delivery]:
         raise Killed
 
 
@@ -93,12 +93,12 @@ def test_a_second_tick_while_one_runs_says_so_and_exits_zero(queued: Path, run: 
 
 
 def test_a_line_cut_short_by_a_killed_writer_stays_on_its_own(tmp_path: Path) -> None:
-    from seqctl.channels import FileChannel, Outgoing
+    from seqctl.channels import FileChannel, Outgoing, send_all
 
     outbox = tmp_path / "outbox.jsonl"
     outbox.write_text('{"id": 1, "idempotency_key": "1:1:hel')  # killed mid-line
     message = Outgoing(2, "2:1:hello", "s", 1, "hello", "c", "email", "a@b", "S", "B", "t")
-    [delivery] = FileChannel(outbox).send([message])
+    [delivery] = send_all(FileChannel(outbox), [message])
     assert delivery.ok
     lines = outbox.read_text().splitlines()
     assert lines[0] == '{"id": 1, "idempotency_key": "1:1:hel'
@@ -138,8 +138,8 @@ REQUEST = StopRequest()
 class AsksToStop(FileChannel):
     """Writes its batch, and meanwhile (as a signal would) the tick is asked to stop."""
 
-    def send(self, messages: Sequence[Outgoing]) -> list[Delivery]:
-        delivered = super().send(messages)
+    def _append(self, messages: Sequence[Outgoing]) -> list[Delivery]:
+        delivered = super()._append(messages)
         REQUEST.request("SIGTERM")
         return delivered
 

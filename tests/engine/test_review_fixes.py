@@ -77,10 +77,10 @@ def test_a_paused_enrollment_holds_its_approved_message(launch: Launch, project:
 class Broken(FileChannel):
     down = True
 
-    def send(self, messages: Sequence[Outgoing]) -> list[Delivery]:
+    def _append(self, messages: Sequence[Outgoing]) -> list[Delivery]:
         if Broken.down:
             return [Delivery(m.id, error="disk full", temporary=True) for m in messages]
-        return super().send(messages)
+        return super()._append(messages)
 
 
 def test_a_temporary_failure_is_retried_once_and_the_enrollment_moves_on(
@@ -108,13 +108,13 @@ def test_a_temporary_failure_is_retried_once_and_the_enrollment_moves_on(
 class ReplyDuringSend(FileChannel):
     """The contact replies while their message is on its way."""
 
-    def send(self, messages: Sequence[Outgoing]) -> list[Delivery]:
+    def _append(self, messages: Sequence[Outgoing]) -> list[Delivery]:
         with open_store(self.path.parent / "seqctl.db") as other:
             event = parse_event(
                 {"type": "reply", "contact": "ann"}, now=datetime(2026, 11, 23, 8, tzinfo=UTC)
             )
             record(other, [("test", event)], now=datetime(2026, 11, 23, 8, tzinfo=UTC))
-        return super().send(messages)
+        return super()._append(messages)
 
 
 def test_a_reply_during_the_send_wins(launch: Launch, project: Path) -> None:

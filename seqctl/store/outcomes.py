@@ -1,0 +1,150 @@
+"""What came of a sequence's messages over a period: per A/B variant, per sequence, per hour.
+
+Counted in SQL, whatever the number of rows behind them. Periods are [since, until): either
+end may be open (None).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+
+def _period(column: str, since: str | None, until: str | None) -> tuple[str, list[str]]:
+    """` AND column >= ? AND column < ?` for the ends that are given, and their values."""
+    clause = (f" AND {column} >= ?" if since is not None else "") + (
+        f" AND {column} < ?" if until is not None else ""
+    )
+    return clause, [t for t in (since, until) if t is not None]
+
+
+class OutcomeQueries:
+    db: Database
+
+    def variant_counts(
+        self, sequence: str, types: Sequence[str], since: str | None, until: str | None
+    ) -> dict[tuple[str, str], dict[str, int]]:
+        """Per (step, variant): `sent` messages, and contacts with each event type on them."""
+        found: dict[tuple[str, str], dict[str, int]] = {}
+        sent, sent_params = _period("sent_at", since, until)
+        for step, variant, n in self.db.execute(
+            "SELECT step, variant, COUNT(*) FROM messages INDEXED BY messages_variants"
+            " WHERE sequence = ? AND variant IS NOT NULL AND status = 'sent'"
+            f"{sent} GROUP BY step, variant",
+            [sequence, *sent_params],
+        ):
+            found.setdefault((str(step), str(variant)), {})["sent"] = int(n)
+        at, at_params = _period("e.at", since, until)
+        marks = ",".join("?" * len(types))
+        for step, variant, kind, n in self.db.execute(
+            "SELECT m.step, m.variant, e.type, COUNT(DISTINCT e.contact) FROM events e"
+            " JOIN messages m ON m.id = e.message WHERE m.sequence = ? AND m.variant IS NOT NULL"
+            f" AND e.type IN ({marks}){at} GROUP BY m.step, m.variant, e.type",
+            [sequence, *types, *at_params],
+        ):
+            found.setdefault((str(step), str(variant)), {})[str(kind)] = int(n)
+        return found
+
+    def event_totals(
+        self, sequence: str, types: Sequence[str], since: str | None, until: str | None
+    ) -> dict[str, int]:
+        """Distinct contacts per event type attributed to the sequence in the period."""
+        at, params = _period("at", since, until)
+        marks = ",".join("?" * len(types))
+        rows = self.db.execute(
+            "SELECT type, COUNT(DISTINCT contact) FROM events WHERE sequence = ?"
+            f" AND type IN ({marks}){at} GROUP BY type",
+            [sequence, *types, *params],
+        )
+        return {str(kind): int(n) for kind, n in rows}
+
+    def contacted(self, sequence: str, since: str | None, until: str | None) -> int:
+        """Enrollments sent at least one message in the period."""
+        at, params = _period("h.at", since, until)
+        row = self.db.execute(
+            "SELECT COUNT(DISTINCT h.enrollment) FROM history h JOIN enrollments e"
+            f" ON e.id = h.enrollment WHERE e.sequence = ? AND h.kind = 'sent'{at}",
+            [sequence, *params],
+        ).fetchone()
+        return int(row[0])
+
+    def waiting_approval(self, sequence: str) -> int:
+        """Messages of the sequence waiting for a person's OK now."""
+        row = self.db.execute(
+            "SELECT COUNT(*) FROM messages WHERE sequence = ?"
+            " AND status IN ('pending_approval', 'queued') AND status = 'pending_approval'",
+            [sequence],
+        ).fetchone()
+        return int(row[0])
+
+    def open_actions_due(self, sequence: str, now: str, overdue_before: str) -> tuple[int, int]:
+        """(open actions due at or before `now`, those due before `overdue_before`)."""
+        row = self.db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(a.due_at < ?), 0) FROM actions a"
+            " JOIN enrollments e ON e.id = a.enrollment"
+            " WHERE a.status = 'open' AND e.sequence = ? AND a.due_at <= ?",
+            [overdue_before, sequence, now],
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
+    def sent_per_hour(
+        self, sequences: Sequence[str], since: str | None, until: str | None, width: int = 13
+    ) -> list[tuple[str, int]]:
+        """(UTC hour `YYYY-MM-DDTHH`, messages sent) over these sequences; `width` 16 counts
+        by minute instead (for zones whose offset is not whole hours)."""
+        at, params = _period("h.at", since, until)
+        marks = ",".join("?" * len(sequences))
+        rows = self.db.execute(
+            f"SELECT substr(h.at, 1, {int(width)}) AS slot, COUNT(*) FROM history h"
+            " JOIN enrollments e ON e.id = h.enrollment"
+            f" WHERE e.sequence IN ({marks}) AND h.kind = 'sent'{at} GROUP BY slot ORDER BY slot",
+            [*sequences, *params],
+        )
+        return [(str(slot), int(n)) for slot, n in rows]
+
+    def events_per_hour(
+        self,
+        sequences: Sequence[str],
+        kind: str,
+        since: str | None,
+        until: str | None,
+        width: int = 13,
+    ) -> list[tuple[str, int]]:
+        """(UTC hour, contacts with an event of this kind that hour) over these sequences."""
+        at, params = _period("at", since, until)
+        marks = ",".join("?" * len(sequences))
+        rows = self.db.execute(
+            f"SELECT substr(at, 1, {int(width)}) AS slot, COUNT(DISTINCT contact) FROM events"
+            f" WHERE sequence IN ({marks}) AND type = ?{at} GROUP BY slot ORDER BY slot",
+            [*sequences, kind, *params],
+        )
+        return [(str(slot), int(n)) for slot, n in rows]
+
+    def message_failures(
+        self, sequence: str, since: str | None, until: str | None
+    ) -> list[tuple[Any, ...]]:
+        """(step, error, failed messages, one contact) per error, of messages made in the
+        period."""
+        at, params = _period("created_at", since, until)
+        return list(
+            self.db.execute(
+                "SELECT step, COALESCE(error, ''), COUNT(*), MIN(contact) FROM messages"
+                f" WHERE sequence = ? AND status = 'failed'{at} GROUP BY step, error"
+                " ORDER BY COUNT(*) DESC, step, error",
+                [sequence, *params],
+            )
+        )
+
+    def enrollment_failures(self, sequence: str) -> list[tuple[Any, ...]]:
+        """(reason, failed enrollments, one contact) per reason, as they stand now."""
+        return list(
+            self.db.execute(
+                "SELECT COALESCE(reason, ''), COUNT(*), MIN(contact) FROM enrollments"
+                " WHERE sequence = ? AND state = 'failed' GROUP BY reason"
+                " ORDER BY COUNT(*) DESC, reason",
+                [sequence],
+            )
+        )

@@ -1,0 +1,95 @@
+"""Lanes: each connection reports before its next message, and nothing is lost or left hanging."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from seqctl.channels import Delivery, Outgoing
+from seqctl.channels.lanes import Lanes
+from tests.channels.conftest import outgoing
+
+
+class Recorder:
+    """A lane that 'sends' by remembering, and checks it never runs ahead of the records."""
+
+    def __init__(self, log: list[tuple[str, int]], lock: threading.Lock, why: str | None) -> None:
+        self.log, self.lock, self.why = log, lock, why
+
+    def open(self) -> str | None:
+        return self.why
+
+    def held(self, message: Outgoing) -> Delivery | None:
+        return None
+
+    def send(self, message: Outgoing) -> Delivery:
+        with self.lock:
+            self.log.append(("sent", message.id))
+        time.sleep(0.001)
+        return Delivery(message.id, provider_id=str(message.id))
+
+    def close(self) -> None:
+        return None
+
+
+def test_each_outcome_is_recorded_before_its_connection_starts_the_next() -> None:
+    log: list[tuple[str, int]] = []
+    lock = threading.Lock()
+    lanes = Lanes("t", 3, lambda: Recorder(log, lock, None))
+    recorded: set[int] = set()
+    in_flight: dict[int, int] = {}
+    for progress in lanes.run([outgoing(n) for n in range(1, 31)]):
+        with lock:
+            for message_id in progress.started:
+                in_flight[message_id] = 1
+            for delivery in progress.done:
+                recorded.add(delivery.message_id)
+                in_flight.pop(delivery.message_id, None)
+            # Started but not recorded: never more than one per lane.
+            assert len(in_flight) <= 3
+    assert recorded == set(range(1, 31))
+
+
+def test_lanes_that_cannot_open_leave_no_message_unanswered() -> None:
+    lanes = Lanes("t", 2, lambda: Recorder([], threading.Lock(), "421 too many connections"))
+    done = [d for p in lanes.run([outgoing(1), outgoing(2)]) for d in p.done]
+    assert [(d.message_id, d.held, d.error) for d in done] == [
+        (1, True, "421 too many connections"),
+        (2, True, "421 too many connections"),
+    ]
+
+
+class Broken(Recorder):
+    def send(self, message: Outgoing) -> Delivery:
+        raise RuntimeError("a bug in a lane")
+
+
+def test_a_bug_in_a_lane_is_raised_in_the_caller() -> None:
+    lanes = Lanes("t", 1, lambda: Broken([], threading.Lock(), None))
+    with pytest.raises(RuntimeError, match="a bug in a lane"):
+        for _ in lanes.run([outgoing(1)]):
+            pass
+
+
+def test_a_caller_that_stops_reading_leaves_no_thread_waiting() -> None:
+    lanes = Lanes("t", 2, lambda: Recorder([], threading.Lock(), None))
+    before = threading.active_count()
+    run = lanes.run([outgoing(n) for n in range(1, 50)])
+    next(run)
+    run.close()  # as when the tick dies of an error between two reports
+    time.sleep(0.05)
+    assert threading.active_count() <= before
+
+
+def test_a_halt_leaves_the_messages_not_started() -> None:
+    lanes = Lanes("t", 1, lambda: Recorder([], threading.Lock(), None))
+    done: list[int] = []
+
+    def halt() -> bool:
+        return len(done) >= 3
+
+    for progress in lanes.run([outgoing(n) for n in range(1, 11)], halt):
+        done.extend(d.message_id for d in progress.done)
+    assert done == [1, 2, 3, 4]  # the fourth was started in the report of the third
