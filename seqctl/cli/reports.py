@@ -191,6 +191,8 @@ def preview(
     if as_json:
         context.emit_json(plan)
         return
+    if plan and plan[0].get("holidays"):
+        typer.echo(f"holidays: {plan[0]['holidays']}")
     for entry in plan:
         typer.echo(f"{entry['due_at']}  {entry['step']} ({entry['type']}, {entry['mode']})")
         if entry.get("error"):

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from seqctl.engine.catalog import admitted, require_visible
-from seqctl.engine.runtime import RunnableVersion, Versions
+from seqctl.engine.runtime import Place, RunnableVersion, Versions
 from seqctl.engine.visibility import Viewer
 from seqctl.playbook.model import MESSAGE_TYPES, Step, StepType
 from seqctl.store import Store
@@ -68,6 +68,7 @@ def forecast(
     enrolled_at: datetime,
     zone: str | None,
     until: datetime,
+    place: Place | None = None,
 ) -> Iterator[tuple[Step, datetime]]:
     """Step `index` (due at `due`) and those after it, each done when due, until a branch."""
     walked = 0
@@ -79,7 +80,9 @@ def forecast(
         yield step, moment
         walked += 1
         following = version.after(index)
-        moment = version.due(following, anchor=moment, enrolled_at=enrolled_at, contact_zone=zone)
+        moment = version.due(
+            following, anchor=moment, enrolled_at=enrolled_at, contact_zone=zone, place=place
+        )
         index = following
 
 
@@ -146,6 +149,7 @@ def agenda(
             enrolled_at=enrolled_at,
             zone=contact.timezone,
             until=until,
+            place=version.place_of(contact.fields()),
         )
         for step, moment in steps:
             kind = kind_of(step)

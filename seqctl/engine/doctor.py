@@ -67,6 +67,10 @@ def diagnose(
         )
         return checks
     checks.append(Check("contact", True, _contact_detail(person)))
+    newest = Versions(store).get(sequence)
+    holidays = newest.holidays_note(newest.place_of(person.fields()))
+    if holidays is not None:
+        checks.append(Check("holidays", True, holidays))
 
     enrollment = _enrollment(store, sequence, contact)
     if enrollment is None:
@@ -280,7 +284,7 @@ def _why_then(
 ) -> tuple[bool, str]:
     """Why the step is due at `due`; held is True when the wait is over but a window holds it."""
     step = version.steps[e.step]
-    cal = version.calendar(person.timezone)
+    cal = version.calendar(person.timezone, version.place_of(person.fields()))
     anchor = from_db(e.anchor_at) or due
     if step.day is not None:
         enrolled = from_db(e.enrolled_at) or anchor

@@ -18,7 +18,7 @@ from seqctl.engine.visibility import Viewer
 from seqctl.errors import NotFound, SeqctlError
 from seqctl.schedule import open_at
 from seqctl.store import Store
-from seqctl.store.records import ContactRow, EnrollmentRecord, Transition
+from seqctl.store.records import ContactRecord, ContactRow, EnrollmentRecord, Transition
 from seqctl.timeutil import format_instant, from_db
 
 BATCH_SIZE = 50_000
@@ -99,6 +99,22 @@ class Enroller:
             found = self._first_due[zone] = format_instant(due)
             return found
 
+    def _own_holidays(self, enrolled: set[str]) -> None:
+        """Playbooks with `holidays.from_contact`: the first due time of a contact from a
+        known country follows that country's holidays (the batch insert used the sequence's)."""
+        version, store = self.version, self.store
+        moves = []
+        for key, contact in store.contacts_by_key(sorted(enrolled)).items():
+            place = version.place_of(contact.fields())
+            found = store.live_enrollment(self.sequence, key)
+            if place is None or found is None:
+                continue
+            due = version.due(
+                0, anchor=self.now, enrolled_at=self.now, contact_zone=contact.timezone, place=place
+            )
+            moves.append((format_instant(due), found.id))
+        store.set_due(moves, at=self.stamp)
+
     def enroll_all(
         self,
         contacts: Iterable[str],
@@ -134,6 +150,8 @@ class Enroller:
                 at=self.stamp,
             )
             report.enrolled += len(enrolled)
+            if self.version.contact_holidays is not None:
+                self._own_holidays(enrolled)
             if len(enrolled) == len(keys):
                 return
             rest = [key for key in keys if key not in enrolled]
@@ -303,7 +321,7 @@ def resume_enrollment(
 ) -> None:
     """Back to active (or waiting, when an action or approval is open), due time shifted."""
     contact = store.contact(enrollment.contact)
-    due = _shifted_due(Versions(store), enrollment, now, contact.timezone if contact else None)
+    due = _shifted_due(Versions(store), enrollment, now, contact)
     waiting = bool(store.actions(enrollment=enrollment.id)) or bool(
         store.messages(enrollment=enrollment.id, status="pending_approval")
     )
@@ -339,13 +357,7 @@ def shift_paused_sequence(store: Store, sequence: str, paused_at: str, now: date
         contact = store.contact(enrollment.contact)
         moves.append(
             (
-                _shifted_due(
-                    versions,
-                    enrollment,
-                    now,
-                    contact.timezone if contact else None,
-                    paused_since=since,
-                ),
+                _shifted_due(versions, enrollment, now, contact, paused_since=since),
                 enrollment.id,
             )
         )
@@ -357,7 +369,7 @@ def _shifted_due(
     versions: Versions,
     enrollment: EnrollmentRecord,
     now: datetime,
-    zone: str | None,
+    contact: ContactRecord | None,
     paused_since: datetime | None = None,
 ) -> str | None:
     due = from_db(enrollment.next_due_at)
@@ -365,4 +377,6 @@ def _shifted_due(
     if due is None or since is None:
         return enrollment.next_due_at
     version = versions.get(enrollment.sequence, enrollment.version)
-    return format_instant(open_at(due + (now - since), version.calendar(zone)))
+    zone = contact.timezone if contact is not None else None
+    place = version.place_of(contact.fields()) if contact is not None else None
+    return format_instant(open_at(due + (now - since), version.calendar(zone, place)))

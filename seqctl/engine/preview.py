@@ -64,12 +64,14 @@ def preview(
     list (`channel: auto` avoids them).
     """
     zone = contact.get("timezone")
+    place = version.place_of(contact)
+    holidays = version.holidays_note(place)
     anchor = start
     index = 0
     plan: list[dict[str, Any]] = []
     while index < len(version.steps) and len(plan) < MAX_STEPS:
         step = version.steps[index]
-        due = version.due(index, anchor=anchor, enrolled_at=start, contact_zone=zone)
+        due = version.due(index, anchor=anchor, enrolled_at=start, contact_zone=zone, place=place)
         assert due is not None
         entry: dict[str, Any] = {
             "step": step.id,
@@ -77,6 +79,8 @@ def preview(
             "mode": str(step.mode),
             "due_at": format_instant(due),
         }
+        if holidays is not None:
+            entry["holidays"] = holidays
         context = variables_for(version, step, None, contact, variables or {}, start, due)
         next_index = version.after(index)
         try:
