@@ -30,12 +30,12 @@ CONTACTS = (
 LATE = "--now=2026-11-25T23:00:00Z"
 
 
-def doctor(run: Run, contact: str) -> list[str]:
-    return run(LATE, "doctor", "predict", "--contact", contact).stdout.splitlines()
+def doctor(run: Run, contact: str, sequence: str) -> list[str]:
+    return run(LATE, "doctor", sequence, "--contact", contact).stdout.splitlines()
 
 
-def lines_of(run: Run, contact: str, *names: str) -> list[str]:
-    return [line for line in doctor(run, contact) if line[5:].split(":")[0] in names]
+def lines_of(run: Run, contact: str, *names: str, sequence: str = "predict") -> list[str]:
+    return [line for line in doctor(run, contact, sequence) if line[5:].split(":")[0] in names]
 
 
 def test_doctor_predicts_what_the_tick_will_meet(launch: Launch) -> None:
@@ -85,4 +85,42 @@ def test_no_address_for_the_steps_channel(launch: Launch) -> None:
     assert run(LATE, "enroll", "predict", "-c", "no-name").exit_code == 0
     assert lines_of(run, "no-name", "address", "content") == [
         "FAIL address: step 'hello' will fail: contact has no phone for a sms step"
+    ]
+
+
+def test_an_action_with_a_missing_value_and_a_suppressed_phone(launch: Launch) -> None:
+    playbook = """
+sequence: mixed
+steps:
+  - id: call
+    type: call
+    instructions: "Ask {{ contact.first_name }} about {{ contact.budget }}"
+  - id: text
+    type: sms
+    wait: 1 hour
+    body: Thanks for the call
+  - id: check
+    type: branch
+    wait: 1 hour
+    if: "replied()"
+    then: call
+"""
+    run = launch({"mixed": playbook}, "key,phone,first_name\np,+15550199,Pat\n")
+    assert run(LATE, "suppress", "+15550199", "--reason", "STOP").exit_code == 0
+    assert run(LATE, "enroll", "mixed", "-c", "p").exit_code == 0
+    assert lines_of(run, "p", "content", "address", sequence="mixed") == [
+        "FAIL content: step 'call' will fail: missing variable 'contact.budget' (no value and no"
+        " default) (template line 1); seqctl contacts import a file with p's values, then seqctl"
+        " doctor again"
+    ]
+    assert run(LATE, "tick").exit_code == 1  # the tick agrees: the call cannot be written
+    write_budget = run("contacts", "import", "-", input="key,budget\np,high\n")
+    assert write_budget.exit_code == 0
+    assert run(LATE, "retry", "mixed").exit_code == 0
+    assert run(LATE, "tick").exit_code == 0
+    [action] = run(LATE, "actions", "--json").json
+    assert run(LATE, "done", str(action["id"]), "--by", "ana").exit_code == 0
+    assert lines_of(run, "p", "content", "address", sequence="mixed") == [
+        "ok   content: step 'text' renders for this contact",
+        "FAIL address: +15550199 is suppressed (STOP): the tick will skip step 'text' for them",
     ]
