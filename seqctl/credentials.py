@@ -22,7 +22,6 @@ _SECRET_KEY = re.compile(
 _CREDENTIAL_HEADER = re.compile(
     r"auth|token|secret|passw|cookie|credential|session|api-?key|access-?key|signature", re.I
 )
-ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")  # an HTTP token
 # A name that reads as an environment variable: upper case words joined by underscores.
 _SHOWN_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")

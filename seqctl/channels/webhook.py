@@ -15,10 +15,11 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
-from seqctl import __version__
+from seqctl import credentials
 from seqctl.channels.base import Delivery, Outgoing
+from seqctl.channels.headers import configured_headers, header_from_data
 from seqctl.errors import ConfigError
 
 DEFAULT_TIMEOUT = 10.0
@@ -26,10 +27,9 @@ WORKERS = 4  # concurrent requests a batch, each worker with its own connection
 TIMEOUTS_BEFORE_GIVING_UP = 3  # an endpoint that keeps timing out is left alone for this batch
 _EXCERPT = 200
 _READ_LIMIT = 64 * 1024
-_TOKEN = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
-_RESERVED = {"content-type", "content-length", "host", "idempotency-key", "x-seqctl-signature"}
 # A kept-alive connection the server has closed in between fails like this before any reply.
 _STALE = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+_PRINTABLE = "".join(chr(c) for c in range(0x21, 0x7F))  # kept in a URL's path as they are
 
 
 @dataclass(frozen=True)
@@ -45,15 +45,29 @@ class _Endpoint:
 
     @classmethod
     def parse(cls, url: str) -> _Endpoint:
-        """ValueError unless `url` is one absolute http(s) URL."""
+        """ValueError unless `url` is one absolute http(s) URL without credentials; characters
+        other than printable ASCII in its path and query are percent-encoded."""
+        shown = credentials.redacted_url(url)
         if re.search(r"[\s\x00-\x1f\x7f]", url):
-            raise ValueError(f"invalid URL {url!r}")
+            raise ValueError(f"invalid URL {shown!r}")
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"invalid URL {url!r}: an http:// or https:// URL is needed")
+            raise ValueError(f"invalid URL {shown!r}: an http:// or https:// URL is needed")
+        if "@" in parts.netloc:
+            raise ValueError(
+                f"invalid URL {shown!r}: a user name or password does not go in a URL; put the "
+                "credential in an environment variable and name it in the channel's "
+                "headers_env (headers_env: {Authorization: WEBHOOK_AUTH})"
+            )
         port = parts.port or (443 if parts.scheme == "https" else 80)  # ValueError if bad
+        host = parts.hostname
+        if not host.isascii():
+            try:
+                host = host.encode("idna").decode("ascii")
+            except UnicodeError:
+                raise ValueError(f"invalid URL {shown!r}: bad host name") from None
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        return cls(parts.scheme, parts.hostname, port, target)
+        return cls(parts.scheme, host, port, quote(target, safe=_PRINTABLE))
 
 
 class WebhookChannel:
@@ -73,12 +87,9 @@ class WebhookChannel:
         self.timeout = float(spec.get("timeout", DEFAULT_TIMEOUT))
         self.secret: bytes | None = None
         if spec.get("secret_env"):
-            variable = str(spec["secret_env"])
-            value = environ.get(variable)
-            if not value:
-                raise ConfigError(f"{where}: environment variable {variable} is not set")
+            value = credentials.env_value(environ, str(spec["secret_env"]), f"{where}.secret_env")
             self.secret = value.encode("utf-8")
-        self.headers = _configured_headers(spec.get("headers") or {}, where)
+        self.headers = configured_headers(spec, environ, where)
         self.workers = WORKERS
         self._tls = ssl.create_default_context()
 
@@ -129,7 +140,7 @@ class WebhookChannel:
         headers = {
             **self.headers,
             "Content-Type": "application/json",
-            "Idempotency-Key": m.idempotency_key,
+            "Idempotency-Key": header_from_data(m.idempotency_key),
         }
         signature = self.signature(body)
         if signature is not None:
@@ -252,21 +263,6 @@ def _response_id(data: bytes) -> str | None:
     if isinstance(found, str | int) and not isinstance(found, bool) and str(found):
         return str(found)[:_EXCERPT]
     return None
-
-
-def _configured_headers(headers: Mapping[str, Any], where: str) -> dict[str, str]:
-    checked: dict[str, str] = {}
-    for header, value in headers.items():
-        if not _TOKEN.fullmatch(str(header)):
-            raise ConfigError(f"{where}.headers: invalid header name {header!r}")
-        if str(header).lower() in _RESERVED:
-            raise ConfigError(f"{where}.headers: {header} is set by seqctl")
-        if re.search(r"[\r\n\x00]", str(value)):
-            raise ConfigError(f"{where}.headers.{header}: a value must be one line")
-        checked[str(header)] = str(value)
-    if not any(header.lower() == "user-agent" for header in checked):
-        checked["User-Agent"] = f"seqctl/{__version__}"
-    return checked
 
 
 def _describe(exc: BaseException) -> str:
