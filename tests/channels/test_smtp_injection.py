@@ -20,6 +20,8 @@ from hypothesis import strategies as st
 from seqctl.channels.mime import one_line
 from seqctl.channels.smtp import SmtpChannel
 from tests.channels.conftest import free_port, outgoing
+from tests.conftest import Launch, Write
+from tests.playbooks import auto_playbook
 
 FROM = "Ana Lima <ana@acme.test>"
 BODY = "Hi,\n\nBcc: not-a-header@example.com\n\nJust checking in.\n"
@@ -127,6 +129,36 @@ def test_the_issues_encoded_word_stays_in_the_subject_as_its_literal_text(smtp: 
     assert got.message["Subject"] == INJECTION  # what the template rendered, to the letter
     assert got.message.get_content() == BODY
     assert b"Reply-To" not in got.raw and b"injected body" not in got.raw
+
+
+def test_a_tick_renders_a_contact_field_into_the_subject_and_it_stays_there(
+    smtp: Server, launch: Launch, write: Write
+) -> None:
+    write(
+        "seqctl.yaml", f"channels:\n  email: {{kind: smtp, host: 127.0.0.1, port: {smtp.port}}}\n"
+    )
+    playbook = auto_playbook(
+        "welcome",
+        """
+  - id: hello
+    type: email
+    subject: "Welcome, {{ contact.first_name }}"
+    body: "Hi {{ contact.first_name }}"
+""",
+        settings="sender: {name: Ana Lima, email: ana@acme.test}\n",
+    )
+    smtp.handler.messages.clear()
+    run = launch({"welcome": playbook}, f'key,email,first_name\nc1,c1@example.com,"{INJECTION}"\n')
+    run("--now=2026-11-23T08:00:00Z", "enroll", "welcome", "--contact", "c1")
+    report = run("--now=2026-11-23T08:00:00Z", "tick", "--json").json
+
+    assert (report["sent"], report["failed"]) == (1, 0)
+    [raw] = smtp.handler.messages
+    assert sorted(header_names(raw)) == PLAIN_HEADERS
+    message = parse(raw)
+    assert message["Subject"] == f"Welcome, {INJECTION}"
+    assert message.get_content() == f"Hi {INJECTION}\n"
+    assert message["From"] == "Ana Lima <ana@acme.test>"
 
 
 @pytest.mark.parametrize("attack", [INJECTION, B_INJECTION, "Bob\r\nBcc: x@evil.test"])
