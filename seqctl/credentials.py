@@ -76,6 +76,15 @@ def headers_env_example(header: str) -> str:
     return f"headers_env: {{{header}: {variable}}}"
 
 
+def hide(text: str, secrets: Sequence[str]) -> str:
+    """`text` with these secrets, and each long word of them (the token of `Bearer <token>`),
+    replaced by ***: for a server that echoes what it was sent in its error."""
+    words = {word for value in secrets for word in (value, *value.split()) if len(word) >= 8}
+    for word in sorted(words, key=len, reverse=True):
+        text = text.replace(word, "***")
+    return text
+
+
 def url_has_credentials(url: str) -> bool:
     """`https://user:pass@host/...`: a URL with a user name or password in it."""
     try:

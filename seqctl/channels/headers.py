@@ -10,11 +10,12 @@ or start another.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
 from seqctl import __version__, credentials
+from seqctl.channels.base import Delivery
 from seqctl.errors import ConfigError
 
 # Set by seqctl (or by http.client) for every request: not to be overridden from the file.
@@ -60,6 +61,14 @@ def configured_headers(
     if not any(header.lower() == "user-agent" for header in checked):
         checked["User-Agent"] = f"seqctl/{__version__}"
     return checked
+
+
+def without_secrets(delivery: Delivery, secrets: Sequence[str]) -> Delivery:
+    """The delivery with the values of headers_env hidden from its error (a server's reply
+    that echoes the request's headers would otherwise put them in the database)."""
+    if secrets and delivery.error:
+        delivery.error = credentials.hide(delivery.error, secrets)
+    return delivery
 
 
 def header_from_data(text: str) -> str:

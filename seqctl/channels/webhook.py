@@ -19,7 +19,7 @@ from urllib.parse import quote, urlsplit
 
 from seqctl import credentials
 from seqctl.channels.base import Delivery, Outgoing
-from seqctl.channels.headers import configured_headers, header_from_data
+from seqctl.channels.headers import configured_headers, header_from_data, without_secrets
 from seqctl.errors import ConfigError
 
 DEFAULT_TIMEOUT = 10.0
@@ -90,6 +90,8 @@ class WebhookChannel:
             value = credentials.env_value(environ, str(spec["secret_env"]), f"{where}.secret_env")
             self.secret = value.encode("utf-8")
         self.headers = configured_headers(spec, environ, where)
+        # Values from headers_env: hidden from errors, should the server echo them back.
+        self.hidden = [self.headers[str(name)] for name in spec.get("headers_env") or {}]
         self.workers = WORKERS
         self._tls = ssl.create_default_context()
 
@@ -175,7 +177,7 @@ class WebhookChannel:
                 if isinstance(exc, TimeoutError):
                     batch.timed_out(origin)
                 return Delivery(m.id, error=f"{origin}: {_describe(exc)}", temporary=True)
-            return _outcome(m, response.status, data)
+            return without_secrets(_outcome(m, response.status, data), self.hidden)
         given_up = batch.given_up(origin)
         return Delivery(m.id, error=given_up or f"{origin}: connection lost", temporary=True)
 

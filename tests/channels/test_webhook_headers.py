@@ -55,6 +55,13 @@ def _handler(wire: Wire) -> type[socketserver.StreamRequestHandler]:
                 request = _parse(head, self.rfile)
                 with wire.lock:
                     wire.requests.append(request)
+                if request.target.startswith("/echo"):  # a server that tells what it got
+                    given = request.headers["Authorization"]
+                    echoed = given.split()[-1] if request.target == "/echo-token" else given
+                    body = f"bad credentials: {echoed}".encode()
+                    self.wfile.write(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: ")
+                    self.wfile.write(b"%d\r\n\r\n%s" % (len(body), body))
+                    continue
                 self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
 
     return Handler
@@ -166,6 +173,16 @@ def test_a_credential_header_comes_from_the_environment(hook: Server) -> None:
     assert request.headers["Authorization"] == "Bearer s3cr3t-token"
     assert request.headers["X-Tenant"] == "acme"
     assert request.names == sorted([*BASE_HEADERS, "Authorization", "X-Tenant"])
+
+
+@pytest.mark.parametrize("path", ["/echo", "/echo-token"])
+def test_a_secret_the_server_echoes_back_is_hidden_from_the_error(hook: Server, path: str) -> None:
+    spec = {"kind": "webhook", "url": hook.base + path, "headers_env": {"Authorization": "A"}}
+    channel = WebhookChannel(spec, name="sms", environ={"A": "Bearer s3cr3t-token-42"})
+    [delivery] = channel.send([outgoing(channel="sms", subject=None)])
+
+    assert not delivery.ok and delivery.temporary is False
+    assert delivery.error == "HTTP 401: bad credentials: ***"
 
 
 @pytest.mark.parametrize(
