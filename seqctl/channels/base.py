@@ -95,8 +95,10 @@ _SEPARATORS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
 
 def _one_line(text: str) -> str:
     """JSON text that every reader of lines takes as one line (the same JSON value)."""
-    # Three `in` tests, not a regex: on ASCII text they cost next to nothing, and this runs
-    # once per message.
+    # Runs once per message: isascii() is a flag lookup, and `in` is a memchr (or nothing,
+    # when the text has no character as wide); a regex would scan the line in Python's engine.
+    if text.isascii():
+        return text
     if "\x85" in text or "\u2028" in text or "\u2029" in text:
         return text.translate(_SEPARATORS)
     return text
