@@ -9,7 +9,7 @@ import pytest
 
 from seqctl.channels.smtp import SmtpChannel
 from seqctl.config import load_config
-from seqctl.credentials import is_secret_key, redacted_url
+from seqctl.credentials import is_secret_key, redacted_url, url_has_credentials
 from seqctl.engine.tracking import tracking_settings
 from seqctl.errors import ConfigError
 from tests.conftest import Run, Write
@@ -52,7 +52,7 @@ def config_error(path: Path) -> str:
         (
             "sms: {kind: webhook, url: 'http://h.test/x', headers: {Authorization: 123456}}",
             "123456",
-            "[schema] Authorization takes a value of type string; the value is not shown",
+            "[schema] Authorization takes a string; the value is not shown",
         ),
         (
             f"sms: {{kind: webhook, url: 'http://h.test/x', headers: {{'Bearer {SECRET}': x}}}}",
@@ -183,3 +183,5 @@ def test_redacted_urls_keep_the_host() -> None:
     assert redacted_url("https://u:p@h.test:8443/x?y") == "https://***@h.test:8443/x?y"
     assert redacted_url("https://h.test/a@b") == "https://h.test/a@b"
     assert redacted_url("not a url") == "not a url"
+    assert url_has_credentials("https://u:p@[::1/x")  # not a URL urlsplit takes, still found
+    assert not url_has_credentials("https://h.test/a@b")

@@ -130,9 +130,7 @@ def _secret_finding(document: Document, error: ValidationError, path: tuple[Any,
     key = str(path[-1]) if path else "this key"
     if key.endswith("_env") or "headers_env" in path:
         expected = _ENV_NAME
-    elif error.validator == "type":
-        expected = f"a value of type {error.validator_value}"
     else:
-        schema = error.schema if isinstance(error.schema, dict) else {}
-        expected = str(schema.get("description") or f"a value that passes '{error.validator}'")
+        kind = error.validator
+        expected = f"a {error.validator_value}" if kind == "type" else f"a valid value ({kind})"
     return document.finding(path, "schema", f"{key} takes {expected}; {_NOT_SHOWN}")

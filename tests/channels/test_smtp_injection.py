@@ -215,6 +215,21 @@ def test_hard_subjects_arrive_as_one_header_a_reader_decodes_to_one_line(
     assert got.message.get_content() == BODY
 
 
+def test_a_header_that_cannot_be_one_line_fails_the_message_for_good(smtp: Server) -> None:
+    spec = {"kind": "smtp", "host": "127.0.0.1", "port": smtp.port, "from": FROM}
+    spec["unsubscribe_url"] = "https://acme.test/unsub?c={contact}"
+    channel = SmtpChannel(spec, name="email", environ={})
+    smtp.handler.messages.clear()
+    # A URL has no space to fold at: a 2,000-character key makes a line over 998.
+    long, fine = channel.send([outgoing(1, contact="k" * 2000), outgoing(2)])
+
+    assert not long.ok and long.temporary is False
+    assert long.error == (
+        "cannot write the List-Unsubscribe header: a line would be over 998 characters"
+    )
+    assert fine.ok and len(smtp.handler.messages) == 1
+
+
 def test_line_breaks_of_every_kind_become_one_space() -> None:
     assert one_line("a\r\n\r\nb\x00c\x85d\u2028\u2029e  \t f\x7fg") == "a b c d e f g"
     assert one_line(" \r\n padded \n ") == "padded"

@@ -160,6 +160,20 @@ def test_a_step_url_from_data_is_percent_encoded_in_the_request_line(hook: Serve
     assert request.names == BASE_HEADERS
 
 
+@pytest.mark.parametrize(
+    ("url", "host"), [("http://bücher.test/x", "xn--bcher-kva.test"), ("http://h.test/", "h.test")]
+)
+def test_a_host_name_goes_in_ascii(url: str, host: str) -> None:
+    spec = {"kind": "webhook", "url": url}
+    assert WebhookChannel(spec, name="sms", environ={}).endpoint.host == host
+
+
+def test_a_host_name_that_cannot_be_encoded_is_refused() -> None:
+    spec = {"kind": "webhook", "url": "http://bü" + "x" * 70 + ".test/"}
+    with pytest.raises(ConfigError, match="bad host name"):
+        WebhookChannel(spec, name="sms", environ={})
+
+
 def test_a_step_url_with_credentials_fails_for_good_without_showing_them() -> None:
     spec = {"kind": "webhook", "url": "http://127.0.0.1:9/hook"}
     channel = WebhookChannel(spec, name="webhook", environ={})
