@@ -85,7 +85,7 @@ def credential_findings(document: Document) -> list[Finding]:
     value of an Authorization, X-Api-Key or like header. Never shown in the message."""
     findings: list[Finding] = []
     for path, value in _strings(document.data, ()):
-        key = path[-1]
+        key = path[-1] if path else None
         if isinstance(key, str) and key.endswith("url") and url_has_credentials(value):
             how = _IN_A_VARIABLE.format(headers_env_example("Authorization"))
             message = f"a user name or password does not go in a URL; {how}"

@@ -81,14 +81,12 @@ def header_from_data(text: str) -> str:
 
 def _name(name: object, where: str, seen: Mapping[str, str]) -> str:
     text = str(name)
-    if not credentials.HEADER_NAME.fullmatch(
-        text
-    ):  # not shown: it may be `Authorization: Bearer ...`
+    if not credentials.HEADER_NAME.fullmatch(text):  # not shown: `Authorization: Bearer ...`?
         raise ConfigError(
             f"{where}: a header name has only letters, digits and !#$%&'*+.^_`|~- (one is not)"
         )
     if text.lower() in RESERVED:
         raise ConfigError(f"{where}: {text} is set by seqctl")
     if any(text.lower() == other.lower() for other in seen):
-        raise ConfigError(f"{where}: {text} is set twice (in headers and headers_env)")
+        raise ConfigError(f"{where}: {text} is set twice (header names ignore case)")
     return text

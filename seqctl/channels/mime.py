@@ -37,6 +37,7 @@ _ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+")
 # Safe in a `q` encoded word anywhere, a display name included (RFC 2047 5(3)).
 _Q_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!*+-/")
 _ESCAPED = re.compile(r'["\\]')
+_CONTINUATION = re.compile(r"%[89AB][0-9A-F]")  # a byte inside a UTF-8 character
 # RFC 2231/5987 attr-char: what a parameter value keeps unescaped.
 _ATTR_SAFE = "!#$&+-.^_`|~"
 
@@ -102,6 +103,8 @@ def attachment(filename: str) -> str:
         cut = min(50, len(text))
         while "%" in text[max(0, cut - 2) : cut]:  # never split an escape: %E2|%82
             cut -= 1
+        while _CONTINUATION.match(text, cut):  # nor a character: %C3|%A9
+            cut -= 3
         parts.append(text[:cut])
         text = text[cut:]
     if len(parts) == 1:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from email import message_from_string, policy
 from email.message import EmailMessage
+from urllib.parse import unquote_to_bytes
 
 import pytest
 
@@ -99,13 +100,15 @@ def test_attachment_names(filename: str, expected: str) -> None:
     assert mime.attachment(filename) == expected
 
 
-def test_a_long_attachment_name_continues_over_lines_without_cutting_an_escape() -> None:
-    name = "é" * 40 + ".pdf"
+def test_a_long_attachment_name_continues_over_lines_without_cutting_a_character() -> None:
+    name = "é" * 40 + "日本語" * 10 + ".pdf"
     value = mime.attachment(name)
     lines = value.split("\n")
 
     assert lines[1].startswith(" filename*0*=utf-8''%C3%A9")
     assert all(len(line) <= mime.MAX_LINE for line in lines)
+    segments = [line.split("=", 1)[1].rstrip(";").removeprefix("utf-8''") for line in lines[1:]]
+    assert "".join(unquote_to_bytes(s).decode("utf-8") for s in segments) == name
     message = message_from_string(f"Content-Disposition: {value}\n\n", policy=policy.default)
     assert message["Content-Disposition"].params["filename"] == name
 
