@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "event": ("events",), "events": ("events", "serve"), "suppress": ("events",),
     "suppressions": ("events",),
     "graph": ("graph",),
+    "inbox": ("inbox",),
     "init": ("scaffold",),
     "lint": ("lint",),
     "publish": ("publish",), "diff": ("publish",),

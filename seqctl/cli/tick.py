@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from contextlib import nullcontext
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -22,6 +22,11 @@ from seqctl.engine import retry as retrying
 from seqctl.engine.tick import tick as run_tick
 from seqctl.engine.tracking import tracking_settings
 from seqctl.errors import ExitCode, InputError
+
+if TYPE_CHECKING:
+    from seqctl.engine.inbox import SyncReport
+    from seqctl.engine.stopping import StopRequest
+    from seqctl.store import Store
 
 MESSAGE_STATUSES = (
     "pending_approval",
@@ -66,6 +71,8 @@ def tick(
         # A dry run writes nothing: it may stop anywhere.
         stopping = nullcontext(None) if dry_run else signals.graceful_stop()
         with progress("advancing due enrollments") as advancing, stopping as stop:
+            # Before advancing: a reply read now stops the step this tick would send.
+            inbox = _read_inboxes(store, config.data, ctx, stop) if not dry_run else None
             report = run_tick(
                 store,
                 channels,
@@ -79,8 +86,15 @@ def tick(
             )
     finally:
         channels.close()
+    if inbox is not None:  # the tick went on whatever happened to the inbox: it is told
+        for problem in inbox.problems:
+            typer.echo(problem, err=True)
+        if inbox.read and not as_json:
+            typer.echo(f"inbox: {inbox.summary()}")
     if as_json:
-        context.emit_json(report.as_json())
+        context.emit_json(
+            {**report.as_json(), **({"inbox": inbox.as_json()} if inbox is not None else {})}
+        )
     elif report.busy is not None:
         typer.echo(f"another tick is running ({report.busy}); nothing to do")
     elif (
@@ -109,8 +123,19 @@ def tick(
             err=True,
         )
         raise typer.Exit(signals.exit_code(report.stopped))
-    if report.failed:
+    if report.failed or (inbox is not None and inbox.failed):
         raise typer.Exit(int(ExitCode.FINDINGS))
+
+
+def _read_inboxes(
+    store: Store, config: dict[str, Any], ctx: typer.Context, stop: StopRequest | None
+) -> SyncReport | None:
+    """`inbox sync` when seqctl.yaml has inboxes (imported only then: most ticks have none)."""
+    if not config.get("inboxes"):
+        return None
+    from seqctl.engine.inbox import sync_configured
+
+    return sync_configured(store, config, now=context.now(ctx), stop=stop)
 
 
 @app.command()
