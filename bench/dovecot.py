@@ -2,15 +2,14 @@
 
 Debian's `dovecot-imapd` (the Makefile's `test` target installs it when missing and run as
 root). The server runs in the foreground with a configuration of its own in a temporary folder:
-one passwd-file user, a Maildir, a free port (and with `tls=True` a second port for IMAPS and
-STARTTLS on the first, with a self-signed certificate for 127.0.0.1). Dovecot will not run its
-login processes as root, so under root the whole server runs as the `dovecot` user the package
-creates; otherwise as whoever runs it.
+passwd-file users with a Maildir each, a free port (and with `tls=True` a second port for IMAPS
+and STARTTLS on the first, with a self-signed certificate for 127.0.0.1). Dovecot will not run
+its login processes as root, so under root the whole server runs as the `dovecot` user the
+package creates; otherwise as whoever runs it.
 
-Each test gets a user of its own (`new_account`): Dovecot reads its passwd file again when it
-changes. Mail goes in as files in the user's Maildir (`deliver`), as a mail server would leave
-it, which is fast enough for the benchmark's 10,000 messages; Dovecot gives them UIDs when it
-first looks.
+Each test takes a user of its own (`new_account`); all are written at the start. Mail goes in
+as files in the user's Maildir (`deliver`), as a mail server would leave it, which is fast
+enough for the benchmark's 10,000 messages; Dovecot gives them UIDs when it first looks.
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ import os
 import pwd
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -33,6 +33,7 @@ from typing import Any
 USER = "ana@acme.test"
 PASSWORD = "imap-s3cret"
 START_TIMEOUT = 15.0
+ACCOUNTS = 500  # users a session of tests can take, one each
 
 
 class DovecotUnavailable(Exception):
@@ -107,18 +108,16 @@ class Dovecot:
     def config(self) -> Path:
         return self.root / "dovecot.conf"
 
-    def account(self, user: str = USER, password: str = PASSWORD) -> Account:
-        """A user of the server (added to its passwd file, which Dovecot reads again)."""
-        passwd = self.root / "passwd"
-        lines = passwd.read_text().splitlines() if passwd.exists() else []
-        if not any(line.startswith(f"{user}:") for line in lines):
-            with passwd.open("a") as handle:
-                handle.write(f"{user}:{{PLAIN}}{password}::::::\n")
-        return Account(self, user, password)
+    def account(self, user: str = USER) -> Account:
+        """A user of the server (all are in its passwd file from the start)."""
+        return Account(self, user, PASSWORD)
 
     def new_account(self) -> Account:
         """A user of its own for one test: its mail is nobody else's."""
-        return self.account(f"user{next(self._users)}@acme.test")
+        number = next(self._users)
+        if number > ACCOUNTS:
+            raise DovecotUnavailable(f"all {ACCOUNTS} test users of this server are taken")
+        return self.account(f"user{number}@acme.test")
 
     def doveadm(self, *args: str) -> None:
         subprocess.run(
@@ -127,13 +126,18 @@ class Dovecot:
         )  # fmt: skip
 
     def stop(self) -> None:
+        """Stop the server and its processes (its own process group), and remove its folder."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=2)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                pass  # still waiting for its children: they all go at once
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
         shutil.rmtree(self.root, ignore_errors=True)
 
     def log(self) -> str:
@@ -189,12 +193,18 @@ def start(*, tls: bool = False) -> Dovecot:
     run_as = "dovecot" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
     account = pwd.getpwnam(run_as)
     # Not under pytest's own temporary folder: under root that one is closed to other users.
-    root = Path(tempfile.mkdtemp(prefix="seqctl-dovecot-"))
+    # In memory when there is a tmpfs: the mail of the tests comes and goes fast (a disk mounted
+    # with `discard` takes seconds to delete a few hundred megabytes).
+    shm = Path("/dev/shm")
+    memory = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+    root = Path(tempfile.mkdtemp(prefix="seqctl-dovecot-", dir=memory))
     for sub in ("run", "state", "mail"):
         (root / sub).mkdir()
     port, tls_port = _free_port(), _free_port() if tls else None
     cert = _certificate(root) if tls else None
-    (root / "passwd").write_text("")
+    # Every user from the start: Dovecot notices a changed passwd file only now and then.
+    users = [USER, *(f"user{n}@acme.test" for n in range(1, ACCOUNTS + 1))]
+    (root / "passwd").write_text("".join(f"{u}:{{PLAIN}}{PASSWORD}::::::\n" for u in users))
     (root / "dovecot.conf").write_text(
         _config(root, run_as, account.pw_uid, account.pw_gid, port, tls_port, cert)
     )
@@ -205,6 +215,7 @@ def start(*, tls: bool = False) -> Dovecot:
         ["dovecot", "-F", "-c", str(root / "dovecot.conf")],
         stdout=subprocess.DEVNULL,
         stderr=(root / "stderr.log").open("wb"),
+        start_new_session=True,  # its own process group, stopped as one
         **_as_user(run_as),
     )
     server = Dovecot(root, port, process, run_as, tls_port, cert)
@@ -266,6 +277,7 @@ protocols = imap
 listen = 127.0.0.1
 {ssl}disable_plaintext_auth = no
 auth_mechanisms = plain login
+auth_failure_delay = 0
 default_internal_user = {user}
 default_internal_group = {grp.getgrgid(gid).gr_name}
 default_login_user = {user}

@@ -130,15 +130,21 @@ class ImapSession:
         if not uids:
             return
         target = quote(folder)
-        if "MOVE" in self.capabilities:
-            status, data = self._call("move", self._imap.uid, "MOVE", uid_set(uids), target)
-        else:
-            status, data = self._call("copy", self._imap.uid, "COPY", uid_set(uids), target)
-            if status == "OK":
-                self._call("store", self._imap.uid, "STORE", uid_set(uids), "+FLAGS.SILENT",
-                           r"(\Deleted)")  # fmt: skip
+        status, data = self._move(uids, target)
+        if status != "OK" and "TRYCREATE" in _joined(data).upper():  # the folder is not there
+            self._call("create", self._imap.create, target)
+            status, data = self._move(uids, target)
         if status != "OK":
             raise ImapError(f"{self.where}: cannot move mail to {folder!r}: {_joined(data)}")
+
+    def _move(self, uids: Sequence[int], target: str) -> tuple[str, list[object]]:
+        if "MOVE" in self.capabilities:
+            return self._call("move", self._imap.uid, "MOVE", uid_set(uids), target)
+        status, data = self._call("copy", self._imap.uid, "COPY", uid_set(uids), target)
+        if status == "OK":
+            self._call("store", self._imap.uid, "STORE", uid_set(uids), "+FLAGS.SILENT",
+                       r"(\Deleted)")  # fmt: skip
+        return status, data
 
     def close(self) -> None:
         _logout(self._imap)

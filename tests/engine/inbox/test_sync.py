@@ -227,7 +227,8 @@ def fill_mailbox(s: Scenario) -> None:
         mails.no_headers(),
         mails.broken_mime(sender="<junk@elsewhere.example>", date=next(at), mid="junk-1"),
         mails.unknown_charset(sender="<junk2@elsewhere.example>", date=next(at), mid="junk-2"),
-        mails.huge(sender="<big@elsewhere.example>", date=next(at), mid="big-1"),
+        # Bigger than what is fetched of a message (test_options has one of 30 MB).
+        mails.huge(sender="<big@elsewhere.example>", date=next(at), mid="big-1", megabytes=1),
         s.raw_sent["quiet"],  # a copy of what seqctl sent (a Bcc to the sender)
     ]
     bounces = [
