@@ -125,7 +125,9 @@ _PERMANENT = re.compile(
 
 def classify(mail: Mail, unsubscribe: Sequence[UnsubscribeAddress] = ()) -> Verdict:
     """The message's kind and the reason for it."""
-    if mail.report_type == "delivery-status" or mail.statuses:
+    # Only a report's parts are read for delivery statuses: most mail is never parsed past
+    # its headers.
+    if mail.report_type == "delivery-status" or (mail.report_type is not None and mail.statuses):
         return _delivery_report(mail)
     if mail.report_type == "disposition-notification":
         return Verdict(Kind.IGNORED, "a read receipt (disposition notification)")

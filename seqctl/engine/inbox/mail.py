@@ -15,12 +15,21 @@ from datetime import UTC, datetime
 from email import policy
 from email.header import Header, decode_header, make_header
 from email.message import Message
+from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
+from functools import cached_property
 from html.parser import HTMLParser
 
 # The new text of a message: enough for any out-of-office notice, never a whole thread.
 MAX_TEXT = 20_000
+_HEADERS_ONLY = BytesParser(policy=policy.compat32)
 _ANGLED = re.compile(r"<([^<>\s]+)>")
+_UNFOLD = re.compile(r"\r?\n(?=[ \t])")
+_SMUGGLED = re.compile("[\udc80-\udcff]")
+# The common forms of one address: "Name <a@b>", "<a@b>", "a@b"; anything else is parsed fully.
+_ONE_ADDRESS = re.compile(
+    r'(?:[^<>@,;"]*<\s*([^<>\s@,;"]+@[^<>\s@,;"]+)\s*>|\s*([^<>\s@,;"()]+@[^<>\s@,;"()]+))\s*'
+)
 # Where a reply's quotation of earlier mail starts, in the clients people use.
 _QUOTE_START = re.compile(
     r"^(?:on .{0,200} wrote:|am .{0,200} schrieb .{0,100}:|em .{0,200} escreveu:"
@@ -58,57 +67,92 @@ class Original:
     to: tuple[str, ...] = ()
 
 
+# The headers classify and match read; the others (Received, DKIM, ...) are not decoded.
+READ_HEADERS = frozenset(
+    ("from", "to", "cc", "delivered-to", "x-original-to", "subject", "date", "message-id",
+     "in-reply-to", "references", "auto-submitted", "x-autoreply", "x-autorespond",
+     "x-autoresponder", "x-auto-reply", "precedence", "x-precedence", "list-id")
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Mail:
-    """What seqctl reads of one message."""
+    """What seqctl reads of one message. The recipients, the text and a notification's parts
+    are read when first asked for: most mail is matched on its headers alone."""
 
+    raw: bytes = field(repr=False, compare=False)
     message_id: str | None
     in_reply_to: tuple[str, ...]
     references: tuple[str, ...]
     sender: str | None  # the From address, lower case
-    recipients: tuple[str, ...]  # To, Cc, Delivered-To, X-Original-To
     subject: str
     date: datetime | None
-    headers: dict[str, str]  # lower-case name -> first value, decoded
-    report_type: str | None  # multipart/report's report-type
-    text: str  # the new text (quotes cut), plain or from the HTML
-    statuses: tuple[DeliveryStatus, ...] = ()
-    original: Original = field(default_factory=Original)
+    headers: dict[str, str]  # lower-case name -> first value, decoded (READ_HEADERS only)
+    report_type: str | None  # multipart/report's report-type ("" without one); else None
     truncated: bool = False
 
     def header(self, name: str) -> str:
         return self.headers.get(name.lower(), "")
+
+    @cached_property
+    def recipients(self) -> tuple[str, ...]:
+        """To, Cc, Delivered-To, X-Original-To."""
+        return _addresses(
+            [self.headers.get(name, "") for name in ("to", "cc", "delivered-to", "x-original-to")]
+        )
+
+    @cached_property
+    def message(self) -> Message:
+        """The whole message, parts and all (parsed only when its body is needed)."""
+        return email.message_from_bytes(self.raw, policy=policy.compat32)
+
+    @cached_property
+    def text(self) -> str:
+        """The new text (quotes cut): the plain text, else the HTML's."""
+        return new_text(_body_text(self.message))
+
+    @cached_property
+    def _notification(self) -> tuple[tuple[DeliveryStatus, ...], Original]:
+        return _notification(self.message)
+
+    @property
+    def statuses(self) -> tuple[DeliveryStatus, ...]:
+        """The recipient blocks of a delivery status notification."""
+        return self._notification[0]
+
+    @property
+    def original(self) -> Original:
+        """The headers of the message a notification returns."""
+        return self._notification[1]
 
 
 def parse_mail(raw: bytes, *, truncated: bool = False) -> Mail | Skip:
     """The message's facts; a Skip when it has no headers to read."""
     if not raw.strip():
         return Skip("empty message")
-    message = email.message_from_bytes(raw, policy=policy.compat32)
+    message = _HEADERS_ONLY.parsebytes(raw, headersonly=True)
     if not message.keys():
         return Skip("no headers: not a mail message")
-    headers = {name.lower(): header_text(value) for name, value in reversed(message.items())}
+    headers: dict[str, str] = {}
+    for name, value in message.raw_items():
+        key = name.lower()
+        if key in READ_HEADERS and key not in headers:
+            headers[key] = header_text(value)
     if not any(name in headers for name in ("from", "message-id", "date", "subject", "to")):
         return Skip("none of From, To, Subject, Date or Message-ID: not a mail message")
     report_type = None
     if message.get_content_type() == "multipart/report":
-        report_type = (message.get_param("report-type") or "").__str__().lower() or None
-    statuses, original = _notification(message)
+        report_type = str(message.get_param("report-type") or "").lower()
     return Mail(
+        raw=raw,
         message_id=_first_id(headers.get("message-id", "")),
         in_reply_to=message_ids(headers.get("in-reply-to", "")),
         references=message_ids(headers.get("references", "")),
         sender=_first_address(headers.get("from", "")),
-        recipients=_addresses(
-            headers.get(name, "") for name in ("to", "cc", "delivered-to", "x-original-to")
-        ),
         subject=" ".join(headers.get("subject", "").split()),
         date=_date(headers.get("date", "")),
         headers=headers,
         report_type=report_type,
-        text=new_text(_body_text(message)),
-        statuses=statuses,
-        original=original,
         truncated=truncated,
     )
 
@@ -120,7 +164,11 @@ def header_text(value: object) -> str:
             chunk if isinstance(chunk, str) else _decode(chunk, charset)
             for chunk, charset in decode_header(value)
         )
-    raw = str(value)
+    raw = _UNFOLD.sub(" ", str(value))
+    if _SMUGGLED.search(raw):  # raw 8-bit bytes, as the parser keeps them (surrogates)
+        raw = _decode(raw.encode("ascii", "surrogateescape"), "utf-8")
+    if "=?" not in raw:
+        return raw.strip()
     try:
         return str(make_header(decode_header(raw)))
     except (LookupError, UnicodeError, ValueError, email.errors.HeaderParseError):
@@ -146,6 +194,9 @@ def _first_id(value: str) -> str | None:
 
 
 def _first_address(value: str) -> str | None:
+    simple = _ONE_ADDRESS.fullmatch(value)
+    if simple is not None:
+        return (simple.group(1) or simple.group(2)).lower()
     found = _addresses([value])
     return found[0] if found else None
 
