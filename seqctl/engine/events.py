@@ -262,7 +262,8 @@ def describe(data: Mapping[str, Any]) -> str | None:
     (`inbox sync`), first where it came from, how it was matched and why it is this event."""
     rest = dict(data)
     mailbox = rest.pop("mailbox", None)
-    pairs = ", ".join(f"{k}={v}" for k, v in sorted(rest.items()) if k not in ("match", "why"))
+    shown = ("match", "why", "return_date")  # the reason says the return date
+    pairs = ", ".join(f"{k}={v}" for k, v in sorted(rest.items()) if k not in shown)
     if mailbox is None:
         return ", ".join(f"{k}={v}" for k, v in sorted(rest.items())) or None
     head = f"from the mailbox {mailbox}, matched by {rest.get('match')}: {rest.get('why')}"

@@ -228,7 +228,7 @@ def _out_of_office(mail: Mail, why: str) -> Verdict:
         )
     return Verdict(
         Kind.OUT_OF_OFFICE,
-        f"{reason}; back {stated.day.isoformat()} ('{_short(stated.phrase)}')",
+        f"{reason}; return date {stated.day.isoformat()} from '{_short(stated.phrase)}'",
         return_date=stated.day,
     )
 

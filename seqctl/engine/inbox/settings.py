@@ -61,13 +61,15 @@ class InboxSettings:
         return self.mark_seen or self.move_to is not None
 
     def credentials(self, environ: Mapping[str, str]) -> tuple[str, str]:
+        """(user, password) from the environment; ConfigError naming the variable missing."""
         values = []
-        for variable in (self.username_env, self.password_env):
+        for key, variable in (
+            ("username_env", self.username_env),
+            ("password_env", self.password_env),
+        ):
             value = environ.get(variable)
             if not value:
-                raise ConfigError(
-                    f"inboxes.{self.name}: environment variable {variable} is not set"
-                )
+                raise ConfigError(f"environment variable {variable} is not set (its {key})")
             values.append(value)
         return values[0], values[1]
 

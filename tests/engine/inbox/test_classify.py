@@ -87,14 +87,14 @@ def _auto(subject: str, body: str, headers: str = "Auto-Submitted: auto-replied\
     [
         (
             _auto("Out of office", "I'm out of the office and back on 7 December."),
-            "automatic reply (Auto-Submitted: auto-replied); back 2026-12-07"
-            " ('back on 7 December')",
+            "automatic reply (Auto-Submitted: auto-replied); return date 2026-12-07"
+            " from 'back on 7 December'",
             "2026-12-07",
         ),
         (
             mails.outlook_out_of_office(SENT, **reply_kw("I will return on Monday, December 7.")),
-            "automatic reply (Auto-Submitted: auto-generated); back 2026-12-07"
-            " ('return on Monday, December 7')",
+            "automatic reply (Auto-Submitted: auto-generated); return date 2026-12-07"
+            " from 'return on Monday, December 7'",
             "2026-12-07",
         ),
         (
@@ -104,7 +104,7 @@ def _auto(subject: str, body: str, headers: str = "Auto-Submitted: auto-replied\
                 " Büro und ab dem 7. Dezember wieder erreichbar.",
                 headers="X-Autoreply: yes\n",
             ),
-            "automatic reply (X-Autoreply: yes); back 2026-12-07 ('ab dem 7. Dezember')",
+            "automatic reply (X-Autoreply: yes); return date 2026-12-07 from 'ab dem 7. Dezember'",
             "2026-12-07",
         ),
         (
@@ -113,7 +113,7 @@ def _auto(subject: str, body: str, headers: str = "Auto-Submitted: auto-replied\
                 "Olá! Estou de férias e estarei de volta em 07/12. Obrigado.",
                 headers="X-Autorespond: yes\n",
             ),
-            "automatic reply (X-Autorespond: yes); back 2026-12-07 ('volta em 07/12')",
+            "automatic reply (X-Autorespond: yes); return date 2026-12-07 from 'volta em 07/12'",
             "2026-12-07",
         ),
         (
@@ -122,13 +122,14 @@ def _auto(subject: str, body: str, headers: str = "Auto-Submitted: auto-replied\
                 "Estoy fuera de la oficina hasta el 4 de diciembre.",
                 headers="Precedence: auto_reply\n",
             ),
-            "automatic reply (Precedence: auto_reply); back 2026-12-05 ('hasta el 4 de diciembre')",
+            "automatic reply (Precedence: auto_reply); return date 2026-12-05"
+            " from 'hasta el 4 de diciembre'",
             "2026-12-05",
         ),
         (
             _auto("Réponse automatique : Hi", "Je serai de retour le lundi 7 décembre.", ""),
-            "automatic reply (subject 'Réponse automatique : Hi'); back 2026-12-07"
-            " ('retour le lundi 7 décembre')",
+            "automatic reply (subject 'Réponse automatique : Hi'); return date 2026-12-07"
+            " from 'retour le lundi 7 décembre'",
             "2026-12-07",
         ),
         (
@@ -143,7 +144,7 @@ def _auto(subject: str, body: str, headers: str = "Auto-Submitted: auto-replied\
         ),
         (
             _auto("Vacation", "Back on 2 January.", ""),  # written on 24 Nov: next January
-            "automatic reply (subject 'Vacation'); back 2027-01-02 ('Back on 2 January')",
+            "automatic reply (subject 'Vacation'); return date 2027-01-02 from 'Back on 2 January'",
             "2027-01-02",
         ),
     ],

@@ -99,7 +99,7 @@ def test_a_missing_variable_names_the_variable(
     result = run("inbox", "sync")
 
     assert result.exit_code == 1
-    assert "inbox ana: inboxes.ana: environment variable IMAP_PASSWORD is not set" in (
+    assert "inbox ana: environment variable IMAP_PASSWORD is not set (its password_env)" in (
         result.stderr
     )
 
