@@ -7,7 +7,8 @@ return date of an out-of-office reply), `match` finds the contact and sequence i
 """
 
 from seqctl.engine.inbox.imap import ImapError
+from seqctl.engine.inbox.report import SyncReport
 from seqctl.engine.inbox.settings import InboxSettings, inbox_settings
-from seqctl.engine.inbox.sync import SyncReport, sync, sync_configured
+from seqctl.engine.inbox.sync import sync, sync_configured
 
 __all__ = ["ImapError", "InboxSettings", "SyncReport", "inbox_settings", "sync", "sync_configured"]

@@ -74,10 +74,10 @@ def index_sent_mail(store: Store) -> int:
 class Matcher:
     """Finds what a message is about, with a store and the sequences an inbox serves."""
 
-    def __init__(self, store: Store, served: Served) -> None:
+    def __init__(self, store: Store, served: Served, versions: Versions | None = None) -> None:
         self.store = store
         self.served = served
-        self.versions = Versions(store)
+        self.versions = versions or Versions(store)  # shared with the events' rules
         self._serves: dict[tuple[str, int], bool] = {}
 
     def sent_by_us(self, mail: Mail) -> bool:

@@ -15,8 +15,9 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import Any
 
 from seqctl.engine.events import Event, record
@@ -24,6 +25,7 @@ from seqctl.engine.inbox.classify import Kind, Verdict, classify
 from seqctl.engine.inbox.imap import Fetched, ImapError, ImapSession
 from seqctl.engine.inbox.mail import Mail, Skip, parse_mail
 from seqctl.engine.inbox.match import Matcher, Target, index_sent_mail
+from seqctl.engine.inbox.report import SyncReport
 from seqctl.engine.inbox.settings import InboxSettings, inbox_settings
 from seqctl.engine.runtime import Versions
 from seqctl.engine.stopping import StopRequest
@@ -32,79 +34,16 @@ from seqctl.store import Store
 from seqctl.store.mailboxes import MAIL_EVENT_PREFIX, FolderState
 from seqctl.timeutil import format_instant, from_db
 
-EVENT_KINDS = (Kind.REPLY, Kind.OUT_OF_OFFICE, Kind.BOUNCE, Kind.UNSUBSCRIBE)
 Connect = Callable[[InboxSettings, str, str], ImapSession]
-_NAMES = {  # singular, plural
-    Kind.REPLY: ("reply", "replies"),
-    Kind.OUT_OF_OFFICE: ("out-of-office reply", "out-of-office replies"),
-    Kind.BOUNCE: ("bounce", "bounces"),
-    Kind.UNSUBSCRIBE: ("unsubscribe", "unsubscribes"),
-}
 
 
-@dataclass
-class SyncReport:
-    """What a sync read and what came of it."""
+class Outcome(Enum):
+    """What became of one message (the names are the folder's counters)."""
 
-    now: str
-    read: int = 0
-    events: dict[str, int] = field(default_factory=lambda: {k.value: 0 for k in EVENT_KINDS})
-    duplicates: int = 0
-    unmatched: int = 0
-    ignored: int = 0
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (where, reason)
-    exited: int = 0
-    paused: int = 0
-    refused: list[tuple[str, str]] = field(default_factory=list)
-    errors: list[tuple[str, str]] = field(default_factory=list)  # (inbox, what went wrong)
-    folders: list[dict[str, Any]] = field(default_factory=list)
-    stopped: str | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "now": self.now,
-            "read": self.read,
-            "events": dict(self.events),
-            "duplicates": self.duplicates,
-            "unmatched": self.unmatched,
-            "ignored": self.ignored,
-            "skipped": [{"mail": where, "reason": reason} for where, reason in self.skipped],
-            "exited": self.exited,
-            "paused": self.paused,
-            "refused": [{"mail": where, "reason": reason} for where, reason in self.refused],
-            "errors": [{"inbox": inbox, "error": error} for inbox, error in self.errors],
-            "folders": list(self.folders),
-        }
-        if self.stopped is not None:
-            data["stopped"] = self.stopped
-        return data
-
-    def summary(self) -> str:
-        """One line for people: what was read and what came of it."""
-        kinds = ", ".join(
-            f"{self.events[k.value]} {_NAMES[k][self.events[k.value] != 1]}" for k in EVENT_KINDS
-        )
-        return (
-            f"read {self.read:,} message{'s' if self.read != 1 else ''}: {kinds}"
-            f" ({self.duplicates} already known); {self.unmatched} matched nobody,"
-            f" {self.ignored} ignored, {len(self.skipped)} skipped;"
-            f" {self.exited} enrollment{'s' if self.exited != 1 else ''} exited,"
-            f" {self.paused} paused"
-        )
-
-    @property
-    def failed(self) -> bool:
-        """An inbox could not be read, or an event was refused (not junk mail skipped)."""
-        return bool(self.errors or self.refused)
-
-    @property
-    def problems(self) -> list[str]:
-        """What a person should look at: inboxes that failed, mail skipped or refused."""
-        return [
-            *(f"inbox {inbox}: {error}" for inbox, error in self.errors),
-            *(f"{where}: skipped: {reason}" for where, reason in self.skipped),
-            *(f"{where}: {reason}" for where, reason in self.refused),
-        ]
+    EVENTS = "events"
+    UNMATCHED = "unmatched"
+    SKIPPED = "skipped"
+    IGNORED = "ignored"
 
 
 def sync_configured(
@@ -147,8 +86,7 @@ def sync(
         session: ImapSession | None = None
         try:
             session = connect(settings, *settings.credentials(environ))
-            matcher = Matcher(store, settings.served)
-            matcher.versions = versions
+            matcher = Matcher(store, settings.served, versions)
             for folder in settings.folders:
                 if stop() is not None:
                     break
@@ -181,29 +119,28 @@ class FolderSync:
         info = self.session.open(self.folder, writable=self.settings.writes)
         state = self.store.inbox_folder(self.settings.name, self.folder)
         fresh = state is None or state.uidvalidity != info.uidvalidity
+        summary: dict[str, Any] = {"inbox": self.settings.name, "folder": self.folder, "read": 0}
+        summary["reset"] = state is not None and fresh and state.messages > 0
         if fresh:
             uids = self._since_oldest_enrollment()
             # What is in the folder now and older than that has been looked at: it is read.
             floor = info.uidnext - 1 if info.uidnext else max(uids, default=0)
-            state = FolderState(
-                self.settings.name, self.folder, info.uidvalidity, 0, self.report.now,
-                messages=state.messages if state else 0, events=state.events if state else 0,
-                unmatched=state.unmatched if state else 0, skipped=state.skipped if state else 0,
-            )  # fmt: skip
+            new = FolderState(self.settings.name, self.folder, info.uidvalidity, 0, self.report.now)
+            state = (
+                new if state is None else replace(state, uidvalidity=info.uidvalidity, last_uid=0)
+            )
         else:
             assert state is not None
             uids = self.session.uids_after(state.last_uid)
             floor = state.last_uid
-        summary = {"inbox": self.settings.name, "folder": self.folder, "read": 0}
-        summary["reset"] = fresh and state.messages > 0
         for batch in _chunks(uids, self.settings.batch_size):
             if self.stop() is not None:
                 break
             state = self._batch(state, batch, summary)
         if self.stop() is None:
-            state = _with(state, last_uid=max(state.last_uid, floor))
+            state = replace(state, last_uid=max(state.last_uid, floor))
         with self.store.transaction():
-            self.store.save_inbox_folder(_with(state, synced_at=self.report.now, error=None))
+            self.store.save_inbox_folder(replace(state, synced_at=self.report.now, error=None))
         summary.update(uidvalidity=state.uidvalidity, last_uid=state.last_uid)
         self.report.folders.append(summary)
 
@@ -217,7 +154,7 @@ class FolderSync:
         """Fetch, read and record one batch; the folder's position is written with it."""
         handled: list[int] = []
         last = state.last_uid
-        counts = {"messages": 0, "events": 0, "unmatched": 0, "skipped": 0}
+        counts = {"messages": 0, "events": 0, "unmatched": 0, "skipped": 0}  # the new totals
         fetched = sorted(self.session.fetch(uids, self.settings.fetch_limit), key=lambda f: f.uid)
         with self.store.transaction():
             for message in fetched:
@@ -225,14 +162,14 @@ class FolderSync:
                     break
                 outcome = self._message(message)
                 counts["messages"] += 1
-                if outcome in counts:
-                    counts[outcome] += 1
-                if outcome == "events":
+                if outcome.value in counts:
+                    counts[outcome.value] += 1
+                if outcome is Outcome.EVENTS:
                     handled.append(message.uid)
                 last = message.uid
             else:
                 last = max(last, uids[-1])  # UIDs gone between SEARCH and FETCH are passed
-            state = _with(
+            state = replace(
                 state,
                 last_uid=last,
                 synced_at=self.report.now,
@@ -243,26 +180,26 @@ class FolderSync:
         self._after_reading(handled)
         return state
 
-    def _message(self, fetched: Fetched) -> str:
-        """Read one message and record its events: 'events', 'unmatched', 'skipped', 'ignored'."""
+    def _message(self, fetched: Fetched) -> Outcome:
+        """Read one message and record its events."""
         report = self.report
         report.read += 1
         where = f"{self.settings.name}/{self.folder} UID {fetched.uid}"
         read = _read(fetched, self.settings)
         if isinstance(read, Skip):
             report.skipped.append((where, read.reason))
-            return "skipped"
+            return Outcome.SKIPPED
         mail, verdict = read
         if verdict.kind is not Kind.IGNORED and self.matcher.sent_by_us(mail):
             verdict = Verdict(Kind.IGNORED, "a copy of a message seqctl sent")
         if verdict.kind is Kind.IGNORED:
             report.ignored += 1
-            return "ignored"
+            return Outcome.IGNORED
         at = min(mail.date or self.now, self.now)
         targets = self.matcher.targets(mail, verdict, at)
         if not targets:
             report.unmatched += 1
-            return "unmatched"
+            return Outcome.UNMATCHED
         events = [(where, self._event(mail, fetched, verdict, target, at)) for target in targets]
         result = record(self.store, events, now=self.now, versions=self.matcher.versions)
         report.events[verdict.kind.value] += result.recorded
@@ -270,7 +207,7 @@ class FolderSync:
         report.exited += result.exited
         report.paused += result.paused
         report.refused.extend(result.refused)
-        return "events"
+        return Outcome.EVENTS
 
     def _event(
         self, mail: Mail, fetched: Fetched, verdict: Verdict, target: Target, at: datetime
@@ -327,13 +264,9 @@ def _mail_key(mail: Mail, fetched: Fetched) -> str:
     return "sha256:" + hashlib.sha256(fetched.raw).hexdigest()[:40]
 
 
-def _with(state: FolderState, **changes: Any) -> FolderState:
-    return replace(state, **changes)
-
-
 def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
 
-__all__ = ["ImapError", "SyncReport", "sync", "sync_configured"]
+__all__ = ["ImapError", "Outcome", "SyncReport", "sync", "sync_configured"]

@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 
 from seqctl.engine.inbox.classify import Kind, UnsubscribeAddress, Verdict, classify
-from seqctl.engine.inbox.mail import Mail, Skip, html_text, new_text, parse_mail
+from seqctl.engine.inbox.mail import Mail, Skip, parse_mail
+from seqctl.engine.inbox.text import html_text, new_text
 from tests.engine.inbox import mails
 
 SENT = mails.Sent("<7.1.hello.0123456789abcdef@acme.test>", "bob@example.com", "Hi", "7:1:hello")
