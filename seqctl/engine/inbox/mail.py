@@ -8,11 +8,11 @@ there" instead of failing; only a message with no headers at all is refused (a `
 from __future__ import annotations
 
 import email
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
 from email.message import Message
-from email.parser import BytesParser
 from functools import cached_property
 
 from seqctl.engine.inbox.dsn import DeliveryStatus, Original, notification
@@ -21,12 +21,13 @@ from seqctl.engine.inbox.headers import (
     date_of,
     first_address,
     first_id,
+    header_fields,
     header_text,
     message_ids,
 )
 from seqctl.engine.inbox.text import body_text, new_text
 
-_HEADERS_ONLY = BytesParser(policy=policy.compat32)
+_REPORT_TYPE = re.compile(r'report-type\s*=\s*"?([A-Za-z0-9._-]+)', re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -99,19 +100,19 @@ def parse_mail(raw: bytes, *, truncated: bool = False) -> Mail | Skip:
     """The message's facts; a Skip when it has no headers to read."""
     if not raw.strip():
         return Skip("empty message")
-    message = _HEADERS_ONLY.parsebytes(raw, headersonly=True)
-    if not message.keys():
+    fields = header_fields(raw)
+    if not fields:
         return Skip("no headers: not a mail message")
     headers: dict[str, str] = {}
-    for name, value in message.raw_items():
+    content_type = ""
+    for name, value in fields:
         key = name.lower()
         if key in READ_HEADERS and key not in headers:
             headers[key] = header_text(value)
+        elif key == "content-type" and not content_type:
+            content_type = value
     if not any(name in headers for name in ("from", "message-id", "date", "subject", "to")):
         return Skip("none of From, To, Subject, Date or Message-ID: not a mail message")
-    report_type = None
-    if message.get_content_type() == "multipart/report":
-        report_type = str(message.get_param("report-type") or "").lower()
     return Mail(
         raw=raw,
         message_id=first_id(headers.get("message-id", "")),
@@ -121,6 +122,15 @@ def parse_mail(raw: bytes, *, truncated: bool = False) -> Mail | Skip:
         subject=" ".join(headers.get("subject", "").split()),
         date=date_of(headers.get("date", "")),
         headers=headers,
-        report_type=report_type,
+        report_type=_report_type(content_type),
         truncated=truncated,
     )
+
+
+def _report_type(content_type: str) -> str | None:
+    """A multipart/report's report-type ("" when it names none); None for any other type."""
+    kind, _, params = content_type.partition(";")
+    if kind.strip().lower() != "multipart/report":
+        return None
+    found = _REPORT_TYPE.search(params)
+    return found.group(1).lower() if found else ""
