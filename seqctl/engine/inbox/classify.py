@@ -7,7 +7,8 @@ Checked in this order, each with the reason recorded on the event:
    with a bounce's subject) is read from the status code in its text.
 2. a read receipt (report-type=disposition-notification): ignored.
 3. mail to the List-Unsubscribe mailto address: an unsubscribe.
-4. mailing-list mail (List-Id, Precedence: list): ignored, it is nobody's answer.
+4. mailing-list mail (List-Id, List-Unsubscribe, Precedence: list): ignored, it is nobody's
+   answer (a newsletter from a contact's company is no reply).
 5. an automatic reply (Auto-Submitted other than "no", X-Autoreply, X-Autorespond, Precedence
    auto_reply, bulk or junk, or an automatic-reply subject in one of the usual languages):
    out of office, with the return date its text states.
@@ -142,8 +143,14 @@ def classify(mail: Mail, unsubscribe: Sequence[UnsubscribeAddress] = ()) -> Verd
                 f"sent to the List-Unsubscribe address {address.shown}",
                 contact=key,
             )
-    if mail.header("list-id") or mail.header("precedence").strip().lower() == "list":
-        return Verdict(Kind.IGNORED, "mailing-list mail (List-Id or Precedence: list)")
+    if (
+        mail.header("list-id")
+        or mail.header("list-unsubscribe")
+        or mail.header("precedence").strip().lower() == "list"
+    ):
+        return Verdict(
+            Kind.IGNORED, "mailing-list mail (List-Id, List-Unsubscribe or Precedence: list)"
+        )
     automatic = _automatic(mail)
     if automatic is not None:
         return _out_of_office(mail, automatic)

@@ -41,7 +41,8 @@ class Skip:
 READ_HEADERS = frozenset(
     ("from", "to", "cc", "delivered-to", "x-original-to", "subject", "date", "message-id",
      "in-reply-to", "references", "auto-submitted", "x-autoreply", "x-autorespond",
-     "x-autoresponder", "x-auto-reply", "precedence", "x-precedence", "list-id")
+     "x-autoresponder", "x-auto-reply", "precedence", "x-precedence", "list-id",
+     "list-unsubscribe")
 )  # fmt: skip
 
 

@@ -285,10 +285,22 @@ def test_a_read_receipt_is_ignored() -> None:
     assert verdict(raw).kind is Kind.IGNORED
 
 
+LIST_MAIL = "mailing-list mail (List-Id, List-Unsubscribe or Precedence: list)"
+
+
 def test_mailing_list_mail_is_ignored() -> None:
     raw = mails.newsletter(sender=BOB, date=DATE, mid="n1")
 
-    assert verdict(raw) == Verdict(Kind.IGNORED, "mailing-list mail (List-Id or Precedence: list)")
+    assert verdict(raw) == Verdict(Kind.IGNORED, LIST_MAIL)
+
+
+def test_bulk_mail_with_an_unsubscribe_link_is_no_automatic_reply() -> None:
+    raw = mails.auto_reply(
+        sender=BOB, subject="Our spring offers", body="Up to 20% off.", date=DATE, mid="m1",
+        headers="Precedence: bulk\nList-Unsubscribe: <https://example.com/u?x=1>",
+    )  # fmt: skip
+
+    assert verdict(raw) == Verdict(Kind.IGNORED, LIST_MAIL)
 
 
 @pytest.mark.parametrize(

@@ -281,6 +281,18 @@ def test_a_sync_stops_pauses_and_suppresses_the_right_enrollments(scenario: Scen
     assert suppressed["unsub"].startswith("unsubscribed ")
 
 
+def test_the_text_report_for_people(scenario: Scenario) -> None:
+    result = scenario.run(f"--now={SYNC}", "inbox", "sync")
+
+    assert result.exit_code == 0  # skipped junk is said, not a failure
+    assert result.stdout == (
+        "read 26 messages: 7 replies, 5 out-of-office replies, 5 bounces, 1 unsubscribe"
+        " (1 already known); 4 matched nobody, 2 ignored, 1 skipped; 12 enrollments exited,"
+        " 5 paused\n"
+    )
+    assert result.stderr == "ana/INBOX UID 16: skipped: no headers: not a mail message\n"
+
+
 def test_the_pause_of_an_out_of_office_reply_ends_on_the_stated_date(scenario: Scenario) -> None:
     s = scenario
     s.sync()
