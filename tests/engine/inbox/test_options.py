@@ -195,3 +195,49 @@ def test_30_mb_messages_are_read_in_part_and_a_reply_among_them_still_counts(
     assert (report["read"], report["unmatched"], report["events"]["reply"]) == (2, 1, 1)
     [row] = [r for r in run("timeline", "c3", "--json").json if r["kind"] == "reply"]
     assert "read its first 256 KB of 30720 KB" in row["detail"]
+
+
+def test_a_bounce_without_the_returned_headers_is_matched_by_its_failed_recipient(
+    launch: Launch, write: Write, imap: Any
+) -> None:
+    run = start(launch, write, imap)
+    sent = mails.Sent("<not-ours@elsewhere.example>", "c4@example.com", "Hi", "no-such-key")
+    bounce = mails.postfix_bounce(sent, date="Tue, 24 Nov 2026 09:00:00 +0000")
+    head, _, _ = bounce.partition(b"Content-Description: Undelivered Message")
+    imap.deliver(head + b"--\r\n")  # the report without the original attached
+
+    report = run("--now=2026-11-24T12:00:00Z", "inbox", "sync", "--json").json
+
+    assert (report["events"]["bounce"], report["exited"]) == (1, 1)
+    [row] = [r for r in run("timeline", "c4", "--json").json if r["kind"] == "bounce"]
+    assert "matched by bounced recipient address c4@example.com" in row["detail"]
+    assert [s["value"] for s in run("suppressions", "--json").json] == ["c4@example.com"]
+
+
+def test_an_unsubscribe_without_a_key_in_its_address_is_the_sender_s(
+    launch: Launch, write: Write, imap: Any, project: Path
+) -> None:
+    spec = {"host": "127.0.0.1", "port": imap.port, "security": "none",
+            "username_env": "IMAP_USER", "password_env": "IMAP_PASSWORD"}  # fmt: skip
+    channel = (
+        "channels:\n  email: {kind: smtp, host: 127.0.0.1, port: 25, from: ana@acme.test,"
+        " unsubscribe_url: 'mailto:leave@acme.test?subject=unsubscribe'}\n"
+    )
+    write("seqctl.yaml", channel + f"inboxes:\n  ana: {json.dumps(spec)}\n")
+    rows = "".join(f"{key},{key}@example.com\n" for key in KEYS)
+    run = launch({"hello": auto_playbook("hello", HELLO)}, "key,email\n" + rows)
+    run("--now=2026-11-23T14:00:00Z", "enroll", "hello", "--file", "c.csv")
+    imap.deliver(
+        mails.unsubscribe_request(
+            sender="<c5@example.com>",
+            to="leave@acme.test",
+            mid="u-5",
+            date="Tue, 24 Nov 2026 09:00:00 +0000",
+        )  # fmt: skip
+    )
+
+    report = run("--now=2026-11-24T12:00:00Z", "inbox", "sync", "--json").json
+
+    assert report["events"]["unsubscribe"] == 1
+    assert states(run)["c5"] == "exited"
+    assert [s["value"] for s in run("suppressions", "--json").json] == ["c5"]
