@@ -33,6 +33,7 @@ from typing import Any
 USER = "ana@acme.test"
 PASSWORD = "imap-s3cret"
 START_TIMEOUT = 15.0
+SBIN = "/usr/sbin:/usr/local/sbin"
 ACCOUNTS = 500  # users a session of tests can take, one each
 
 
@@ -173,9 +174,14 @@ def _as_user(name: str) -> dict[str, Any]:
     return {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
 
 
+def _binary() -> str | None:
+    """The dovecot program: on PATH, or in the sbin folders a user's PATH may not have."""
+    return shutil.which("dovecot", path=f"{os.environ.get('PATH', '')}:{SBIN}")
+
+
 def unavailable() -> str | None:
     """Why no Dovecot can be started here, or None when one can be tried."""
-    if shutil.which("dovecot") is None:
+    if _binary() is None:
         return "Dovecot is not installed (apt-get install dovecot-imapd; make test does it as root)"
     if os.geteuid() == 0:
         try:
@@ -212,7 +218,7 @@ def start(*, tls: bool = False) -> Dovecot:
         for item in [root, *root.rglob("*")]:
             os.chown(item, account.pw_uid, account.pw_gid)
     process = subprocess.Popen(
-        ["dovecot", "-F", "-c", str(root / "dovecot.conf")],
+        [_binary() or "dovecot", "-F", "-c", str(root / "dovecot.conf")],
         stdout=subprocess.DEVNULL,
         stderr=(root / "stderr.log").open("wb"),
         start_new_session=True,  # its own process group, stopped as one

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 from tests.bench_scripts import run_bench
@@ -24,7 +25,7 @@ STAGES = (
     "report",
 )
 # The inbox stage needs Dovecot (bench/dovecot.py); without it the bench says why and goes on.
-HAS_DOVECOT = shutil.which("dovecot") is not None
+HAS_DOVECOT = shutil.which("dovecot", path=os.environ.get("PATH", "") + ":/usr/sbin") is not None
 
 
 def test_bench_runs_every_stage_on_a_small_dataset() -> None:
