@@ -165,10 +165,15 @@ class SmtpChannel:
 def message_id(m: Outgoing, domain: str) -> str:
     """`<key.digest@domain>`: the same for every attempt at one message, so a receiver can drop
     a repeat; the digest keeps keys of other databases or senders from ever colliding."""
-    readable = re.sub(r"[^A-Za-z0-9_-]+", ".", m.idempotency_key).strip(".")[:64].strip(".")
-    digest = hashlib.sha256(f"{m.idempotency_key}\0{m.sequence}\0{m.contact}".encode()).hexdigest()
-    local = f"{readable}.{digest[:16]}" if readable else digest[:16]
-    return f"<{local}@{domain or 'seqctl'}>"
+    return f"<{message_id_local(m.idempotency_key, m.sequence, m.contact)}@{domain or 'seqctl'}>"
+
+
+def message_id_local(idempotency_key: str, sequence: str, contact: str) -> str:
+    """A Message-ID's part before the @, which does not depend on the sender: `inbox sync`
+    finds the message a reply answers by it."""
+    readable = re.sub(r"[^A-Za-z0-9_-]+", ".", idempotency_key).strip(".")[:64].strip(".")
+    digest = hashlib.sha256(f"{idempotency_key}\0{sequence}\0{contact}".encode()).hexdigest()
+    return f"{readable}.{digest[:16]}" if readable else digest[:16]
 
 
 def _one_line(text: str) -> str:

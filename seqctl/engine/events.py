@@ -92,11 +92,19 @@ def parse_event(fields: Mapping[str, Any], *, now: datetime) -> Event:
 
 
 def record(
-    store: Store, events: Iterable[tuple[str, Event | str]], *, now: datetime
+    store: Store,
+    events: Iterable[tuple[str, Event | str]],
+    *,
+    now: datetime,
+    versions: Versions | None = None,
 ) -> EventReport:
-    """Record events and apply their rules. Items are (where, event) or (where, refusal reason)."""
+    """Record events and apply their rules. Items are (where, event) or (where, refusal reason).
+
+    `versions`: a cache of published versions to share between calls (one per message of a
+    mailbox sync), else one for this call.
+    """
     report = EventReport()
-    versions = Versions(store)
+    versions = versions or Versions(store)
     pending = iter(events)
     # A few hundred events a transaction: one each made a big import wait on the disk.
     while chunk := list(itertools.islice(pending, EVENTS_PER_TRANSACTION)):
@@ -246,7 +254,20 @@ def _resume_at(event: Event, days: int | None, definition: Mapping[str, Any]) ->
 
 def _describe(event: Event) -> str | None:
     """The event's details for the history (its kind is already the row's kind)."""
-    return ", ".join(f"{k}={v}" for k, v in sorted(event.data.items())) or None
+    return describe(event.data)
+
+
+def describe(data: Mapping[str, Any]) -> str | None:
+    """An event's details as one line: NAME=VALUE pairs; for mail read from a mailbox
+    (`inbox sync`), first where it came from, how it was matched and why it is this event."""
+    rest = dict(data)
+    mailbox = rest.pop("mailbox", None)
+    shown = ("match", "why", "return_date")  # the reason says the return date
+    pairs = ", ".join(f"{k}={v}" for k, v in sorted(rest.items()) if k not in shown)
+    if mailbox is None:
+        return ", ".join(f"{k}={v}" for k, v in sorted(rest.items())) or None
+    head = f"from the mailbox {mailbox}, matched by {rest.get('match')}: {rest.get('why')}"
+    return f"{head}; {pairs}" if pairs else head
 
 
 def resume_due(store: Store, now: datetime) -> int:

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from seqctl.engine import results
+from seqctl.engine.events import describe
 from seqctl.engine.runtime import Versions
 from seqctl.errors import NotFound
 from seqctl.store import Store
@@ -118,6 +119,8 @@ def status(
         "enrollments": _shown_states(counts, paused=record.status == "paused"),
         "steps": steps,
         "since": stamp,
+        # Events read from the senders' mailboxes (`inbox sync`), by type.
+        "mailbox": store.mailbox_event_counts(sequence),
         # Enrollments that entered the funnel: all of them, or those enrolled since.
         "reached": (
             store.enrolled_count(sequence, since=stamp, until=end)
@@ -181,14 +184,13 @@ def timeline(store: Store, contact: str) -> list[dict[str, Any]]:
     written = {(row["at"], row["kind"]) for row in rows}
     for event in store.events(contact=contact):
         if (event.at, event.type) not in written:
-            details = ", ".join(f"{k}={v}" for k, v in sorted(event.data.items())) or None
             rows.append(
                 {
                     "at": event.at,
                     "sequence": event.sequence,
                     "step": event.step,
                     "kind": event.type,
-                    "detail": details,
+                    "detail": describe(event.data),
                 }
             )
     return sorted(rows, key=lambda row: str(row["at"]))

@@ -17,6 +17,7 @@ from seqctl.store.enrollments import EnrollmentQueries
 from seqctl.store.events import EventQueries
 from seqctl.store.history import HistoryQueries
 from seqctl.store.leases import LeaseQueries
+from seqctl.store.mailboxes import MailboxQueries
 from seqctl.store.messages import MessageQueries
 from seqctl.store.migrations import migrations
 from seqctl.store.outcomes import OutcomeQueries
@@ -47,6 +48,7 @@ class Store(
     EventQueries,
     SummaryQueries,
     OutcomeQueries,
+    MailboxQueries,
 ):
     """One SQLite database file, migrated to the current schema."""
 

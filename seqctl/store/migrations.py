@@ -261,3 +261,33 @@ def m010_delivery_outcomes(db: Database) -> None:
             WHERE status = 'queued' AND failing_since IS NOT NULL
         """,
     )
+
+
+@migrations()
+def m011_inbox_sync(db: Database) -> None:
+    # `seqctl inbox sync`: how far each folder of each inbox has been read; the Message-IDs seqctl
+    # sent (their local part, domain-free), filled by the sync itself so sending pays nothing; and
+    # contacts found by address, for mail that answers none of those ids.
+    _run(
+        db,
+        """
+        CREATE TABLE inbox_folders (
+            inbox TEXT NOT NULL,
+            folder TEXT NOT NULL,
+            uidvalidity INTEGER NOT NULL,   -- a change means the UIDs were renumbered: read again
+            last_uid INTEGER NOT NULL,      -- everything up to it has been read
+            synced_at TEXT NOT NULL,
+            error TEXT,                     -- why the last sync failed, until one works
+            messages INTEGER NOT NULL DEFAULT 0,
+            events INTEGER NOT NULL DEFAULT 0,
+            unmatched INTEGER NOT NULL DEFAULT 0,
+            skipped INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (inbox, folder)
+        );
+        CREATE TABLE sent_mail (
+            local TEXT PRIMARY KEY,         -- the Message-ID's part before the @
+            message INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX contacts_email ON contacts(email COLLATE NOCASE)
+        """,
+    )
