@@ -66,6 +66,8 @@ def run_size(size: int, root: Path, selected: set[str], results: list[Result]) -
     prepare(bench)
     for stage in plan(selected):
         result = stage.run(bench)
+        if result is None:  # a stage that cannot run on this machine (it said why)
+            continue
         bench.results[stage.name] = result  # a later stage may compare itself with it
         if stage.name in selected:
             results.append(result)

@@ -47,11 +47,11 @@ class Outgoing:
         return data
 
     def json_text(self) -> str:
-        """as_json() as compact JSON text, made field by field (the outbox writes one line per
-        message, and this is several times cheaper than encoding a fresh dict)."""
+        """as_json() as compact JSON text on one line, made field by field (the outbox writes
+        one line per message, and this is several times cheaper than encoding a fresh dict)."""
         extra = self.extra
         if "attachments" in extra or not _BASE_KEYS.isdisjoint(extra):
-            return _ENCODER.encode(self.as_json())
+            return _one_line(_ENCODER.encode(self.as_json()))
         text = (
             f'{{"id":{self.id},"idempotency_key":{_text(self.idempotency_key)},'
             f'"sequence":{_text(self.sequence)},"version":{self.version},'
@@ -60,7 +60,7 @@ class Outgoing:
             f'"subject":{_maybe(self.subject)},"body":{_maybe(self.body)},'
             f'"sent_at":{_text(self.sent_at)}'
         )
-        return f"{text}{_extra_text(extra)}}}" if extra else text + "}"
+        return _one_line(f"{text}{_extra_text(extra)}}}" if extra else text + "}")
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
@@ -85,6 +85,22 @@ def _extra_text(extra: dict[str, Any]) -> str:
     if len(_EXTRA_TEXTS) >= 256:
         _EXTRA_TEXTS.clear()
     _EXTRA_TEXTS[id(extra)] = (extra, text)
+    return text
+
+
+# JSON escapes every other line break (all are below U+0020) but writes these as they are, and
+# readers of lines split on them: str.splitlines(), JavaScript before ES2019, some log tools.
+_SEPARATORS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def _one_line(text: str) -> str:
+    """JSON text that every reader of lines takes as one line (the same JSON value)."""
+    # Runs once per message: isascii() is a flag lookup, and `in` is a memchr (or nothing,
+    # when the text has no character as wide); a regex would scan the line in Python's engine.
+    if text.isascii():
+        return text
+    if "\x85" in text or "\u2028" in text or "\u2029" in text:
+        return text.translate(_SEPARATORS)
     return text
 
 

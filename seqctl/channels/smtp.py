@@ -12,13 +12,13 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from email import policy
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, parseaddr
 from typing import Any
 from urllib.parse import quote
 
+from seqctl import credentials
+from seqctl.channels import mime
 from seqctl.channels.base import Outgoing, Progress
 from seqctl.channels.lanes import Lanes
 from seqctl.channels.smtp_pool import Envelope, Server, SmtpLane
@@ -29,8 +29,6 @@ DEFAULT_CONNECT_TIMEOUT = 10.0  # seconds to connect and be greeted
 DEFAULT_CONNECTIONS = 4  # at once per channel: several, within what providers allow
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
 
-# Bodies that are not plain ASCII go out quoted-printable or base64, so no 8BITMIME is needed.
-_POLICY = policy.SMTP.clone(cte_type="7bit")
 _BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
 _LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 _LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
@@ -105,10 +103,9 @@ class SmtpChannel:
     def envelope(self, m: Outgoing) -> Envelope:
         """The message as it goes on the wire; ValueError when it can never be sent as it is."""
         try:
-            message, sender, recipient = self._compose(m)
+            return self._compose(m)
         except _Invalid as exc:
             raise ValueError(str(exc)) from None
-        return Envelope(sender, recipient, message.as_bytes(), str(message["Message-ID"]))
 
     def local_hostname(self) -> str:
         """The name said in EHLO (slow to find on some hosts: once per channel)."""
@@ -117,49 +114,47 @@ class SmtpChannel:
                 self._local_hostname = socket.getfqdn()
             return self._local_hostname
 
-    def _compose(self, m: Outgoing) -> tuple[EmailMessage, str, str]:
+    def _compose(self, m: Outgoing) -> Envelope:
+        """The message as it goes on the wire. Every header made from data is composed by
+        seqctl.channels.mime and set raw: the email package never parses text from data."""
         if not m.to:
             raise _Invalid("no recipient address")
         to_name, to_addr = _mailbox(m.to, "recipient address")
         from_name, from_addr = self._from(m)
-        message = EmailMessage(policy=_POLICY)
-        message["From"] = _address(from_name, from_addr)
-        message["To"] = _address(to_name, to_addr)
+        msgid = message_id(m, from_addr.rpartition("@")[2])
+        message = EmailMessage(policy=mime.POLICY)
+        message.set_raw("From", mime.mailbox("From", from_name, from_addr))
+        message.set_raw("To", mime.mailbox("To", to_name, to_addr))
         if m.subject is not None:
-            message["Subject"] = _one_line(m.subject)
-        message["Date"] = formatdate(usegmt=True)
-        message["Message-ID"] = message_id(m, from_addr.rpartition("@")[2])
-        message["X-Seqctl-Idempotency-Key"] = _one_line(m.idempotency_key)
+            message.set_raw("Subject", mime.unstructured("Subject", m.subject))
+        message.set_raw("Date", formatdate(usegmt=True))
+        message.set_raw("Message-ID", msgid)
+        key = mime.unstructured("X-Seqctl-Idempotency-Key", m.idempotency_key)
+        message.set_raw("X-Seqctl-Idempotency-Key", key)
         if self.unsubscribe is not None:
             url = self.unsubscribe.replace("{contact}", quote(m.contact, safe="")).replace(
                 "{key}", quote(m.contact, safe="")
             )
-            message["List-Unsubscribe"] = f"<{url}>"
+            message.set_raw("List-Unsubscribe", f"<{url}>")
             if url.startswith("https://") or url.startswith("http://"):
-                message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
+                message.set_raw("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")  # RFC 8058
         message.set_content(m.body or "")
         html = m.extra.get("html")
         if isinstance(html, str) and html:
             message.add_alternative(html, subtype="html")
         for attachment in m.extra.get("attachments") or []:
-            data = attachment.get("data")
-            if not isinstance(data, bytes):
-                raise _Invalid(f"attachment '{attachment.get('name')}' is not in the database")
-            kind = mimetypes.guess_type(str(attachment["name"]))[0] or "application/octet-stream"
-            maintype, _, subtype = kind.partition("/")
-            message.add_attachment(
-                data,
-                maintype=maintype,
-                subtype=subtype,
-                filename=_one_line(str(attachment["name"])),
-            )
-        return message, from_addr, to_addr
+            _attach(message, attachment)
+        try:
+            data = message.as_bytes()
+        except mime.UnsafeHeader as exc:
+            raise _Invalid(str(exc)) from None
+        return Envelope(from_addr, to_addr, data, msgid)
 
     def _from(self, m: Outgoing) -> tuple[str, str]:
         given = m.extra.get("from")
         if isinstance(given, Mapping) and given.get("email"):
             _, addr = _mailbox(str(given["email"]), "sender address")
-            return _one_line(str(given.get("name") or "")), addr
+            return str(given.get("name") or ""), addr
         if isinstance(given, str) and given:
             return _mailbox(given, "sender address")
         if self.sender is None:
@@ -170,15 +165,21 @@ class SmtpChannel:
 def message_id(m: Outgoing, domain: str) -> str:
     """`<key.digest@domain>`: the same for every attempt at one message, so a receiver can drop
     a repeat; the digest keeps keys of other databases or senders from ever colliding."""
-    readable = re.sub(r"[^A-Za-z0-9_-]+", ".", m.idempotency_key).strip(".")[:64].strip(".")
-    digest = hashlib.sha256(f"{m.idempotency_key}\0{m.sequence}\0{m.contact}".encode()).hexdigest()
-    local = f"{readable}.{digest[:16]}" if readable else digest[:16]
-    return f"<{local}@{domain or 'seqctl'}>"
+    return f"<{message_id_local(m.idempotency_key, m.sequence, m.contact)}@{domain or 'seqctl'}>"
+
+
+def message_id_local(idempotency_key: str, sequence: str, contact: str) -> str:
+    """A Message-ID's part before the @, which does not depend on the sender: `inbox sync`
+    finds the message a reply answers by it."""
+    readable = re.sub(r"[^A-Za-z0-9_-]+", ".", idempotency_key).strip(".")[:64].strip(".")
+    digest = hashlib.sha256(f"{idempotency_key}\0{sequence}\0{contact}".encode()).hexdigest()
+    return f"{readable}.{digest[:16]}" if readable else digest[:16]
 
 
 def _one_line(text: str) -> str:
-    """A header value is one line: any line break becomes a space, so none can start a header."""
-    return _BREAKS.sub(" ", text).strip()
+    """Text for one line (of an error message): line breaks and control characters become a
+    space, so a server's reply cannot break the line it is shown on."""
+    return mime.one_line(text)
 
 
 def _mailbox(value: str, what: str) -> tuple[str, str]:
@@ -198,12 +199,24 @@ def _mailbox(value: str, what: str) -> tuple[str, str]:
         raise _Invalid(f"invalid {what} {value!r}: bad domain") from None
     if not all(_LABEL.fullmatch(label) for label in domain.split(".")):
         raise _Invalid(f"invalid {what} {value!r}: bad domain")
-    return _one_line(name), f"{local}@{domain}"
+    return name, f"{local}@{domain}"
 
 
-def _address(name: str, addr: str) -> Address:
-    local, _, domain = addr.rpartition("@")
-    return Address(display_name=name, username=local, domain=domain)
+def _attach(message: EmailMessage, attachment: Mapping[str, Any]) -> None:
+    """A file as a part of its own, its name in a Content-Disposition composed by mime."""
+    data = attachment.get("data")
+    if not isinstance(data, bytes):
+        raise _Invalid(f"attachment '{attachment.get('name')}' is not in the database")
+    name = str(attachment["name"])
+    kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    maintype, _, subtype = kind.partition("/")
+    part = EmailMessage(policy=mime.POLICY)
+    part.set_content(data, maintype=maintype, subtype=subtype)
+    del part["MIME-Version"]  # the message has it; a part needs none
+    part.set_raw("Content-Disposition", mime.attachment(name))
+    if message.get_content_type() != "multipart/mixed":
+        message.make_mixed()
+    message.attach(part)
 
 
 def _credentials(
@@ -214,22 +227,20 @@ def _credentials(
         return None
     if not user_env or not password_env:
         raise ConfigError(f"{where}: username_env and password_env go together")
-    values = []
-    for variable in (str(user_env), str(password_env)):
-        value = environ.get(variable)
-        if not value:
-            raise ConfigError(f"{where}: environment variable {variable} is not set")
-        values.append(value)
-    return values[0], values[1]
+    user = credentials.env_value(environ, str(user_env), f"{where}.username_env")
+    return user, credentials.env_value(environ, str(password_env), f"{where}.password_env")
 
 
 def _unsubscribe_template(value: Any, where: str) -> str | None:
     if value is None:
         return None
     text = str(value)
-    if not re.fullmatch(r"(https?://|mailto:)[^\s<>\"]+", text):
+    # Printable ASCII but for <, > and ": it goes in a header as it is, between < and >.
+    if not re.fullmatch(r"(https?://|mailto:)[!#-;=?-~]+", text):
+        shown = credentials.redacted_url(text)
         raise ConfigError(
-            f"{where}: unsubscribe_url must be one https://, http:// or mailto: URL: {text!r}"
+            f"{where}: unsubscribe_url must be one https://, http:// or mailto: URL, in plain "
+            f"ASCII without spaces (percent-encode other characters): {shown!r}"
         )
     return text
 

@@ -14,10 +14,11 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
-from seqctl import __version__
+from seqctl import credentials
 from seqctl.channels.base import Outgoing, Progress
+from seqctl.channels.headers import configured_headers, header_from_data
 from seqctl.channels.lanes import Lanes
 from seqctl.channels.webhook_pool import Origins, Proxies, WebhookLane, connection_for
 from seqctl.errors import ConfigError
@@ -25,9 +26,7 @@ from seqctl.errors import ConfigError
 DEFAULT_TIMEOUT = 10.0  # seconds for each reply
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_CONNECTIONS = 16  # requests at once per channel, each on a connection kept alive
-_TOKEN = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
-_RESERVED = {"content-type", "content-length", "host", "idempotency-key", "x-seqctl-signature"}
-_RESERVED |= {"webhook-id", "webhook-timestamp", "webhook-signature"}  # Standard Webhooks
+_PRINTABLE = "".join(chr(c) for c in range(0x21, 0x7F))  # kept in a URL's path as they are
 
 
 @dataclass(frozen=True)
@@ -43,15 +42,29 @@ class _Endpoint:
 
     @classmethod
     def parse(cls, url: str) -> _Endpoint:
-        """ValueError unless `url` is one absolute http(s) URL."""
+        """ValueError unless `url` is one absolute http(s) URL without credentials; characters
+        other than printable ASCII in its path and query are percent-encoded."""
+        shown = credentials.redacted_url(url)
         if re.search(r"[\s\x00-\x1f\x7f]", url):
-            raise ValueError(f"invalid URL {url!r}")
+            raise ValueError(f"invalid URL {shown!r}")
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"invalid URL {url!r}: an http:// or https:// URL is needed")
+            raise ValueError(f"invalid URL {shown!r}: an http:// or https:// URL is needed")
+        if "@" in parts.netloc:
+            raise ValueError(
+                f"invalid URL {shown!r}: a user name or password does not go in a URL; put the "
+                "credential in an environment variable and name it in the channel's "
+                "headers_env (headers_env: {Authorization: WEBHOOK_AUTH})"
+            )
         port = parts.port or (443 if parts.scheme == "https" else 80)  # ValueError if bad
+        host = parts.hostname
+        if not host.isascii():
+            try:
+                host = host.encode("idna").decode("ascii")
+            except UnicodeError:
+                raise ValueError(f"invalid URL {shown!r}: bad host name") from None
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        return cls(parts.scheme, parts.hostname, port, target)
+        return cls(parts.scheme, host, port, quote(target, safe=_PRINTABLE))
 
 
 class WebhookChannel:
@@ -71,12 +84,11 @@ class WebhookChannel:
         self.timeout = float(spec.get("timeout", DEFAULT_TIMEOUT))
         self.secret: bytes | None = None
         if spec.get("secret_env"):
-            variable = str(spec["secret_env"])
-            value = environ.get(variable)
-            if not value:
-                raise ConfigError(f"{where}: environment variable {variable} is not set")
+            value = credentials.env_value(environ, str(spec["secret_env"]), f"{where}.secret_env")
             self.secret = value.encode("utf-8")
-        self.headers = _configured_headers(spec.get("headers") or {}, where)
+        self.headers = configured_headers(spec, environ, where)
+        # Values from headers_env: hidden from errors, should the server echo them back.
+        self.hidden = [self.headers[str(name)] for name in spec.get("headers_env") or {}]
         self._transport(spec, environ, where)
 
     def _transport(self, spec: Mapping[str, Any], environ: Mapping[str, str], where: str) -> None:
@@ -128,15 +140,16 @@ class WebhookChannel:
         headers = {
             **self.headers,
             "Content-Type": "application/json",
-            "Idempotency-Key": m.idempotency_key,
+            "Idempotency-Key": header_from_data(m.idempotency_key),
         }
         signature = self.signature(body)
         if signature is not None:
             headers["X-Seqctl-Signature"] = signature
             timestamp = int(self.clock())
-            headers["webhook-id"] = m.idempotency_key
+            webhook_id = header_from_data(m.idempotency_key)
+            headers["webhook-id"] = webhook_id
             headers["webhook-timestamp"] = str(timestamp)
-            standard = self.standard_signature(m.idempotency_key, timestamp, body)
+            standard = self.standard_signature(webhook_id, timestamp, body)
             assert standard is not None
             headers["webhook-signature"] = standard
         return headers
@@ -164,21 +177,6 @@ class WebhookChannel:
         if m.channel == "webhook" and m.to and re.match(r"https?://", m.to):
             return _Endpoint.parse(m.to)
         return self.endpoint
-
-
-def _configured_headers(headers: Mapping[str, Any], where: str) -> dict[str, str]:
-    checked: dict[str, str] = {}
-    for header, value in headers.items():
-        if not _TOKEN.fullmatch(str(header)):
-            raise ConfigError(f"{where}.headers: invalid header name {header!r}")
-        if str(header).lower() in _RESERVED:
-            raise ConfigError(f"{where}.headers: {header} is set by seqctl")
-        if re.search(r"[\r\n\x00]", str(value)):
-            raise ConfigError(f"{where}.headers.{header}: a value must be one line")
-        checked[str(header)] = str(value)
-    if not any(header.lower() == "user-agent" for header in checked):
-        checked["User-Agent"] = f"seqctl/{__version__}"
-    return checked
 
 
 def standard_webhooks_key(secret: bytes | None) -> bytes | None:

@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 from seqctl.channels.base import Delivery, Outgoing
 from seqctl.channels.breaker import Breaker
+from seqctl.channels.headers import without_secrets
 
 if TYPE_CHECKING:
     from seqctl.channels.webhook import WebhookChannel, _Endpoint
@@ -175,7 +176,9 @@ class WebhookLane:
                 if sent:  # the request went out whole: the endpoint may have it
                     error += "; outcome unknown, sent again later with the same Idempotency-Key"
                 return Delivery(m.id, error=error, temporary=True, unknown=int(sent))
-            return _outcome(m, response, data, breaker, origin)
+            return without_secrets(
+                _outcome(m, response, data, breaker, origin), self.channel.hidden
+            )
         return breaker.hold(m.id) or Delivery(
             m.id, error=f"{origin}: connection lost", temporary=True
         )

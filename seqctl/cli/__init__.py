@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "event": ("events",), "events": ("events", "serve"), "suppress": ("events",),
     "suppressions": ("events",),
     "graph": ("graph",),
+    "inbox": ("inbox",),
     "init": ("scaffold",),
     "lint": ("lint",),
     "publish": ("publish",), "diff": ("publish",),
@@ -48,7 +49,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "Contacts and enrollment": (
         "contacts", "enroll", "enrollments", "remove", "suppress", "suppressions",
     ),
-    "Running": ("tick", "messages", "retry", "event", "events", "db"),
+    "Running": ("tick", "messages", "retry", "event", "events", "inbox", "db"),
     "People's work": ("actions", "done", "skip", "approvals", "approve", "reject"),
     "Insight": ("status", "timeline", "preview", "doctor", "agenda", "missing", "report"),
 }  # fmt: skip

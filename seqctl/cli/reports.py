@@ -86,6 +86,32 @@ def status(
         for step in item["steps"]:
             if step.get("variants"):
                 _echo_variants(step)
+        if item.get("mailbox"):
+            typer.echo(f"from the mailbox: {_mailbox_counts(item['mailbox'])}")
+    for folder in store.inbox_folders():
+        error = f"; failed: {folder.error}" if folder.error else ""
+        typer.echo(
+            f"inbox {folder.inbox}/{folder.folder} read at {folder.synced_at}: "
+            f"{folder.messages:,} messages, {folder.events:,} with events, "
+            f"{folder.unmatched:,} matched nobody, {folder.skipped:,} skipped{error}"
+        )
+
+
+_MAILBOX_NAMES = {  # event type: (one, many)
+    "reply": ("reply", "replies"),
+    "out_of_office": ("out of office", "out of office"),
+    "bounce": ("bounce", "bounces"),
+    "unsubscribe": ("unsubscribe", "unsubscribes"),
+}
+
+
+def _mailbox_counts(counts: dict[str, int]) -> str:
+    """7 replies, 5 out of office, ...: events read from the mailbox, in a fixed order."""
+    return ", ".join(
+        f"{counts[kind]} {names[counts[kind] != 1]}"
+        for kind, names in _MAILBOX_NAMES.items()
+        if counts.get(kind)
+    )
 
 
 MESSAGE_STEP_TYPES = ("email", "sms", "whatsapp", "telegram", "webhook")

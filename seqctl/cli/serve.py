@@ -12,6 +12,7 @@ import typer
 from seqctl.cli import context
 from seqctl.cli.events import events_app
 from seqctl.cli.logs import LogFormat, LogFormatOption, log
+from seqctl.credentials import shown
 from seqctl.engine.tracking import tracking_settings
 from seqctl.errors import InputError
 
@@ -96,5 +97,7 @@ def _request_log(fmt: LogFormat) -> Callable[[dict[str, Any]], None]:
 def _secret(name: str) -> bytes:
     value = os.environ.get(name)
     if not value:
-        raise InputError(f"environment variable {name} is not set: it must hold the secret")
+        # Not named unless it reads as a variable's name: it may be the secret, typed there.
+        which = name if shown(name) else "named by --secret-env"
+        raise InputError(f"environment variable {which} is not set: it must hold the secret")
     return value.encode("utf-8")

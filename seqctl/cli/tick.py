@@ -7,7 +7,7 @@ import re
 import time
 from contextlib import nullcontext
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -31,6 +31,10 @@ from seqctl.engine.tick import TickReport
 from seqctl.engine.tick import tick as run_tick
 from seqctl.engine.tracking import tracking_settings
 from seqctl.errors import ExitCode, InputError, SeqctlError
+
+if TYPE_CHECKING:
+    from seqctl.engine.inbox import SyncReport
+    from seqctl.store import Store
 
 MESSAGE_STATUSES = (
     "pending_approval",
@@ -91,9 +95,9 @@ def tick(
     if period is None:
         stopping = nullcontext(None) if dry_run else signals.graceful_stop(announce)
         with stopping as stop:  # a dry run writes nothing: it may stop anywhere
-            report = run.once(context.now(ctx), stop)
-        run.finish(report)
-        if report.failed:
+            report, inbox = run.once(context.now(ctx), stop)
+        run.finish(report, inbox)
+        if report.failed or (inbox is not None and inbox.failed):
             raise typer.Exit(int(ExitCode.FINDINGS))
         return
     with signals.graceful_stop(announce) as stop:
@@ -118,14 +122,17 @@ class _Ticker:
         self.config = context.config(ctx)
         self.outbox = context.database_path(ctx).resolve().parent / "outbox.jsonl"
 
-    def once(self, now: datetime, stop: StopRequest | None) -> TickReport:
+    def once(self, now: datetime, stop: StopRequest | None) -> tuple[TickReport, SyncReport | None]:
+        """One tick: the inboxes read first (a reply read now stops the step this tick would
+        send), then everything due advanced and delivered."""
         config = self.config
+        inbox = None if self.dry_run else _read_inboxes(self.store, config.data, now, stop)
         channels = ChannelSet(
             config.channels, self.outbox, tracking=tracking_settings(config.data, os.environ)
         )
         try:
             with progress("advancing due enrollments") as advancing:
-                return run_tick(
+                report = run_tick(
                     self.store,
                     channels,
                     now=now,
@@ -138,6 +145,7 @@ class _Ticker:
                 )
         finally:
             channels.close()
+        return report, inbox
 
     def repeat(self, period: timedelta, stop: StopRequest) -> None:
         """Tick, wait for the next period, again, until a signal; an error is said and the
@@ -150,7 +158,7 @@ class _Ticker:
             # Under --now the clock starts there and runs on with real time.
             now = clock + timedelta(seconds=began - started) if clock else context.now(self.ctx)
             try:
-                self.finish(self.once(now, stop))  # typer.Exit when a signal stopped it
+                self.finish(*self.once(now, stop))  # typer.Exit when a signal stopped it
             except SeqctlError as exc:
                 self._log("error", f"seqctl: {exc}", level="error", err=True)
             if _wait(began + period.total_seconds(), stop):
@@ -158,9 +166,15 @@ class _Ticker:
                 self._log("stop", f"stopped ({reason}) between two ticks", err=True)
                 raise typer.Exit(signals.exit_code(reason))
 
-    def finish(self, report: TickReport) -> None:
+    def finish(self, report: TickReport, inbox: SyncReport | None = None) -> None:
         """Print what a tick did (nothing, under cron, when it had nothing to do)."""
         data = report.as_json()
+        if inbox is not None:  # the tick went on whatever happened to the inbox: it is told
+            data["inbox"] = inbox.as_json()
+            for problem in inbox.problems:
+                self._log("inbox-problem", problem, level="warning", err=True)
+            if inbox.read and not self.as_json:
+                self._log("inbox", f"inbox: {inbox.summary()}", **inbox.as_json())
         if self.as_json:
             context.emit_json(data)
         elif report.busy is not None:
@@ -240,6 +254,17 @@ def _wait(deadline: float, stop: StopRequest) -> bool:
             return True
         time.sleep(min(left, 0.2))
     return stop() is not None
+
+
+def _read_inboxes(
+    store: Store, config: dict[str, Any], now: datetime, stop: StopRequest | None
+) -> SyncReport | None:
+    """`inbox sync` when seqctl.yaml has inboxes (imported only then: most ticks have none)."""
+    if not config.get("inboxes"):
+        return None
+    from seqctl.engine.inbox import sync_configured
+
+    return sync_configured(store, config, now=now, stop=stop)
 
 
 @app.command()

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from seqctl.durations import Unit, Wait
 from seqctl.engine import foresight
 from seqctl.engine.catalog import visible
+from seqctl.engine.events import describe
 from seqctl.engine.runtime import RunnableVersion, Versions
 from seqctl.engine.visibility import Viewer
 from seqctl.schedule import Calendar, Deferral, add_wait, open_at, why_deferred
@@ -25,7 +26,12 @@ from seqctl.timeutil import format_instant, from_db
 TICK_GRACE = timedelta(minutes=5)
 # History kinds only a tick writes: the newest one tells when a tick last did something.
 TICK_KINDS = ("sent", "action", "approval", "failed", "completed", "skipped", "branched")
-STOPPING_EVENTS = {"reply": "replied", "bounce": "bounced", "unsubscribe": "unsubscribed"}
+STOPPING_EVENTS = {
+    "reply": "replied",
+    "bounce": "bounced",
+    "unsubscribe": "unsubscribed",
+    "out_of_office": "out of office",
+}
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,9 @@ def diagnose(
     checks.append(_enrolled(enrollment, version, published.number))
     checks.append(_suppression(store, person))
     checks.append(_events(store, sequence, enrollment))
+    mailbox = _mailbox(store)
+    if mailbox is not None:
+        checks.append(mailbox)
     if enrollment.state in ("completed", "exited"):
         return checks
 
@@ -183,9 +192,33 @@ def _events(store: Store, sequence: str, e: EnrollmentRecord) -> Check:
         return Check("events", True, "no reply, bounce or unsubscribe since enrolled")
     latest = found[-1]
     what = f"{STOPPING_EVENTS[latest.type]} at {latest.at}"
+    data = latest.data
+    if latest.type == "out_of_office" and data.get("return_date"):
+        what += f", back {data['return_date']}"
+    if "mailbox" in data:  # read from a sender's mailbox: where, how matched, and why
+        what += f" ({describe(data)})"
     if e.state in ("active", "waiting"):
         return Check("events", True, f"{what}; the playbook carries on after a {latest.type}")
     return Check("events", False, what)
+
+
+def _mailbox(store: Store) -> Check | None:
+    """When the senders' mailboxes were last read (`inbox sync`); None when they never were."""
+    folders = store.inbox_folders()
+    if not folders:
+        return None
+    failed = [f for f in folders if f.error]
+    if failed:
+        f = failed[0]
+        return Check(
+            "mailbox",
+            False,
+            f"reading {f.inbox}/{f.folder} failed at {f.synced_at}: {f.error}; replies there"
+            " are not seen until it works (seqctl inbox sync)",
+        )
+    last = min(f.synced_at for f in folders)
+    names = ", ".join(f"{f.inbox}/{f.folder}" for f in folders)
+    return Check("mailbox", True, f"read at {last}: {names}")
 
 
 def _approval(store: Store, e: EnrollmentRecord) -> Check:

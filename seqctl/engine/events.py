@@ -101,16 +101,18 @@ def record(
     *,
     now: datetime,
     viewer: Viewer | None = None,
+    versions: Versions | None = None,
 ) -> EventReport:
     """Record events and apply their rules. Items are (where, event) or (where, refusal reason).
 
     An event naming a sequence the viewer may not see is refused as naming an unknown one. An
     event without a sequence is a fact about the contact: its rules apply in every sequence
-    (an unsubscribe must stop them all, whoever records it).
+    (an unsubscribe must stop them all, whoever records it). `versions`: a cache of published
+    versions to share between calls (one per message of a mailbox sync), else one for this call.
     """
     report = EventReport()
     see = _Sight(store, viewer)
-    versions = Versions(store)
+    versions = versions or Versions(store)
     changed = _ContactChanges(store, now)
     pending = iter(events)
     # A few hundred events a transaction: one each made a big import wait on the disk.
@@ -302,7 +304,20 @@ def _resume_at(event: Event, days: int | None, definition: Mapping[str, Any]) ->
 
 def _describe(event: Event) -> str | None:
     """The event's details for the history (its kind is already the row's kind)."""
-    return ", ".join(f"{k}={v}" for k, v in sorted(event.data.items())) or None
+    return describe(event.data)
+
+
+def describe(data: Mapping[str, Any]) -> str | None:
+    """An event's details as one line: NAME=VALUE pairs; for mail read from a mailbox
+    (`inbox sync`), first where it came from, how it was matched and why it is this event."""
+    rest = dict(data)
+    mailbox = rest.pop("mailbox", None)
+    shown = ("match", "why", "return_date")  # the reason says the return date
+    pairs = ", ".join(f"{k}={v}" for k, v in sorted(rest.items()) if k not in shown)
+    if mailbox is None:
+        return ", ".join(f"{k}={v}" for k, v in sorted(rest.items())) or None
+    head = f"from the mailbox {mailbox}, matched by {rest.get('match')}: {rest.get('why')}"
+    return f"{head}; {pairs}" if pairs else head
 
 
 def resume_due(store: Store, now: datetime) -> int:

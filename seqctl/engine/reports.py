@@ -7,6 +7,7 @@ from typing import Any
 
 from seqctl.engine import results
 from seqctl.engine.catalog import admitted, require_visible
+from seqctl.engine.events import describe
 from seqctl.engine.runtime import Versions
 from seqctl.engine.visibility import Viewer
 from seqctl.errors import NotFound
@@ -121,6 +122,8 @@ def status(
         "enrollments": _shown_states(counts, paused=record.status == "paused"),
         "steps": steps,
         "since": stamp,
+        # Events read from the senders' mailboxes (`inbox sync`), by type.
+        "mailbox": store.mailbox_event_counts(sequence),
         # Enrollments that entered the funnel: all of them, or those enrolled since.
         "reached": (
             store.enrolled_count(sequence, since=stamp, until=end)
@@ -189,14 +192,13 @@ def timeline(store: Store, contact: str, *, viewer: Viewer | None = None) -> lis
         if among is not None and event.sequence is not None and event.sequence not in among:
             continue
         if (event.at, event.type) not in written:
-            details = ", ".join(f"{k}={v}" for k, v in sorted(event.data.items())) or None
             rows.append(
                 {
                     "at": event.at,
                     "sequence": event.sequence,
                     "step": event.step,
                     "kind": event.type,
-                    "detail": details,
+                    "detail": describe(event.data),
                 }
             )
     return sorted(rows, key=lambda row: str(row["at"]))

@@ -19,6 +19,7 @@ from html import escape, unescape
 from html.parser import HTMLParser
 from typing import Any
 
+from seqctl.credentials import shown
 from seqctl.errors import ConfigError
 
 _ID_BYTES = 8
@@ -207,5 +208,7 @@ def tracking_settings(
     name = str(spec.get("secret_env") or DEFAULT_SECRET_ENV)
     value = environ.get(name)
     if not value:
-        raise ConfigError(f"seqctl.yaml: tracking needs a signing key in ${name}, which is not set")
+        # Not named unless it reads as a variable's name: it may be the key itself, typed there.
+        where = f"${name}" if shown(name) else "the variable that tracking.secret_env names"
+        raise ConfigError(f"seqctl.yaml: tracking needs a signing key in {where}, which is not set")
     return TrackingSettings(str(spec["base_url"]).rstrip("/"), value.encode("utf-8"))

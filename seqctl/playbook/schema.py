@@ -10,6 +10,7 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from seqctl.credentials import is_secret_path
 from seqctl.durations import DurationError, parse_wait
 from seqctl.playbook.findings import Finding
 from seqctl.playbook.source import Document
@@ -59,6 +60,8 @@ def _finding(document: Document, error: ValidationError) -> Finding:
     kind = error.validator
     schema: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
     instance: Any = error.instance
+    if kind != "additionalProperties" and _about_a_secret(error, path):
+        return _secret_finding(document, error, path)
     if kind == "additionalProperties":
         extras = sorted(set(instance) - set(schema.get("properties", {})))
         known = list(schema.get("properties", {}))
@@ -110,3 +113,36 @@ def _where(path: tuple[Any, ...]) -> str:
         return ""
     shown = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
     return f" in {shown}"
+
+
+_ENV_NAME = (
+    "the name of an environment variable (such as SMTP_PASSWORD: letters, digits and _), "
+    "not the secret itself"
+)
+_NOT_SHOWN = "the value is not shown"
+
+
+def _about_a_secret(error: ValidationError, path: tuple[Any, ...]) -> bool:
+    """The error is about a value that is, or may be, a secret: under password_env, secret,
+    token..., the value of a credential header, or the name of a header (`Authorization:
+    Bearer ...` typed as one)."""
+    if "propertyNames" in error.schema_path:
+        return bool(path) and path[-1] in ("headers", "headers_env") or is_secret_path(path)
+    return is_secret_path(path)
+
+
+def _secret_finding(document: Document, error: ValidationError, path: tuple[Any, ...]) -> Finding:
+    """Say what is wrong and where, never the value: it may be a password typed by mistake."""
+    if "propertyNames" in error.schema_path:
+        message = (
+            "a header name has only letters, digits and !#$%&'*+.^_`|~- "
+            "(the name is not shown, in case it holds a credential)"
+        )
+        return document.finding((*path, str(error.instance)), "schema", message, key=True)
+    key = str(path[-1]) if path else "this key"
+    if key.endswith("_env") or "headers_env" in path:
+        expected = _ENV_NAME
+    else:
+        kind = error.validator
+        expected = f"a {error.validator_value}" if kind == "type" else f"a valid value ({kind})"
+    return document.finding(path, "schema", f"{key} takes {expected}; {_NOT_SHOWN}")

@@ -18,6 +18,7 @@ from seqctl.store.enrollments import EnrollmentQueries
 from seqctl.store.events import EventQueries
 from seqctl.store.history import HistoryQueries
 from seqctl.store.leases import LeaseQueries
+from seqctl.store.mailboxes import MailboxQueries
 from seqctl.store.messages import MessageQueries
 from seqctl.store.migrations import migrations
 from seqctl.store.outcomes import OutcomeQueries
@@ -49,6 +50,7 @@ class Store(
     SummaryQueries,
     OutcomeQueries,
     ConditionQueries,
+    MailboxQueries,
 ):
     """One SQLite database file, migrated to the current schema."""
 

@@ -264,7 +264,37 @@ def m010_delivery_outcomes(db: Database) -> None:
 
 
 @migrations()
-def m011_enroll_conditions(db: Database) -> None:
+def m011_inbox_sync(db: Database) -> None:
+    # `seqctl inbox sync`: how far each folder of each inbox has been read; the Message-IDs seqctl
+    # sent (their local part, domain-free), filled by the sync itself so sending pays nothing; and
+    # contacts found by address, for mail that answers none of those ids.
+    _run(
+        db,
+        """
+        CREATE TABLE inbox_folders (
+            inbox TEXT NOT NULL,
+            folder TEXT NOT NULL,
+            uidvalidity INTEGER NOT NULL,   -- a change means the UIDs were renumbered: read again
+            last_uid INTEGER NOT NULL,      -- everything up to it has been read
+            synced_at TEXT NOT NULL,
+            error TEXT,                     -- why the last sync failed, until one works
+            messages INTEGER NOT NULL DEFAULT 0,
+            events INTEGER NOT NULL DEFAULT 0,
+            unmatched INTEGER NOT NULL DEFAULT 0,
+            skipped INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (inbox, folder)
+        );
+        CREATE TABLE sent_mail (
+            local TEXT PRIMARY KEY,         -- the Message-ID's part before the @
+            message INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX contacts_email ON contacts(email COLLATE NOCASE)
+        """,
+    )
+
+
+@migrations()
+def m012_enroll_conditions(db: Database) -> None:
     # enroll_when fires when the condition becomes true: remember, per sequence and contact,
     # that it held when last checked. Contacts enrolled in a sequence with an enroll_when before
     # this record existed count as held (condition '*'), so upgrading does not enroll them again.
