@@ -166,3 +166,10 @@ def test_events_naming_a_hidden_sequence_are_refused_as_unknown(seeded: Run) -> 
     # both of x's enrollments, the private one included (an unsubscribe must stop them all).
     applied = seeded(NOW, "event", "reply", "-c", "x", "--as", EVE, "--json")
     assert applied.json["exited"] == 2
+
+
+def test_approve_all_releases_only_what_the_user_may_see(seeded: Run) -> None:
+    result = seeded(NOW, "approve", "--all", "--as", EVE)
+    assert (result.exit_code, result.stdout) == (0, "approved 1 message\n")
+    still = seeded(NOW, "approvals", "--json").json
+    assert [m["sequence"] for m in still] == ["secret"]
