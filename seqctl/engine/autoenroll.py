@@ -68,9 +68,10 @@ class AutoEnroll:
                     condition, render.template_context(stored[key].fields(), target=target)
                 )
             ]
+            held = set(matching)
             with self.store.transaction():
                 before = self.store.conditions_held(sequence, digest, matching)
-                unheld = [key for key in keys if key in stored and key not in set(matching)]
+                unheld = [key for key in keys if key in stored and key not in held]
                 self.store.record_conditions(sequence, digest, matching, unheld)
             self._enroll(sequence, [key for key in matching if key not in before])
 
