@@ -103,16 +103,18 @@ class Enroller:
         """Playbooks with `holidays.from_contact`: the first due time of a contact from a
         known country follows that country's holidays (the batch insert used the sequence's)."""
         version, store = self.version, self.store
+        keys = sorted(enrolled)
+        ids = store.live_ids(self.sequence, keys)
         moves = []
-        for key, contact in store.contacts_by_key(sorted(enrolled)).items():
+        for key, contact in store.contacts_by_key(keys).items():
             place = version.place_of(contact.fields())
-            found = store.live_enrollment(self.sequence, key)
-            if place is None or found is None:
+            if place is None or key not in ids:
                 continue
-            due = version.due(
+            due = version.due_text(
                 0, anchor=self.now, enrolled_at=self.now, contact_zone=contact.timezone, place=place
             )
-            moves.append((format_instant(due), found.id))
+            if due != self.first_due(contact.timezone):  # most share the sequence's calendar
+                moves.append((due, ids[key]))
         store.set_due(moves, at=self.stamp)
 
     def enroll_all(
