@@ -12,7 +12,8 @@ from typing import Any
 import typer
 
 from seqctl.config import Config, load_config
-from seqctl.store import Store, open_store
+from seqctl.errors import SeqctlError
+from seqctl.store import Store, database_fault, open_store
 from seqctl.timeutil import parse_instant, utcnow
 
 
@@ -21,6 +22,7 @@ class Settings:
     db: Path | None = None
     now: str | None = None
     config: Path | None = None
+    database: Path | None = None  # the database this run opened: errors name it
 
 
 def settings(ctx: typer.Context) -> Settings:
@@ -41,9 +43,18 @@ def database_path(ctx: typer.Context, db: Path | None = None) -> Path:
 
 def store(ctx: typer.Context, db: Path | None = None) -> Store:
     """Open the database chosen by --db, SEQCTL_DB, seqctl.yaml, or ./seqctl.db."""
-    opened = open_store(database_path(ctx, db))
+    path = settings(ctx).database = database_path(ctx, db)
+    opened = open_store(path)
     ctx.call_on_close(opened.close)
     return opened
+
+
+def fault(obj: object, exc: BaseException) -> SeqctlError | None:
+    """What a database error that escaped a command means (None: not one, a bug).
+
+    `obj` is the root context's object: the Settings naming the database opened, if any.
+    """
+    return database_fault(exc, obj.database if isinstance(obj, Settings) else None)
 
 
 def now(ctx: typer.Context, value: str | None = None) -> datetime:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
 
 from seqctl import __version__
+from seqctl.cli import context
 from seqctl.cli.context import Settings
 from seqctl.errors import ExitCode, SeqctlError
 
@@ -23,12 +24,22 @@ class SeqctlGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except SeqctlError as exc:
-            for line in str(exc).splitlines() or ["error"]:
-                typer.echo(f"seqctl: {line}" if not _located(line) else line, err=True)
-            raise typer.Exit(int(exc.exit_code)) from None
+            _fail(exc)
         except KeyboardInterrupt:
             typer.echo("seqctl: interrupted", err=True)
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+        except Exception as exc:
+            # A locked, read-only or full database met outside a transaction (a read).
+            fault = context.fault(ctx.obj, exc)
+            if fault is None:
+                raise  # a bug: its traceback helps
+            _fail(fault)
+
+
+def _fail(exc: SeqctlError) -> NoReturn:
+    for line in str(exc).splitlines() or ["error"]:
+        typer.echo(f"seqctl: {line}" if not _located(line) else line, err=True)
+    raise typer.Exit(int(exc.exit_code)) from None
 
 
 def _located(line: str) -> bool:
