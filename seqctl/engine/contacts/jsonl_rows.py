@@ -2,28 +2,34 @@
 
 `key`, `email`, `phone` and `timezone` route and must be text (a whole number for a key or a
 phone); every other field is an attribute, nested objects kept, nulls and empty strings dropped.
+A line that is not JSON seqctl can keep (NaN, nesting past 32 levels, ...) is refused alone.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
+from seqctl.engine.contacts.lines import Lines
 from seqctl.engine.contacts.rows import ParsedRow, Refusal, checked_row, not_utf8
+from seqctl.engine.contacts.strict_json import BadValue, decode_line
 
 
-def read_jsonl(lines: Iterator[str], name: str) -> Iterator[ParsedRow]:
-    """Each non-blank line as a contact or a refusal."""
+def read_jsonl(lines: Iterator[str], checked: Lines, name: str) -> Iterator[ParsedRow]:
+    """Each non-blank line as a contact or a refusal; `checked` knows the unusable lines."""
+    problems = checked.problems
     row = 0
     try:
         for row, line in enumerate(lines, 1):
+            if problems and row in problems:
+                yield Refusal(row, problems[row])
+                continue
             if not line or line.isspace():
                 continue
             try:
-                data = _decode(line.rstrip("\r\n"))  # so columns count on this line
-            except json.JSONDecodeError as exc:
-                yield Refusal(row, f"invalid JSON: {exc.msg} (column {exc.colno})")
+                data = decode_line(line.rstrip("\r\n"))  # so columns count on this line
+            except BadValue as exc:
+                yield Refusal(row, str(exc))
                 continue
             if not isinstance(data, dict):
                 yield Refusal(row, f"not a JSON object but {_json_type(data)}")
@@ -37,24 +43,8 @@ def read_jsonl(lines: Iterator[str], name: str) -> Iterator[ParsedRow]:
                 yield Refusal(row, str(exc))
                 continue
             yield checked_row(row, key, email, phone, timezone, _pruned(data))
-    except UnicodeDecodeError as exc:
+    except UnicodeDecodeError as exc:  # a source decoded strictly, not through open_source
         raise not_utf8(name, row + 1, exc) from None
-
-
-def _decode(text: str) -> Any:
-    """json.loads, a third faster for the usual line: one value, nothing around it.
-
-    Anything else (spaces around, a byte-order mark, broken JSON) goes through json.loads
-    itself, for the same value or the same error.
-    """
-    try:
-        data, end = _DECODER.raw_decode(text)
-    except json.JSONDecodeError:
-        return json.loads(text)
-    return data if end == len(text) else json.loads(text)
-
-
-_DECODER = json.JSONDecoder()
 
 
 class _WrongType(Exception):

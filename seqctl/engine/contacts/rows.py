@@ -1,8 +1,8 @@
 """A row of a contact file: the contact read from it, or why it was refused.
 
-The checks every format shares are here: an email that looks like one, a key (or the email,
-lowercased, in its place), a phone without letters, a known time zone; and the error for a
-file that is not UTF-8.
+The checks every format shares are here: no control character in a routing field, an email
+that looks like one, a key (or the email, lowercased, in its place), a phone without letters, a
+known time zone; and the error for a file that is not UTF-8.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ ROUTING = ("key", "email", "phone", "timezone")
 # One @, a dot in the domain, no spaces: a sanity check, not RFC 5322.
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _LETTER = re.compile(r"[^\W\d_]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class Parsed(NamedTuple):
@@ -45,6 +46,10 @@ def checked_row(
     row: int, key: str, email: str, phone: str, timezone: str, attributes: dict[str, Any]
 ) -> ParsedRow:
     """Check the routing fields of one row; the key falls back to the email, lowercased."""
+    if not (key + email + phone + timezone).isprintable():
+        problem = _control(key=key, email=email, phone=phone, timezone=timezone)
+        if problem is not None:
+            return Refusal(row, problem)
     if email and not _EMAIL.fullmatch(email):
         return Refusal(row, f"invalid email {email!r}")
     if not key:
@@ -58,6 +63,16 @@ def checked_row(
         if problem is not None:
             return Refusal(row, problem)
     return Parsed(row, ContactRow(key, email or None, phone or None, timezone or None, attributes))
+
+
+def _control(**fields: str) -> str | None:
+    """A control character (a NUL, a line break, ...) in a routing field: it would end up in
+    an address, a header or a table, so the row is refused."""
+    for name, value in fields.items():
+        found = _CONTROL.search(value)
+        if found is not None:
+            return f"{name} holds a control character (U+{ord(found.group()):04X})"
+    return None
 
 
 @lru_cache(maxsize=4096)
