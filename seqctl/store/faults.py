@@ -13,16 +13,16 @@ import sqlite3
 from pathlib import Path
 
 from seqctl.errors import DatabaseError
-from seqctl.store.connection import BUSY_TIMEOUT_SECONDS
+from seqctl.store import connection
 
 _WHERE = "--db, SEQCTL_DB or seqctl.yaml's `database`"
 
 # What each of SQLite's primary result codes means for the person running the command.
 _ADVICE = {
     sqlite3.SQLITE_BUSY: (
-        f"the database is locked by another program (waited {BUSY_TIMEOUT_SECONDS} s); "
-        "nothing was changed by the unfinished work: run the command again once that program "
-        "is done (a sqlite3 shell in a transaction, a backup, a long write)"
+        "the database is locked by another program (waited {timeout:g} s); the unfinished "
+        "work was rolled back: run the command again once that program is done (a sqlite3 "
+        "shell in a transaction, a backup, a long write)"
     ),
     sqlite3.SQLITE_LOCKED: (
         "the database is locked by another connection; nothing was changed by the unfinished "
@@ -71,6 +71,7 @@ def database_fault(exc: BaseException, path: Path | str | None) -> DatabaseError
     advice = _ADVICE.get(code & 0xFF) if isinstance(code, int) else None
     if advice is None:
         return None
+    advice = advice.format(timeout=connection.BUSY_TIMEOUT_SECONDS)
     return DatabaseError(f"{describe(path)}: {advice}")
 
 

@@ -57,6 +57,12 @@ def open_store(path: Path | str) -> Store:
     try:
         db, access, layout = _open(target)
     except sqlite3.Error as exc:
+        if is_code(exc, sqlite3.SQLITE_CANTOPEN) and not target.exists():
+            raise DatabaseError(
+                f"{target}: cannot create the database in {target.parent} (a read-only folder "
+                "or disk?); point --db, SEQCTL_DB or seqctl.yaml's `database` where seqctl can "
+                "write"
+            ) from None
         raise database_fault(exc, target) or exc from None
     try:
         _migrate(db, target, layout, access)

@@ -16,19 +16,25 @@ MAX_LINE = 1 << 20  # characters: a megabyte of contact is far past any real one
 
 
 class Lines:
-    """Iterate to get the lines (an unusable one may be replaced by an empty line)."""
+    """The checked lines of a source, read once: iterating again goes on where it stopped.
+
+    An unusable line is still one line (replaced by an empty one when too long), so that
+    line numbers stay those of the file.
+    """
 
     def __init__(self, source: Iterable[str], *, limit: int = MAX_LINE) -> None:
-        self.source = source
-        self.limit = limit
         self.problems: dict[int, str] = {}  # line number (1-based) -> why it is unusable
+        self._lines = self._read(source, limit)
 
     def __iter__(self) -> Iterator[str]:
-        limit, problems = self.limit, self.problems
-        readline = getattr(self.source, "readline", None)
+        return self._lines
+
+    def _read(self, source: Iterable[str], limit: int) -> Iterator[str]:
+        problems = self.problems
+        readline = getattr(source, "readline", None)
         # readline with a size never reads more than that: a line with no end in sight (a
         # gigabyte of one line) is read a piece at a time. Room is left for a CR LF ending.
-        lines = iter(partial(readline, limit + 2), "") if readline else iter(self.source)
+        lines = iter(partial(readline, limit + 2), "") if readline else iter(source)
         for number, line in enumerate(lines, 1):
             if len(line) > limit and len(line.rstrip("\r\n")) > limit:
                 if line[-1] not in "\r\n":

@@ -68,15 +68,22 @@ def open_source(path: str, stdin: IO[bytes] | None = None) -> Iterator[IO[str]]:
 
 
 def read_contacts(
-    source: Iterable[str], *, name: str, kind: Format | str | None = None
+    source: Iterable[str],
+    *,
+    name: str,
+    kind: Format | str | None = None,
+    checked: Lines | None = None,
 ) -> Iterator[ParsedRow]:
     """Each row of a CSV or JSON Lines source as a contact or a refusal, in file order.
 
     `kind` None sniffs: a first non-blank character `{` means JSON Lines, anything else CSV.
+    `checked`: the Lines that source comes from, when the caller reads through one already.
     InputError when the file as a whole is unusable (duplicate columns, no key or email column).
     """
-    checked = Lines(source)
-    lines = iter(checked)
+    if checked is None:
+        checked = Lines(source)
+        source = checked
+    lines = iter(source)
     if kind is None:
         kind, lines = _sniff(lines, name)
     if Format(kind) is Format.CSV:
