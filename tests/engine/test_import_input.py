@@ -142,7 +142,7 @@ def test_control_characters_in_routing_fields_are_refused() -> None:
     csv = 'key,email,phone\n"a\nb",a@example.com,\nc,c\x01@example.com,\nd,,+1\x7f555\ne,,\n'
     assert outcome(csv) == [
         (2, "key holds a control character (U+000A)"),
-        (4, "email holds a control character (U+0001)"),
+        (4, "invalid email 'c\\x01@example.com'"),
         (5, "phone holds a control character (U+007F)"),
         (6, "e"),
     ]

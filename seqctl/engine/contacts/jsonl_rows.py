@@ -12,7 +12,7 @@ from typing import Any
 
 from seqctl.engine.contacts.lines import Lines
 from seqctl.engine.contacts.rows import ParsedRow, Refusal, checked_row, not_utf8
-from seqctl.engine.contacts.strict_json import BadValue, decode_line
+from seqctl.engine.contacts.strict_json import MAX_DEPTH, TOO_DEEP, BadValue, decode, too_deep
 
 
 def read_jsonl(lines: Iterator[str], checked: Lines, name: str) -> Iterator[ParsedRow]:
@@ -26,8 +26,11 @@ def read_jsonl(lines: Iterator[str], checked: Lines, name: str) -> Iterator[Pars
                 continue
             if not line or line.isspace():
                 continue
+            text = line.rstrip("\r\n")  # so columns count on this line
             try:
-                data = decode_line(line.rstrip("\r\n"))  # so columns count on this line
+                data = decode(text)
+                if "[" in text and too_deep(data):  # objects alone: _pruned counts their levels
+                    raise BadValue(TOO_DEEP)
             except BadValue as exc:
                 yield Refusal(row, str(exc))
                 continue
@@ -42,7 +45,12 @@ def read_jsonl(lines: Iterator[str], checked: Lines, name: str) -> Iterator[Pars
             except _WrongType as exc:
                 yield Refusal(row, str(exc))
                 continue
-            yield checked_row(row, key, email, phone, timezone, _pruned(data))
+            try:
+                attributes = _pruned(data, 1)
+            except _TooDeep:
+                yield Refusal(row, TOO_DEEP)
+                continue
+            yield checked_row(row, key, email, phone, timezone, attributes)
     except UnicodeDecodeError as exc:  # a source decoded strictly, not through open_source
         raise not_utf8(name, row + 1, exc) from None
 
@@ -62,18 +70,27 @@ def _text(value: Any, field: str, *, numbers: bool = False) -> str:
     raise _WrongType(f"{field} must be text, not {_json_type(value)}")
 
 
-def _pruned(data: dict[str, Any]) -> dict[str, Any]:
-    """Drop nulls and empty strings, in nested objects too: missing stays missing."""
+def _pruned(data: dict[str, Any], level: int) -> dict[str, Any]:
+    """Drop nulls and empty strings, in nested objects too: missing stays missing.
+
+    `level` is data's own nesting level (the row is 1); _TooDeep past MAX_DEPTH.
+    """
     kept: dict[str, Any] = {}
     for name, value in data.items():
         if isinstance(value, dict):
-            value = _pruned(value)
+            if level >= MAX_DEPTH:
+                raise _TooDeep
+            value = _pruned(value, level + 1)
             if not value:
                 continue
         elif value is None or value == "":
             continue
         kept[name] = value
     return kept
+
+
+class _TooDeep(Exception):
+    pass
 
 
 def _json_type(value: Any) -> str:

@@ -19,8 +19,9 @@ from seqctl.timeutil import is_valid_zone
 
 ROUTING = ("key", "email", "phone", "timezone")
 
-# One @, a dot in the domain, no spaces: a sanity check, not RFC 5322.
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# One @, a dot in the domain, no spaces or control characters: a sanity check, not RFC 5322.
+_PART = r"[^@\s\x00-\x1f\x7f-\x9f]+"
+_EMAIL = re.compile(_PART + "@" + _PART + r"\." + _PART)
 _LETTER = re.compile(r"[^\W\d_]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -45,19 +46,24 @@ ParsedRow: TypeAlias = Parsed | Refusal
 def checked_row(
     row: int, key: str, email: str, phone: str, timezone: str, attributes: dict[str, Any]
 ) -> ParsedRow:
-    """Check the routing fields of one row; the key falls back to the email, lowercased."""
-    if not (key + email + phone + timezone).isprintable():
-        problem = _control(key=key, email=email, phone=phone, timezone=timezone)
-        if problem is not None:
-            return Refusal(row, problem)
+    """Check the routing fields of one row; the key falls back to the email, lowercased.
+
+    No control character (a NUL, a line break, an escape) may reach an address, a header or a
+    terminal: the email pattern excludes them, the key and phone are looked at for them.
+    """
     if email and not _EMAIL.fullmatch(email):
         return Refusal(row, f"invalid email {email!r}")
     if not key:
         if not email:
             return Refusal(row, "no key and no email")
         key = email.lower()
-    if phone and _LETTER.search(phone):
-        return Refusal(row, f"invalid phone {phone!r}: it has letters")
+    elif not key.isprintable() and (problem := _control("key", key)):
+        return Refusal(row, problem)
+    if phone:
+        if _LETTER.search(phone):
+            return Refusal(row, f"invalid phone {phone!r}: it has letters")
+        if not phone.isprintable() and (problem := _control("phone", phone)):
+            return Refusal(row, problem)
     if timezone:
         problem = _zone_problem(timezone)
         if problem is not None:
@@ -65,14 +71,12 @@ def checked_row(
     return Parsed(row, ContactRow(key, email or None, phone or None, timezone or None, attributes))
 
 
-def _control(**fields: str) -> str | None:
-    """A control character (a NUL, a line break, ...) in a routing field: it would end up in
-    an address, a header or a table, so the row is refused."""
-    for name, value in fields.items():
-        found = _CONTROL.search(value)
-        if found is not None:
-            return f"{name} holds a control character (U+{ord(found.group()):04X})"
-    return None
+def _control(name: str, value: str) -> str | None:
+    """Why a routing field with a control character is refused (None: it has none)."""
+    found = _CONTROL.search(value)
+    if found is None:
+        return None  # not printable for another reason (a no-break space): fine
+    return f"{name} holds a control character (U+{ord(found.group()):04X})"
 
 
 @lru_cache(maxsize=4096)

@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 MAX_DEPTH = 32  # objects and arrays, the row itself included
+TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels"
 
 
 class BadValue(Exception):
@@ -40,37 +41,40 @@ _SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89abAB]|[dD][c-fC-F])")
 
 def decode_line(text: str) -> Any:
     """The JSON value on one line (without its line ending); BadValue says why not."""
-    try:
-        data = _decode(text)
-    except json.JSONDecodeError as exc:
-        raise BadValue(f"invalid JSON: {exc.msg} (column {exc.colno})") from None
-    except RecursionError:
-        raise BadValue(f"nested deeper than {MAX_DEPTH} levels") from None
-    except BadValue:
-        raise
-    except ValueError:  # int() refuses more than 4,300 digits (sys.get_int_max_str_digits)
-        raise BadValue("a number with too many digits") from None
-    if text.count("{") + text.count("[") > MAX_DEPTH and _too_deep(data):
-        raise BadValue(f"nested deeper than {MAX_DEPTH} levels")
-    if "\\u" in text and _SUSPECT_ESCAPE.search(text):
-        _check_strings(data)
+    data = decode(text)
+    if (text.count("{") > MAX_DEPTH or "[" in text) and too_deep(data):
+        raise BadValue(TOO_DEEP)
     return data
 
 
-def _decode(text: str) -> Any:
-    """raw_decode, a third faster for the usual line: one value, nothing around it.
+def decode(text: str) -> Any:
+    """decode_line but for the nesting limit, for a caller that walks the value anyway.
 
+    raw_decode first: a third faster for the usual line (one value, nothing around it).
     Anything else (spaces around, something after) goes through decode() for the same value
     or the error json.loads would give.
     """
     try:
-        data, end = _DECODER.raw_decode(text)
-    except json.JSONDecodeError:
-        return _DECODER.decode(text)  # decode() skips leading spaces; raw_decode does not
-    return data if end == len(text) else _DECODER.decode(text)
+        try:
+            data, end = _DECODER.raw_decode(text)
+        except json.JSONDecodeError:
+            data, end = _DECODER.decode(text), len(text)  # decode() skips leading spaces
+        if end != len(text):
+            data = _DECODER.decode(text)
+    except json.JSONDecodeError as exc:
+        raise BadValue(f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+    except RecursionError:
+        raise BadValue(TOO_DEEP) from None
+    except BadValue:
+        raise
+    except ValueError:  # int() refuses more than 4,300 digits (sys.get_int_max_str_digits)
+        raise BadValue("a number with too many digits") from None
+    if "\\" in text and _SUSPECT_ESCAPE.search(text):
+        _check_strings(data)
+    return data
 
 
-def _too_deep(value: Any) -> bool:
+def too_deep(value: Any) -> bool:
     """Whether objects and arrays nest more than MAX_DEPTH levels in value (no recursion)."""
     if not isinstance(value, dict | list):
         return False
