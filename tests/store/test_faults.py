@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 
 from seqctl import __version__
+from seqctl.engine import shards
 from seqctl.engine.contacts import import_contacts, read_contacts
+from seqctl.engine.tick import Run as TickRun
 from seqctl.errors import DatabaseError
 from seqctl.store import Store, connection, database_fault, open_store
 from tests.conftest import Launch, Run, Write
@@ -268,3 +270,21 @@ def test_a_read_only_connection_refuses_writes_and_keeps_serving_reads(tmp_path:
             imported(store, rows(20), batch_size=100)
         assert str(refused.value).startswith(f"{tmp_path / 'seqctl.db'}: {READ_ONLY}")
         assert store.count_contacts() == 10
+
+
+def test_a_locked_database_met_by_every_shard_of_a_big_tick_is_said_once(
+    launch: Launch, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = launch({"hi": auto_playbook("hi", HELLO)}, "key\na\nb\nc\nd\n")
+    assert run(NOW, "enroll", "hi", "--file", "c.csv").exit_code == 0
+    monkeypatch.setattr(shards, "PARALLEL_FROM", 1)  # shard even this small tick
+    monkeypatch.setattr(shards, "_cores", lambda: 2)
+
+    def locked(self: TickRun, store: Store, shard: tuple[int, int], progress: object) -> None:
+        error = sqlite3.OperationalError("database is locked")  # as a read in a worker meets it
+        error.sqlite_errorcode = sqlite3.SQLITE_BUSY  # type: ignore[attr-defined]
+        raise error
+
+    monkeypatch.setattr(TickRun, "advance_shard", locked)
+    result = run(NOW, "tick")
+    assert (result.exit_code, result.stderr) == (2, f"seqctl: {project / 'seqctl.db'}{LOCKED}")
