@@ -7,6 +7,9 @@ is rolled back and running the command again goes on. The lock holder is a real 
 from __future__ import annotations
 
 import hashlib
+import os
+import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -288,3 +291,66 @@ def test_a_locked_database_met_by_every_shard_of_a_big_tick_is_said_once(
     monkeypatch.setattr(TickRun, "advance_shard", locked)
     result = run(NOW, "tick")
     assert (result.exit_code, result.stderr) == (2, f"seqctl: {project / 'seqctl.db'}{LOCKED}")
+
+
+@contextmanager
+def immutable(path: Path) -> Iterator[None]:
+    """path (a file or a folder) marked immutable: not even root may change it (chattr +i)."""
+    if os.geteuid() != 0 or shutil.which("chattr") is None:
+        pytest.skip("chattr +i needs root")
+    if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
+        pytest.skip("this file system has no immutable files")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+def test_a_database_in_a_folder_nothing_may_change_is_read_as_it_is(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    with open_store(folder / "seqctl.db") as store:
+        imported(store, rows(3), batch_size=100)
+    assert sorted(p.name for p in folder.iterdir()) == ["seqctl.db"]  # no -wal, no -shm
+    with immutable(folder):
+        with open_store(folder / "seqctl.db") as store:  # SQLite cannot make its -shm here
+            assert store.count_contacts() == 3
+            with pytest.raises(DatabaseError, match=re.escape(READ_ONLY)):
+                imported(store, rows(5), batch_size=100)
+        with pytest.raises(DatabaseError) as refused:
+            open_store(folder / "new.db")
+    assert str(refused.value) == (
+        f"{folder / 'new.db'}: cannot create the database in {folder} (a read-only folder or "
+        "disk?); point --db, SEQCTL_DB or seqctl.yaml's `database` where seqctl can write"
+    )
+
+
+def test_a_read_only_database_that_needs_an_upgrade_says_so_and_stays_as_it_was(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "seqctl.db"
+    open_store(database).close()
+    with sqlite3.connect(database) as conn:  # as seqctl before its latest migration left it
+        conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm008_sending_index'")
+        conn.execute("DROP INDEX messages_sending")
+    conn.close()
+    before = digest(database)
+    with immutable(database), pytest.raises(DatabaseError) as refused:
+        open_store(database)
+    assert str(refused.value) == (
+        f"{database}: the database needs 1 schema change(s) for this seqctl but is read-only; "
+        "make it and its folder writable and run any seqctl command once"
+    )
+    assert digest(database) == before
+    with open_store(database) as store:  # writable again: upgraded
+        assert store.db.execute("SELECT COUNT(*) FROM _sqlite_migrations").fetchone()[0] == 8
+
+
+def test_a_migrations_table_of_another_kind_is_another_programs(tmp_path: Path) -> None:
+    theirs = tmp_path / "app.db"
+    with sqlite3.connect(theirs) as conn:
+        conn.execute("CREATE TABLE _sqlite_migrations (version INTEGER)")
+        conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY)")
+    conn.close()
+    with pytest.raises(DatabaseError, match=r"another program's \(tables: orders\)"):
+        open_store(theirs)
