@@ -25,12 +25,13 @@ _ADVICE = {
         "shell in a transaction, a backup, a long write)"
     ),
     sqlite3.SQLITE_LOCKED: (
-        "the database is locked by another connection; nothing was changed by the unfinished "
-        "work: run the command again once it is done"
+        "the database is locked by another connection; the unfinished work was rolled back: "
+        "run the command again once it is done"
     ),
     sqlite3.SQLITE_READONLY: (
-        "the database is read-only (the file, its folder or the disk); this command writes "
-        "and changed nothing: make the file and its folder writable, or use a copy"
+        "the database is read-only (the file, its folder or the disk) and this command writes "
+        "to it; its unfinished work was rolled back: make the file and its folder writable, "
+        "or use a copy"
     ),
     sqlite3.SQLITE_FULL: (
         "the disk is full (or the database reached its size limit); the unfinished work was "

@@ -104,8 +104,8 @@ def test_a_read_only_mount_serves_every_read_and_refuses_writes(tmp_path: Path, 
         assert (result.returncode, result.stdout) == (2, ""), command
         assert result.stderr == (
             "seqctl: data/seqctl.db: the database is read-only (the file, its folder or the "
-            "disk); this command writes and changed nothing: make the file and its folder "
-            "writable, or use a copy\n"
+            "disk) and this command writes to it; its unfinished work was rolled back: make the "
+            "file and its folder writable, or use a copy\n"
         )
     assert digest(data) == before
     assert sorted(p.name for p in data.iterdir()) == ["seqctl.db"]

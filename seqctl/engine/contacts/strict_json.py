@@ -5,7 +5,7 @@ for a float (`1e400` becomes infinity), all of which it would then print back as
 JSON. It also fails with RecursionError on deep nesting and ValueError on an integer of more
 than 4,300 digits, and keeps `\\u0000` and unpaired `\\ud800` escapes, which the database
 cannot store or channels send. Here each of those is a `BadValue` with the reason, for the
-row alone. The usual line costs what `raw_decode` costs, plus two counts.
+row alone. The usual line costs what `raw_decode` costs, and a search for a backslash.
 """
 
 from __future__ import annotations
