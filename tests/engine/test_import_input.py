@@ -11,7 +11,15 @@ from typing import Any
 
 import pytest
 
-from seqctl.engine.contacts import MAX_LINE, Lines, Parsed, Refusal, read_contacts
+from seqctl.engine.contacts import (
+    MAX_LINE,
+    Lines,
+    Parsed,
+    Refusal,
+    import_contacts,
+    importing,
+    read_contacts,
+)
 from seqctl.engine.contacts.strict_json import MAX_DEPTH
 from seqctl.engine.receiver import receive_events
 from seqctl.errors import InputError
@@ -262,3 +270,24 @@ def test_enroll_from_a_file_of_keys_refuses_an_unusable_line(launch: Launch, pro
         "already": 0,
         "refused": [{"contact": "keys.txt:2", "reason": NOT_UTF8.format(2)}],
     }
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "csv"])
+def test_big_rows_make_smaller_batches(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows near the line limit are not held 10,000 at a time: a batch ends at a budget."""
+    monkeypatch.setattr(importing, "BATCH_CHARACTERS", 5 * 5000)
+    notes = "x" * 5000
+    if kind == "jsonl":
+        text = "".join(f'{{"key": "k{i}", "notes": "{notes}"}}\n' for i in range(10))
+    else:
+        text = "key,notes\n" + "".join(f"k{i},{notes}\n" for i in range(10)) + "small,\n"
+    batches: list[int] = []
+    with open_store(":memory:") as store:
+        report = import_contacts(
+            store,
+            read(text, kind),
+            now=datetime(2026, 11, 23, tzinfo=UTC),
+            after_batch=lambda batch, new: batches.append(len(batch)),
+        )
+    assert report.created == (10 if kind == "jsonl" else 11)
+    assert batches == ([5, 5] if kind == "jsonl" else [5, 5, 1])

@@ -39,6 +39,7 @@ def read_csv(lines: Iterator[str], checked: Lines, name: str) -> Iterator[Parsed
     ki, ei, pi, ti = (index.get(field, width) for field in ROUTING)
     problems = checked.problems
     end = reader.line_num
+    big = checked.big_characters
     while True:
         start = end + 1
         try:
@@ -77,7 +78,8 @@ def read_csv(lines: Iterator[str], checked: Lines, name: str) -> Iterator[Parsed
         key, email = cells[ki].strip(), cells[ei].strip()
         if not (key or email or fields or cells[pi].strip() or cells[ti].strip()):
             continue  # a blank line, or a row of empty cells as spreadsheets export
-        yield checked_row(start, key, email, cells[pi].strip(), cells[ti].strip(), fields)
+        size, big = checked.big_characters - big, checked.big_characters
+        yield checked_row(start, key, email, cells[pi].strip(), cells[ti].strip(), fields, size)
 
 
 def _why(exc: csv.Error) -> str:

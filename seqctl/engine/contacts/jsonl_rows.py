@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from seqctl.engine.contacts.lines import Lines
+from seqctl.engine.contacts.lines import BIG_LINE, Lines
 from seqctl.engine.contacts.rows import ParsedRow, Refusal, checked_row, not_utf8
 from seqctl.engine.contacts.strict_json import MAX_DEPTH, TOO_DEEP, BadValue, decode, too_deep
 
@@ -50,7 +50,8 @@ def read_jsonl(lines: Iterator[str], checked: Lines, name: str) -> Iterator[Pars
             except _TooDeep:
                 yield Refusal(row, TOO_DEEP)
                 continue
-            yield checked_row(row, key, email, phone, timezone, attributes)
+            size = length if (length := len(line)) > BIG_LINE else 0
+            yield checked_row(row, key, email, phone, timezone, attributes, size)
     except UnicodeDecodeError as exc:  # a source decoded strictly, not through open_source
         raise not_utf8(name, row + 1, exc) from None
 

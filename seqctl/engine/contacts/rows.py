@@ -31,6 +31,7 @@ class Parsed(NamedTuple):
 
     row: int
     contact: ContactRow
+    size: int = 0  # characters, for a row on lines over BIG_LINE: batches of big rows are cut short
 
 
 class Refusal(NamedTuple):
@@ -44,7 +45,13 @@ ParsedRow: TypeAlias = Parsed | Refusal
 
 
 def checked_row(
-    row: int, key: str, email: str, phone: str, timezone: str, attributes: dict[str, Any]
+    row: int,
+    key: str,
+    email: str,
+    phone: str,
+    timezone: str,
+    attributes: dict[str, Any],
+    size: int = 0,
 ) -> ParsedRow:
     """Check the routing fields of one row; the key falls back to the email, lowercased.
 
@@ -68,7 +75,8 @@ def checked_row(
         problem = _zone_problem(timezone)
         if problem is not None:
             return Refusal(row, problem)
-    return Parsed(row, ContactRow(key, email or None, phone or None, timezone or None, attributes))
+    contact = ContactRow(key, email or None, phone or None, timezone or None, attributes)
+    return Parsed(row, contact, size)
 
 
 def _control(name: str, value: str) -> str | None:
