@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +12,7 @@ from seqctl.cli import context
 from seqctl.cli.options import ContactOption, JsonOption, LimitOption, file_option, parse_pairs
 from seqctl.cli.root import app
 from seqctl.engine import events as incoming
-from seqctl.engine.contacts import open_source
+from seqctl.engine.contacts import Lines, open_source
 from seqctl.errors import ExitCode, InputError
 
 events_app = typer.Typer(
@@ -140,7 +141,7 @@ def suppress(
     items = list(values or [])
     if file is not None:
         with open_source(str(file)) as handle:
-            lines = [line.split(",")[0].strip().strip('"') for line in handle if line.strip()]
+            lines = [line.split(",")[0].strip().strip('"') for line in _usable(handle, file)]
         if lines and lines[0].lower() in ("value", "email", "address", "domain", "key"):
             lines = lines[1:]
         items.extend(lines)
@@ -166,6 +167,16 @@ def suppressions(ctx: typer.Context, limit: LimitOption = 0, as_json: JsonOption
         else "nobody is suppressed"
     )
     context.more_note(len(rows), limit)
+
+
+def _usable(handle: Iterable[str], file: Path) -> Iterator[str]:
+    """The non-blank lines; InputError at the first unusable one (not UTF-8, ...)."""
+    checked = Lines(handle)
+    for number, line in enumerate(checked, 1):
+        if number in checked.problems:
+            raise InputError(f"{file}:{number}: {checked.problems[number]}")
+        if line.strip():
+            yield line
 
 
 def _n(count: int, noun: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain, islice
@@ -199,7 +199,8 @@ def enroll_file(
     enroller.enroll_all(extra_keys, result, progress=progress)
     with contacts.open_source(path) as handle:
         # Streamed, batch by batch: memory stays flat however long the file is.
-        lines = iter(handle)
+        checked = contacts.Lines(handle)
+        lines = iter(checked)
         head: list[str] = []  # what was read to see the first line (blank lines kept: row numbers)
         for line in lines:
             head.append(line)
@@ -211,8 +212,7 @@ def enroll_file(
         if kind is None and (first.startswith("{") or "," in first):
             kind = contacts.Format.JSONL if first.startswith("{") else contacts.Format.CSV
         if kind is None:
-            keys = (key for line in rest if (key := line.strip()))
-            enroller.enroll_all(keys, result, progress=progress)
+            enroller.enroll_all(_keys(rest, checked, path, result), result, progress=progress)
             return result
 
         def enroll_batch(batch: list[ContactRow], new: set[str]) -> None:
@@ -220,12 +220,24 @@ def enroll_file(
 
         imported = contacts.import_contacts(
             store,
-            contacts.read_contacts(rest, name=path, kind=kind),
+            contacts.read_contacts(rest, name=path, kind=kind, checked=checked),
             now=now,
             after_batch=enroll_batch,
         )
     result.refused[:0] = [Refusal(f"{path}:{r.row}", r.reason) for r in imported.refused]
     return result
+
+
+def _keys(
+    lines: Iterable[str], checked: contacts.Lines, path: str, result: EnrollReport
+) -> Iterator[str]:
+    """The contact keys of a file of keys, one a line; an unusable line is refused by number."""
+    problems = checked.problems
+    for number, line in enumerate(lines, 1):
+        if problems and number in problems:
+            result.refused.append(Refusal(f"{path}:{number}", problems[number]))
+        elif key := line.strip():
+            yield key
 
 
 def live(store: Store, sequence: str, contact: str) -> EnrollmentRecord:

@@ -16,6 +16,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from seqctl.engine.advance import exit_enrollment
+from seqctl.engine.contacts.lines import Lines
+from seqctl.engine.contacts.strict_json import BadValue, decode_line
 from seqctl.engine.enrollment import resume_enrollment
 from seqctl.engine.runtime import Versions
 from seqctl.errors import InputError, SeqctlError
@@ -283,15 +285,24 @@ def resume_due(store: Store, now: datetime) -> int:
 def read_events(
     lines: Iterable[str], *, name: str, now: datetime
 ) -> Iterable[tuple[str, Event | str]]:
-    """Events from JSON Lines, each with where it came from; a bad line becomes its reason."""
-    for number, line in enumerate(lines, start=1):
+    """Events from JSON Lines, each with where it came from; a bad line becomes its reason.
+
+    Lines are checked as contact files' are: a byte that is not UTF-8, a NUL, NaN, nesting
+    past 32 levels, ... refuse that line alone.
+    """
+    checked = Lines(lines)
+    problems = checked.problems
+    for number, line in enumerate(checked, start=1):
+        where = f"{name}:{number}"
+        if problems and number in problems:
+            yield where, problems[number]
+            continue
         if not line.strip():
             continue
-        where = f"{name}:{number}"
         try:
-            fields = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield where, f"invalid JSON: {exc.msg} (column {exc.colno})"
+            fields = decode_line(line.strip())
+        except BadValue as exc:
+            yield where, str(exc)
             continue
         if not isinstance(fields, dict):
             yield where, "each line must be a JSON object"
