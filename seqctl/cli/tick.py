@@ -120,9 +120,7 @@ class _Ticker:
         self.config = context.config(ctx)
         self.outbox = context.database_path(ctx).resolve().parent / "outbox.jsonl"
 
-    def once(
-        self, now: datetime, stop: StopRequest | None
-    ) -> tuple[TickReport, SyncReport | None]:
+    def once(self, now: datetime, stop: StopRequest | None) -> tuple[TickReport, SyncReport | None]:
         """One tick: the inboxes read first (a reply read now stops the step this tick would
         send), then everything due advanced and delivered."""
         config = self.config
