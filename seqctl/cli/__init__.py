@@ -25,7 +25,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "doctor": ("doctor",),
     "enroll": ("enroll",), "enrollments": ("enroll",), "remove": ("enroll",),
     "event": ("events",), "events": ("events", "serve"), "suppress": ("events",),
-    "suppressions": ("events",),
+    "unsuppress": ("events",), "suppressions": ("events",),
     "graph": ("graph",),
     "init": ("scaffold",),
     "lint": ("lint",),
@@ -46,7 +46,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "migrate", "graph",
     ),
     "Contacts and enrollment": (
-        "contacts", "enroll", "enrollments", "remove", "suppress", "suppressions",
+        "contacts", "enroll", "enrollments", "remove", "suppress", "unsuppress", "suppressions",
     ),
     "Running": ("tick", "messages", "retry", "event", "events", "db"),
     "People's work": ("actions", "done", "skip", "approvals", "approve", "reject"),

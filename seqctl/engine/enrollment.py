@@ -9,7 +9,7 @@ from datetime import datetime
 from itertools import chain, islice
 from typing import Any
 
-from seqctl.engine import contacts
+from seqctl.engine import contacts, suppression
 from seqctl.engine.advance import exit_enrollment
 from seqctl.engine.bulk import collector_paused
 from seqctl.engine.runtime import RunnableVersion, Versions
@@ -146,7 +146,7 @@ class Enroller:
 
 
 class Policy:
-    """Who may not be enrolled: unsubscribed contacts, `reenroll` and `exclusive` rules."""
+    """Who may not be enrolled: suppressed addresses, `reenroll` and `exclusive` rules."""
 
     def __init__(self, store: Store, versions: Versions, version: RunnableVersion) -> None:
         self.store = store
@@ -154,6 +154,9 @@ class Policy:
         self.sequence = version.sequence
         definition = version.model.definition
         self.reenroll = str(definition.get("reenroll", "always"))
+        # Opt-outs follow the address: refused when an address the sequence sends to is listed.
+        self.suppressions = suppression.Checker(store)
+        self.needs = suppression.Needs.of(version.steps, definition)
         self.exclusive = bool(definition.get("exclusive", False))
 
     def refusals(self, keys: list[str]) -> dict[str, str]:
@@ -161,9 +164,17 @@ class Policy:
         refused: dict[str, str] = {}
         if not keys:
             return refused
-        if self.store.has_suppressions():
-            for key, reason in self.store.suppressed(keys).items():
-                refused[key] = f"suppressed: {reason}"
+        if self.suppressions.active:
+            contacts = self.store.contacts_by_key(keys)
+            found = self.suppressions.contacts(
+                [contacts[k] for k in keys if k in contacts], self.needs
+            )
+            for key, block in found.items():
+                refused[key] = (
+                    f"suppressed: {block.reason}"
+                    if block.value == key
+                    else f"suppressed: {block.value} ({block.reason})"
+                )
         if self.reenroll != "always":
             for key, state in self.store.last_ended(self.sequence, keys).items():
                 if self.reenroll == "never" or state == "completed":

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from seqctl.engine.runtime import RunnableVersion
 from seqctl.engine.steps import Kind, Outcome
+from seqctl.engine.suppression import Checker
 from seqctl.playbook.model import Step, StepType
 from seqctl.store import Store
 from seqctl.timeutil import format_instant
@@ -20,29 +21,20 @@ def needs_engagement(step: Step) -> bool:
 
 
 class Suppressions:
-    """The suppression list, asked only when it has entries."""
+    """The suppression list as the tick asks it: a message to a suppressed address never goes."""
 
     def __init__(self, store: Store) -> None:
-        self.store = store
-        self.active = store.has_suppressions()
+        self.checker = Checker(store)
 
-    def check(self, contact: str, outcome: Outcome) -> str | None:
+    def check(self, contact: str, outcome: Outcome, country: object = None) -> str | None:
         """Why this outcome must not reach the contact, or None."""
-        if not self.active or outcome.kind is not Kind.SEND or outcome.message is None:
+        if not self.checker.active or outcome.kind is not Kind.SEND or outcome.message is None:
             return None
-        values = [contact]
-        address = (outcome.message.to or "").lower()
-        if address:
-            values.append(address)
-            if "@" in address:
-                values.append("@" + address.split("@", 1)[1])
-        found = self.store.suppressed(values)
-        if contact in found:
-            return f"unsubscribed: {found[contact]}"
-        for value in values[1:]:
-            if value in found:
-                return f"{value} is suppressed ({found[value]})"
-        return None
+        message = outcome.message
+        found = self.checker.message(
+            contact, message.channel, message.to, country if isinstance(country, str) else None
+        )
+        return str(found) if found is not None else None
 
 
 def needs_approval(version: RunnableVersion, step_id: str) -> bool:
