@@ -9,7 +9,7 @@ import re
 import smtplib
 import socket
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email import policy
 from email.headerregistry import Address
@@ -52,7 +52,12 @@ class SmtpChannel:
     """Sends each batch over one SMTP connection (reconnecting once if the server drops it)."""
 
     def __init__(
-        self, spec: Mapping[str, Any], *, name: str, environ: Mapping[str, str] = os.environ
+        self,
+        spec: Mapping[str, Any],
+        *,
+        name: str,
+        environ: Mapping[str, str] = os.environ,
+        signer: Callable[[int], str] | None = None,
     ) -> None:
         self.name = name
         where = f"channels.{name}"
@@ -72,6 +77,12 @@ class SmtpChannel:
             except _Invalid as exc:
                 raise ConfigError(f"{where}: {exc}") from None
         self.unsubscribe = _unsubscribe_template(spec.get("unsubscribe_url"), where)
+        if self.unsubscribe is not None and "{token}" in self.unsubscribe and signer is None:
+            raise ConfigError(
+                f"{where}: unsubscribe_url has {{token}}, which is signed with the key events"
+                " serve checks: set SEQCTL_EVENTS_SECRET (or tracking.secret_env)"
+            )
+        self.signer = signer
         self._local_hostname: str | None = None
 
     def send(self, messages: Sequence[Outgoing]) -> list[Delivery]:
@@ -121,6 +132,8 @@ class SmtpChannel:
             url = self.unsubscribe.replace("{contact}", quote(m.contact, safe="")).replace(
                 "{key}", quote(m.contact, safe="")
             )
+            if self.signer is not None and "{token}" in url:
+                url = url.replace("{token}", self.signer(m.id))
             message["List-Unsubscribe"] = f"<{url}>"
             if url.startswith("https://") or url.startswith("http://"):
                 message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058

@@ -27,7 +27,7 @@ from seqctl.engine import retry as retrying
 from seqctl.engine.stopping import StopRequest
 from seqctl.engine.tick import TickReport
 from seqctl.engine.tick import tick as run_tick
-from seqctl.engine.tracking import tracking_settings
+from seqctl.engine.tracking import signing_key, tracking_settings, unsubscribe_token
 from seqctl.errors import ExitCode, InputError, SeqctlError
 
 MESSAGE_STATUSES = (
@@ -118,8 +118,12 @@ class _Ticker:
 
     def once(self, now: datetime, stop: StopRequest | None) -> TickReport:
         config = self.config
+        key = signing_key(config.data, os.environ)
         channels = ChannelSet(
-            config.channels, self.outbox, tracking=tracking_settings(config.data, os.environ)
+            config.channels,
+            self.outbox,
+            tracking=tracking_settings(config.data, os.environ),
+            unsubscribe_signer=(lambda message: unsubscribe_token(message, key)) if key else None,
         )
         try:
             with progress("advancing due enrollments") as advancing:

@@ -5,6 +5,7 @@
 - `GET /t/o/{token}.gif`: an `open` of the message the signed token names; always a 1x1 GIF.
 - `GET /t/c/{token}?n=K`: a `click`, then a redirect to the message's own K-th link, never to a
   URL the request gives.
+- `/u/{token}`: one-click unsubscribe (engine.unsubscribe): a page on GET, the opt-out on POST.
 
 Each request opens its own Store on the SQLite file: the server is threaded, and SQLite's busy
 timeout serialises the writes.
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from seqctl.engine import tracking
+from seqctl.engine import tracking, unsubscribe
 from seqctl.engine.events import Event, EventReport, parse_event, read_events, record
 from seqctl.errors import InputError, SeqctlError
 from seqctl.store import Store, open_store
@@ -36,6 +37,7 @@ _INDEX = re.compile(r"[0-9]{1,6}")
 # Characters a Location header may carry as they are; anything else (spaces, non-ASCII, control
 # characters that could split the header) is percent-encoded.
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
+_HTML = "text/html; charset=utf-8"
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         settings = self.server.settings
-        if urlsplit(self.path).path != "/events":
+        path = urlsplit(self.path).path
+        if path.startswith(unsubscribe.PATH):
+            self._unsubscribe(path[len(unsubscribe.PATH) :], settings, post=True)
+            return
+        if path != "/events":
             self._json(404, {"error": "not found"})
             return
         if not self._authorized(settings.secret):
@@ -202,6 +208,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._open(parts.path[len("/t/o/") : -len(".gif")], settings)
         elif parts.path.startswith("/t/c/"):
             self._click(parts.path[len("/t/c/") :], parse_qs(parts.query).get("n", []), settings)
+        elif parts.path.startswith(unsubscribe.PATH):
+            self._unsubscribe(parts.path[len(unsubscribe.PATH) :], settings, post=False)
         else:
             self._json(404, {"error": "not found"})
 
@@ -224,6 +232,31 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(404, {"error": "not found"})
             return
         self._send(302, b"", "text/plain", {"Location": quote(link, safe=_URL_SAFE)})
+
+    def _unsubscribe(self, token: str, settings: ReceiverSettings, *, post: bool) -> None:
+        """GET: a page with a button; POST (the button, or a mail client's one click per
+        RFC 8058, whatever its body): the unsubscribe recorded. Only a POST changes anything."""
+        secret = settings.tracking_secret
+        message_id = tracking.read_unsubscribe_token(token, secret) if secret else None
+        if post:
+            length = self.headers.get("Content-Length", "0")
+            if not length.isdigit() or int(length) > MAX_BODY:
+                self.close_connection = True
+            else:
+                self.rfile.read(int(length))  # `List-Unsubscribe=One-Click`: nothing more
+        message = None
+        if message_id is not None:
+            with open_store(settings.store_path) as store:
+                message = (
+                    unsubscribe.unsubscribe(store, message_id, now=settings.now())
+                    if post
+                    else store.message(message_id)
+                )
+        if message is None:
+            self._send(404, unsubscribe.not_found_page().encode("utf-8"), _HTML)
+            return
+        page = unsubscribe.done_page(message) if post else unsubscribe.confirm_page(message)
+        self._send(200, page.encode("utf-8"), _HTML)
 
     @staticmethod
     def _message_id(token: str, settings: ReceiverSettings) -> int | None:
