@@ -291,8 +291,15 @@ def resume_enrollment(
     """Back to active (or waiting, when an action or approval is open), due time shifted."""
     contact = store.contact(enrollment.contact)
     due = _shifted_due(Versions(store), enrollment, now, contact.timezone if contact else None)
-    waiting = bool(store.actions(enrollment=enrollment.id)) or bool(
-        store.messages(enrollment=enrollment.id, status="pending_approval")
+    # Back to what it was before the pause, with its reason: waiting for a person or active.
+    actions = store.actions(enrollment=enrollment.id)
+    held = store.messages(enrollment=enrollment.id, status="pending_approval")
+    waiting = (
+        f"message for step '{held[0].step}' awaits approval"
+        if held
+        else f"action for step '{actions[0].step}'"
+        if actions
+        else None
     )
     stamp = format_instant(now) or ""
     store.apply(
@@ -303,7 +310,7 @@ def resume_enrollment(
                 enrollment.step,
                 enrollment.anchor_at,
                 due,
-                None,
+                waiting,
                 stamp,
                 kind,
                 None,
