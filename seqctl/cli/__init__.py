@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 COMMANDS: dict[str, tuple[str, ...]] = {
     "actions": ("actions",), "done": ("actions",), "skip": ("actions",),
     "agenda": ("agenda",), "missing": ("agenda",),
+    "archive": ("archive",), "unarchive": ("archive",),
     "approvals": ("approvals",), "approve": ("approvals",), "reject": ("approvals",),
     "contacts": ("contacts",),
     "db": ("db",),
@@ -43,7 +44,7 @@ _GLOBAL_OPTIONS_WITH_VALUES = {"--db", "--now", "--config"}
 GROUPS: dict[str, tuple[str, ...]] = {
     "Playbooks": (
         "init", "lint", "diff", "publish", "sequences", "activate", "pause", "resume",
-        "migrate", "graph",
+        "archive", "unarchive", "migrate", "graph",
     ),
     "Contacts and enrollment": (
         "contacts", "enroll", "enrollments", "remove", "suppress", "unsuppress", "suppressions",

@@ -11,6 +11,7 @@ from typing import Any
 
 from seqctl.engine import contacts, suppression
 from seqctl.engine.advance import exit_enrollment
+from seqctl.engine.archive import refuse_if_archived
 from seqctl.engine.bulk import collector_paused
 from seqctl.engine.runtime import RunnableVersion, Versions
 from seqctl.errors import NotFound, SeqctlError
@@ -74,8 +75,10 @@ class Enroller:
         now: datetime,
         variables: Mapping[str, Any] | None = None,
     ) -> None:
-        if store.sequence(sequence) is None:
+        record = store.sequence(sequence)
+        if record is None:
             raise NotFound(f"no sequence '{sequence}' (publish it first: seqctl publish)")
+        refuse_if_archived(record)
         versions = Versions(store)
         self.store = store
         self.sequence = sequence

@@ -132,9 +132,11 @@ def _shown_states(counts: dict[str, int], *, paused: bool) -> dict[str, int]:
 
 
 def all_status(store: Store, *, since: datetime | None = None) -> list[dict[str, Any]]:
-    """status() of every published sequence."""
+    """status() of every published sequence that is not archived."""
     return [
-        status(store, r.id, since=since) for r in store.sequences() if r.latest_version is not None
+        status(store, r.id, since=since)
+        for r in store.sequences()
+        if r.latest_version is not None and r.status != "archived"
     ]
 
 
