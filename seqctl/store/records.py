@@ -84,6 +84,19 @@ class SuppressionChange:
     by: str | None
 
 
+class News(NamedTuple):
+    """A history row an owner hears about in their digest, with its enrollment's facts."""
+
+    id: int
+    sequence: str
+    version: int
+    contact: str
+    kind: str
+    step: str | None
+    at: str
+    detail: str | None
+
+
 class ContactRow(NamedTuple):
     """A contact as read from a file, ready to upsert (a tuple: a million are made per import)."""
 
