@@ -72,7 +72,8 @@ def event(
             "--data",
             show_default=False,
             help="Details NAME=VALUE: kind=hard|soft (bounce), return_date=YYYY-MM-DD "
-            "(out_of_office), channel=whatsapp (inbound).",
+            "(out_of_office), channel=sms|whatsapp|email (inbound, unsubscribe), text=STOP "
+            "(inbound: a STOP word alone is an opt-out).",
         ),
     ] = None,
     event_id: Annotated[

@@ -148,7 +148,7 @@ def _record_one(
     if entries:
         store.suppress(entries)
     kind = item.type
-    if kind == "inbound" and entries:
+    if kind == "inbound" and suppression.stop_text(item.data) is not None:
         kind = "unsubscribe"  # a STOP by text: an opt-out, wherever the contact is enrolled
     _apply(store, versions, item, kind, now, report)
 

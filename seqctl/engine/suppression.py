@@ -94,6 +94,12 @@ def is_stop(text: str) -> bool:
     return folded in STOP_WORDS
 
 
+def stop_text(data: Mapping[str, Any]) -> str | None:
+    """The text of an inbound message (`text`, `body` or `message`) when it is a STOP word."""
+    text = next((data[k] for k in ("text", "body", "message") if k in data), None)
+    return text.strip() if isinstance(text, str) and is_stop(text) else None
+
+
 def classify(raw: str) -> tuple[str, Kind] | None:
     """A value given by a person: (normalised, kind), or None when it is not an address."""
     value = raw.strip()
@@ -235,11 +241,11 @@ def opt_out_entries(
     channel = data.get("channel") or (message.channel if message is not None else None)
     fields = contact.fields()
     if kind == "inbound":
-        text = next((data[k] for k in ("text", "body", "message") if k in data), None)
-        if not isinstance(text, str) or not is_stop(text):
+        text = stop_text(data)
+        if text is None:
             return []
         channel = channel or "sms"
-        reason = f"opted out by {channel}: {text.strip()}"
+        reason = f"opted out by {channel}: {text}"
     elif kind == "unsubscribe":
         reason = "unsubscribed" + (f" ({channel})" if channel else "")
     elif kind == "complaint":

@@ -184,3 +184,12 @@ def test_suppress_unsuppress_and_the_list_say_who_when_and_why(
     assert run("--now=2026-11-24T10:00:00Z", "enroll", "news", "-c", "bob").exit_code == 0
     table = run("suppressions").stdout.splitlines()
     assert table[0].split() == ["VALUE", "KIND", "REASON", "BY", "SINCE"]
+
+
+def test_a_stop_from_a_contact_without_a_phone_still_ends_their_sequences(launch: Launch) -> None:
+    run = launch({"news": NEWS}, "key,email\ndan,dan@example.com\n")
+    run(T0, "enroll", "news", "-c", "dan")
+    report = run(T0, "event", "inbound", "-c", "dan", "--data", "text=STOP", "--json").json
+    assert report["exited"] == 1
+    assert states(run, "news")["dan"] == ("exited", "unsubscribed")
+    assert run("suppressions", "--json").json == []  # no number to put on the list
