@@ -186,8 +186,8 @@ def test_suppress_unsuppress_and_the_list_say_who_when_and_why(
     assert table[0].split() == ["VALUE", "KIND", "REASON", "BY", "SINCE"]
 
 
-def test_a_stop_from_a_contact_without_a_phone_still_ends_their_sequences(launch: Launch) -> None:
-    run = launch({"news": NEWS}, "key,email\ndan,dan@example.com\n")
+def test_a_stop_from_a_contact_without_a_phone_still_ends_their_sequences(run: Run) -> None:
+    assert run("contacts", "import", "-", input="key,email\ndan,dan@example.com\n").exit_code == 0
     run(T0, "enroll", "news", "-c", "dan")
     report = run(T0, "event", "inbound", "-c", "dan", "--data", "text=STOP", "--json").json
     assert report["exited"] == 1
