@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from seqctl.engine import suppression
+from seqctl.engine.addresses import stop_text
 from seqctl.engine.advance import exit_enrollment
 from seqctl.engine.enrollment import resume_enrollment
 from seqctl.engine.runtime import Versions
@@ -148,7 +149,7 @@ def _record_one(
     if entries:
         store.suppress(entries)
     kind = item.type
-    if kind == "inbound" and suppression.stop_text(item.data) is not None:
+    if kind == "inbound" and stop_text(item.data) is not None:
         kind = "unsubscribe"  # a STOP by text: an opt-out, wherever the contact is enrolled
     _apply(store, versions, item, kind, now, report)
 

@@ -3,31 +3,27 @@
 An unsubscribe, a hard bounce or a complaint suppresses an email address; a STOP by text
 message (or an unsubscribe on SMS/WhatsApp) suppresses a phone number. Every contact key that
 carries a suppressed address is refused by enroll and never messaged there by the tick, now and
-later. Values are compared normalised:
-
-- an email address is trimmed and lowercased. Gmail-style dots and `+tags` are NOT folded:
-  `ana.b+news@gmail.com` and `anab@gmail.com` are different entries (most domains treat them as
-  different mailboxes, and folding would suppress strangers on those domains);
-- a domain (`@acme.test`) suppresses every address at it;
-- a phone number is normalised to E.164 (`+` and digits): a number written with `+` or `00` as
-  is; one without a country code with the contact's `country` field (an ISO code such as BR);
-  without one, it is kept as its digits (then only the same digits match: write numbers with
-  their country code to be sure).
-
-Entries by contact key (from before this rule) are still honoured.
+later. Values are compared normalised (engine.addresses). Entries by contact key (from before
+this rule) are still honoured.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.utils import parseaddr
-from enum import StrEnum
 from typing import Any
 
+from seqctl.engine.addresses import (
+    PHONE_CHANNELS,
+    Kind,
+    address_values,
+    classify,
+    country_of,
+    normal_email,
+    normal_phone,
+    stop_text,
+)
 from seqctl.engine.advance import exit_enrollment
 from seqctl.errors import InputError, NotFound
 from seqctl.playbook.model import MESSAGE_TYPES, Step, StepType
@@ -35,93 +31,6 @@ from seqctl.store import Store
 from seqctl.store.enrollments import LIVE_STATES
 from seqctl.store.records import ContactRecord, Deliverable, MessageRecord, SuppressionRow
 from seqctl.timeutil import format_instant
-
-
-class Kind(StrEnum):
-    EMAIL = "email"
-    PHONE = "phone"
-    DOMAIN = "domain"
-    CONTACT = "contact"  # a contact key: entries from before opt-outs followed the address
-
-
-# A text message that is one of these words (any case, accents and end punctuation ignored)
-# is an opt-out, as carriers and WhatsApp treat it: English, Portuguese and Spanish.
-STOP_WORDS = frozenset(
-    {
-        "stop", "stopall", "stop all", "unsubscribe", "cancel", "end", "quit", "optout",
-        "opt out", "opt-out", "revoke",
-        "parar", "pare", "sair", "cancelar", "descadastrar",
-        "baja", "alto",
-    }
-)  # fmt: skip
-PHONE_CHANNELS = frozenset({"sms", "whatsapp", "telegram"})
-_PHONE = re.compile(r"\+?[0-9][0-9 ().\-/]{4,}[0-9]")
-
-
-def normal_email(value: str) -> str:
-    """An address as compared: the address of `Name <addr>`, trimmed, lowercased."""
-    address = parseaddr(value)[1] or value
-    return address.strip().lower()
-
-
-def normal_phone(value: str, country: str | None = None) -> str:
-    """A phone number in E.164 (`+5511987654321`) when its country is known, else its digits."""
-    text = value.strip()
-    digits = "".join(c for c in text if c.isdigit())
-    if not digits:
-        return text
-    if text.startswith("+"):
-        return "+" + digits
-    if text.startswith("00") and len(digits) > 2:
-        return "+" + digits[2:]
-    if country and len(country.strip()) == 2:
-        import phonenumbers  # only for numbers written without their country code
-
-        try:
-            parsed = phonenumbers.parse(text, country.strip().upper())
-        except phonenumbers.NumberParseException:
-            return digits
-        if phonenumbers.is_possible_number(parsed):
-            return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    return digits
-
-
-def is_stop(text: str) -> bool:
-    """True when a text message is an opt-out word alone (`STOP`, `Parar.`, `opt-out`)."""
-    folded = unicodedata.normalize("NFKD", text)
-    folded = "".join(c for c in folded if not unicodedata.combining(c)).casefold()
-    folded = " ".join(folded.strip(" \t\r\n.!?¡¿\"'*").split())
-    return folded in STOP_WORDS
-
-
-def stop_text(data: Mapping[str, Any]) -> str | None:
-    """The text of an inbound message (`text`, `body` or `message`) when it is a STOP word."""
-    text = next((data[k] for k in ("text", "body", "message") if k in data), None)
-    return text.strip() if isinstance(text, str) and is_stop(text) else None
-
-
-def classify(raw: str) -> tuple[str, Kind] | None:
-    """A value given by a person: (normalised, kind), or None when it is not an address."""
-    value = raw.strip()
-    if value.startswith("@") and "." in value:
-        return value.lower(), Kind.DOMAIN
-    if "@" in value:
-        return normal_email(value), Kind.EMAIL
-    if _PHONE.fullmatch(value):
-        return normal_phone(value), Kind.PHONE
-    return None
-
-
-def address_values(channel: str, to: str | None, country: str | None = None) -> list[str]:
-    """The list entries that would stop a message on this channel to this address."""
-    if not to:
-        return []
-    if channel in PHONE_CHANNELS:
-        return [normal_phone(to, country)]
-    if channel == "email":
-        email = normal_email(to)
-        return [email, "@" + email.rpartition("@")[2]] if "@" in email else [email]
-    return []  # a webhook step posts to a URL, not to the contact
 
 
 @dataclass(frozen=True)
@@ -196,17 +105,12 @@ class Needs:
         if self.email and data.get(self.email):
             values += address_values("email", str(data[self.email]))
         if self.phone and data.get(self.phone):
-            values += address_values("sms", str(data[self.phone]), _country(data))
+            values += address_values("sms", str(data[self.phone]), country_of(data))
         return values
 
 
 def _kind_of(channel: str) -> str:
     return "email" if channel == StepType.EMAIL else "phone"
-
-
-def _country(fields: Mapping[str, Any]) -> str | None:
-    value = fields.get("country")
-    return str(value) if isinstance(value, str) and value.strip() else None
 
 
 def contact_entries(
@@ -218,7 +122,7 @@ def contact_entries(
     if contact.email and contact.email.strip():
         rows.append(SuppressionRow(normal_email(contact.email), Kind.EMAIL, reason, at, by))
     if contact.phone and contact.phone.strip():
-        phone = normal_phone(contact.phone, _country(data))
+        phone = normal_phone(contact.phone, country_of(data))
         rows.append(SuppressionRow(phone, Kind.PHONE, reason, at, by))
     return rows
 
@@ -261,7 +165,7 @@ def opt_out_entries(
     to = message.to_address if message is not None and message.channel == channel else None
     if channel in PHONE_CHANNELS:
         value = to or contact.phone
-        country = _country(fields)
+        country = country_of(fields)
         phone = normal_phone(value, country) if value else None
         return [SuppressionRow(phone, Kind.PHONE, reason, at, by)] if phone else []
     value = to or contact.email
@@ -366,7 +270,7 @@ def hold_back(store: Store, rows: list[Deliverable], now: datetime) -> list[Deli
         country = None
         if message.channel in PHONE_CHANNELS and not (message.to_address or "").startswith("+"):
             contact = store.contact(message.contact)
-            country = _country(contact.fields()) if contact is not None else None
+            country = country_of(contact.fields()) if contact is not None else None
         found = checker.message(message.contact, message.channel, message.to_address, country)
         if found is None:
             kept.append(row)
