@@ -37,7 +37,6 @@ _INDEX = re.compile(r"[0-9]{1,6}")
 # Characters a Location header may carry as they are; anything else (spaces, non-ASCII, control
 # characters that could split the header) is percent-encoded.
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
-_HTML = "text/html; charset=utf-8"
 
 
 @dataclass(frozen=True)
@@ -236,27 +235,16 @@ class _Handler(BaseHTTPRequestHandler):
     def _unsubscribe(self, token: str, settings: ReceiverSettings, *, post: bool) -> None:
         """GET: a page with a button; POST (the button, or a mail client's one click per
         RFC 8058, whatever its body): the unsubscribe recorded. Only a POST changes anything."""
-        secret = settings.tracking_secret
-        message_id = tracking.read_unsubscribe_token(token, secret) if secret else None
         if post:
             length = self.headers.get("Content-Length", "0")
             if not length.isdigit() or int(length) > MAX_BODY:
                 self.close_connection = True
             else:
                 self.rfile.read(int(length))  # `List-Unsubscribe=One-Click`: nothing more
-        message = None
-        if message_id is not None:
-            with open_store(settings.store_path) as store:
-                message = (
-                    unsubscribe.unsubscribe(store, message_id, now=settings.now())
-                    if post
-                    else store.message(message_id)
-                )
-        if message is None:
-            self._send(404, unsubscribe.not_found_page().encode("utf-8"), _HTML)
-            return
-        page = unsubscribe.done_page(message) if post else unsubscribe.confirm_page(message)
-        self._send(200, page.encode("utf-8"), _HTML)
+        status, page = unsubscribe.answer(
+            settings.store_path, token, settings.tracking_secret, now=settings.now(), post=post
+        )
+        self._send(status, page.encode("utf-8"), "text/html; charset=utf-8")
 
     @staticmethod
     def _message_id(token: str, settings: ReceiverSettings) -> int | None:

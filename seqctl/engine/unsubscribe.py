@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from html import escape
+from pathlib import Path
 
 from seqctl.engine.events import Event, record
-from seqctl.store import Store
+from seqctl.engine.tracking import read_unsubscribe_token
+from seqctl.store import Store, open_store
 from seqctl.store.records import MessageRecord
 
 PATH = "/u/"
@@ -81,3 +83,17 @@ def unsubscribe(store: Store, message_id: int, *, now: datetime) -> MessageRecor
     )
     report = record(store, [("one-click", event)], now=now)
     return None if report.refused else message
+
+
+def answer(
+    store_path: Path, token: str, secret: bytes | None, *, now: datetime, post: bool
+) -> tuple[int, str]:
+    """(HTTP status, HTML page) for a GET (post=False) or POST of /u/{token}."""
+    message_id = read_unsubscribe_token(token, secret) if secret else None
+    message = None
+    if message_id is not None:
+        with open_store(store_path) as store:
+            message = unsubscribe(store, message_id, now=now) if post else store.message(message_id)
+    if message is None:
+        return 404, not_found_page()
+    return 200, done_page(message) if post else confirm_page(message)
