@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -15,8 +16,11 @@ from pathlib import Path
 import pytest
 
 from seqctl.channels.smtp import SmtpChannel
+from seqctl.engine import receiver
 from seqctl.engine.tracking import token, unsubscribe_token
+from seqctl.engine.unsubscribe import masked
 from seqctl.errors import ConfigError
+from seqctl.timeutil import parse_instant
 from tests.channels.test_smtp import Mailbox, Server, _serve
 from tests.cli.test_tick_every import lines_until
 from tests.conftest import Launch, Run
@@ -138,3 +142,47 @@ def test_a_token_in_the_link_needs_the_signing_key() -> None:
     spec = {"host": "127.0.0.1", "unsubscribe_url": "https://acme.test/u/{token}"}
     with pytest.raises(ConfigError, match="SEQCTL_EVENTS_SECRET"):
         SmtpChannel(spec, name="email")
+
+
+def test_the_receiver_in_process_answers_pages_and_counts_a_repeat_once(
+    launch: Launch, project: Path
+) -> None:
+    """The same routes, served in this process: forged, unknown and repeated requests."""
+    sms = auto_playbook("texts", "  - id: ping\n    type: sms\n    body: Hi\n")
+    run = launch({"texts": sms}, "key,phone\nbo,+55 11 98765-4321\n")
+    run("--now=2026-11-23T14:00:00Z", "enroll", "texts", "-c", "bo")
+    run("--now=2026-11-23T14:00:00Z", "tick")
+    [message] = run("messages", "--json").json
+    secret = b"in-process key"
+    httpd = receiver.make_server(
+        project / "seqctl.db",
+        port=0,
+        secret=b"events",
+        tracking_secret=secret,
+        now=lambda: parse_instant("2026-11-24T10:00:00Z"),
+    )
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        host, port = httpd.server_address[:2]
+        base = f"http://{host!s}:{port}/u/"
+        link = base + unsubscribe_token(message["id"], secret)
+        status, page = request(link)
+        assert status == 200 and "***4321" in page
+        assert request(base + "not-a-token")[0] == 404
+        assert request(base + unsubscribe_token(999, secret), "POST", b"")[0] == 404
+        assert request(link, "POST", b"List-Unsubscribe=One-Click")[0] == 200
+        assert request(link, "POST", b"List-Unsubscribe=One-Click")[0] == 200  # a retry
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=10)
+    [entry] = run("suppressions", "--json").json
+    assert (entry["value"], entry["kind"]) == ("+5511987654321", "phone")
+    timeline = run("timeline", "bo", "--json").json
+    assert [row["kind"] for row in timeline].count("unsubscribe") == 1
+    assert (masked(None), masked("ana@x.test"), masked("123")) == (
+        "this address",
+        "a***@x.test",
+        "***",
+    )
