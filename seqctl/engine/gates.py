@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from seqctl.engine.addresses import country_of
 from seqctl.engine.runtime import RunnableVersion
-from seqctl.engine.steps import Kind, Outcome
+from seqctl.engine.steps import DueEnrollment, Kind, Outcome
 from seqctl.engine.suppression import Checker
 from seqctl.playbook.model import Step, StepType
 from seqctl.store import Store
@@ -26,14 +27,13 @@ class Suppressions:
     def __init__(self, store: Store) -> None:
         self.checker = Checker(store)
 
-    def check(self, contact: str, outcome: Outcome, country: object = None) -> str | None:
+    def check(self, due: DueEnrollment, outcome: Outcome) -> str | None:
         """Why this outcome must not reach the contact, or None."""
         if not self.checker.active or outcome.kind is not Kind.SEND or outcome.message is None:
             return None
         message = outcome.message
-        found = self.checker.message(
-            contact, message.channel, message.to, country if isinstance(country, str) else None
-        )
+        country = country_of(due.contact_fields)  # for a number without its country code
+        found = self.checker.message(due.contact, message.channel, message.to, country)
         return str(found) if found is not None else None
 
 

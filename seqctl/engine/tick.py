@@ -251,9 +251,7 @@ def _advance_all(
                     else None
                 )
                 outcome = decide(version, due, now, seen)
-                blocked = suppressions.check(
-                    due.contact, outcome, due.contact_fields.get("country")
-                )
+                blocked = suppressions.check(due, outcome)
                 if blocked is None:
                     batch.add(version, due, outcome)
                 else:  # never sent, and not tried again: the enrollment ends here
