@@ -8,6 +8,7 @@ from typing import Any
 
 from seqctl.engine.advance import exit_enrollment, finish_step
 from seqctl.engine.events import rule_for
+from seqctl.engine.onhold import OnHold
 from seqctl.engine.runtime import Versions
 from seqctl.engine.steps import DueEnrollment
 from seqctl.errors import NotFound, SeqctlError
@@ -18,6 +19,22 @@ from seqctl.timeutil import format_instant
 
 def pending(store: Store, sequence: str | None = None) -> list[MessageRecord]:
     return store.messages(status="pending_approval", sequence=sequence)
+
+
+def waiting(
+    store: Store, sequence: str | None = None, *, paused: bool = False
+) -> list[tuple[MessageRecord, bool]]:
+    """Messages waiting for approval, each with whether it is on hold (a paused sequence or
+    enrollment); those on hold only with `paused`."""
+    found = pending(store, sequence)
+    held = OnHold(store).held((m.sequence, m.enrollment) for m in found)
+    return [(m, m.enrollment in held) for m in found if paused or m.enrollment not in held]
+
+
+def on_hold(store: Store, messages: Sequence[MessageRecord]) -> list[MessageRecord]:
+    """Of these messages, those on hold: approved, they go once their sequence is resumed."""
+    held = OnHold(store).held((m.sequence, m.enrollment) for m in messages)
+    return [m for m in messages if m.enrollment in held]
 
 
 def _pending_message(store: Store, message_id: int) -> MessageRecord:

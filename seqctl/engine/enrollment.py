@@ -9,8 +9,9 @@ from datetime import datetime
 from itertools import chain, islice
 from typing import Any
 
-from seqctl.engine import contacts
+from seqctl.engine import contacts, suppression
 from seqctl.engine.advance import exit_enrollment
+from seqctl.engine.archive import refuse_if_archived
 from seqctl.engine.bulk import collector_paused
 from seqctl.engine.runtime import RunnableVersion, Versions
 from seqctl.errors import NotFound, SeqctlError
@@ -74,8 +75,10 @@ class Enroller:
         now: datetime,
         variables: Mapping[str, Any] | None = None,
     ) -> None:
-        if store.sequence(sequence) is None:
+        record = store.sequence(sequence)
+        if record is None:
             raise NotFound(f"no sequence '{sequence}' (publish it first: seqctl publish)")
+        refuse_if_archived(record)
         versions = Versions(store)
         self.store = store
         self.sequence = sequence
@@ -146,7 +149,7 @@ class Enroller:
 
 
 class Policy:
-    """Who may not be enrolled: unsubscribed contacts, `reenroll` and `exclusive` rules."""
+    """Who may not be enrolled: suppressed addresses, `reenroll` and `exclusive` rules."""
 
     def __init__(self, store: Store, versions: Versions, version: RunnableVersion) -> None:
         self.store = store
@@ -154,6 +157,9 @@ class Policy:
         self.sequence = version.sequence
         definition = version.model.definition
         self.reenroll = str(definition.get("reenroll", "always"))
+        # Opt-outs follow the address: refused when an address the sequence sends to is listed.
+        self.suppressions = suppression.Checker(store)
+        self.needs = suppression.Needs.of(version.steps, definition)
         self.exclusive = bool(definition.get("exclusive", False))
 
     def refusals(self, keys: list[str]) -> dict[str, str]:
@@ -161,9 +167,17 @@ class Policy:
         refused: dict[str, str] = {}
         if not keys:
             return refused
-        if self.store.has_suppressions():
-            for key, reason in self.store.suppressed(keys).items():
-                refused[key] = f"suppressed: {reason}"
+        if self.suppressions.active:
+            contacts = self.store.contacts_by_key(keys)
+            found = self.suppressions.contacts(
+                [contacts[k] for k in keys if k in contacts], self.needs
+            )
+            for key, block in found.items():
+                refused[key] = (
+                    f"suppressed: {block.reason}"
+                    if block.value == key
+                    else f"suppressed: {block.value} ({block.reason})"
+                )
         if self.reenroll != "always":
             for key, state in self.store.last_ended(self.sequence, keys).items():
                 if self.reenroll == "never" or state == "completed":
@@ -292,8 +306,15 @@ def resume_enrollment(
     """Back to active (or waiting, when an action or approval is open), due time shifted."""
     contact = store.contact(enrollment.contact)
     due = _shifted_due(Versions(store), enrollment, now, contact.timezone if contact else None)
-    waiting = bool(store.actions(enrollment=enrollment.id)) or bool(
-        store.messages(enrollment=enrollment.id, status="pending_approval")
+    # Back to what it was before the pause, with its reason: waiting for a person or active.
+    actions = store.actions(enrollment=enrollment.id)
+    held = store.messages(enrollment=enrollment.id, status="pending_approval")
+    waiting = (
+        f"message for step '{held[0].step}' awaits approval"
+        if held
+        else f"action for step '{actions[0].step}'"
+        if actions
+        else None
     )
     stamp = format_instant(now) or ""
     store.apply(
@@ -304,7 +325,7 @@ def resume_enrollment(
                 enrollment.step,
                 enrollment.anchor_at,
                 due,
-                None,
+                waiting,
                 stamp,
                 kind,
                 None,

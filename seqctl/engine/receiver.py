@@ -5,6 +5,7 @@
 - `GET /t/o/{token}.gif`: an `open` of the message the signed token names; always a 1x1 GIF.
 - `GET /t/c/{token}?n=K`: a `click`, then a redirect to the message's own K-th link, never to a
   URL the request gives.
+- `/u/{token}`: one-click unsubscribe (engine.unsubscribe): a page on GET, the opt-out on POST.
 
 Each request opens its own Store on the SQLite file: the server is threaded, and SQLite's busy
 timeout serialises the writes. A database that cannot take the event (locked past the timeout,
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from seqctl.engine import tracking
+from seqctl.engine import tracking, unsubscribe
 from seqctl.engine.contacts.strict_json import BadValue, decode_line
 from seqctl.engine.events import Event, EventReport, parse_event, read_events, record
 from seqctl.errors import DatabaseError, InputError, SeqctlError
@@ -197,7 +198,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         settings = self.server.settings
-        if urlsplit(self.path).path != "/events":
+        path = urlsplit(self.path).path
+        if path.startswith(unsubscribe.PATH):
+            self._unsubscribe(path[len(unsubscribe.PATH) :], settings, post=True)
+            return
+        if path != "/events":
             self._json(404, {"error": "not found"})
             return
         if not self._authorized(settings.secret):
@@ -226,6 +231,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._open(parts.path[len("/t/o/") : -len(".gif")], settings)
         elif parts.path.startswith("/t/c/"):
             self._click(parts.path[len("/t/c/") :], parse_qs(parts.query).get("n", []), settings)
+        elif parts.path.startswith(unsubscribe.PATH):
+            self._unsubscribe(parts.path[len(unsubscribe.PATH) :], settings, post=False)
         else:
             self._json(404, {"error": "not found"})
 
@@ -254,6 +261,20 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(404, {"error": "not found"})
             return
         self._send(302, b"", "text/plain", {"Location": quote(link, safe=_URL_SAFE)})
+
+    def _unsubscribe(self, token: str, settings: ReceiverSettings, *, post: bool) -> None:
+        """GET: a page with a button; POST (the button, or a mail client's one click per
+        RFC 8058, whatever its body): the unsubscribe recorded. Only a POST changes anything."""
+        if post:
+            length = self.headers.get("Content-Length", "0")
+            if not length.isdigit() or int(length) > MAX_BODY:
+                self.close_connection = True
+            else:
+                self.rfile.read(int(length))  # `List-Unsubscribe=One-Click`: nothing more
+        status, page = unsubscribe.answer(
+            settings.store_path, token, settings.tracking_secret, now=settings.now(), post=post
+        )
+        self._send(status, page.encode("utf-8"), "text/html; charset=utf-8")
 
     @staticmethod
     def _message_id(token: str, settings: ReceiverSettings) -> int | None:
