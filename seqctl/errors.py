@@ -43,3 +43,8 @@ class Failed(SeqctlError):
     """The work ran but something in it failed (findings, refused rows, failed sends)."""
 
     exit_code = ExitCode.FINDINGS
+
+
+class DatabaseError(SeqctlError):
+    """The database cannot be used as asked: locked by another program, read-only, on a full
+    disk, damaged, or not a seqctl database. Its unfinished transaction was rolled back."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -35,11 +35,18 @@ class ChannelSet:
     """The channel for each message type: `channels.<type>`, else `channels.default`, else file."""
 
     def __init__(
-        self, config: Mapping[str, Any], outbox: Path, *, tracking: Any | None = None
+        self,
+        config: Mapping[str, Any],
+        outbox: Path,
+        *,
+        tracking: Any | None = None,
+        unsubscribe_signer: Callable[[int], str] | None = None,
     ) -> None:
         self.config = config
         self.outbox = outbox
         self.tracking = tracking  # open and click tracking for HTML mail, when configured
+        # The signed token of a message's one-click unsubscribe link (`{token}`), when a key is set.
+        self.unsubscribe_signer = unsubscribe_signer
         self._open: dict[str, Channel] = {}
 
     def name_for(self, message_type: str) -> str:
@@ -90,7 +97,7 @@ class ChannelSet:
         if kind == "smtp":
             from seqctl.channels.smtp import SmtpChannel
 
-            return SmtpChannel(spec, name=name)
+            return SmtpChannel(spec, name=name, signer=self.unsubscribe_signer)
         if kind == "webhook":
             from seqctl.channels.webhook import WebhookChannel
 

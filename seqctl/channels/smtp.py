@@ -44,7 +44,12 @@ class SmtpChannel:
     knows_delivered = False  # a server cannot be asked what it got
 
     def __init__(
-        self, spec: Mapping[str, Any], *, name: str, environ: Mapping[str, str] = os.environ
+        self,
+        spec: Mapping[str, Any],
+        *,
+        name: str,
+        environ: Mapping[str, str] = os.environ,
+        signer: Callable[[int], str] | None = None,
     ) -> None:
         self.name = name
         where = f"channels.{name}"
@@ -64,6 +69,12 @@ class SmtpChannel:
             except _Invalid as exc:
                 raise ConfigError(f"{where}: {exc}") from None
         self.unsubscribe = _unsubscribe_template(spec.get("unsubscribe_url"), where)
+        if self.unsubscribe is not None and "{token}" in self.unsubscribe and signer is None:
+            raise ConfigError(
+                f"{where}: unsubscribe_url has {{token}}, which is signed with the key events"
+                " serve checks: set SEQCTL_EVENTS_SECRET (or tracking.secret_env)"
+            )
+        self.signer = signer
         self._local_hostname: str | None = None
         self._transport(spec, where)
 
@@ -135,6 +146,8 @@ class SmtpChannel:
             url = self.unsubscribe.replace("{contact}", quote(m.contact, safe="")).replace(
                 "{key}", quote(m.contact, safe="")
             )
+            if self.signer is not None and "{token}" in url:
+                url = url.replace("{token}", self.signer(m.id))
             message.set_raw("List-Unsubscribe", f"<{url}>")
             if url.startswith("https://") or url.startswith("http://"):
                 message.set_raw("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")  # RFC 8058

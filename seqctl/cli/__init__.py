@@ -19,13 +19,14 @@ if TYPE_CHECKING:
 COMMANDS: dict[str, tuple[str, ...]] = {
     "actions": ("actions",), "done": ("actions",), "skip": ("actions",),
     "agenda": ("agenda",), "missing": ("agenda",),
+    "archive": ("archive",), "unarchive": ("archive",),
     "approvals": ("approvals",), "approve": ("approvals",), "reject": ("approvals",),
     "contacts": ("contacts",),
     "db": ("db",),
     "doctor": ("doctor",),
     "enroll": ("enroll",), "enrollments": ("enroll",), "remove": ("enroll",),
     "event": ("events",), "events": ("events", "serve"), "suppress": ("events",),
-    "suppressions": ("events",),
+    "unsuppress": ("events",), "suppressions": ("events",),
     "graph": ("graph",),
     "inbox": ("inbox",),
     "init": ("scaffold",),
@@ -44,10 +45,10 @@ _GLOBAL_OPTIONS_WITH_VALUES = {"--db", "--now", "--config"}
 GROUPS: dict[str, tuple[str, ...]] = {
     "Playbooks": (
         "init", "lint", "diff", "publish", "sequences", "activate", "pause", "resume",
-        "migrate", "graph",
+        "archive", "unarchive", "migrate", "graph",
     ),
     "Contacts and enrollment": (
-        "contacts", "enroll", "enrollments", "remove", "suppress", "suppressions",
+        "contacts", "enroll", "enrollments", "remove", "suppress", "unsuppress", "suppressions",
     ),
     "Running": ("tick", "messages", "retry", "event", "events", "inbox", "db"),
     "People's work": ("actions", "done", "skip", "approvals", "approve", "reject"),

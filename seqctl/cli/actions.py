@@ -43,6 +43,12 @@ def actions(
     upcoming: Annotated[
         bool, typer.Option("--upcoming", help="Only manual steps not due yet.")
     ] = False,
+    all_: Annotated[
+        bool,
+        typer.Option(
+            "--all", help="Also those on hold in a paused sequence or enrollment (as paused)."
+        ),
+    ] = False,
     sequence: SequenceFilterOption = None,
     owner: OwnerOption = None,
     as_user: AsOption = None,
@@ -52,6 +58,7 @@ def actions(
     """Calls, tasks and manual emails for people: due, overdue and upcoming.
 
     --owner and --as go by the sequence's owner, or the step's assignee when it has one.
+    Those of a paused sequence wait with it: --all shows them, as paused.
 
     Example: seqctl actions --due
     """
@@ -73,6 +80,7 @@ def actions(
         sequence=sequence,
         viewer=viewer(ctx, as_user),
         owner=owner,
+        paused=all_,
     )[: limit or None]
     if as_json:
         context.emit_json([v.as_json() for v in views])

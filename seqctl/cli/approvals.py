@@ -23,11 +23,17 @@ def list_approvals(
         bool,
         typer.Option("--preview", help="Show what each auto_approve rule would let out now."),
     ] = False,
+    all_: Annotated[
+        bool,
+        typer.Option("--all", help="Also those on hold in a paused sequence (marked paused)."),
+    ] = False,
     limit: LimitOption = 0,
     as_user: AsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Messages waiting for a person's OK, rendered exactly as they would go out.
+
+    Those of a paused sequence or enrollment wait with it: --all shows them.
 
     Example: seqctl approvals --json
     """
@@ -58,10 +64,10 @@ def list_approvals(
             else "no auto_approve rules"
         )
         return
-    waiting = gate.pending(context.store(ctx), sequence, viewer=viewer(ctx, as_user))
-    waiting = waiting[: limit or None]
+    found = gate.waiting(context.store(ctx), sequence, paused=all_, viewer=viewer(ctx, as_user))
+    waiting = found[: limit or None]
     keys = ("id", "sequence", "contact", "step", "channel", "to", "subject", "body", "variant")
-    data = [m.as_json(keys) for m in waiting]
+    data = [{**m.as_json(keys), "paused": held} for m, held in waiting]
     if as_json:
         context.emit_json(data)
         return
@@ -71,7 +77,7 @@ def list_approvals(
         variant = f" (variant {item['variant']})" if item["variant"] else ""
         typer.echo(
             f"#{item['id']} {item['sequence']}/{item['step']}{variant} {item['channel']} "
-            f"to {item['to']}"
+            f"to {item['to']}" + (" (paused)" if item["paused"] else "")
         )
         if item["subject"]:
             typer.echo(f"  Subject: {item['subject']}")
@@ -119,22 +125,26 @@ def approve(
     if all_:
         if subject is not None or body is not None:
             raise InputError("--subject/--body edit one message: give its id, not --all")
+        who_sees = viewer(ctx, as_user)
         count = gate.approve_all(
-            store, now=context.now(ctx), by=who, sequence=sequence, viewer=viewer(ctx, as_user)
+            store, now=context.now(ctx), by=who, sequence=sequence, viewer=who_sees
         )
-    else:
-        count = len(
-            gate.approve(
-                store,
-                list(ids or []),
-                now=context.now(ctx),
-                by=who,
-                subject=subject,
-                body=body,
-                viewer=viewer(ctx, as_user),
-            )
-        )
-    typer.echo(f"approved {count} message{'s' if count != 1 else ''}")
+        held = len(gate.waiting(store, sequence, paused=True, viewer=who_sees))
+        note = f"; {held} on hold in paused sequences (approve them by id)" if held else ""
+        typer.echo(f"approved {count} message{'s' if count != 1 else ''}{note}")
+        return
+    approved = gate.approve(
+        store,
+        list(ids or []),
+        now=context.now(ctx),
+        by=who,
+        subject=subject,
+        body=body,
+        viewer=viewer(ctx, as_user),
+    )
+    typer.echo(f"approved {len(approved)} message{'s' if len(approved) != 1 else ''}")
+    for message in gate.on_hold(store, approved):
+        typer.echo(f"#{message.id}: on hold, sent once {message.sequence} is resumed")
 
 
 @app.command()

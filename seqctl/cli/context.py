@@ -13,8 +13,8 @@ from typing import Any
 import typer
 
 from seqctl.config import Config, load_config
-from seqctl.errors import InputError
-from seqctl.store import Store, open_store
+from seqctl.errors import InputError, SeqctlError
+from seqctl.store import Store, database_fault, open_store
 from seqctl.timeutil import parse_instant, utcnow
 
 
@@ -24,6 +24,7 @@ class Settings:
     now: str | None = None
     config: Path | None = None
     log_json: bool = False  # --log-format json: errors too are printed as JSON lines
+    database: Path | None = None  # the database this run opened: errors name it
 
 
 def settings(ctx: typer.Context) -> Settings:
@@ -50,6 +51,7 @@ def store(ctx: typer.Context, db: Path | None = None, *, create: bool = False) -
     database it just made.
     """
     path = database_path(ctx, db) if create else existing_database(ctx, db)
+    settings(ctx).database = path
     opened = open_store(path)
     ctx.call_on_close(opened.close)
     return opened
@@ -78,6 +80,14 @@ def _chosen_by(ctx: typer.Context, db: Path | None) -> str:
     if found.path is not None:
         return f"the default beside {found.path}"
     return "the default: no seqctl.yaml in this folder"
+
+
+def fault(obj: object, exc: BaseException) -> SeqctlError | None:
+    """What a database error that escaped a command means (None: not one, a bug).
+
+    `obj` is the root context's object: the Settings naming the database opened, if any.
+    """
+    return database_fault(exc, obj.database if isinstance(obj, Settings) else None)
 
 
 def now(ctx: typer.Context, value: str | None = None) -> datetime:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import chain
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +12,6 @@ from seqctl.cli import context
 from seqctl.cli.options import (
     AsOption,
     ContactFilterOption,
-    ContactOption,
     JsonOption,
     LimitOption,
     OwnerOption,
@@ -23,7 +23,7 @@ from seqctl.cli.options import (
 )
 from seqctl.cli.progress import progress
 from seqctl.cli.root import app
-from seqctl.engine import catalog, enrollment, reports
+from seqctl.engine import catalog, enrollment, removal, reports
 from seqctl.errors import ExitCode, InputError
 
 
@@ -152,23 +152,55 @@ def list_enrollments(
 @app.command()
 def remove(
     ctx: typer.Context,
-    sequence: SequenceArgument,
-    contact: ContactOption,
+    sequence: SequenceFilterArgument = None,
+    contact: Annotated[
+        list[str] | None,
+        typer.Option("--contact", "-c", show_default=False, help="A contact key; repeat for more."),
+    ] = None,
+    file: Annotated[
+        Path | None,
+        file_option("Contact keys, one a line, or a CSV/JSONL with a key column; - for stdin."),
+    ] = None,
+    all_sequences: Annotated[
+        bool,
+        typer.Option(
+            "--all-sequences", help="Take the contacts off every sequence they are running in."
+        ),
+    ] = False,
     reason: Annotated[
         str, typer.Option("--reason", help="Why (shown in the timeline).")
     ] = "removed by a person",
     as_user: AsOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Take one contact off a sequence: nothing more is sent, open actions are cancelled.
+    """Take contacts off a sequence (or off all of them): nothing more is sent to them, their
+    open actions are cancelled.
 
-    Example: seqctl remove welcome-series --contact ana@example.com --reason "asked us to stop"
+    Example: seqctl remove welcome-series --file unsubscribed.csv --reason "list cleanup"
     """
-    enrollment.remove(
-        context.store(ctx),
-        sequence,
-        contact,
-        now=context.now(ctx),
-        reason=reason,
-        viewer=viewer(ctx, as_user),
-    )
-    typer.echo(f"{contact}: removed from {sequence}")
+    if (sequence is None) == (not all_sequences):
+        raise InputError("name a sequence, or give --all-sequences (not both)")
+    if not contact and file is None:
+        raise InputError("give --contact KEY or --file FILE")
+    store, now, who = context.store(ctx), context.now(ctx), viewer(ctx, as_user)
+    if sequence is not None and contact and len(contact) == 1 and file is None and not as_json:
+        enrollment.remove(store, sequence, contact[0], now=now, reason=reason, viewer=who)
+        typer.echo(f"{contact[0]}: removed from {sequence}")
+        return
+    keys = chain(contact or [], removal.keys_in(str(file)) if file is not None else [])
+    report = removal.remove_many(store, sequence, keys, now=now, reason=reason, viewer=who)
+    if as_json:
+        context.emit_json(report.as_json())
+    else:
+        for where, why in report.refused:
+            typer.echo(f"{where}: {why}", err=True)
+        for key in report.unknown:
+            typer.echo(f"{key}: unknown contact", err=True)
+        count = len(report.by_sequence)
+        where = f"from {sequence}" if sequence else f"from {count} sequence{'s' * (count != 1)}"
+        typer.echo(
+            f"removed {report.removed} {where}; {report.not_enrolled} not enrolled"
+            + (f", {len(report.unknown)} unknown" if report.unknown else "")
+        )
+    if report.unknown or report.refused:
+        raise typer.Exit(int(ExitCode.FINDINGS))

@@ -1,7 +1,11 @@
-"""`seqctl event`, `events import`, `suppress`, `suppressions`: what happened to contacts."""
+"""`seqctl event`, `events import`, `suppress`, `unsuppress`, `suppressions`: what happened to
+contacts, and who is never messaged again."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +23,8 @@ from seqctl.cli.options import (
 )
 from seqctl.cli.root import app
 from seqctl.engine import events as incoming
-from seqctl.engine.contacts import open_source
+from seqctl.engine import suppression
+from seqctl.engine.contacts import Lines, open_source
 from seqctl.errors import ExitCode, InputError
 
 events_app = typer.Typer(
@@ -76,7 +81,8 @@ def event(
             "--data",
             show_default=False,
             help="Details NAME=VALUE: kind=hard|soft (bounce), return_date=YYYY-MM-DD "
-            "(out_of_office), channel=whatsapp (inbound).",
+            "(out_of_office), channel=sms|whatsapp|email (inbound, unsubscribe), text=STOP "
+            "(inbound: a STOP word alone is an opt-out).",
         ),
     ] = None,
     event_id: Annotated[
@@ -127,6 +133,28 @@ def import_events(
     _report(report, as_json)
 
 
+ReasonOption = Annotated[str, typer.Option("--reason", help="Why (shown by suppressions).")]
+SuppressByOption = Annotated[
+    str | None,
+    typer.Option(
+        "--by", show_default=False, help="Who is doing it (default: $USER), shown by suppressions."
+    ),
+]
+
+
+def _values(values: list[str] | None, file: Path | None, what: str) -> list[str]:
+    items = list(values or [])
+    if file is not None:
+        with open_source(str(file)) as handle:
+            lines = [line.split(",")[0].strip().strip('"') for line in _usable(handle, file)]
+        if lines and lines[0].lower() in ("value", "email", "address", "phone", "domain", "key"):
+            lines = lines[1:]
+        items.extend(lines)
+    if not items:
+        raise InputError(f"name values to {what}, or --file FILE")
+    return items
+
+
 @app.command()
 def suppress(
     ctx: typer.Context,
@@ -134,7 +162,42 @@ def suppress(
         list[str] | None,
         typer.Argument(
             show_default=False,
-            help="Addresses, phone numbers, domains (@acme.test) or contact keys.",
+            help="Email addresses, phone numbers, domains (@acme.test), or contact keys (for "
+            "every address of that contact).",
+        ),
+    ] = None,
+    file: Annotated[
+        Path | None,
+        file_option("A CSV whose first column holds the values (a header row is skipped)."),
+    ] = None,
+    reason: ReasonOption = "manual",
+    by: SuppressByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Never message these addresses again, from any sequence, whichever contact has them.
+
+    Example: seqctl suppress @competitor.test bob@example.com --reason "asked by legal"
+    """
+    items = _values(values, file, "suppress")
+    change = suppression.suppress(
+        context.store(ctx), items, reason=reason, by=_who(by), now=context.now(ctx)
+    )
+    if as_json:
+        context.emit_json(change.as_json())
+        return
+    typer.echo(
+        f"suppressed {len(change.changed)} new ({len(change.unchanged)} already on the list)"
+    )
+
+
+@app.command()
+def unsuppress(
+    ctx: typer.Context,
+    values: Annotated[
+        list[str] | None,
+        typer.Argument(
+            show_default=False,
+            help="Email addresses, phone numbers, domains or contact keys to take off the list.",
         ),
     ] = None,
     file: Annotated[
@@ -142,42 +205,87 @@ def suppress(
         file_option("A CSV whose first column holds the values (a header row is skipped)."),
     ] = None,
     reason: Annotated[
-        str, typer.Option("--reason", help="Why (shown by suppressions).")
-    ] = "manual",
+        str | None,
+        typer.Option("--reason", show_default=False, help="Why (kept in suppressions --history)."),
+    ] = None,
+    by: SuppressByOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Never message these again, from any sequence.
+    """Allow messages to these addresses again (kept in the list's history, with who and why).
 
-    Example: seqctl suppress @competitor.test bob@example.com --reason "asked by legal"
+    Example: seqctl unsuppress ana@example.com --reason "opted in again on 2026-12-01"
     """
-    items = list(values or [])
-    if file is not None:
-        with open_source(str(file)) as handle:
-            lines = [line.split(",")[0].strip().strip('"') for line in handle if line.strip()]
-        if lines and lines[0].lower() in ("value", "email", "address", "domain", "key"):
-            lines = lines[1:]
-        items.extend(lines)
-    if not items:
-        raise InputError("name values to suppress, or --file FILE")
-    added = incoming.suppress(context.store(ctx), items, reason=reason, now=context.now(ctx))
-    typer.echo(f"suppressed {added} new ({len(items) - added} already on the list)")
+    items = _values(values, file, "unsuppress")
+    change = suppression.unsuppress(
+        context.store(ctx), items, reason=reason, by=_who(by), now=context.now(ctx)
+    )
+    if as_json:
+        context.emit_json(change.as_json())
+        return
+    for value in change.unchanged:
+        typer.echo(f"{value}: not on the list", err=True)
+    typer.echo(f"unsuppressed {len(change.changed)}")
 
 
 @app.command()
-def suppressions(ctx: typer.Context, limit: LimitOption = 0, as_json: JsonOption = False) -> None:
-    """The suppression list: who is never messaged again, and why.
+def suppressions(
+    ctx: typer.Context,
+    history: Annotated[
+        bool,
+        typer.Option(
+            "--history", help="Every entry added and lifted, with who and why, oldest first."
+        ),
+    ] = False,
+    limit: LimitOption = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """The suppression list: which addresses are never messaged again, why, who, since when.
 
     Example: seqctl suppressions --json
     """
-    rows = context.store(ctx).suppressions()[: limit or None]
+    store = context.store(ctx)
+    if history:
+        changes = store.suppression_history()[: limit or None]
+        if as_json:
+            context.emit_json([asdict(c) for c in changes])
+            return
+        rows = [[c.at, c.change, c.value, c.kind, c.reason, c.by] for c in changes]
+        headers = ["at", "change", "value", "kind", "reason", "by"]
+        typer.echo(context.table(headers, rows) if rows else "the list was never changed")
+        context.more_note(len(rows), limit)
+        return
+    entries = store.suppressions()[: limit or None]
     if as_json:
-        context.emit_json([{"value": v, "kind": k, "reason": r, "at": a} for v, k, r, a in rows])
+        context.emit_json(
+            [
+                {"value": e.value, "kind": e.kind, "reason": e.reason, "at": e.at, "by": e.by}
+                for e in entries
+            ]
+        )
         return
     typer.echo(
-        context.table(["value", "kind", "reason", "since"], [list(r) for r in rows])
-        if rows
+        context.table(
+            ["value", "kind", "reason", "by", "since"],
+            [[e.value, e.kind, e.reason, e.by, e.at] for e in entries],
+        )
+        if entries
         else "nobody is suppressed"
     )
-    context.more_note(len(rows), limit)
+    context.more_note(len(entries), limit)
+
+
+def _who(by: str | None) -> str | None:
+    return by or os.environ.get("USER") or None
+
+
+def _usable(handle: Iterable[str], file: Path) -> Iterator[str]:
+    """The non-blank lines; InputError at the first unusable one (not UTF-8, ...)."""
+    checked = Lines(handle)
+    for number, line in enumerate(checked, 1):
+        if number in checked.problems:
+            raise InputError(f"{file}:{number}: {checked.problems[number]}")
+        if line.strip():
+            yield line
 
 
 def _n(count: int, noun: str) -> str:

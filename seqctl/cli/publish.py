@@ -13,8 +13,9 @@ from seqctl.cli import context
 from seqctl.cli.lint import PathsArgument, default_paths
 from seqctl.cli.options import JsonOption
 from seqctl.cli.root import app
-from seqctl.engine import publishing
+from seqctl.engine import archive, publishing
 from seqctl.playbook.report import text
+from seqctl.store import Store
 
 
 def _user() -> str | None:
@@ -54,17 +55,39 @@ def publish(
     except publishing.LintFailed as exc:
         typer.echo(text(exc.result), err=True)
         raise
+    retired = {p.sequence.id for p in planned if publishing.archived(store, p.sequence.id)}
+    missing = archive.gone(store, default_paths(ctx, paths), [p.sequence.id for p in planned])
     if as_json:
-        context.emit_json([p.as_json() for p in planned])
+        items = [
+            {**p.as_json(), "changed": False, "archived": True}
+            if p.sequence.id in retired
+            else p.as_json()
+            for p in planned
+        ]
+        context.emit_json(items + [_gone_json(store, g) for g in missing])
         return
     verb = "would publish" if dry_run else "published"
     for item in planned:
-        if item.changed:
+        if item.sequence.id in retired:
+            typer.echo(
+                f"{item.sequence.id}: archived, not published "
+                f"(seqctl unarchive {item.sequence.id} to publish it again)"
+            )
+        elif item.changed:
             typer.echo(
                 f"{item.sequence.id}: {verb} version {item.version} ({item.sequence.digest[:12]})"
             )
         else:
             typer.echo(f"{item.sequence.id}: unchanged (version {item.version})")
+    for gone in missing:
+        typer.echo(str(gone))
+
+
+def _gone_json(store: Store, gone: archive.Gone) -> dict[str, object]:
+    newest = store.version(gone.sequence)
+    number = newest.number if newest is not None else None
+    return {"sequence": gone.sequence, "version": number, "changed": False, "gone": True,
+            "source": gone.source}  # fmt: skip
 
 
 class DiffFormat(StrEnum):
@@ -86,11 +109,11 @@ def diff(
 
     Example: seqctl diff playbooks/welcome.yaml --format json
     """
-    _, planned = publishing.plan(
-        context.store(ctx), default_paths(ctx, paths), now=context.now(ctx)
-    )
+    store = context.store(ctx)
+    _, planned = publishing.plan(store, default_paths(ctx, paths), now=context.now(ctx))
+    missing = archive.gone(store, default_paths(ctx, paths), [p.sequence.id for p in planned])
     if as_json or fmt is DiffFormat.JSON:
-        context.emit_json([p.as_json() for p in planned])
+        context.emit_json([p.as_json() for p in planned] + [_gone_json(store, g) for g in missing])
         return
     for item in planned:
         if not item.changed:
@@ -101,3 +124,5 @@ def diff(
         for change in item.changes:
             for line in change.lines():
                 typer.echo(f"  {line}".rstrip())
+    for gone in missing:
+        typer.echo(str(gone))

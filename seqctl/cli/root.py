@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
 
 from seqctl import __version__
+from seqctl.cli import context
 from seqctl.cli.context import Settings
 from seqctl.errors import ExitCode, SeqctlError
 
@@ -50,17 +51,28 @@ class SeqctlGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except SeqctlError as exc:
-            if isinstance(ctx.obj, Settings) and ctx.obj.log_json:
-                from seqctl.cli.logs import json_line
-
-                typer.echo(json_line("error", str(exc), level="error"), err=True)
-                raise typer.Exit(int(exc.exit_code)) from None
-            for line in str(exc).splitlines() or ["error"]:
-                typer.echo(f"seqctl: {line}" if not _located(line) else line, err=True)
-            raise typer.Exit(int(exc.exit_code)) from None
+            _fail(exc, ctx.obj)
         except KeyboardInterrupt:
             typer.echo("seqctl: interrupted", err=True)
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+        except Exception as exc:
+            # A locked, read-only or full database met outside a transaction (a read).
+            fault = context.fault(ctx.obj, exc)
+            if fault is None:
+                raise  # a bug: its traceback helps
+            _fail(fault, ctx.obj)
+
+
+def _fail(exc: SeqctlError, settings: object) -> NoReturn:
+    """Say what went wrong (a JSON line under --log-format json) and exit with its code."""
+    if isinstance(settings, Settings) and settings.log_json:
+        from seqctl.cli.logs import json_line
+
+        typer.echo(json_line("error", str(exc), level="error"), err=True)
+        raise typer.Exit(int(exc.exit_code)) from None
+    for line in str(exc).splitlines() or ["error"]:
+        typer.echo(f"seqctl: {line}" if not _located(line) else line, err=True)
+    raise typer.Exit(int(exc.exit_code)) from None
 
 
 def _grouped(name: str) -> bool:

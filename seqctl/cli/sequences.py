@@ -26,14 +26,23 @@ SequenceArgument = Annotated[
 def list_sequences(
     ctx: typer.Context,
     owner: OwnerOption = None,
+    archived: Annotated[
+        bool, typer.Option("--archived", help="Only archived sequences (hidden otherwise).")
+    ] = False,
+    all_: Annotated[bool, typer.Option("--all", help="Archived sequences too.")] = False,
     as_user: AsOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Every published sequence with its status and newest version.
+    """Every published sequence with its status and newest version (archived ones on request).
 
     Example: seqctl sequences list --owner ana@acme.test --json
     """
-    views = catalog.sequence_views(context.store(ctx), viewer=viewer(ctx, as_user), owner=owner)
+    views = catalog.sequence_views(
+        context.store(ctx),
+        viewer=viewer(ctx, as_user),
+        owner=owner,
+        archived=None if all_ else archived,
+    )
     if as_json:
         context.emit_json([v.summary() for v in views])
         return
@@ -45,7 +54,7 @@ def list_sequences(
         context.table(["sequence", "status", "version", "steps", "name"], rows)
         if rows
         else "no sequences to show"
-        if owner or as_user
+        if owner or as_user or archived
         else "no sequences published yet (seqctl publish)"
     )
 

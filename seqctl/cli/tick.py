@@ -29,7 +29,7 @@ from seqctl.engine import retry as retrying
 from seqctl.engine.stopping import StopRequest
 from seqctl.engine.tick import TickReport
 from seqctl.engine.tick import tick as run_tick
-from seqctl.engine.tracking import tracking_settings
+from seqctl.engine.tracking import signing_key, tracking_settings, unsubscribe_token
 from seqctl.errors import ExitCode, InputError, SeqctlError
 
 if TYPE_CHECKING:
@@ -127,8 +127,12 @@ class _Ticker:
         send), then everything due advanced and delivered."""
         config = self.config
         inbox = None if self.dry_run else _read_inboxes(self.store, config.data, now, stop)
+        key = signing_key(config.data, os.environ)
         channels = ChannelSet(
-            config.channels, self.outbox, tracking=tracking_settings(config.data, os.environ)
+            config.channels,
+            self.outbox,
+            tracking=tracking_settings(config.data, os.environ),
+            unsubscribe_signer=(lambda message: unsubscribe_token(message, key)) if key else None,
         )
         try:
             with progress("advancing due enrollments") as advancing:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from seqctl.engine.advance import finish_step
 from seqctl.engine.catalog import Audience, visible
+from seqctl.engine.onhold import OnHold
 from seqctl.engine.runtime import Versions
 from seqctl.engine.visibility import Viewer
 from seqctl.errors import NotFound, SeqctlError
@@ -69,21 +70,29 @@ def list_actions(
     sequence: str | None = None,
     viewer: Viewer | None = None,
     owner: str | None = None,
+    paused: bool = False,
 ) -> list[ActionView]:
     """Open actions (due or overdue), and upcoming manual steps not due yet.
 
     Without a filter: everything open plus what is upcoming. An action is overdue a day after
     its due time. `viewer` and `owner` keep the actions of sequences the viewer may see and the
     owner owns (newest published version); the step's `assignee`, when set, counts as the owner.
+    Those of a paused sequence or enrollment are on hold: left out, or with `paused` listed
+    with the status `paused` (engine.onhold).
     """
     audience = Audience(store, viewer, owner)
     versions = Versions(store)
     views: list[ActionView] = []
+    hold = OnHold(store)
     if show is not Timing.UPCOMING:
-        for action in store.actions(status="open", sequence=sequence):
+        found = store.actions(status="open", sequence=sequence)
+        held = hold.held((a.sequence, a.enrollment) for a in found)
+        for action in found:
             if audience.filters and not audience.admits(
                 action.sequence, assignee=_assignee(store, versions, action)
             ):
+                continue
+            if action.enrollment in held and not paused:
                 continue
             state = timing(action.due_at, now)
             if show is None or state is show or (show is Timing.DUE and state is Timing.OVERDUE):
@@ -95,13 +104,18 @@ def list_actions(
                         action.step,
                         action.type,
                         action.due_at,
-                        str(state),
+                        "paused" if action.enrollment in held else str(state),
                         action.title,
                         action.instructions,
                     )
                 )
     if show in (None, Timing.UPCOMING):
-        views.extend(_upcoming(store, now, sequence, versions, audience))
+        upcoming = _upcoming(store, now, sequence, versions, audience)
+        views.extend(
+            replace(v, status="paused") if v.sequence in hold.paused_sequences else v
+            for v in upcoming
+            if paused or v.sequence not in hold.paused_sequences
+        )
     return views
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from seqctl.engine.advance import exit_enrollment, finish_step
 from seqctl.engine.catalog import admitted, require_visible, visible
 from seqctl.engine.events import rule_for
+from seqctl.engine.onhold import OnHold
 from seqctl.engine.runtime import Versions
 from seqctl.engine.steps import DueEnrollment
 from seqctl.engine.visibility import Viewer
@@ -27,6 +28,26 @@ def pending(
     waiting = store.messages(status="pending_approval", sequence=sequence)
     among = admitted(store, viewer)
     return waiting if among is None else [m for m in waiting if m.sequence in among]
+
+
+def waiting(
+    store: Store,
+    sequence: str | None = None,
+    *,
+    paused: bool = False,
+    viewer: Viewer | None = None,
+) -> list[tuple[MessageRecord, bool]]:
+    """Messages waiting for approval, each with whether it is on hold (a paused sequence or
+    enrollment); those on hold only with `paused`. Only of sequences the viewer may see."""
+    found = pending(store, sequence, viewer=viewer)
+    held = OnHold(store).held((m.sequence, m.enrollment) for m in found)
+    return [(m, m.enrollment in held) for m in found if paused or m.enrollment not in held]
+
+
+def on_hold(store: Store, messages: Sequence[MessageRecord]) -> list[MessageRecord]:
+    """Of these messages, those on hold: approved, they go once their sequence is resumed."""
+    held = OnHold(store).held((m.sequence, m.enrollment) for m in messages)
+    return [m for m in messages if m.enrollment in held]
 
 
 def _pending_message(store: Store, message_id: int, viewer: Viewer | None) -> MessageRecord:

@@ -61,7 +61,9 @@ class Batch:
             )
         )
 
-    def exit(self, due: DueEnrollment, reason: str, detail: str) -> None:
+    def exit(
+        self, due: DueEnrollment, reason: str, detail: str, step_id: str | None = None
+    ) -> None:
         self.transitions.append(
             Transition(
                 due.id,
@@ -72,25 +74,8 @@ class Batch:
                 reason,
                 self.stamp,
                 "exited",
-                None,
+                step_id,
                 detail,
-            )
-        )
-
-    def skip(self, version: RunnableVersion, due: DueEnrollment, step_id: str, reason: str) -> None:
-        """The step cannot go to this address (suppressed): the enrollment moves on without it."""
-        self.transitions.extend(
-            moved_on(
-                version,
-                due.id,
-                next_index=version.after(due.step),
-                done_at=self.now,
-                enrolled_at=due.enrolled_at,
-                contact_zone=due.contact_zone,
-                place=version.place_of(due.contact_fields),
-                kind="skipped",
-                step_id=step_id,
-                detail=reason,
             )
         )
 

@@ -121,13 +121,21 @@ def visible(store: Store, sequence_id: str | None, viewer: Viewer | None) -> boo
 
 
 def sequence_views(
-    store: Store, *, viewer: Viewer | None = None, owner: str | None = None
+    store: Store,
+    *,
+    viewer: Viewer | None = None,
+    owner: str | None = None,
+    archived: bool | None = False,
 ) -> list[SequenceView]:
-    """Published sequences at their newest version; only the viewer's, only the owner's."""
+    """Published sequences at their newest version; only the viewer's, only the owner's.
+
+    `archived`: False leaves archived sequences out, True shows only them, None shows all.
+    """
     views = (
         sequence_view(store, record.id)
         for record in store.sequences()
         if record.latest_version is not None
+        and (archived is None or (record.status == "archived") == archived)
     )
     return [v for v in views if admits(v.model.definition, viewer, owner)]
 

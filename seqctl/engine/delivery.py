@@ -20,6 +20,7 @@ from seqctl.channels import ChannelSet, Delivery, Outgoing, Progress
 from seqctl.engine.limits import Limits
 from seqctl.engine.outcomes import DeliveryReport, record, retry_delay
 from seqctl.engine.runtime import Versions
+from seqctl.engine.suppression import hold_back
 from seqctl.engine.tracking import instrument
 from seqctl.schedule import open_at
 from seqctl.store import Store
@@ -52,7 +53,7 @@ def deliver(
     caps = limits or Limits(store, senders or {}, now)
     while (stop is None or stop() is None) and (batch := store.deliverable(batch_size, now=stamp)):
         allowed, later = [], []
-        for row in batch:
+        for row in hold_back(store, batch, now):  # suppressed meanwhile: cancelled, not sent
             version = versions.get(row.message.sequence, row.message.version)
             held = caps.admit(version, row.sender)
             if held is None:

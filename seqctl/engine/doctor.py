@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from seqctl.durations import Unit, Wait
-from seqctl.engine import foresight
+from seqctl.engine import foresight, suppression
 from seqctl.engine.catalog import visible
 from seqctl.engine.events import describe
 from seqctl.engine.runtime import RunnableVersion, Versions
@@ -169,18 +169,12 @@ def _enrolled(e: EnrollmentRecord, version: RunnableVersion, newest: int) -> Che
 
 
 def _suppression(store: Store, person: ContactRecord) -> Check:
-    values = [person.key]
-    for address in (person.email, person.phone):
-        if address:
-            values.append(address.lower())
-            if "@" in address:
-                values.append("@" + address.lower().split("@", 1)[1])
-    found = store.suppressed(values) if store.has_suppressions() else {}
-    if person.key in found:
-        return Check("suppression", False, f"unsubscribed: {found[person.key]}")
-    for value in values[1:]:
-        if value in found:
-            return Check("suppression", False, f"{value} is suppressed ({found[value]})")
+    needs = suppression.Needs("email", "phone")  # every address, as the list compares them
+    found = suppression.Checker(store).contacts([person], needs).get(person.key)
+    if found is not None and found.value == person.key:
+        return Check("suppression", False, f"unsubscribed: {found.reason}")
+    if found is not None:
+        return Check("suppression", False, str(found))
     return Check("suppression", True, "not on the suppression list")
 
 

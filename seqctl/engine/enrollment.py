@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain, islice
 from typing import Any
 
-from seqctl.engine import contacts
+from seqctl.engine import contacts, suppression
 from seqctl.engine.advance import exit_enrollment
+from seqctl.engine.archive import refuse_if_archived
 from seqctl.engine.bulk import collector_paused
 from seqctl.engine.catalog import require_visible
 from seqctl.engine.runtime import RunnableVersion, Versions
@@ -78,8 +79,10 @@ class Enroller:
         now: datetime,
         variables: Mapping[str, Any] | None = None,
     ) -> None:
-        if store.sequence(sequence) is None:
+        record = store.sequence(sequence)
+        if record is None:
             raise NotFound(f"no sequence '{sequence}' (publish it first: seqctl publish)")
+        refuse_if_archived(record)
         versions = Versions(store)
         self.store = store
         self.sequence = sequence
@@ -170,7 +173,7 @@ class Enroller:
 
 
 class Policy:
-    """Who may not be enrolled: unsubscribed contacts, `reenroll` and `exclusive` rules."""
+    """Who may not be enrolled: suppressed addresses, `reenroll` and `exclusive` rules."""
 
     def __init__(self, store: Store, versions: Versions, version: RunnableVersion) -> None:
         self.store = store
@@ -178,6 +181,9 @@ class Policy:
         self.sequence = version.sequence
         definition = version.model.definition
         self.reenroll = str(definition.get("reenroll", "always"))
+        # Opt-outs follow the address: refused when an address the sequence sends to is listed.
+        self.suppressions = suppression.Checker(store)
+        self.needs = suppression.Needs.of(version.steps, definition)
         self.exclusive = bool(definition.get("exclusive", False))
 
     def refusals(self, keys: list[str]) -> dict[str, str]:
@@ -185,9 +191,17 @@ class Policy:
         refused: dict[str, str] = {}
         if not keys:
             return refused
-        if self.store.has_suppressions():
-            for key, reason in self.store.suppressed(keys).items():
-                refused[key] = f"suppressed: {reason}"
+        if self.suppressions.active:
+            contacts = self.store.contacts_by_key(keys)
+            found = self.suppressions.contacts(
+                [contacts[k] for k in keys if k in contacts], self.needs
+            )
+            for key, block in found.items():
+                refused[key] = (
+                    f"suppressed: {block.reason}"
+                    if block.value == key
+                    else f"suppressed: {block.value} ({block.reason})"
+                )
         if self.reenroll != "always":
             for key, state in self.store.last_ended(self.sequence, keys).items():
                 if self.reenroll == "never" or state == "completed":
@@ -225,7 +239,8 @@ def enroll_file(
     enroller.enroll_all(extra_keys, result, progress=progress)
     with contacts.open_source(path) as handle:
         # Streamed, batch by batch: memory stays flat however long the file is.
-        lines = iter(handle)
+        checked = contacts.Lines(handle)
+        lines = iter(checked)
         head: list[str] = []  # what was read to see the first line (blank lines kept: row numbers)
         for line in lines:
             head.append(line)
@@ -237,8 +252,7 @@ def enroll_file(
         if kind is None and (first.startswith("{") or "," in first):
             kind = contacts.Format.JSONL if first.startswith("{") else contacts.Format.CSV
         if kind is None:
-            keys = (key for line in rest if (key := line.strip()))
-            enroller.enroll_all(keys, result, progress=progress)
+            enroller.enroll_all(_keys(rest, checked, path, result), result, progress=progress)
             return result
 
         def enroll_batch(batch: list[ContactRow], new: set[str]) -> None:
@@ -246,12 +260,24 @@ def enroll_file(
 
         imported = contacts.import_contacts(
             store,
-            contacts.read_contacts(rest, name=path, kind=kind),
+            contacts.read_contacts(rest, name=path, kind=kind, checked=checked),
             now=now,
             after_batch=enroll_batch,
         )
     result.refused[:0] = [Refusal(f"{path}:{r.row}", r.reason) for r in imported.refused]
     return result
+
+
+def _keys(
+    lines: Iterable[str], checked: contacts.Lines, path: str, result: EnrollReport
+) -> Iterator[str]:
+    """The contact keys of a file of keys, one a line; an unusable line is refused by number."""
+    problems = checked.problems
+    for number, line in enumerate(lines, 1):
+        if problems and number in problems:
+            result.refused.append(Refusal(f"{path}:{number}", problems[number]))
+        elif key := line.strip():
+            yield key
 
 
 def live(
@@ -324,8 +350,15 @@ def resume_enrollment(
     """Back to active (or waiting, when an action or approval is open), due time shifted."""
     contact = store.contact(enrollment.contact)
     due = _shifted_due(Versions(store), enrollment, now, contact)
-    waiting = bool(store.actions(enrollment=enrollment.id)) or bool(
-        store.messages(enrollment=enrollment.id, status="pending_approval")
+    # Back to what it was before the pause, with its reason: waiting for a person or active.
+    actions = store.actions(enrollment=enrollment.id)
+    held = store.messages(enrollment=enrollment.id, status="pending_approval")
+    waiting = (
+        f"message for step '{held[0].step}' awaits approval"
+        if held
+        else f"action for step '{actions[0].step}'"
+        if actions
+        else None
     )
     stamp = format_instant(now) or ""
     store.apply(
@@ -336,7 +369,7 @@ def resume_enrollment(
                 enrollment.step,
                 enrollment.anchor_at,
                 due,
-                None,
+                waiting,
                 stamp,
                 kind,
                 None,

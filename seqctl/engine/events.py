@@ -1,9 +1,10 @@
 """Events in: replies, bounces, unsubscribes, ... and what each does to a contact's enrollments.
 
 Rules come from the playbook's `on:` block, per event type: exit, pause or continue, with
-defaults a sales team expects (a reply or a booked meeting ends the sequence; an unsubscribe
-always does, whatever the playbook says). An unsubscribe suppresses the contact everywhere; a
-hard bounce suppresses the address. Events with an id are recorded once.
+defaults a sales team expects (a reply or a booked meeting ends the sequence; an unsubscribe,
+a complaint or a STOP by text always does, whatever the playbook says). Opt-outs and hard
+bounces put the address on the suppression list (engine.suppression), for every contact that
+has it. Events with an id are recorded once.
 """
 
 from __future__ import annotations
@@ -15,7 +16,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
+from seqctl.engine import suppression
+from seqctl.engine.addresses import stop_text
 from seqctl.engine.advance import exit_enrollment
+from seqctl.engine.contacts.lines import Lines
+from seqctl.engine.contacts.strict_json import BadValue, decode_line
 from seqctl.engine.enrollment import resume_enrollment
 from seqctl.engine.runtime import Versions
 from seqctl.errors import InputError, SeqctlError
@@ -27,13 +32,16 @@ if TYPE_CHECKING:
     from seqctl.engine.autoenroll import AutoEnroll
     from seqctl.engine.visibility import Viewer
 
-EVENT_TYPES = ("reply", "open", "click", "bounce", "unsubscribe", "meeting_booked", "inbound",
-               "out_of_office")  # fmt: skip
-DEFAULT_RULES = {"reply": "exit", "bounce": "exit", "unsubscribe": "exit",
+EVENT_TYPES = ("reply", "open", "click", "bounce", "unsubscribe", "complaint", "meeting_booked",
+               "inbound", "out_of_office")  # fmt: skip
+# Opt-outs: they end every running enrollment of the contact, whatever the playbook says.
+OPT_OUTS = ("unsubscribe", "complaint")
+DEFAULT_RULES = {"reply": "exit", "bounce": "exit", "unsubscribe": "exit", "complaint": "exit",
                  "meeting_booked": "exit", "open": "continue", "click": "continue",
                  "inbound": "continue", "out_of_office": "pause",
                  "reject": "continue"}  # fmt: skip
 EXIT_REASONS = {"reply": "replied", "bounce": "bounced", "unsubscribe": "unsubscribed",
+                "complaint": "complained",
                 "meeting_booked": "meeting booked", "out_of_office": "out of office",
                 "open": "opened", "click": "clicked", "inbound": "wrote in",
                 "reject": "rejected"}  # fmt: skip
@@ -156,7 +164,15 @@ def _record_one(
         report.duplicates += 1
         return
     report.recorded += 1
-    if _apply(store, versions, item, contact.email, now, report):
+    named = store.message(item.message) if item.message is not None else None
+    at = format_instant(item.at) or ""
+    entries = suppression.opt_out_entries(item.type, item.data, contact, named, at)
+    if entries:
+        store.suppress(entries)
+    kind = item.type
+    if kind == "inbound" and stop_text(item.data) is not None:
+        kind = "unsubscribe"  # a STOP by text: an opt-out, wherever the contact is enrolled
+    if _apply(store, versions, item, kind, now, report):
         changed(contact.key)
 
 
@@ -220,23 +236,20 @@ def _apply(
     store: Store,
     versions: Versions,
     event: Event,
-    email: str | None,
+    kind: str,
     now: datetime,
     report: EventReport,
 ) -> bool:
-    """Apply the event's rules; True when a rule set attributes of the contact."""
+    """Apply the rules for `kind` (the event's type, or `unsubscribe` for a STOP by text);
+    True when a rule set attributes of the contact."""
     stamp = format_instant(now) or ""
     updated = False
     at = format_instant(event.at) or stamp
-    if event.type == "unsubscribe":
-        store.suppress([(event.contact, "contact", f"unsubscribed {at}", at)])
-    if event.type == "bounce" and email and event.data.get("kind", "hard") == "hard":
-        store.suppress([(email.lower(), "email", f"hard bounce {at}", at)])
-    scoped = event.sequence if event.type not in ("unsubscribe", "bounce") else None
+    scoped = event.sequence if kind not in (*OPT_OUTS, "bounce") else None
     for enrollment in store.enrollments(contact=event.contact, sequence=scoped, live=True):
         definition = versions.get(enrollment.sequence, enrollment.version).model.definition
-        action, updates, days = rule_for(definition, event.type)
-        if event.type == "bounce" and event.data.get("kind", "hard") != "hard":
+        action, updates, days = rule_for(definition, kind)
+        if kind == "bounce" and event.data.get("kind", "hard") != "hard":
             action = "continue"  # a soft bounce (mailbox full, try later) is only recorded
         if updates:
             store.upsert_contacts(
@@ -246,9 +259,11 @@ def _apply(
         detail = _describe(event)
         if action == "exit":
             report.exited += 1
-            reason = EXIT_REASONS[event.type]
+            reason = EXIT_REASONS[kind]
             exit_enrollment(store, enrollment, at=at, reason=reason, kind=event.type, detail=detail)
-        elif action == "pause" and enrollment.state != "paused":
+        elif action == "pause" and enrollment.state in ("active", "waiting"):
+            # Only a running enrollment pauses: a failed one keeps its failure and reason (an
+            # out-of-office must not hide it), a paused one its pause (by a person, say).
             report.paused += 1
             resume = _resume_at(event, days, definition)
             store.set_paused(
@@ -282,8 +297,8 @@ def rule_for(definition: Mapping[str, Any], kind: str) -> tuple[str, Mapping[str
         )
     else:
         action, updates, days = str(rule), {}, None
-    if kind == "unsubscribe":
-        action = "exit"  # an unsubscribe always ends it, whatever the playbook says
+    if kind in OPT_OUTS:
+        action = "exit"  # an opt-out always ends it, whatever the playbook says
     return action, updates, days
 
 
@@ -333,15 +348,24 @@ def resume_due(store: Store, now: datetime) -> int:
 def read_events(
     lines: Iterable[str], *, name: str, now: datetime
 ) -> Iterable[tuple[str, Event | str]]:
-    """Events from JSON Lines, each with where it came from; a bad line becomes its reason."""
-    for number, line in enumerate(lines, start=1):
+    """Events from JSON Lines, each with where it came from; a bad line becomes its reason.
+
+    Lines are checked as contact files' are: a byte that is not UTF-8, a NUL, NaN, nesting
+    past 32 levels, ... refuse that line alone.
+    """
+    checked = Lines(lines)
+    problems = checked.problems
+    for number, line in enumerate(checked, start=1):
+        where = f"{name}:{number}"
+        if problems and number in problems:
+            yield where, problems[number]
+            continue
         if not line.strip():
             continue
-        where = f"{name}:{number}"
         try:
-            fields = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield where, f"invalid JSON: {exc.msg} (column {exc.colno})"
+            fields = decode_line(line.strip())
+        except BadValue as exc:
+            yield where, str(exc)
             continue
         if not isinstance(fields, dict):
             yield where, "each line must be a JSON object"
@@ -350,28 +374,3 @@ def read_events(
             yield where, parse_event(fields, now=now)
         except InputError as exc:
             yield where, exc.message
-
-
-def suppress(store: Store, values: Iterable[str], *, reason: str, now: datetime) -> int:
-    """Add addresses, phone numbers, domains (@acme.test) or contact keys to the suppression list.
-
-    Live enrollments of suppressed contacts stop at their next message.
-    """
-    at = format_instant(now) or ""
-    rows = []
-    for raw in values:
-        value = raw.strip().lower() if "@" in raw else raw.strip()
-        if not value:
-            continue
-        kind = (
-            "domain"
-            if value.startswith("@")
-            else "email"
-            if "@" in value
-            else "phone"
-            if value.lstrip("+").replace(" ", "").isdigit()
-            else "contact"
-        )
-        rows.append((value, kind, reason, at))
-    with store.transaction():
-        return store.suppress(rows)

@@ -13,11 +13,13 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from seqctl import render
+from seqctl.engine.addresses import country_of
 from seqctl.engine.content import action_instructions, action_title, render_step
 from seqctl.engine.engagement import engagement
 from seqctl.engine.routing import Undeliverable, suppression_keys
 from seqctl.engine.runtime import RunnableVersion
 from seqctl.engine.steps import variables_for
+from seqctl.engine.suppression import Checker
 from seqctl.playbook.model import MESSAGE_TYPES, StepType
 from seqctl.schedule import Calendar
 from seqctl.store import ContactRecord, Store
@@ -63,30 +65,14 @@ def predict(
         return [("content", False, f"step '{step.id}' will fail: {exc}; {fix}")]
     content = ("content", True, f"step '{step.id}' renders for this contact")
     to = message.to or ""
-    blocked = _suppressed(store, to)
+    blocked = Checker(store).message(e.contact, message.channel, to, country_of(fields))
     if blocked is not None:
         return [
             content,
-            ("address", False, f"{blocked}: the tick will skip step '{step.id}' for them"),
+            ("address", False, f"{blocked}: the tick will not send step '{step.id}' to them"),
         ]
     why = f" ({message.why})" if message.why else ""
     return [content, ("address", True, f"{message.channel} to {to or '-'}{why}")]
-
-
-def _suppressed(store: Store, address: str) -> str | None:
-    """Why this address is on the suppression list (itself or its domain), or None."""
-    if not address or not store.has_suppressions():
-        return None
-    values = [address.lower()]
-    if "@" in address:
-        values.append("@" + address.lower().split("@", 1)[1])
-    else:
-        values = [address]
-    found = store.suppressed(values)
-    for value in values:
-        if value in found:
-            return f"{value} is suppressed ({found[value]})"
-    return None
 
 
 def closed_days_skipped(start: datetime, opening: datetime, cal: Calendar) -> list[str]:

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from seqctl.engine.addresses import country_of
 from seqctl.engine.runtime import RunnableVersion
-from seqctl.engine.steps import Kind, Outcome
+from seqctl.engine.steps import DueEnrollment, Kind, Outcome
+from seqctl.engine.suppression import Checker
 from seqctl.playbook.model import Step, StepType
 from seqctl.store import Store
 from seqctl.timeutil import format_instant
@@ -20,29 +22,19 @@ def needs_engagement(step: Step) -> bool:
 
 
 class Suppressions:
-    """The suppression list, asked only when it has entries."""
+    """The suppression list as the tick asks it: a message to a suppressed address never goes."""
 
     def __init__(self, store: Store) -> None:
-        self.store = store
-        self.active = store.has_suppressions()
+        self.checker = Checker(store)
 
-    def check(self, contact: str, outcome: Outcome) -> str | None:
+    def check(self, due: DueEnrollment, outcome: Outcome) -> str | None:
         """Why this outcome must not reach the contact, or None."""
-        if not self.active or outcome.kind is not Kind.SEND or outcome.message is None:
+        if not self.checker.active or outcome.kind is not Kind.SEND or outcome.message is None:
             return None
-        values = [contact]
-        address = (outcome.message.to or "").lower()
-        if address:
-            values.append(address)
-            if "@" in address:
-                values.append("@" + address.split("@", 1)[1])
-        found = self.store.suppressed(values)
-        if contact in found:
-            return f"unsubscribed: {found[contact]}"
-        for value in values[1:]:
-            if value in found:
-                return f"{value} is suppressed ({found[value]})"
-        return None
+        message = outcome.message
+        country = country_of(due.contact_fields)  # for a number without its country code
+        found = self.checker.message(due.contact, message.channel, message.to, country)
+        return str(found) if found is not None else None
 
 
 def needs_approval(version: RunnableVersion, step_id: str) -> bool:

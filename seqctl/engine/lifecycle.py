@@ -11,7 +11,7 @@ from seqctl.errors import ExitCode, NotFound, SeqctlError
 from seqctl.store import Store
 from seqctl.timeutil import format_instant
 
-SEQUENCE_STATUSES = ("draft", "active", "paused")
+SEQUENCE_STATUSES = ("draft", "active", "paused", "archived")  # archived: see engine.archive
 
 
 def set_status(
@@ -22,6 +22,10 @@ def set_status(
     record = store.sequence(sequence_id)
     if record is None:
         raise NotFound(f"no sequence '{sequence_id}' (publish it first: seqctl publish)")
+    if record.status == "archived":
+        raise SeqctlError(
+            f"sequence '{sequence_id}' is archived (seqctl unarchive {sequence_id} first)"
+        )
     if status == "active" and record.latest_version is None:
         raise SeqctlError(f"sequence '{sequence_id}' has no published version")
     if record.status == "draft" and status == "paused":

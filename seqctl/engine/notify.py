@@ -10,16 +10,25 @@ from typing import Any
 from seqctl.channels import ChannelSet, Outgoing, send_all
 from seqctl.engine.runtime import Versions
 from seqctl.store import Store
+from seqctl.store.records import News
 from seqctl.timeutil import format_instant
 
 MARK = "notified"
-LABELS = {"action": "due for a person", "reply": "replied", "meeting_booked": "booked a meeting"}
+LABELS = {"action": "due for a person", "approval": "waits for approval", "failed": "failed",
+          "reply": "replied", "meeting_booked": "booked a meeting"}  # fmt: skip
+# Engagement that ended an enrollment (by the playbook's `on:` rule) is news too.
+ENDED = {"open": "opened", "click": "clicked", "inbound": "wrote in", "bounce": "bounced"}
 
 
 def notify_owners(
     store: Store, channels: ChannelSet, settings: Mapping[str, Any], now: datetime
 ) -> int:
-    """Send each owner a digest of what happened since the last one; how many were sent."""
+    """Send each owner a digest of what happened since the last one; how many were sent.
+
+    What needs a person: actions that fell due (to the step's `assignee` when it has one),
+    messages waiting for approval, steps that failed, replies, booked meetings, and enrollments
+    ended by any engagement rule (an open, a click, an inbound message, a bounce).
+    """
     until = format_instant(now) or ""
     last = store.last_history_id()
     seen = store.mark(MARK)
@@ -29,11 +38,12 @@ def notify_owners(
         return 0
     owners: dict[str, list[str]] = defaultdict(list)
     versions = Versions(store)
-    for _, sequence, contact, kind, step, at in store.news_since(int(seen)):
-        owner = versions.get(sequence).model.definition.get("owner") or settings.get("to")
+    for news in store.news_since(int(seen), kinds=tuple(LABELS), exits=ENDED):
+        owner = versions.get(news.sequence).model.definition.get("owner") or settings.get("to")
+        if news.kind == "action":
+            owner = _assignee(versions, news) or owner
         if owner:
-            where = f"{sequence}/{step}" if step else sequence
-            owners[str(owner)].append(f"- {at} {contact} {LABELS[kind]} ({where})")
+            owners[str(owner)].append(_line(news))
     channel = channels.for_type(str(settings.get("channel", "email")))
     sent = 0
     for owner, lines in sorted(owners.items()):
@@ -44,7 +54,7 @@ def notify_owners(
                 "",
                 *lines,
                 "",
-                "See them with: seqctl actions --due / seqctl timeline KEY",
+                "See them with: seqctl actions --due / seqctl approvals / seqctl timeline KEY",
             ]
         )
         message = Outgoing(
@@ -65,3 +75,23 @@ def notify_owners(
     with store.transaction():
         store.set_mark(MARK, str(last))
     return sent
+
+
+def _assignee(versions: Versions, news: News) -> str | None:
+    """The assignee of the step that made an action, in its enrollment's version."""
+    for step in versions.get(news.sequence, news.version).steps:
+        if step.id == news.step:
+            found = step.spec.get("assignee")
+            return str(found) if found else None
+    return None
+
+
+def _line(news: News) -> str:
+    where = f"{news.sequence}/{news.step}" if news.step else news.sequence
+    if news.kind in ENDED:
+        what = f"{ENDED[news.kind]}: the sequence ended for them"
+    elif news.kind == "failed":
+        what = f"failed: {news.detail}" if news.detail else "failed"
+    else:
+        what = LABELS[news.kind]
+    return f"- {news.at} {news.contact} {what} ({where})"

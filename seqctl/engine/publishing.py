@@ -95,8 +95,8 @@ def publish(
     assert at is not None
     with store.transaction():
         for item in planned:
-            if not item.changed:
-                continue
+            if not item.changed or archived(store, item.sequence.id):
+                continue  # an archived sequence is not published again until unarchived
             if item.current is None and store.sequence(item.sequence.id) is None:
                 store.create_sequence(item.sequence.id, at)
             _store_attachments(store, item)
@@ -113,6 +113,11 @@ def publish(
                 )
             )
     return planned
+
+
+def archived(store: Store, sequence_id: str) -> bool:
+    record = store.sequence(sequence_id)
+    return record is not None and record.status == "archived"
 
 
 def _store_attachments(store: Store, item: Planned) -> None:

@@ -5,9 +5,11 @@
 - `GET /t/o/{token}.gif`: an `open` of the message the signed token names; always a 1x1 GIF.
 - `GET /t/c/{token}?n=K`: a `click`, then a redirect to the message's own K-th link, never to a
   URL the request gives.
+- `/u/{token}`: one-click unsubscribe (engine.unsubscribe): a page on GET, the opt-out on POST.
 
 Each request opens its own Store on the SQLite file: the server is threaded, and SQLite's busy
-timeout serialises the writes.
+timeout serialises the writes. A database that cannot take the event (locked past the timeout,
+read-only, full) answers 503 with Retry-After: nothing was recorded, the sender tries again.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import base64
 import hmac
 import json
 import re
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,13 +28,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from seqctl.engine import tracking
+from seqctl.engine import tracking, unsubscribe
+from seqctl.engine.contacts.strict_json import BadValue, decode_line
 from seqctl.engine.events import Event, EventReport, parse_event, read_events, record
-from seqctl.errors import InputError, SeqctlError
-from seqctl.store import Store, open_store
+from seqctl.errors import DatabaseError, InputError, SeqctlError
+from seqctl.store import Store, database_fault, open_store
 from seqctl.store.records import MessageRecord
 
 MAX_BODY = 1024 * 1024
+RETRY_AFTER = "30"  # seconds, on a 503: the database was locked, full, ...
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 _INDEX = re.compile(r"[0-9]{1,6}")
 # Characters a Location header may carry as they are; anything else (spaces, non-ASCII, control
@@ -87,6 +93,8 @@ def receive_events(store: Store, body: bytes, *, now: datetime) -> tuple[int, di
         return 400, {"error": items}
     try:
         report = record(store, items, now=now)
+    except DatabaseError as exc:  # locked, full, ...: nothing was recorded; send it again
+        return 503, {"error": exc.message}
     except SeqctlError as exc:
         return 400, {"error": exc.message}
     accepted = report.recorded + report.duplicates
@@ -149,8 +157,8 @@ def _events_in(body: bytes, now: datetime) -> list[tuple[str, Event | str]] | st
     if not text.strip():
         return "the body holds no events"
     try:
-        whole = json.loads(text)
-    except json.JSONDecodeError:
+        whole = decode_line(text)
+    except BadValue:  # JSON Lines, or a line that is wrong: each line says what it is
         return list(read_events(text.splitlines(), name="line", now=now))
     if isinstance(whole, dict):
         return [("body", _parsed(whole, now))]
@@ -168,6 +176,20 @@ def _parsed(fields: object, now: datetime) -> Event | str:
         return exc.message
 
 
+@contextmanager
+def _database(settings: ReceiverSettings) -> Iterator[Store]:
+    """The database for one request; a fault of the database itself (locked, read-only, full)
+    comes out as a DatabaseError, whether met opening it, in a transaction or in a read."""
+    try:
+        with open_store(settings.store_path) as store:
+            yield store
+    except Exception as exc:
+        fault = database_fault(exc, settings.store_path)
+        if fault is None:
+            raise
+        raise fault from None
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: EventServer
     server_version = "seqctl"
@@ -176,7 +198,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         settings = self.server.settings
-        if urlsplit(self.path).path != "/events":
+        path = urlsplit(self.path).path
+        if path.startswith(unsubscribe.PATH):
+            self._unsubscribe(path[len(unsubscribe.PATH) :], settings, post=True)
+            return
+        if path != "/events":
             self._json(404, {"error": "not found"})
             return
         if not self._authorized(settings.secret):
@@ -191,9 +217,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(413, {"error": f"the body is over {MAX_BODY} bytes"})
             return
         body = self.rfile.read(int(length))
-        with open_store(settings.store_path) as store:
-            status, reply = receive_events(store, body, now=settings.now())
-        self._json(status, reply)
+        try:
+            with _database(settings) as store:
+                status, reply = receive_events(store, body, now=settings.now())
+        except DatabaseError as exc:
+            status, reply = 503, {"error": exc.message}
+        self._json(status, reply, {"Retry-After": RETRY_AFTER} if status == 503 else None)
 
     def do_GET(self) -> None:
         settings = self.server.settings
@@ -202,6 +231,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._open(parts.path[len("/t/o/") : -len(".gif")], settings)
         elif parts.path.startswith("/t/c/"):
             self._click(parts.path[len("/t/c/") :], parse_qs(parts.query).get("n", []), settings)
+        elif parts.path.startswith(unsubscribe.PATH):
+            self._unsubscribe(parts.path[len(unsubscribe.PATH) :], settings, post=False)
         else:
             self._json(404, {"error": "not found"})
 
@@ -209,8 +240,10 @@ class _Handler(BaseHTTPRequestHandler):
         message_id = self._message_id(token, settings)
         try:
             if message_id is not None:
-                with open_store(settings.store_path) as store:
+                with _database(settings) as store:
                     record_open(store, message_id, now=settings.now())
+        except DatabaseError as exc:  # an open is not worth a broken image: said, not shown
+            sys.stderr.write(f"seqctl: open not recorded: {exc.message}\n")
         finally:  # the mail client gets its pixel whatever happened
             self._send(200, PIXEL, "image/gif")
 
@@ -218,12 +251,30 @@ class _Handler(BaseHTTPRequestHandler):
         message_id = self._message_id(token, settings)
         link = None
         if message_id is not None and len(index) == 1 and _INDEX.fullmatch(index[0]):
-            with open_store(settings.store_path) as store:
-                link = record_click(store, message_id, int(index[0]), now=settings.now())
+            try:
+                with _database(settings) as store:
+                    link = record_click(store, message_id, int(index[0]), now=settings.now())
+            except DatabaseError as exc:
+                self._json(503, {"error": exc.message}, {"Retry-After": RETRY_AFTER})
+                return
         if link is None:
             self._json(404, {"error": "not found"})
             return
         self._send(302, b"", "text/plain", {"Location": quote(link, safe=_URL_SAFE)})
+
+    def _unsubscribe(self, token: str, settings: ReceiverSettings, *, post: bool) -> None:
+        """GET: a page with a button; POST (the button, or a mail client's one click per
+        RFC 8058, whatever its body): the unsubscribe recorded. Only a POST changes anything."""
+        if post:
+            length = self.headers.get("Content-Length", "0")
+            if not length.isdigit() or int(length) > MAX_BODY:
+                self.close_connection = True
+            else:
+                self.rfile.read(int(length))  # `List-Unsubscribe=One-Click`: nothing more
+        status, page = unsubscribe.answer(
+            settings.store_path, token, settings.tracking_secret, now=settings.now(), post=post
+        )
+        self._send(status, page.encode("utf-8"), "text/html; charset=utf-8")
 
     @staticmethod
     def _message_id(token: str, settings: ReceiverSettings) -> int | None:

@@ -166,11 +166,14 @@ def all_status(
     now: datetime | None = None,
     among: set[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """status() of every published sequence (`among`: only these, see catalog.admitted)."""
+    """status() of every published sequence that is not archived (`among`: only these, see
+    catalog.admitted)."""
     return [
         status(store, r.id, since=since, until=until, now=now)
         for r in store.sequences()
-        if r.latest_version is not None and (among is None or r.id in among)
+        if r.latest_version is not None
+        and r.status != "archived"
+        and (among is None or r.id in among)
     ]
 
 

@@ -16,10 +16,11 @@ is used as it is: no address fails the step.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from seqctl.engine.addresses import address_values, country_of
 from seqctl.engine.engagement import Engagement
 from seqctl.playbook.model import Step, StepType
 
@@ -53,15 +54,12 @@ def addresses(definition: Mapping[str, Any], contact: Mapping[str, Any]) -> tupl
 
 def suppression_keys(definition: Mapping[str, Any], contact: Mapping[str, Any]) -> list[str]:
     """The suppression list values that would block the contact's addresses (email, its
-    domain, phone): what the tick looks up before choosing for `channel: auto`."""
+    domain, phone in E.164): what the tick looks up before choosing for `channel: auto`."""
     email, phone = addresses(definition, contact)
-    keys = []
-    if email:
-        address = str(email).strip().lower()
-        keys += [address, "@" + address.split("@", 1)[-1]] if "@" in address else [address]
-    if phone:
-        keys.append(str(phone).strip())
-    return keys
+    country = country_of(contact)
+    return address_values("email", str(email) if email else None) + address_values(
+        "sms", str(phone) if phone else None, country
+    )
 
 
 def auto_suppression_keys(
@@ -83,7 +81,7 @@ def route(
     if chosen == AUTO:
         fields = definition.get("contact_fields") or {}
         names = (fields.get("email", "email address"), fields.get("phone", "phone"))
-        return _auto(email, phone, seen, names)
+        return _auto(email, phone, seen, names, country_of(contact))
     kind = StepType(chosen) if chosen else step.type
     address = email if kind is StepType.EMAIL else phone
     if not address:
@@ -93,7 +91,9 @@ def route(
     return Route(kind, str(address))
 
 
-def _auto(email: Any, phone: Any, seen: Engagement, names: tuple[str, str]) -> Route:
+def _auto(
+    email: Any, phone: Any, seen: Engagement, names: tuple[str, str], country: str | None
+) -> Route:
     blocked = seen.blocked
     mail = str(email).strip() if email else ""
     number = str(phone).strip() if phone else ""
@@ -103,7 +103,7 @@ def _auto(email: Any, phone: Any, seen: Engagement, names: tuple[str, str]) -> R
         if not address:
             reasons.append(f"{channel}: no {field}")
             return False
-        hit = next((b for b in _keys(address) if b in blocked), None)
+        hit = next((b for b in address_values(channel, address, country) if b in blocked), None)
         if hit is not None:
             reasons.append(f"{channel}: {hit} is suppressed")
             return False
@@ -123,11 +123,3 @@ def _auto(email: Any, phone: Any, seen: Engagement, names: tuple[str, str]) -> R
     if usable("sms", number, names[1]):
         return Route(StepType.SMS, number, why("sms"))
     raise Undeliverable(f"channel auto found no way to reach the contact ({'; '.join(reasons)})")
-
-
-def _keys(address: str) -> Iterable[str]:
-    """The suppression list values that block an address: itself, and an email's domain."""
-    lowered = address.lower()
-    if "@" in lowered:
-        return (lowered, "@" + lowered.split("@", 1)[1])
-    return (address,)

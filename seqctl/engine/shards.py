@@ -23,7 +23,7 @@ from typing import Any
 
 from seqctl.engine.stopping import StopRequest
 from seqctl.errors import SeqctlError
-from seqctl.store import Store, open_store
+from seqctl.store import Store, database_fault, open_store
 from seqctl.store.base import WriterLock
 
 PARALLEL_FROM = 20_000  # due enrollments; below that one process finishes in about a second
@@ -99,7 +99,7 @@ def run(
             process.join()
         store.reopen()
     if errors:
-        raise SeqctlError("; ".join(errors))
+        raise SeqctlError("; ".join(dict.fromkeys(errors)))  # a locked database: said once
     return results
 
 
@@ -168,7 +168,8 @@ def _shard(
         conn.send(("done", counts))
     except SeqctlError as exc:
         conn.send(("error", str(exc)))
-    except BaseException:  # a bug: the parent shows where
-        conn.send(("error", traceback.format_exc()))
+    except BaseException as exc:  # a bug (the parent shows where), or a read of a locked database
+        fault = database_fault(exc, path)
+        conn.send(("error", str(fault) if fault is not None else traceback.format_exc()))
     finally:
         conn.close()

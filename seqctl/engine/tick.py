@@ -269,20 +269,18 @@ def _advance_all(
                         due.enrolled_text,
                         now,
                         auto_suppression_keys(version.model.definition, step, due.contact_fields)
-                        if suppressions.active
+                        if suppressions.checker.active
                         else (),
                     )
                     if needs_engagement(step)
                     else None
                 )
                 outcome = decide(version, due, now, seen)
-                blocked = suppressions.check(due.contact, outcome)
+                blocked = suppressions.check(due, outcome)
                 if blocked is None:
                     batch.add(version, due, outcome)
-                elif blocked.startswith("unsubscribed"):
-                    batch.exit(due, "unsubscribed", blocked)
-                else:
-                    batch.skip(version, due, step.id, blocked)
+                else:  # never sent, and not tried again: the enrollment ends here
+                    batch.exit(due, "suppressed", blocked, step.id)
         for transition in batch.transitions:
             if transition.next_due_at is not None and transition.next_due_at <= stamp:
                 chained[transition.enrollment] = chained.get(transition.enrollment, 0) + 1

@@ -26,19 +26,31 @@ _ID_BYTES = 8
 _MAC_BYTES = 16
 _TOKEN_LENGTH = 32  # base64 of 24 bytes, no padding needed
 _MAC_CONTEXT = b"seqctl-tracking-v1:"
+_UNSUBSCRIBE_CONTEXT = b"seqctl-unsubscribe-v1:"
 # A name, then optionally = and a quoted or bare value: how browsers split a tag's attributes.
 _ATTRIBUTE = re.compile(r"""([^\s/>"'=][^\s/>=]*)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]*))?""")
 _TEXT_LINK = re.compile(r"""https?://[^\s<>"'(){}\[\]]+""", re.IGNORECASE)
 _TRAILING = ".,;:!?"
 
 
-def token(message_id: int, secret: bytes) -> str:
+def token(message_id: int, secret: bytes, context: bytes = _MAC_CONTEXT) -> str:
     """The signed, URL-safe name of a message in tracking URLs."""
     raw = message_id.to_bytes(_ID_BYTES, "big")
-    return base64.urlsafe_b64encode(raw + _mac(raw, secret)).decode("ascii")
+    return base64.urlsafe_b64encode(raw + _mac(raw, secret, context)).decode("ascii")
 
 
-def read_token(token: str, secret: bytes) -> int | None:
+def unsubscribe_token(message_id: int, secret: bytes) -> str:
+    """The signed name of a message in its unsubscribe link. Signed for that purpose only: a
+    tracking token does not unsubscribe, so nobody can opt others out by guessing keys."""
+    return token(message_id, secret, _UNSUBSCRIBE_CONTEXT)
+
+
+def read_unsubscribe_token(value: str, secret: bytes) -> int | None:
+    """The message id an unsubscribe token names when its signature is valid, else None."""
+    return read_token(value, secret, _UNSUBSCRIBE_CONTEXT)
+
+
+def read_token(token: str, secret: bytes, context: bytes = _MAC_CONTEXT) -> int | None:
     """The message id a token names when its signature is valid, else None."""
     if len(token) != _TOKEN_LENGTH:
         return None
@@ -53,7 +65,7 @@ def read_token(token: str, secret: bytes) -> int | None:
     ):
         return None
     raw, mac = decoded[:_ID_BYTES], decoded[_ID_BYTES:]
-    if not hmac.compare_digest(mac, _mac(raw, secret)):
+    if not hmac.compare_digest(mac, _mac(raw, secret, context)):
         return None
     return int.from_bytes(raw, "big")
 
@@ -106,8 +118,8 @@ def is_tracked(url: str) -> bool:
     return lowered.startswith(("http://", "https://")) and "unsubscribe" not in lowered
 
 
-def _mac(raw: bytes, secret: bytes) -> bytes:
-    return hmac.new(secret, _MAC_CONTEXT + raw, hashlib.sha256).digest()[:_MAC_BYTES]
+def _mac(raw: bytes, secret: bytes, context: bytes = _MAC_CONTEXT) -> bytes:
+    return hmac.new(secret, context + raw, hashlib.sha256).digest()[:_MAC_BYTES]
 
 
 def _apply(text: str, edits: list[tuple[int, int, str]]) -> str:
@@ -212,3 +224,13 @@ def tracking_settings(
         where = f"${name}" if shown(name) else "the variable that tracking.secret_env names"
         raise ConfigError(f"seqctl.yaml: tracking needs a signing key in {where}, which is not set")
     return TrackingSettings(str(spec["base_url"]).rstrip("/"), value.encode("utf-8"))
+
+
+def signing_key(config: Mapping[str, Any], environ: Mapping[str, str]) -> bytes | None:
+    """The key links are signed with, as `events serve` checks them: tracking's when tracking
+    is configured, else SEQCTL_EVENTS_SECRET; None when neither is set."""
+    settings = tracking_settings(config, environ)
+    if settings is not None:
+        return settings.secret
+    value = environ.get(DEFAULT_SECRET_ENV)
+    return value.encode("utf-8") if value else None

@@ -10,25 +10,21 @@ from typing import Protocol
 
 from sqlite_utils import Database
 
-from seqctl.errors import InputError
 from seqctl.store.actions import ActionQueries
 from seqctl.store.conditions import ConditionQueries
+from seqctl.store.connection import BUSY_TIMEOUT_SECONDS, CACHE_KIB, Access, connect
 from seqctl.store.contacts import ContactQueries
 from seqctl.store.enrollments import EnrollmentQueries
 from seqctl.store.events import EventQueries
+from seqctl.store.faults import database_fault
 from seqctl.store.history import HistoryQueries
 from seqctl.store.leases import LeaseQueries
 from seqctl.store.mailboxes import MailboxQueries
 from seqctl.store.messages import MessageQueries
-from seqctl.store.migrations import migrations
 from seqctl.store.outcomes import OutcomeQueries
 from seqctl.store.sequences import SequenceQueries
 from seqctl.store.summaries import SummaryQueries
 from seqctl.store.transitions import TransitionQueries
-
-BUSY_TIMEOUT_SECONDS = 30
-CACHE_KIB = 64 * 1024
-CHECKPOINT_PAGES = 10_000
 
 
 class WriterLock(Protocol):
@@ -54,9 +50,10 @@ class Store(
 ):
     """One SQLite database file, migrated to the current schema."""
 
-    def __init__(self, db: Database, path: Path | None) -> None:
+    def __init__(self, db: Database, path: Path | None, access: Access = Access.WRITE) -> None:
         self.db = db
         self.path = path
+        self.access = access
         # Processes that write together (a tick on several cores) take turns through this
         # lock: a waiter wakes the moment it is free, where SQLite's own wait sleeps 1, 2, 5,
         # 10 ms... between tries. SQLite's lock still guards the data; this only schedules.
@@ -77,12 +74,16 @@ class Store(
         turn = self.writers is not None and self.writers.acquire(timeout=BUSY_TIMEOUT_SECONDS)
         try:
             conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self
-            except BaseException:
-                conn.rollback()
-                raise
+            yield self
             conn.execute("COMMIT")
+        except BaseException as exc:
+            _roll_back(conn)
+            # A locked, read-only or full database says so here, once the work is undone
+            # (savepoints inside let SQLite's error through: it is not theirs to judge).
+            fault = database_fault(exc, self.path)
+            if fault is not None:
+                raise fault from None
+            raise
         finally:
             if turn:
                 assert self.writers is not None
@@ -113,7 +114,7 @@ class Store(
         between: SQLite connections must not cross a fork)."""
         assert self.path is not None, "an in-memory database cannot be reopened"
         self.db.close()
-        self.db = _connect(self.path)
+        self.db = connect(self.path, self.access)
         vars(self).pop("_first_due", None)  # SQL functions belong to a connection: made again
 
     def __enter__(self) -> Store:
@@ -123,36 +124,10 @@ class Store(
         self.close()
 
 
-def open_store(path: Path | str) -> Store:
-    """Open (creating if needed) and migrate the database at path; ':memory:' for tests."""
-    target = Path(path) if str(path) != ":memory:" else None
-    if target is not None and target.parent and not target.parent.exists():
-        raise InputError(f"{target}: folder {target.parent} does not exist")
+def _roll_back(conn: sqlite3.Connection) -> None:
+    """Undo the open transaction, if SQLite has not already (it does on a full disk)."""
     try:
-        db = _connect(target or str(path))
-        if target is not None:
-            db.execute("PRAGMA journal_mode=WAL")
-        migrations.apply(db)
-    except sqlite3.DatabaseError as exc:
-        raise InputError(f"{path}: not a seqctl database ({exc})") from None
-    return Store(db, target)
-
-
-def _connect(path: Path | str) -> Database:
-    """A connection with seqctl's settings.
-
-    Autocommit mode: a write outside Store.transaction() commits at once instead of
-    silently opening a transaction that the next one would nest into and never commit.
-    """
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
-    db = Database(conn)
-    db.execute("PRAGMA synchronous=NORMAL")
-    # SQLite's default 2 MB page cache holds the indexes of a few thousand enrollments; past
-    # that every write of a tick reads its pages again. Pages are allocated only as used.
-    db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
-    # Copy the write-ahead log into the database every 40 MB rather than 4: a tick's batches
-    # rewrite the same index pages, and each copy syncs the disk. The log stays that size.
-    db.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
-    db.execute(f"PRAGMA journal_size_limit={CHECKPOINT_PAGES * 4096}")
-    db.execute("PRAGMA foreign_keys=ON")
-    return db
+        if conn.in_transaction:
+            conn.rollback()
+    except sqlite3.Error:
+        pass  # the error that brought us here is the one to report; closing undoes the rest

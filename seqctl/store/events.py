@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from seqctl.store.records import EventRecord, NewEvent
+from seqctl.store.records import EventRecord, NewEvent, SuppressionChange, SuppressionRow
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -100,21 +100,56 @@ class EventQueries:
         )
         return {(str(step), str(kind)): int(n) for step, kind, n in rows}
 
-    def suppress(self, rows: Iterable[tuple[str, str, str, str]]) -> int:
-        """(value, kind, reason, at); an existing entry keeps its first reason."""
-        cursor = self.db.conn.executemany(
-            "INSERT OR IGNORE INTO suppressions (value, kind, reason, at) VALUES (?, ?, ?, ?)", rows
+    def suppress(self, rows: Iterable[tuple[str, str, str, str] | SuppressionRow]) -> int:
+        """Add entries, SuppressionRow or (value, kind, reason, at[, by]); an existing entry keeps
+        its first reason. Each one added is written to the list's history. Returns how many."""
+        entries = [SuppressionRow(*row) for row in rows]
+        before = self.db.execute("SELECT COALESCE(MAX(rowid), 0) FROM suppressions").fetchone()[0]
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO suppressions (value, kind, reason, at, added_by)"
+            " VALUES (?, ?, ?, ?, ?)",
+            entries,
+        )
+        # A new entry gets a rowid above every existing one: those are the ones added now.
+        cursor = self.db.execute(
+            "INSERT INTO suppression_log (at, value, kind, change, reason, changed_by)"
+            " SELECT at, value, kind, 'added', reason, added_by FROM suppressions WHERE rowid > ?"
+            " ORDER BY rowid",
+            [before],
         )
         return int(cursor.rowcount)
 
-    def unsuppress(self, value: str) -> bool:
-        return bool(self.db.execute("DELETE FROM suppressions WHERE value = ?", [value]).rowcount)
-
-    def suppressions(self) -> list[tuple[str, str, str, str]]:
-        rows = self.db.execute(
-            "SELECT value, kind, reason, at FROM suppressions ORDER BY at, value"
+    def unsuppress(
+        self, value: str, *, at: str, by: str | None, reason: str | None
+    ) -> SuppressionRow | None:
+        """Lift an entry (written to the history with who and why); None when not listed."""
+        row = self.db.execute(
+            "SELECT value, kind, reason, at, added_by FROM suppressions WHERE value = ?", [value]
+        ).fetchone()
+        if row is None:
+            return None
+        self.db.execute("DELETE FROM suppressions WHERE value = ?", [value])
+        self.db.execute(
+            "INSERT INTO suppression_log (at, value, kind, change, reason, changed_by)"
+            " VALUES (?, ?, ?, 'lifted', ?, ?)",
+            [at, value, row[1], reason, by],
         )
-        return [(str(v), str(k), str(r), str(a)) for v, k, r, a in rows]
+        return SuppressionRow(*row)
+
+    def suppressions(self) -> list[SuppressionRow]:
+        rows = self.db.execute(
+            "SELECT value, kind, reason, at, added_by FROM suppressions ORDER BY at, value"
+        )
+        return [SuppressionRow(*row) for row in rows]
+
+    def suppression_history(self, value: str | None = None) -> list[SuppressionChange]:
+        """Every entry added or lifted, oldest first (of one value, when given)."""
+        rows = self.db.execute(
+            "SELECT at, value, kind, change, reason, changed_by FROM suppression_log"
+            f"{' WHERE value = ?' if value is not None else ''} ORDER BY at, id",
+            [value] if value is not None else [],
+        )
+        return [SuppressionChange(*row) for row in rows]
 
     def suppressed(self, values: Sequence[str]) -> dict[str, str]:
         """Which of these values (keys, addresses, domains) are suppressed, with the reason."""

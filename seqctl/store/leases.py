@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
+
+from seqctl.store.records import News
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -40,17 +43,20 @@ class LeaseQueries:
             [name, value],
         )
 
-    def news_since(self, after_id: int) -> list[tuple[int, str, str, str, str | None, str]]:
-        """(history id, sequence, contact, kind, step, at) of what owners hear about, after a
-        history id: actions that fell due and enrollments ended by a reply or a meeting."""
+    def news_since(
+        self, after_id: int, *, kinds: Sequence[str], exits: Mapping[str, str]
+    ) -> list[News]:
+        """History rows after a history id that owners hear about: of these `kinds`, and of
+        the `exits` kinds when they ended the enrollment (it exited with that reason)."""
+        ended = " OR ".join("(h.kind = ? AND e.state = 'exited' AND e.reason = ?)" for _ in exits)
         rows = self.db.execute(
-            "SELECT h.id, e.sequence, e.contact, h.kind, h.step, h.at FROM history h"
-            " JOIN enrollments e ON e.id = h.enrollment"
-            " WHERE h.id > ? AND h.kind IN ('action', 'reply', 'meeting_booked')"
-            " ORDER BY h.id",
-            [after_id],
+            "SELECT h.id, e.sequence, e.version, e.contact, h.kind, h.step, h.at, h.detail"
+            " FROM history h JOIN enrollments e ON e.id = h.enrollment"
+            f" WHERE h.id > ? AND (h.kind IN ({','.join('?' * len(kinds))})"
+            f"{' OR ' + ended if exits else ''}) ORDER BY h.id",
+            [after_id, *kinds, *(x for pair in exits.items() for x in pair)],
         )
-        return [(int(i), str(s), str(c), str(k), p, str(a)) for i, s, c, k, p, a in rows]
+        return [News(*row) for row in rows]
 
     def last_history_id(self) -> int:
         return int(self.db.execute("SELECT COALESCE(MAX(id), 0) FROM history").fetchone()[0])

@@ -261,14 +261,20 @@ class MessageQueries:
         return MessageRecord(*row) if row else None
 
     def approve_pending(self, at: str, by: str | None, sequence: str | None = None) -> int:
-        """Release every message waiting for approval (of a sequence) in three statements.
+        """Release every message waiting for approval (of a sequence) in three statements,
+        but those of paused sequences and enrollments.
 
         Their waiting enrollments become active again (the step is done when the message is
         sent) and each gets an `approved` history row. Memory does not grow with their number.
         """
         scope = " AND sequence = ?" if sequence is not None else ""
         params: list[Any] = [sequence] if sequence is not None else []
-        pending = f"status IN {_PENDING_SET} AND status = 'pending_approval'{scope}"
+        pending = (
+            f"status IN {_PENDING_SET} AND status = 'pending_approval'{scope}"
+            # on hold: a paused sequence's (or enrollment's) messages are approved one by one
+            " AND sequence NOT IN (SELECT id FROM sequences WHERE status = 'paused')"
+            " AND enrollment NOT IN (SELECT id FROM enrollments WHERE state = 'paused')"
+        )
         self.db.execute(
             "INSERT INTO history (enrollment, at, kind, step, detail)"
             f" SELECT enrollment, ?, 'approved', step, ? FROM messages WHERE {pending}",

@@ -294,7 +294,72 @@ def m011_inbox_sync(db: Database) -> None:
 
 
 @migrations()
-def m012_enroll_conditions(db: Database) -> None:
+def m012_address_suppressions(db: Database) -> None:
+    """Opt-outs follow the address: entries by contact key become the contact's addresses.
+
+    Also: who added an entry, and a history of entries added and lifted. Emails are stored
+    trimmed and lowercased, phone numbers as `+` and digits (or digits alone, without a country
+    code); the engine normalises the same way (seqctl.engine.suppression).
+    """
+    _run(
+        db,
+        """
+        ALTER TABLE suppressions ADD COLUMN added_by TEXT;
+        CREATE TABLE suppression_log (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            value TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            change TEXT NOT NULL,          -- added | lifted
+            reason TEXT,
+            changed_by TEXT
+        );
+        CREATE INDEX suppression_log_value ON suppression_log(value)
+        """,
+    )
+    rows = db.execute("SELECT value, kind, reason, at FROM suppressions").fetchall()
+    for value, kind, reason, at in rows:
+        found: list[tuple[str, str, str]] = []
+        if kind == "email":
+            found = [(value.strip().lower(), "email", reason)]
+        elif kind == "phone":
+            found = [(_phone(value), "phone", reason)]
+        elif kind == "contact":
+            contact = db.execute(
+                "SELECT email, phone FROM contacts WHERE key = ?", [value]
+            ).fetchone()
+            email, phone = contact if contact else (None, None)
+            note = f"{reason} (contact {value})"
+            found = [(email.strip().lower(), "email", note)] if email and email.strip() else []
+            found += [(_phone(phone), "phone", note)] if phone and _phone(phone) else []
+        if not found or found == [(value, kind, reason)]:
+            continue
+        for new_value, new_kind, new_reason in found:
+            db.execute(
+                "INSERT OR IGNORE INTO suppressions (value, kind, reason, at) VALUES (?, ?, ?, ?)",
+                [new_value, new_kind, new_reason, at],
+            )
+        if value not in [v for v, _, _ in found]:
+            db.execute("DELETE FROM suppressions WHERE value = ?", [value])
+    db.execute(
+        "INSERT INTO suppression_log (at, value, kind, change, reason)"
+        " SELECT at, value, kind, 'added', reason FROM suppressions ORDER BY at, value"
+    )
+
+
+def _phone(value: str) -> str:
+    """A phone number as `+` and its digits, or its digits alone when it has no country code."""
+    text = value.strip()
+    digits = "".join(c for c in text if c.isdigit())
+    if text.startswith("+"):
+        return "+" + digits
+    if text.startswith("00") and len(digits) > 2:
+        return "+" + digits[2:]
+    return digits
+
+
+@migrations()
+def m013_enroll_conditions(db: Database) -> None:
     # enroll_when fires when the condition becomes true: remember, per sequence and contact,
     # that it held when last checked. Contacts enrolled in a sequence with an enroll_when before
     # this record existed count as held (condition '*'), so upgrading does not enroll them again.

@@ -62,6 +62,41 @@ class ContactRecord:
         return {**self.attributes, **{k: v for k, v in routing.items() if v is not None}}
 
 
+class SuppressionRow(NamedTuple):
+    """An entry of the suppression list: an address, phone, domain (or legacy contact key)."""
+
+    value: str
+    kind: str  # email | phone | domain | contact
+    reason: str
+    at: str
+    by: str | None = None
+
+
+@dataclass(frozen=True)
+class SuppressionChange:
+    """One line of the suppression list's history: an entry added or lifted, by whom, why."""
+
+    at: str
+    value: str
+    kind: str
+    change: str  # added | lifted
+    reason: str | None
+    by: str | None
+
+
+class News(NamedTuple):
+    """A history row an owner hears about in their digest, with its enrollment's facts."""
+
+    id: int
+    sequence: str
+    version: int
+    contact: str
+    kind: str
+    step: str | None
+    at: str
+    detail: str | None
+
+
 class ContactRow(NamedTuple):
     """A contact as read from a file, ready to upsert (a tuple: a million are made per import)."""
 

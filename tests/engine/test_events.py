@@ -117,19 +117,24 @@ def test_an_unsubscribe_stops_every_sequence_and_later_enrolls(started: Run) -> 
     assert state(run, "ann", "other") == ("exited", "unsubscribed")
     again = run("--now=2026-11-25T10:00:00Z", "enroll", "other", "-c", "ann", "--json")
     assert again.exit_code == 1
-    assert again.json["refused"][0]["reason"].startswith("suppressed: unsubscribed")
+    assert again.json["refused"][0]["reason"] == "suppressed: ann@example.com (unsubscribed)"
 
 
-def test_a_bounce_stops_email_but_the_call_still_comes(launch: Launch) -> None:
+def test_a_bounce_with_continue_ends_at_the_next_email_to_that_address(
+    launch: Launch, project: Path
+) -> None:
     run = setup(launch, bounce="continue")
     run("--now=2026-11-24T10:00:00Z", "event", "bounce", "--contact", "bob", "--data", "kind=hard")
-    assert state(run, "bob") == ("active", None)
-    run("--now=2026-11-25T14:00:00Z", "tick")  # the nudge is skipped: the address bounced
-    run("--now=2026-11-26T14:00:00Z", "tick")
-    actions = run("--now=2026-11-26T14:00:00Z", "actions", "--json").json
-    assert ("bob", "call") in [(a["contact"], a["type"]) for a in actions]
-    kinds = [t["kind"] for t in run("timeline", "bob", "--json").json]
-    assert "skipped" in kinds
+    assert state(run, "bob") == ("active", None)  # the playbook says: continue
+    run("--now=2026-11-25T14:00:00Z", "tick")  # the nudge would go to the bounced address
+    assert state(run, "bob") == ("exited", "suppressed")
+    assert [m["step"] for m in outbox(project) if m["contact"] == "bob"] == ["hello"]
+    last = run("timeline", "bob", "--json").json[-1]
+    assert (last["kind"], last["step"], last["detail"]) == (
+        "exited",
+        "nudge",
+        "bob@example.com is suppressed (hard bounce)",
+    )
     assert run("suppressions", "--json").json[0]["value"] == "bob@example.com"
 
 
@@ -253,4 +258,36 @@ def test_a_bad_event_in_an_import_is_refused_alone(
     [refused] = done.json["refused"]
     assert refused["row"].endswith("2") and "next week" in refused["reason"]
     assert state(run, "ann")[0] == "exited" and state(run, "bob") == ("exited", "replied")
-    assert [s["value"] for s in run("suppressions", "--json").json] == ["ann"]
+    assert [s["value"] for s in run("suppressions", "--json").json] == ["ann@example.com"]
+
+
+def test_an_out_of_office_never_hides_a_failure_nor_a_persons_pause(launch: Launch) -> None:
+    failing = auto_playbook(
+        "failing", "  - id: hi\n    type: email\n    subject: Hi\n    body: '{{ contact.nick }}'\n"
+    )
+    held = "sequence: held\nsteps:\n  - id: offer\n    type: email\n    subject: Hi\n    body: Hi\n"
+    run = launch(
+        {"failing": failing, "follow": OTHER.replace("other", "follow"), "held": held},
+        "key,email\nann,ann@example.com\nbob,bob@example.com\n",
+    )
+    for sequence, contact in (("failing", "ann"), ("follow", "bob"), ("held", "ann")):
+        run("--now=2026-11-23T14:00:00Z", "enroll", sequence, "-c", contact)
+    run("--now=2026-11-23T14:00:00Z", "tick")
+    run("--now=2026-11-23T15:00:00Z", "pause", "follow", "-c", "bob")
+    failed = state(run, "ann", "failing")
+    assert failed[0] == "failed" and "nick" in str(failed[1])
+    assert state(run, "ann", "held") == ("waiting", "message for step 'offer' awaits approval")
+
+    for contact in ("ann", "bob"):
+        run("--now=2026-11-24T10:00:00Z", "event", "out_of_office", "-c", contact,
+            "--data", "return_date=2026-11-26")  # fmt: skip
+    assert state(run, "ann", "failing") == failed  # still failed, with its reason
+    assert state(run, "bob", "follow") == ("paused", "paused by a person")
+    assert state(run, "ann", "held") == ("paused", "out of office")
+
+    run("--now=2026-11-26T12:00:00Z", "tick")  # the return date has come
+    assert state(run, "ann", "failing") == failed
+    assert state(run, "bob", "follow") == ("paused", "paused by a person")  # a person resumes it
+    # Back from holiday, the message still waits for its approval: waiting, not active.
+    assert state(run, "ann", "held") == ("waiting", "message for step 'offer' awaits approval")
+    assert "out_of_office" in [t["kind"] for t in run("timeline", "ann", "--json").json]

@@ -62,7 +62,7 @@ def test_mermaid_shows_waits_branches_manual_steps_end_and_exits() -> None:
         '    s2 -->|"no, day 5"| s4\n'
         "    s3 --> done\n"
         "    s4 --> done\n"
-        '    start -.->|"reply, bounce, unsubscribe, meeting_booked"| exited\n'
+        '    start -.->|"reply, bounce, unsubscribe, complaint, meeting_booked"| exited\n'
     )
 
 
@@ -71,7 +71,8 @@ def test_else_defaults_to_the_next_step_and_on_rules_change_the_exits() -> None:
     text = mermaid(model(source, on={"reply": "pause", "inbound": "exit"}))
     assert not text.startswith("---")
     assert '    s2 -->|"no"| s3\n' in text
-    assert '    start -.->|"bounce, unsubscribe, meeting_booked, inbound"| exited\n' in text
+    exits = "bounce, unsubscribe, complaint, meeting_booked, inbound"
+    assert f'    start -.->|"{exits}"| exited\n' in text
 
 
 def test_dot_is_one_balanced_digraph_with_a_diamond_for_the_branch() -> None:
@@ -85,7 +86,8 @@ def test_dot_is_one_balanced_digraph_with_a_diamond_for_the_branch() -> None:
     assert "    s2 [label=\"check: branch\\nopened('hello')\", shape=diamond];\n" in text
     assert '    s1 -> s2 [label="3 days"];\n' in text
     assert "    s3 -> done;\n" in text
-    assert '    start -> exited [label="reply, bounce, unsubscribe, meeting_booked", ' in text
+    exits = "reply, bounce, unsubscribe, complaint, meeting_booked"
+    assert f'    start -> exited [label="{exits}", ' in text
 
 
 def test_quotes_and_special_characters_in_labels_are_escaped() -> None:

@@ -9,12 +9,16 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 
+from seqctl.engine.contacts.lines import Lines
 from seqctl.engine.contacts.rows import ROUTING, ParsedRow, Refusal, checked_row, not_utf8
 from seqctl.errors import InputError
 
 
-def read_csv(lines: Iterator[str], name: str) -> Iterator[ParsedRow]:
-    """Each row after the header as a contact or a refusal; blank rows are skipped."""
+def read_csv(lines: Iterator[str], checked: Lines, name: str) -> Iterator[ParsedRow]:
+    """Each row after the header as a contact or a refusal; blank rows are skipped.
+
+    `checked` knows the unusable lines (a byte that is not UTF-8, ...): a row on one is refused.
+    """
     reader = csv.reader(lines, strict=True)
     header: list[str] = []
     try:
@@ -23,14 +27,19 @@ def read_csv(lines: Iterator[str], name: str) -> Iterator[ParsedRow]:
     except StopIteration:
         return
     except csv.Error as exc:
-        raise InputError(f"{name}:{reader.line_num}: unreadable CSV header: {exc}") from None
-    except UnicodeDecodeError as exc:
+        raise InputError(f"{name}:{reader.line_num}: unreadable CSV header: {_why(exc)}") from None
+    except UnicodeDecodeError as exc:  # a source decoded strictly, not through open_source
         raise not_utf8(name, reader.line_num + 1, exc) from None
+    problem = checked.problem_in(1, reader.line_num)
+    if problem is not None:
+        raise InputError(f"{name}:{reader.line_num}: the header is unusable: {problem}")
     width = len(header)
     index, attributes, unnamed = _columns(header, name, reader.line_num)
     # Cells are padded to width + 1: a missing routing column points at the last, always empty.
     ki, ei, pi, ti = (index.get(field, width) for field in ROUTING)
+    problems = checked.problems
     end = reader.line_num
+    big = checked.big_characters
     while True:
         start = end + 1
         try:
@@ -39,11 +48,14 @@ def read_csv(lines: Iterator[str], name: str) -> Iterator[ParsedRow]:
             return
         except csv.Error as exc:
             end = reader.line_num
-            yield Refusal(start, f"broken CSV quoting: {exc}")
+            yield Refusal(start, _why(exc))
             continue
         except UnicodeDecodeError as exc:
             raise not_utf8(name, reader.line_num + 1, exc) from None
         end = reader.line_num
+        if problems and (problem := checked.problem_in(start, end)) is not None:
+            yield Refusal(start, problem)
+            continue
         count = len(cells)
         if count > width:
             extra = [c.strip() for c in cells[width:] if c.strip()]
@@ -66,7 +78,16 @@ def read_csv(lines: Iterator[str], name: str) -> Iterator[ParsedRow]:
         key, email = cells[ki].strip(), cells[ei].strip()
         if not (key or email or fields or cells[pi].strip() or cells[ti].strip()):
             continue  # a blank line, or a row of empty cells as spreadsheets export
-        yield checked_row(start, key, email, cells[pi].strip(), cells[ti].strip(), fields)
+        size, big = checked.big_characters - big, checked.big_characters
+        yield checked_row(start, key, email, cells[pi].strip(), cells[ti].strip(), fields, size)
+
+
+def _why(exc: csv.Error) -> str:
+    """A csv module error in a user's words."""
+    text = str(exc)
+    if text.startswith("field larger than field limit"):
+        return f"a cell longer than {csv.field_size_limit():,} characters"
+    return f"broken CSV quoting: {text}"
 
 
 def _columns(

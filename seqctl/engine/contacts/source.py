@@ -18,6 +18,7 @@ from typing import IO
 
 from seqctl.engine.contacts.csv_rows import read_csv
 from seqctl.engine.contacts.jsonl_rows import read_jsonl
+from seqctl.engine.contacts.lines import Lines
 from seqctl.engine.contacts.rows import ParsedRow, not_utf8
 from seqctl.errors import InputError
 
@@ -29,6 +30,7 @@ class Format(StrEnum):
     JSONL = "jsonl"
 
 
+_ERRORS = "surrogateescape"
 SUFFIXES = {".csv": Format.CSV, ".jsonl": Format.JSONL, ".ndjson": Format.JSONL}
 
 
@@ -39,16 +41,22 @@ def format_of(path: str) -> Format | None:
 
 @contextmanager
 def open_source(path: str, stdin: IO[bytes] | None = None) -> Iterator[IO[str]]:
-    """The file at path, or standard input for '-', as UTF-8 text (a byte-order mark is skipped)."""
+    """The file at path, or standard input for '-', as UTF-8 text (a byte-order mark is skipped).
+
+    A byte that is not UTF-8 is kept as an escape (surrogateescape) so that it spoils only its
+    own line: read the text through `Lines`, which finds such lines.
+    """
     if path == "-":
-        stream = io.TextIOWrapper(stdin or sys.stdin.buffer, encoding="utf-8-sig", newline="")
+        stream = io.TextIOWrapper(
+            stdin or sys.stdin.buffer, encoding="utf-8-sig", errors=_ERRORS, newline=""
+        )
         try:
             yield stream
         finally:
             stream.detach()  # standard input is not ours to close
         return
     try:
-        handle = open(path, encoding="utf-8-sig", newline="")
+        handle = open(path, encoding="utf-8-sig", errors=_ERRORS, newline="")
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -60,19 +68,27 @@ def open_source(path: str, stdin: IO[bytes] | None = None) -> Iterator[IO[str]]:
 
 
 def read_contacts(
-    source: Iterable[str], *, name: str, kind: Format | str | None = None
+    source: Iterable[str],
+    *,
+    name: str,
+    kind: Format | str | None = None,
+    checked: Lines | None = None,
 ) -> Iterator[ParsedRow]:
     """Each row of a CSV or JSON Lines source as a contact or a refusal, in file order.
 
     `kind` None sniffs: a first non-blank character `{` means JSON Lines, anything else CSV.
+    `checked`: the Lines that source comes from, when the caller reads through one already.
     InputError when the file as a whole is unusable (duplicate columns, no key or email column).
     """
+    if checked is None:
+        checked = Lines(source)
+        source = checked
     lines = iter(source)
     if kind is None:
         kind, lines = _sniff(lines, name)
     if Format(kind) is Format.CSV:
-        return read_csv(lines, name)
-    return read_jsonl(lines, name)
+        return read_csv(lines, checked, name)
+    return read_jsonl(lines, checked, name)
 
 
 def _sniff(lines: Iterator[str], name: str) -> tuple[Format, Iterator[str]]:

@@ -240,4 +240,4 @@ def test_an_unsubscribe_without_a_key_in_its_address_is_the_sender_s(
 
     assert report["events"]["unsubscribe"] == 1
     assert states(run)["c5"] == "exited"
-    assert [s["value"] for s in run("suppressions", "--json").json] == ["c5"]
+    assert [s["value"] for s in run("suppressions", "--json").json] == ["c5@example.com"]
