@@ -49,7 +49,12 @@ def test_each_contact_gets_a_channel_they_can_be_reached_on(launch: Launch, proj
     )
     assert inbound.exit_code == 0
     keys = [line.split(",")[0] for line in CONTACTS.splitlines()[1:]]
-    assert run(NOW, "enroll", "reach", *[f"--contact={k}" for k in keys]).exit_code == 0
+    enrolled = run(NOW, "enroll", "reach", *[f"--contact={k}" for k in keys])
+    # Only the contact whose every address is suppressed is refused: the others can be reached.
+    assert (enrolled.exit_code, enrolled.stderr) == (
+        1,
+        "refused all-blocked: suppressed: @blocked.test (legal)\n",
+    )
 
     preview = run(NOW, "preview", "reach", "--contact", "mail-blocked")
     assert preview.stdout.splitlines()[1] == (
@@ -58,7 +63,7 @@ def test_each_contact_gets_a_channel_they_can_be_reached_on(launch: Launch, proj
     )
 
     report = run(NOW, "tick", "--json")
-    assert (report.json["sent"], report.json["failed"]) == (4, 2)
+    assert (report.json["sent"], report.json["failed"]) == (4, 1)
     lines = (project / "outbox.jsonl").read_text(encoding="utf-8").splitlines()
     sent = {m["contact"]: (m["channel"], m["to"]) for m in map(json.loads, lines)}
     assert sent == {
@@ -72,9 +77,6 @@ def test_each_contact_gets_a_channel_they_can_be_reached_on(launch: Launch, proj
         "nothing": "step 'hello': channel auto found no way to reach the contact (whatsapp: they"
         " have not written on WhatsApp in the last 24 hours; email: no email address; sms: no"
         " phone)",
-        "all-blocked": "step 'hello': channel auto found no way to reach the contact (whatsapp:"
-        " they have not written on WhatsApp in the last 24 hours; email: @blocked.test is"
-        " suppressed; sms: +15550105 is suppressed)",
     }
 
 
@@ -99,3 +101,22 @@ def test_the_order_as_a_pure_function() -> None:
         assert "email: no work;" in str(exc)
     else:
         raise AssertionError("a contact with no work address and no phone cannot be reached")
+
+
+def test_every_address_suppressed_fails_with_each_reason() -> None:
+    model = normalise(
+        {"sequence": "r", "steps": [{"id": "s", "type": "sms", "channel": "auto", "body": "x"}]}
+    )
+    seen = Engagement(
+        datetime(2026, 11, 23, 13, tzinfo=UTC), blocked=frozenset({"@x.test", "+15550100"})
+    )
+    try:
+        route(model.definition, model.steps[0], {"email": "a@x.test", "phone": "+15550100"}, seen)
+    except Undeliverable as exc:
+        assert str(exc) == (
+            "channel auto found no way to reach the contact (whatsapp: they have not written on"
+            " WhatsApp in the last 24 hours; email: @x.test is suppressed; sms: +15550100 is"
+            " suppressed)"
+        )
+    else:
+        raise AssertionError("every address of the contact is suppressed")

@@ -84,6 +84,8 @@ def test_a_private_sequence_is_not_found_as_one_that_does_not_exist(seeded: Run)
         ("enroll", "{}", "-c", "x"),
         ("migrate", "{}", "--to", "1"),
         ("approve", "--all", "--sequence", "{}"),
+        ("archive", "{}"),
+        ("unarchive", "{}"),
     ):
         hidden = as_eve(run, NOW, *[part.format("secret") for part in command])
         absent = as_eve(run, NOW, *[part.format("nowhere") for part in command])
