@@ -69,7 +69,11 @@ def predict(
     if blocked is not None:
         return [
             content,
-            ("address", False, f"{blocked}: the tick will not send step '{step.id}' to them"),
+            (
+                "address",
+                False,
+                f"{blocked}: the tick will not send step '{step.id}' and ends the enrollment there",
+            ),
         ]
     why = f" ({message.why})" if message.why else ""
     return [content, ("address", True, f"{message.channel} to {to or '-'}{why}")]

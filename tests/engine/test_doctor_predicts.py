@@ -40,10 +40,11 @@ def lines_of(run: Run, contact: str, *names: str, sequence: str = "predict") -> 
 
 def test_doctor_predicts_what_the_tick_will_meet(launch: Launch) -> None:
     run = launch({"predict": PLAYBOOK}, CONTACTS, at="2026-11-25T23:00:00Z")
-    assert run(LATE, "suppress", "@blocked.test", "--reason", "asked by legal").exit_code == 0
     assert (
         run(LATE, "enroll", "predict", "-c", "ok", "-c", "no-name", "-c", "blocked").exit_code == 0
     )
+    # Bea's company asks not to be mailed after she was enrolled.
+    assert run(LATE, "suppress", "@blocked.test", "--reason", "asked by legal").exit_code == 0
 
     assert lines_of(run, "ok", "content", "address", "next step") == [
         "ok   content: step 'hello' renders for this contact",
@@ -60,12 +61,12 @@ def test_doctor_predicts_what_the_tick_will_meet(launch: Launch) -> None:
         " values, then seqctl doctor again"
     ]
     assert lines_of(run, "blocked", "address") == [
-        "FAIL address: @blocked.test is suppressed (asked by legal): the tick will skip step"
-        " 'hello' for them"
+        "FAIL address: @blocked.test is suppressed (asked by legal): the tick will not send step"
+        " 'hello' and ends the enrollment there"
     ]
 
     # The tick agrees: on Friday Olga's email is rendered, No-name's step fails for the reason
-    # doctor gave, and the suppressed address is skipped.
+    # doctor gave, and the enrollment to the suppressed address ends there.
     friday = "--now=2026-11-27T14:00:00Z"
     assert run(friday, "tick", "--json").json["failed"] == 1
     failed = run("enrollments", "--state", "failed", "--json").json
@@ -77,7 +78,7 @@ def test_doctor_predicts_what_the_tick_will_meet(launch: Launch) -> None:
         )
     ]
     timeline = run("timeline", "blocked").stdout
-    assert "skipped: @blocked.test is suppressed (asked by legal)" in timeline
+    assert "predict hello  exited: @blocked.test is suppressed (asked by legal)" in timeline
 
 
 def test_no_address_for_the_steps_channel(launch: Launch) -> None:
@@ -106,8 +107,8 @@ steps:
     then: call
 """
     run = launch({"mixed": playbook}, "key,phone,first_name\np,+15550199,Pat\n")
-    assert run(LATE, "suppress", "+15550199", "--reason", "STOP").exit_code == 0
     assert run(LATE, "enroll", "mixed", "-c", "p").exit_code == 0
+    assert run(LATE, "suppress", "+15550199", "--reason", "STOP").exit_code == 0
     assert lines_of(run, "p", "content", "address", sequence="mixed") == [
         "FAIL content: step 'call' will fail: missing variable 'contact.budget' (no value and no"
         " default) (template line 1); seqctl contacts import a file with p's values, then seqctl"
@@ -122,5 +123,6 @@ steps:
     assert run(LATE, "done", str(action["id"]), "--by", "ana").exit_code == 0
     assert lines_of(run, "p", "content", "address", sequence="mixed") == [
         "ok   content: step 'text' renders for this contact",
-        "FAIL address: +15550199 is suppressed (STOP): the tick will skip step 'text' for them",
+        "FAIL address: +15550199 is suppressed (STOP): the tick will not send step 'text' and"
+        " ends the enrollment there",
     ]
