@@ -76,7 +76,11 @@ def diff(
 
     Example: seqctl diff playbooks/welcome.yaml
     """
-    _, planned = publishing.plan(context.store(ctx), default_paths(ctx, paths))
+    try:
+        _, planned = publishing.plan(context.store(ctx), default_paths(ctx, paths))
+    except publishing.LintFailed as exc:
+        typer.echo(text(exc.result), err=True)
+        raise
     if as_json:
         context.emit_json([p.as_json() for p in planned])
         return

@@ -12,7 +12,9 @@ from seqctl.cli.root import app
 from seqctl.engine import migrate as migration
 from seqctl.engine import preview as previewing
 from seqctl.engine import reports
+from seqctl.engine.publishing import LintFailed
 from seqctl.errors import NotFound
+from seqctl.playbook.report import text as lint_report
 from seqctl.timeutil import parse_instant
 
 # The columns of `status`, in funnel order.
@@ -127,7 +129,11 @@ def preview(
     record = store.contact(contact)
     if record is None:
         raise NotFound(f"no contact '{contact}' (seqctl contacts import adds contacts)")
-    version = previewing.load_for_preview(store, playbook)
+    try:
+        version = previewing.load_for_preview(store, playbook)
+    except LintFailed as exc:
+        typer.echo(lint_report(exc.result), err=True)
+        raise
     when = parse_instant(start, what="--start") if start else context.now(ctx)
     plan = previewing.preview(version, record.fields(), start=when)
     if as_json:
