@@ -17,6 +17,7 @@ from typing import Any
 
 from seqctl.channels import ChannelSet, Delivery, Outgoing
 from seqctl.engine.advance import moved_on
+from seqctl.engine.attachments import send_checked
 from seqctl.engine.limits import Limits
 from seqctl.engine.runtime import Versions
 from seqctl.engine.tracking import instrument
@@ -150,7 +151,7 @@ def send_batch(
             )
             for r in rows
         ]
-        _record(store, versions, now, rows, channel.send(outgoing), report)
+        _record(store, versions, now, rows, send_checked(channel, outgoing), report)
 
 
 def _tracked(channels: ChannelSet, message_id: int, extra: dict[str, Any]) -> dict[str, Any]:

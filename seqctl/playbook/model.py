@@ -12,10 +12,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 from seqctl.durations import Wait, parse_wait
+from seqctl.playbook.files import Sources, climbs, read_template
 
 
 class StepType(StrEnum):
@@ -111,15 +111,11 @@ def digest_of(definition: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def normalise(
-    data: Mapping[str, Any],
-    template_dirs: tuple[Path, ...] = (),
-    *,
-    attachment_dirs: tuple[Path, ...] = (),
-) -> SequenceDef:
-    """The model of schema-valid playbook data; `template:` files are read from template_dirs.
+def normalise(data: Mapping[str, Any], sources: Sources | None = None) -> SequenceDef:
+    """The model of schema-valid playbook data; `template:` files are read through `sources`.
 
     Attachments are recorded by name, size and SHA-256, so changing a file makes a new version.
+    Only files inside the repository are read (see files.py); without sources, none are.
     """
     definition: dict[str, Any] = {**DEFAULTS}
     definition.update({k: v for k, v in data.items() if k != "steps"})
@@ -150,11 +146,10 @@ def normalise(
             if key in raw:
                 step[key] = raw[key]
         if "attachments" in raw:
-            step["attachments"] = [
-                describe_attachment(n, attachment_dirs) for n in raw["attachments"]
-            ]
-        if "template" in raw:
-            source = read_template(raw["template"], template_dirs)
+            step["attachments"] = [describe_attachment(n, sources) for n in raw["attachments"]]
+        if "template" in raw and sources is not None:
+            found = sources.template(raw["template"]).path
+            source = read_template(found)[0] if found is not None else None
             if source is not None:
                 step["template_source"] = source
         steps.append(step)
@@ -179,43 +174,24 @@ def from_definition(definition: Mapping[str, Any]) -> SequenceDef:
     return SequenceDef(str(definition["sequence"]), definition, steps, digest_of(definition))
 
 
-def find_template(name: str, template_dirs: tuple[Path, ...]) -> Path | None:
-    """The first `templates/NAME` found in the given folders."""
-    for folder in template_dirs:
-        candidate = folder / name
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def read_template(name: str, template_dirs: tuple[Path, ...]) -> str | None:
-    found = find_template(name, template_dirs)
-    return found.read_text(encoding="utf-8") if found is not None else None
-
-
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 
 
-def attachment_dirs_for(playbook: Path) -> tuple[Path, ...]:
-    """Where `attachments:` files are looked up: beside the playbook, attachments/ there or up."""
-    folder = playbook.resolve().parent
-    return (folder, folder / "attachments", folder.parent / "attachments")
-
-
-def find_attachment(name: str, attachment_dirs: tuple[Path, ...]) -> Path | None:
-    return find_template(name, attachment_dirs)
-
-
-def describe_attachment(name: str, attachment_dirs: tuple[Path, ...]) -> dict[str, Any]:
-    """{name, size, sha256} of an attachment file; just {name} when it cannot be found."""
-    found = find_attachment(name, attachment_dirs)
-    if found is None:
+def describe_attachment(name: str, sources: Sources | None) -> dict[str, Any]:
+    """{name, size, sha256} of an attachment file; just {name} when it cannot be found or may
+    not be read, {name, size} when it is too large to attach. A name with `..` also records
+    the repository-relative `path` it was found at: the tick sends only such names."""
+    found = sources.attachment(name) if sources is not None else None
+    if found is None or found.path is None:
         return {"name": name}
-    content = found.read_bytes()
-    return {"name": name, "size": len(content), "sha256": hashlib.sha256(content).hexdigest()}
-
-
-def template_dirs_for(playbook: Path) -> tuple[Path, ...]:
-    """Where a playbook's `template:` files are looked up: templates/ beside it, then one up."""
-    folder = playbook.resolve().parent
-    return (folder / "templates", folder.parent / "templates")
+    described: dict[str, Any] = {"name": name}
+    if climbs(name):
+        described["path"] = found.relative
+    try:
+        size = found.path.stat().st_size
+        if size > MAX_ATTACHMENT_BYTES:
+            return {**described, "size": size}  # not read: lint reports its size
+        content = found.path.read_bytes()
+    except OSError:
+        return {"name": name}
+    return {**described, "size": len(content), "sha256": hashlib.sha256(content).hexdigest()}

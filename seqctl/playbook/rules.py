@@ -12,6 +12,7 @@ from typing import Any
 
 from seqctl import template_checks
 from seqctl.durations import Unit, Wait
+from seqctl.playbook.files import Sources, read_template
 from seqctl.playbook.findings import Finding, Severity
 from seqctl.playbook.model import (
     BRANCH_FUNCTIONS,
@@ -19,7 +20,6 @@ from seqctl.playbook.model import (
     MESSAGE_TYPES,
     SequenceDef,
     StepType,
-    find_template,
 )
 from seqctl.playbook.source import Document
 from seqctl.timeutil import is_valid_zone
@@ -34,7 +34,7 @@ class Context:
 
     document: Document
     sequence: SequenceDef
-    template_dirs: tuple[Path, ...]
+    sources: Sources  # where its template and attachment files are, inside its repository
     raw_index: tuple[int, ...]  # for each model step, its index in the file's `steps` list
 
     @property
@@ -132,16 +132,28 @@ def templates(ctx: Context) -> Iterator[Finding]:
         name = step.spec.get("template")
         if name is None:
             continue
-        found = find_template(name, ctx.template_dirs)
+        located = ctx.sources.template(name)
+        if located.problem is not None:
+            yield ctx.document.finding(
+                ctx.step_path(i, "template"), "template-outside", located.problem
+            )
+            continue
+        found = located.path
         if found is None:
-            looked = ", ".join(_shown(d) for d in ctx.template_dirs)
+            looked = ", ".join(_shown(d) for d in ctx.sources.template_dirs)
             yield ctx.document.finding(
                 ctx.step_path(i, "template"),
                 "template-missing",
                 f"template '{name}' not found (looked in {looked})",
             )
             continue
-        for problem in template_checks.check_template(found.read_text(encoding="utf-8")):
+        text, unusable = read_template(found)
+        if text is None:
+            yield ctx.document.finding(
+                ctx.step_path(i, "template"), "template-missing", str(unusable)
+            )
+            continue
+        for problem in template_checks.check_template(text):
             yield Finding(
                 _shown(found),
                 problem.line,
@@ -156,7 +168,10 @@ def attachments(ctx: Context) -> Iterator[Finding]:
     for i, step in enumerate(ctx.sequence.steps):
         for n, item in enumerate(step.spec.get("attachments") or []):
             path = ctx.step_path(i, "attachments", n)
-            if "sha256" not in item:
+            problem = ctx.sources.attachment(item["name"]).problem
+            if problem is not None:
+                yield ctx.document.finding(path, "attachment-outside", problem)
+            elif "size" not in item:
                 yield ctx.document.finding(
                     path,
                     "attachment-missing",

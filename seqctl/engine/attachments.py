@@ -1,0 +1,38 @@
+"""Attachments at send time: refused again when a version predates the repository rule.
+
+Lint and publish keep attachments inside the playbook repository (playbook/files.py). A version
+published before that rule may have copied a file named `/etc/...` or `../../...` into the
+database; its message fails with the reason instead of carrying the file. Checked when a step
+renders (the enrollment fails) and again when a queued message goes out (one made before the
+upgrade, or waiting for approval meanwhile).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from seqctl.channels import Channel, Delivery, Outgoing
+from seqctl.playbook.files import stored_attachment_problem
+
+
+def refused(extra: Mapping[str, Any]) -> str | None:
+    """Why a message's attachments must not be sent, or None (also for no attachments)."""
+    for item in extra.get("attachments") or ():
+        problem = stored_attachment_problem(item)
+        if problem is not None:
+            return problem
+    return None
+
+
+def send_checked(channel: Channel, outgoing: Sequence[Outgoing]) -> list[Delivery]:
+    """channel.send, except that a message with a refused attachment fails without being sent."""
+    problems = [refused(message.extra) for message in outgoing]
+    if not any(problems):
+        return channel.send(outgoing)
+    allowed = [message for message, problem in zip(outgoing, problems, strict=True) if not problem]
+    sent = iter(channel.send(allowed) if allowed else [])
+    return [
+        Delivery(message.id, error=problem) if problem else next(sent)
+        for message, problem in zip(outgoing, problems, strict=True)
+    ]
