@@ -10,24 +10,30 @@ dotted name, unless the template handles it (`| default(...)`, `{% if %}`, `is d
 from __future__ import annotations
 
 from seqctl.render.context import KNOWN_ROOTS, TARGETS, prepared, template_context
+from seqctl.render.errors import MissingVariable, RenderError, RenderLimit, RenderTimeout
+from seqctl.render.limits import Limits, configure
 from seqctl.render.sandbox import (
-    MissingVariable,
-    RenderError,
     compile_template,
     environment,
     evaluate,
     render,
+    within_limits,
 )
 
 __all__ = [
     "KNOWN_ROOTS",
     "TARGETS",
+    "Limits",
     "MissingVariable",
     "RenderError",
+    "RenderLimit",
+    "RenderTimeout",
     "compile_template",
+    "configure",
     "environment",
     "evaluate",
     "prepared",
     "render",
     "template_context",
+    "within_limits",
 ]
