@@ -3,6 +3,7 @@ quickly and without the memory; ordinary templates render as plain Jinja renders
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -174,6 +175,13 @@ def test_a_macro_calling_itself_without_end() -> None:
 
 
 def test_a_condition_is_bounded_too() -> None:
+    slow = "('x' * 900000)|wordwrap(10)|length > 0"
+    with pytest.raises(RenderTimeout):
+        evaluate(slow, {})
+    started = time.monotonic()
+    with pytest.raises(RenderTimeout, match="for an earlier message"):
+        evaluate(slow, {})
+    assert time.monotonic() - started < 0.1
     with pytest.raises(RenderLimit, match="center would make"):
         evaluate("'x'|center(1100000000) == 'x'", {})
     with pytest.raises(RenderLimit, match=r"^'\*' would make 1,000,000,000 characters"):
@@ -231,6 +239,11 @@ ORDINARY = [
     "{% set block %}{{ contact.first_name }}!{% endset %}{{ block }}",
     "{% for x in range(100) %}{{ x }}{% endfor %} {{ lipsum(2, false, 5, 10)|length > 0 }}",
     "{% for k, v in {'a': 1, 'b': 2}|dictsort %}{{ k }}={{ v }};{% endfor %}",
+    "{{ '-'.join(['a', contact.first_name]) }} {{ '{n}!'.format(n=contact.first_name) }} "
+    "{{ '{n}?'.format_map({'n': contact.first_name}) }} {{ 'Hi'.center(6) }}",
+    "{{ '100%% %s'|format(contact.first_name) }} {{ 'aaa'|replace('a', 'b', 2) }} "
+    "{{ contact.orders|join(', ', attribute='name') }} {{ contact.orders|sum(attribute='total') }}"
+    " {{ 'x' * 0 }}{{ [1] * -1 }} {{ 3 ** 2 }} {{ 2 ** -1 }} {{ '%(a)s' % {'a': 1} }}",
 ]
 
 
@@ -246,3 +259,46 @@ def test_ordinary_templates_render_as_plain_jinja_renders_them(source: str) -> N
     plain.globals["lipsum"] = lambda *args: "lorem"
     expected = plain.from_string(source).render(contact=contact, sender={"name": "Ana"})
     assert render(source, variables) == expected
+
+
+def test_memory_that_no_size_check_sees_is_bounded_too() -> None:
+    """Escaping a long text in a loop inside a macro: copies no guard measures one by one."""
+    configure(Limits(seconds=30))
+    source = (
+        "{% set s = '<' * 1000000 %}{% macro m() %}{% for i in range(100000) %}{{ s }}"
+        "{% endfor %}{% endmacro %}{{ m() }}"
+    )
+    with pytest.raises(RenderLimit, match="needs more than 128 MB of memory"):
+        render(source, {}, html=True)
+
+
+def test_no_watchdog_when_something_else_owns_sigalrm() -> None:
+    theirs = signal.signal(signal.SIGALRM, lambda signum, frame: None)
+    try:
+        watchdog._state["unavailable"] = False
+        budget = render_limits.current()
+        budget.armed = False
+        signal.setitimer(signal.ITIMER_REAL, 0, 0)
+        assert render("{{ 1 }}", {}) == "1"
+        assert watchdog._state["unavailable"] and budget.armed  # not tried again
+        assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+        with pytest.raises(RenderTimeout):  # the guards alone still stop a loop
+            render(NESTED_RANGES.replace("a in", "z in"), {})
+    finally:
+        signal.signal(signal.SIGALRM, theirs)
+        watchdog._state["unavailable"] = False
+        render_limits.current().armed = False
+
+
+def test_a_forked_process_arms_its_own_timer() -> None:
+    """The tick's shards are forked: the parent's timer does not follow them."""
+    render("{{ 1 }}", {})
+    assert render_limits.current().armed
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through its exit code
+        code = 0 if not render_limits.current().armed else 1
+        render("{{ 1 }}", {})
+        code |= 0 if signal.getitimer(signal.ITIMER_REAL)[1] == watchdog.PERIOD else 2
+        os._exit(code)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

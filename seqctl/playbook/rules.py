@@ -140,7 +140,8 @@ def templates(ctx: Context) -> Iterator[Finding]:
             continue
         found = located.path
         if found is None:
-            looked = ", ".join(_shown(d) for d in ctx.sources.template_dirs)
+            inside = ctx.sources.repository.contains
+            looked = ", ".join(_shown(d) for d in ctx.sources.template_dirs if inside(d))
             yield ctx.document.finding(
                 ctx.step_path(i, "template"),
                 "template-missing",

@@ -35,7 +35,7 @@ from jinja2.utils import Namespace
 from seqctl.render.context import _Record, _Records
 from seqctl.render.errors import RenderLimit, RenderTimeout
 
-MAX_GROWTH_KB = 256 * 1024  # peak RSS growth allowed during one render
+MAX_GROWTH_KB = 128 * 1024  # peak RSS growth allowed during one render
 _RSS_UNIT = 1 if sys.platform != "darwin" else 1024  # ru_maxrss: KiB on Linux, bytes on macOS
 
 
