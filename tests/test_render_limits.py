@@ -302,3 +302,19 @@ def test_a_forked_process_arms_its_own_timer() -> None:
         os._exit(code)
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% set d = dict.fromkeys(range(100000), 'x' * 1000000) %}{{ d }}",
+        "{% set d = dict.fromkeys(range(100000), 'x' * 1000000) %}{{ d|tojson }}",
+        "{% set l = ([none] * 1000)|map('default', 'x' * 100000)|list %}{{ l|string|length }}",
+        "{% set l = ([none] * 1000)|map('default', 'x' * 100000)|list %}{{ l|upper }}",
+        "{% set l = ([none] * 1000)|map('default', 'x' * 100000)|list %}{{ l|center(5) }}",
+    ],
+)
+def test_a_list_sharing_one_long_text_is_never_made_into_text(source: str) -> None:
+    """The list is small in memory; as text it would be 100 GB, made in one call."""
+    with pytest.raises(RenderLimit, match="would be more than 16,000,000 characters as text"):
+        render(source, {})

@@ -4,7 +4,10 @@
 - `~` joins through `environment.concat_checked` (sized first);
 - a list, tuple or dict literal that holds variables passes `environment.literal` (its text);
 - what a macro or a `{% set %}`/`{% filter %}` block rendered is joined by `environment.concat`,
-  sized first.
+  sized first;
+- each `{{ value }}` that is not text passes `environment.text` first: a list or mapping is
+  checked by the length of its text before `str()` makes it (lists sharing items can be far
+  larger as text than in memory). Text itself only pays a type check.
 
 Jinja allows no node types of one's own, so the loop guard is a filter (`LOOP_FILTER`): Jinja
 looks it up once per render and calls it directly.
@@ -21,6 +24,7 @@ from jinja2.runtime import markup_join, str_join
 from seqctl.render import guards, limits
 
 LOOP_FILTER = "_loop_guard"
+OUTPUT = "t_output"  # a local of the generated functions (Jinja's own are t_1, t_2, ...)
 
 
 class GuardedCodeGenerator(CodeGenerator):
@@ -37,6 +41,14 @@ class GuardedCodeGenerator(CodeGenerator):
                 )
                 loop.iter.set_environment(self.environment)
         super().visit_Template(node, frame)
+
+    def _output_child_pre(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
+        super()._output_child_pre(node, frame, finalize)
+        self.write(f"{OUTPUT} if (t_kind := type({OUTPUT} := ")
+
+    def _output_child_post(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
+        self.write(f")) is str or t_kind is int else environment.text({OUTPUT})")
+        super()._output_child_post(node, frame, finalize)
 
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
         folded = self._folded(node, frame)

@@ -10,6 +10,7 @@ the size of their text.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Callable, Mapping
@@ -18,9 +19,10 @@ from typing import Any
 
 from jinja2 import filters as builtin
 from jinja2.utils import generate_lorem_ipsum
+from markupsafe import Markup
 
 from seqctl.render.errors import RenderLimit
-from seqctl.render.limits import LIMITS, current, weight
+from seqctl.render.limits import CONTAINERS, LIMITS, current, weight
 
 MAX_DIGITS = 10_000  # of a number `**` may make
 
@@ -37,6 +39,17 @@ def _checked(value: Any, what: str) -> Any:
     return value
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None), Markup})
+
+
+def text(value: Any) -> Any:
+    """A value about to become text (`{{ value }}`, a filter that takes text): a container's
+    text is measured first. The value is returned as it is."""
+    if type(value) not in _SCALARS and isinstance(value, CONTAINERS):
+        _checked(value, "a value")
+    return value
+
+
 def literal(value: Any) -> Any:
     """A list, tuple or dict written in the template with variables in it."""
     return _checked(value, "a list or mapping")
@@ -47,6 +60,27 @@ def concat(values: tuple[Any, ...]) -> str:
     texts = [value if type(value) is str else str(_checked(value, "a value")) for value in values]
     _build(sum(map(len, texts)), "'~'")
     return "".join(texts)
+
+
+def stringifying(filter_: Callable[..., Any]) -> Callable[..., Any]:
+    """A filter that makes text of its value (`string`, `upper`, `tojson`, ...), its value
+    measured first when it is a container."""
+    passes = getattr(filter_, "jinja_pass_arg", None) is not None
+
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        value = args[1] if passes else args[0]
+        if type(value) not in _SCALARS and isinstance(value, CONTAINERS):
+            _checked(value, f"the value of {filter_.__name__}")
+        return filter_(*args, **kwargs)
+
+    return functools.update_wrapper(checked, filter_)
+
+
+STRINGIFYING = (
+    "string", "upper", "lower", "title", "capitalize", "trim", "striptags", "escape", "e",
+    "forceescape", "urlize", "wordcount", "truncate", "urlencode", "tojson", "pprint", "xmlattr",
+    "reverse", "safe", "float", "int",
+)  # fmt: skip
 
 
 # Binary operators
@@ -226,35 +260,37 @@ def call_arguments(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
 
 
 def center(value: Any, width: Any = 80) -> str:
+    text(value)
     _build(_width(builtin.soft_str(value), width), "center")
     return builtin.do_center(value, width)
 
 
 def indent(s: Any, width: Any = 4, first: bool = False, blank: bool = False) -> str:
-    text = str(s)
+    content = str(text(s))
     prefix = len(width) if isinstance(width, str) else max(width, 0) if type(width) is int else 0
-    _build(len(text) + (text.count("\n") + 1) * prefix, "indent")
+    _build(len(content) + (content.count("\n") + 1) * prefix, "indent")
     return builtin.do_indent(s, width, first, blank)
 
 
 @builtin.pass_environment
 def wordwrap(environment: Any, s: Any, width: int = 79, *args: Any, **kwargs: Any) -> str:
-    text = str(s)
+    content = str(text(s))
     wrapstring = kwargs.get("wrapstring", args[1] if len(args) > 1 else None)
     joint = len(wrapstring) if isinstance(wrapstring, str) else 1
-    lines = text.count("\n") + 1 + (len(text) // width if type(width) is int and width > 0 else 0)
-    _build(len(text) + lines * joint, "wordwrap")
+    lines = content.count("\n") + 1
+    lines += len(content) // width if type(width) is int and width > 0 else 0
+    _build(len(content) + lines * joint, "wordwrap")
     return builtin.do_wordwrap(environment, s, width, *args, **kwargs)
 
 
 def format_filter(value: Any, *args: Any, **kwargs: Any) -> str:
-    _build(printf_size(builtin.soft_str(value), kwargs or args), "format")
+    _build(printf_size(builtin.soft_str(text(value)), kwargs or args), "format")
     return builtin.do_format(value, *args, **kwargs)
 
 
 @builtin.pass_eval_context
 def replace(eval_ctx: Any, s: Any, old: Any, new: Any, count: Any = None) -> str:
-    _build(_replace_size(str(s), old, new, -1 if count is None else count), "replace")
+    _build(_replace_size(str(text(s)), old, new, -1 if count is None else count), "replace")
     return builtin.do_replace(eval_ctx, s, old, new, count)
 
 

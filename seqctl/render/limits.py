@@ -234,6 +234,8 @@ _SEQUENCES: tuple[type, ...] = (
     type({}.keys()),
     type({}.values()),
 )
+# What can be far larger as text than in memory (`str()` of a list whose items are shared).
+CONTAINERS: tuple[type, ...] = (*_SEQUENCES, Mapping, _Record, _Records, Namespace)
 
 
 def _items(value: Any) -> Any:

@@ -54,6 +54,7 @@ class _Environment(ImmutableSandboxedEnvironment):
     intercepted_binops = guards.BINOPS
     concat = staticmethod(codegen.concat_buffer)
     literal = staticmethod(guards.literal)
+    text = staticmethod(guards.text)
     concat_checked = staticmethod(codegen.concat_checked)
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
@@ -111,6 +112,8 @@ def environment(html: bool) -> _Environment:
         lstrip_blocks=False,
     )
     env.filters["default"] = env.filters["d"] = _default
+    for name in guards.STRINGIFYING:
+        env.filters[name] = guards.stringifying(env.filters[name])
     env.filters.update(guards.FILTERS)
     env.filters[codegen.LOOP_FILTER] = limits.guarded
     env.globals.update(_SAFE_GLOBALS)
