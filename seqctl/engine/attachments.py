@@ -14,14 +14,22 @@ from typing import Any
 
 from seqctl.channels import Channel, Delivery, Outgoing
 from seqctl.playbook.files import stored_attachment_problem
+from seqctl.playbook.model import MAX_ATTACHMENTS_TOTAL
 
 
 def refused(extra: Mapping[str, Any]) -> str | None:
     """Why a message's attachments must not be sent, or None (also for no attachments)."""
-    for item in extra.get("attachments") or ():
+    listed = extra.get("attachments") or ()
+    for item in listed:
         problem = stored_attachment_problem(item)
         if problem is not None:
             return problem
+    total = sum(item.get("size") or 0 for item in listed)
+    if total > MAX_ATTACHMENTS_TOTAL:  # one file listed a hundred times, say
+        return (
+            f"the attachments come to {total / 1024 / 1024:.1f} MB: at most "
+            f"{MAX_ATTACHMENTS_TOTAL // 1024 // 1024} MB a message"
+        )
     return None
 
 

@@ -7,11 +7,13 @@ Template files are read into the definition, so a published version holds everyt
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from seqctl.durations import Wait, parse_wait
@@ -175,6 +177,7 @@ def from_definition(definition: Mapping[str, Any]) -> SequenceDef:
 
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+MAX_ATTACHMENTS_TOTAL = 2 * MAX_ATTACHMENT_BYTES  # of one message: a mail server refuses more
 
 
 def describe_attachment(name: str, sources: Sources | None) -> dict[str, Any]:
@@ -188,10 +191,19 @@ def describe_attachment(name: str, sources: Sources | None) -> dict[str, Any]:
     if climbs(name):
         described["path"] = found.relative
     try:
-        size = found.path.stat().st_size
-        if size > MAX_ATTACHMENT_BYTES:
-            return {**described, "size": size}  # not read: lint reports its size
-        content = found.path.read_bytes()
+        status = found.path.stat()
+        if status.st_size > MAX_ATTACHMENT_BYTES:
+            return {**described, "size": status.st_size}  # not read: lint reports its size
+        stamp = (status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
+        size, digest = _digest(found.path, stamp)
     except OSError:
         return {"name": name}
-    return {**described, "size": len(content), "sha256": hashlib.sha256(content).hexdigest()}
+    return {**described, "size": size, "sha256": digest}
+
+
+@functools.lru_cache(maxsize=256)
+def _digest(path: Path, stamp: tuple[int, ...]) -> tuple[int, str]:
+    """Size and SHA-256 of a file, read once however many steps or playbooks attach it (while
+    its inode, size and times stay the same; publish checks the bytes it stores again)."""
+    content = path.read_bytes()
+    return len(content), hashlib.sha256(content).hexdigest()

@@ -17,6 +17,7 @@ from seqctl.playbook.findings import Finding, Severity
 from seqctl.playbook.model import (
     BRANCH_FUNCTIONS,
     MAX_ATTACHMENT_BYTES,
+    MAX_ATTACHMENTS_TOTAL,
     MESSAGE_TYPES,
     SequenceDef,
     StepType,
@@ -167,7 +168,18 @@ def templates(ctx: Context) -> Iterator[Finding]:
 
 def attachments(ctx: Context) -> Iterator[Finding]:
     for i, step in enumerate(ctx.sequence.steps):
-        for n, item in enumerate(step.spec.get("attachments") or []):
+        listed = step.spec.get("attachments") or []
+        total = sum(item.get("size", 0) for item in listed)
+        if total > MAX_ATTACHMENTS_TOTAL and all(
+            item.get("size", 0) <= MAX_ATTACHMENT_BYTES for item in listed
+        ):
+            yield ctx.document.finding(
+                ctx.step_path(i, "attachments"),
+                "attachment-size",
+                f"the attachments of step '{step.id}' come to {total / 1024 / 1024:.1f} MB: at "
+                f"most {MAX_ATTACHMENTS_TOTAL // 1024 // 1024} MB a message (send links instead)",
+            )
+        for n, item in enumerate(listed):
             path = ctx.step_path(i, "attachments", n)
             problem = ctx.sources.attachment(item["name"]).problem
             if problem is not None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from seqctl.engine.attachments import refused
 from seqctl.playbook.files import stored_attachment_problem
 from seqctl.playbook.model import digest_of
 from seqctl.store import VersionRecord, open_store
@@ -156,3 +157,9 @@ def test_a_message_queued_before_the_upgrade_fails_when_it_would_go_out(
 )
 def test_which_stored_names_are_sent(item: dict[str, str], refused: bool) -> None:
     assert (stored_attachment_problem(item) is not None) is refused
+
+
+def test_an_old_version_listing_one_file_a_hundred_times_is_not_sent() -> None:
+    one = {"name": "big.pdf", "size": 3 * 1024 * 1024, "sha256": "ab"}
+    assert refused({"attachments": [one] * 3}) is None
+    assert "come to 300.0 MB: at most 20 MB a message" in str(refused({"attachments": [one] * 100}))

@@ -214,3 +214,10 @@ def test_jinja_cannot_include_files_at_all(repo: Path, source: str) -> None:
     assert "root:x" not in str(raised.value)
     findings, _ = lint(repo, f'body: "{source}"')
     assert [rule for _, _, rule, _ in findings] == ["template-unsafe"]
+
+
+def test_one_file_listed_a_hundred_times_is_too_much_for_one_message(repo: Path) -> None:
+    (repo / "playbooks" / "big.pdf").write_bytes(b"%PDF" + b"x" * (3 * 1024 * 1024))
+    findings, _ = lint(repo, "body: Hi\nattachments: [" + ", ".join(["big.pdf"] * 100) + "]")
+    assert rules(findings) == [(7, 18, "attachment-size")]
+    assert "come to 300.0 MB: at most 20 MB a message" in findings[0][3]
