@@ -19,7 +19,9 @@ from seqctl.cli.root import app
 from seqctl.engine import catalog, reports
 from seqctl.engine import migrate as migration
 from seqctl.engine import preview as previewing
+from seqctl.engine.publishing import LintFailed
 from seqctl.errors import NotFound
+from seqctl.playbook.report import text as lint_report
 from seqctl.timeutil import parse_instant
 
 # The columns of `status`, in funnel order.
@@ -200,7 +202,11 @@ def preview(
     record = store.contact(contact)
     if record is None:
         raise NotFound(f"no contact '{contact}' (seqctl contacts import adds contacts)")
-    version = previewing.load_for_preview(store, playbook)
+    try:
+        version = previewing.load_for_preview(store, playbook)
+    except LintFailed as exc:
+        typer.echo(lint_report(exc.result), err=True)
+        raise
     when = parse_instant(start, what="--start") if start else context.now(ctx)
     enrolled = store.enrollments(sequence=version.sequence, contact=contact)
     plan = previewing.preview(

@@ -7,14 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seqctl.errors import InputError
+from seqctl.playbook.files import sources_for
 from seqctl.playbook.findings import Finding, Severity
-from seqctl.playbook.model import (
-    SequenceDef,
-    StepType,
-    attachment_dirs_for,
-    normalise,
-    template_dirs_for,
-)
+from seqctl.playbook.model import SequenceDef, StepType, normalise
 from seqctl.playbook.rules import RULES, Context
 from seqctl.playbook.schema import schema_findings
 from seqctl.playbook.source import Document, LoadError, iter_paths, load_document
@@ -91,10 +86,10 @@ def lint_file(path: Path) -> LintedFile:
     linted.findings = schema_findings(document)
     if linted.findings:
         return linted
-    dirs = template_dirs_for(path)
-    sequence = normalise(document.data, dirs, attachment_dirs=attachment_dirs_for(path))
+    sources = sources_for(path)
+    sequence = normalise(document.data, sources)
     raw_index = tuple(i for i, s in enumerate(document.data["steps"]) if s["type"] != StepType.WAIT)
-    context = Context(document, sequence, dirs, raw_index)
+    context = Context(document, sequence, sources, raw_index)
     for rule in RULES:
         linted.findings.extend(rule(context))
     linted.sequence = sequence
