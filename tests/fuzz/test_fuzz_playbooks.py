@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.fuzz.harness import FUZZ, Project, check_outcome
@@ -102,6 +102,7 @@ def test_mutated_playbooks(project: Project, text: str) -> None:
 
 
 @FUZZ
+@settings(max_examples=max(FUZZ.max_examples // 3, 10))  # each costs four commands
 @given(text=alias_bomb())
 def test_alias_bombs_are_refused_quickly(project: Project, text: str) -> None:
     check_playbook(project, text)
