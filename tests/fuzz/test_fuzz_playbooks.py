@@ -101,8 +101,7 @@ def test_mutated_playbooks(project: Project, text: str) -> None:
     check_playbook(project, text)
 
 
-@FUZZ
-@settings(max_examples=max(FUZZ.max_examples // 3, 10))  # each costs four commands
+@settings(FUZZ, max_examples=max(FUZZ.max_examples // 3, 10))  # each costs four commands
 @given(text=alias_bomb())
 def test_alias_bombs_are_refused_quickly(project: Project, text: str) -> None:
     check_playbook(project, text)
