@@ -23,7 +23,7 @@ from jinja2.sandbox import (
     UNSAFE_METHOD_ATTRIBUTES,
 )
 
-from seqctl.render import KNOWN_ROOTS, environment
+from seqctl.render import KNOWN_ROOTS, RenderError, environment, within_limits
 
 INCLUDE_MESSAGE = (
     "include/extends/import are not supported; put the text in the step or its template file"
@@ -65,9 +65,19 @@ def _check_template(source: str, extra_roots: tuple[str, ...]) -> tuple[Template
     return tuple(_problems(source, extra_roots))
 
 
+NESTED = "the template is nested too deeply (parentheses, brackets or blocks)"
+
+
 def _problems(source: str, extra_roots: tuple[str, ...]) -> list[TemplateProblem]:
     if "{" not in source:
         return []  # plain text: nothing for Jinja to do (most subjects and many bodies)
+    try:
+        return _tree_problems(source, extra_roots)
+    except RecursionError:  # Jinja's parser and tree walks recurse once per level
+        return [TemplateProblem(1, 1, "template-syntax", NESTED)]
+
+
+def _tree_problems(source: str, extra_roots: tuple[str, ...]) -> list[TemplateProblem]:
     env = environment(False)
     try:
         tree = env.parse(source)
@@ -76,13 +86,21 @@ def _problems(source: str, extra_roots: tuple[str, ...]) -> list[TemplateProblem
     # Read from the syntax tree rather than from Jinja's code generator (meta.*, compile): lint
     # checks thousands of templates, and generating code for each is most of its time. Unknown
     # filters and tests, which the generator would reject, are checked in _check_tree.
-    undeclared = _names(tree, "load") - _names(tree, "store", "param") - _IMPLICIT
+    macros = {macro.name for macro in tree.find_all(nodes.Macro)}
+    undeclared = _names(tree, "load") - _names(tree, "store", "param") - macros - _IMPLICIT
     problems = _check_tree(tree, source, undeclared, extra_roots, state=None)
     return sorted(problems, key=lambda problem: (problem.line, problem.column))
 
 
 def check_expression(source: str, *, extra_roots: Iterable[str] = ()) -> list[TemplateProblem]:
     """The same checks for a bare expression (a branch's `if:`, `enroll_when:`)."""
+    try:
+        return _expression_problems(source, extra_roots)
+    except RecursionError:
+        return [TemplateProblem(1, 1, "template-syntax", NESTED)]
+
+
+def _expression_problems(source: str, extra_roots: Iterable[str]) -> list[TemplateProblem]:
     env = environment(False)
     try:
         parser = Parser(env, source, state="variable")
@@ -96,9 +114,12 @@ def check_expression(source: str, *, extra_roots: Iterable[str] = ()) -> list[Te
     problems = _check_tree(tree, source, undeclared, extra_roots, state="variable")
     if not any(problem.rule == "template-syntax" for problem in problems):
         try:
-            env.compile_expression(source)
+            # Within the render limits: compiling computes the expression's constant parts.
+            within_limits(lambda: env.compile_expression(source))
         except TemplateSyntaxError as exc:
             problems.append(_syntax_problem(exc))
+        except RenderError as exc:
+            problems.append(TemplateProblem(1, 1, "template-unsafe", str(exc)))
     return sorted(problems, key=lambda problem: (problem.line, problem.column))
 
 

@@ -18,7 +18,8 @@ from seqctl.durations import Unit, parse_wait
 from seqctl.engine.preview import preview
 from seqctl.engine.runtime import RunnableVersion
 from seqctl.errors import ExitCode, InputError
-from seqctl.playbook.model import normalise, template_dirs_for
+from seqctl.playbook.files import sources_for
+from seqctl.playbook.model import normalise
 from seqctl.playbook.scaffold import STARTERS, init_project
 from seqctl.playbook.source import load_document
 
@@ -221,7 +222,7 @@ def test_every_step_renders_for_a_contact_with_only_an_email(name: str) -> None:
     """Starters never fail on a contact the sales team knows little about."""
     playbook = STARTER_DIR / "playbooks" / STARTERS[name]
     data = load_document(Path(str(playbook))).data
-    version = RunnableVersion(name, 1, normalise(data, template_dirs_for(Path(str(playbook)))))
+    version = RunnableVersion(name, 1, normalise(data, sources_for(Path(str(playbook)))))
     contact = {"key": "x", "email": "x@example.com", "phone": "+15550100"}
     plan = preview(version, contact, start=datetime(2026, 11, 23, 15, tzinfo=UTC))
     assert [entry.get("error") for entry in plan] == [None] * len(plan)

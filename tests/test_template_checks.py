@@ -71,3 +71,15 @@ def test_check_expression() -> None:
     problems = check_expression("contcat.status == 'x'")
     assert problems[0].message == "unknown variable 'contcat' (did you mean 'contact'?)"
     assert rules(check_expression("contact.__class__")) == [(1, 9, "template-unsafe")]
+
+
+def test_a_macro_is_a_known_name() -> None:
+    source = "{% macro row(o) %}[{{ o }}]{{ row }}{% endmacro %}{{ row(contact.name) }}"
+    assert check_template(source) == []
+
+
+def test_templates_nested_too_deeply_are_a_finding_not_a_crash() -> None:
+    deep = "(" * 3000 + "1" + ")" * 3000
+    assert rules(check_template("{{ " + deep + " }}")) == [(1, 1, "template-syntax")]
+    assert rules(check_expression(deep)) == [(1, 1, "template-syntax")]
+    assert "nested too deeply" in check_expression(deep)[0].message

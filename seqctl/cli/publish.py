@@ -110,7 +110,11 @@ def diff(
     Example: seqctl diff playbooks/welcome.yaml --format json
     """
     store = context.store(ctx)
-    _, planned = publishing.plan(store, default_paths(ctx, paths), now=context.now(ctx))
+    try:
+        _, planned = publishing.plan(store, default_paths(ctx, paths), now=context.now(ctx))
+    except publishing.LintFailed as exc:
+        typer.echo(text(exc.result), err=True)
+        raise
     missing = archive.gone(store, default_paths(ctx, paths), [p.sequence.id for p in planned])
     if as_json or fmt is DiffFormat.JSON:
         context.emit_json([p.as_json() for p in planned] + [_gone_json(store, g) for g in missing])

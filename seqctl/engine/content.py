@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from seqctl import render
+from seqctl.engine import attachments
 from seqctl.engine import compose as composing
 from seqctl.engine.engagement import Engagement
 from seqctl.engine.routing import Undeliverable, route
@@ -74,6 +75,9 @@ def render_step(
         extra["html"] = render.render(str(step.spec["html"]), variables, html=True)
     if step.spec.get("attachments") and kind is StepType.EMAIL:
         extra["attachments"] = [dict(a) for a in step.spec["attachments"]]
+        problem = attachments.refused(extra)
+        if problem is not None:
+            raise Undeliverable(problem)
     return Rendered(str(kind), to, subject, body, extra, routed.why)
 
 

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from seqctl.channels import ChannelSet, Delivery, Outgoing, Progress
+from seqctl.engine.attachments import send_checked
 from seqctl.engine.limits import Limits
 from seqctl.engine.outcomes import DeliveryReport, record, retry_delay
 from seqctl.engine.runtime import Versions
@@ -164,7 +165,7 @@ def send_batch(
             for r in rows
         ]
         by_id = {r.message.id: r for r in rows}
-        for progress in channel.send(outgoing, halt):
+        for progress in send_checked(channel, outgoing, halt):
             record(store, channels, versions, now, progress, by_id, report)
 
 

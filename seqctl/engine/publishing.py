@@ -13,8 +13,9 @@ from typing import Any
 
 from seqctl.engine.changes import Change, diff_definitions
 from seqctl.errors import Failed, InputError
+from seqctl.playbook.files import sources_for
 from seqctl.playbook.lint import LintResult, lint_paths
-from seqctl.playbook.model import SequenceDef, attachment_dirs_for, find_attachment
+from seqctl.playbook.model import MAX_ATTACHMENT_BYTES, SequenceDef
 from seqctl.store import Store, VersionRecord
 from seqctl.timeutil import format_instant
 
@@ -121,15 +122,21 @@ def archived(store: Store, sequence_id: str) -> bool:
 
 
 def _store_attachments(store: Store, item: Planned) -> None:
-    """Copy each attachment into the database: a version sends what was published."""
-    dirs = attachment_dirs_for(Path(item.source))
+    """Copy each attachment into the database: a version sends what was published.
+
+    Looked up again (lint did once), with the same rule: nothing outside the repository is read.
+    """
+    sources = sources_for(Path(item.source))
     for step in item.sequence.steps:
         variant_files = [a for v in step.variants for a in v.spec.get("attachments") or []]
         for attachment in [*(step.spec.get("attachments") or []), *variant_files]:
-            found = find_attachment(attachment["name"], dirs)
-            if found is None:
+            located = sources.attachment(attachment["name"])
+            if located.problem is not None:
+                raise InputError(f"{item.source}: {located.problem}")
+            if located.path is None:
                 raise InputError(f"{item.source}: attachment '{attachment['name']}' disappeared")
-            content = found.read_bytes()
+            with located.path.open("rb") as handle:
+                content = handle.read(MAX_ATTACHMENT_BYTES + 1)
             if hashlib.sha256(content).hexdigest() != attachment["sha256"]:
                 raise InputError(
                     f"{item.source}: attachment '{attachment['name']}' changed "

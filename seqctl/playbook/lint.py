@@ -10,14 +10,9 @@ from pathlib import Path
 from seqctl.errors import InputError
 from seqctl.playbook import repository
 from seqctl.playbook.consent import CONSENT_RULES
+from seqctl.playbook.files import sources_for
 from seqctl.playbook.findings import Finding, Severity
-from seqctl.playbook.model import (
-    SequenceDef,
-    StepType,
-    attachment_dirs_for,
-    normalise,
-    template_dirs_for,
-)
+from seqctl.playbook.model import SequenceDef, StepType, normalise
 from seqctl.playbook.rules import RULES, Context
 from seqctl.playbook.schema import schema_findings
 from seqctl.playbook.source import Document, LoadError, iter_paths, load_document
@@ -149,10 +144,10 @@ def lint_file(path: Path, *, now: datetime | None = None) -> LintedFile:
     linted.findings = schema_findings(document)
     if linted.findings:
         return linted
-    dirs = template_dirs_for(path)
-    sequence = normalise(document.data, dirs, attachment_dirs=attachment_dirs_for(path))
+    sources = sources_for(path)
+    sequence = normalise(document.data, sources)
     raw_index = tuple(i for i, s in enumerate(document.data["steps"]) if s["type"] != StepType.WAIT)
-    context = Context(document, sequence, dirs, raw_index, now)
+    context = Context(document, sequence, sources, raw_index, now)
     for rule in (*RULES, *CONSENT_RULES):
         linted.findings.extend(rule(context))
     linted.sequence = sequence

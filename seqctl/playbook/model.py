@@ -7,6 +7,7 @@ Template files are read into the definition, so a published version holds everyt
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from seqctl.durations import Wait, parse_wait
+from seqctl.playbook.files import Sources, climbs, read_template
 
 
 class StepType(StrEnum):
@@ -161,15 +163,11 @@ def digest_of(definition: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def normalise(
-    data: Mapping[str, Any],
-    template_dirs: tuple[Path, ...] = (),
-    *,
-    attachment_dirs: tuple[Path, ...] = (),
-) -> SequenceDef:
-    """The model of schema-valid playbook data; `template:` files are read from template_dirs.
+def normalise(data: Mapping[str, Any], sources: Sources | None = None) -> SequenceDef:
+    """The model of schema-valid playbook data; `template:` files are read through `sources`.
 
     Attachments are recorded by name, size and SHA-256, so changing a file makes a new version.
+    Only files inside the repository are read (see files.py); without sources, none are.
     """
     definition: dict[str, Any] = {**DEFAULTS}
     definition.update({k: v for k, v in data.items() if k != "steps"})
@@ -200,17 +198,14 @@ def normalise(
             if key in raw:
                 step[key] = raw[key]
         if "attachments" in raw:
-            step["attachments"] = [
-                describe_attachment(n, attachment_dirs) for n in raw["attachments"]
-            ]
-        if "template" in raw:
-            source = read_template(raw["template"], template_dirs)
+            step["attachments"] = [describe_attachment(n, sources) for n in raw["attachments"]]
+        if "template" in raw and sources is not None:
+            found = sources.template(raw["template"]).path
+            source = read_template(found)[0] if found is not None else None
             if source is not None:
                 step["template_source"] = source
         if "variants" in raw:
-            step["variants"] = [
-                _variant(v, template_dirs, attachment_dirs) for v in raw["variants"]
-            ]
+            step["variants"] = [_variant(v, sources) for v in raw["variants"]]
         if "winner" in raw:
             step["winner"] = raw["winner"]
         steps.append(step)
@@ -219,9 +214,7 @@ def normalise(
     return from_definition(definition)
 
 
-def _variant(
-    raw: Mapping[str, Any], template_dirs: tuple[Path, ...], attachment_dirs: tuple[Path, ...]
-) -> dict[str, Any]:
+def _variant(raw: Mapping[str, Any], sources: Sources | None) -> dict[str, Any]:
     """A variant normalised as a step's content is: its weight spelled out, files read in."""
     variant: dict[str, Any] = {
         "id": raw["id"],
@@ -231,11 +224,10 @@ def _variant(
         if key in raw:
             variant[key] = raw[key]
     if "attachments" in raw:
-        variant["attachments"] = [
-            describe_attachment(n, attachment_dirs) for n in raw["attachments"]
-        ]
-    if "template" in raw:
-        source = read_template(raw["template"], template_dirs)
+        variant["attachments"] = [describe_attachment(n, sources) for n in raw["attachments"]]
+    if "template" in raw and sources is not None:
+        found = sources.template(raw["template"]).path
+        source = read_template(found)[0] if found is not None else None
         if source is not None:
             variant["template_source"] = source
     return variant
@@ -257,43 +249,34 @@ def from_definition(definition: Mapping[str, Any]) -> SequenceDef:
     return SequenceDef(str(definition["sequence"]), definition, steps, digest_of(definition))
 
 
-def find_template(name: str, template_dirs: tuple[Path, ...]) -> Path | None:
-    """The first `templates/NAME` found in the given folders."""
-    for folder in template_dirs:
-        candidate = folder / name
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def read_template(name: str, template_dirs: tuple[Path, ...]) -> str | None:
-    found = find_template(name, template_dirs)
-    return found.read_text(encoding="utf-8") if found is not None else None
-
-
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+MAX_ATTACHMENTS_TOTAL = 2 * MAX_ATTACHMENT_BYTES  # of one message: a mail server refuses more
 
 
-def attachment_dirs_for(playbook: Path) -> tuple[Path, ...]:
-    """Where `attachments:` files are looked up: beside the playbook, attachments/ there or up."""
-    folder = playbook.resolve().parent
-    return (folder, folder / "attachments", folder.parent / "attachments")
-
-
-def find_attachment(name: str, attachment_dirs: tuple[Path, ...]) -> Path | None:
-    return find_template(name, attachment_dirs)
-
-
-def describe_attachment(name: str, attachment_dirs: tuple[Path, ...]) -> dict[str, Any]:
-    """{name, size, sha256} of an attachment file; just {name} when it cannot be found."""
-    found = find_attachment(name, attachment_dirs)
-    if found is None:
+def describe_attachment(name: str, sources: Sources | None) -> dict[str, Any]:
+    """{name, size, sha256} of an attachment file; just {name} when it cannot be found or may
+    not be read, {name, size} when it is too large to attach. A name with `..` also records
+    the repository-relative `path` it was found at: the tick sends only such names."""
+    found = sources.attachment(name) if sources is not None else None
+    if found is None or found.path is None:
         return {"name": name}
-    content = found.read_bytes()
-    return {"name": name, "size": len(content), "sha256": hashlib.sha256(content).hexdigest()}
+    described: dict[str, Any] = {"name": name}
+    if climbs(name):
+        described["path"] = found.relative
+    try:
+        status = found.path.stat()
+        if status.st_size > MAX_ATTACHMENT_BYTES:
+            return {**described, "size": status.st_size}  # not read: lint reports its size
+        stamp = (status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
+        size, digest = _digest(found.path, stamp)
+    except OSError:
+        return {"name": name}
+    return {**described, "size": size, "sha256": digest}
 
 
-def template_dirs_for(playbook: Path) -> tuple[Path, ...]:
-    """Where a playbook's `template:` files are looked up: templates/ beside it, then one up."""
-    folder = playbook.resolve().parent
-    return (folder / "templates", folder.parent / "templates")
+@functools.lru_cache(maxsize=256)
+def _digest(path: Path, stamp: tuple[int, ...]) -> tuple[int, str]:
+    """Size and SHA-256 of a file, read once however many steps or playbooks attach it (while
+    its inode, size and times stay the same; publish checks the bytes it stores again)."""
+    content = path.read_bytes()
+    return len(content), hashlib.sha256(content).hexdigest()

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from seqctl.errors import InputError
+from seqctl.playbook.files import read_template, sources_for
 from seqctl.playbook.findings import Finding, Severity
-from seqctl.playbook.model import find_template, template_dirs_for
 from seqctl.playbook.schema import CONFIG_SCHEMA, schema_findings
 from seqctl.playbook.source import LoadError, load_document
 
@@ -38,8 +38,9 @@ def repository_templates(folders: Iterable[Path]) -> list[Path]:
     """Every file in the templates/ folders a playbook in these folders can use, sorted."""
     found: set[Path] = set()
     for folder in folders:
-        for templates in template_dirs_for(folder / "playbook.yaml"):
-            if templates.is_dir():
+        sources = sources_for(folder / "playbook.yaml")
+        for templates in sources.template_dirs:
+            if templates.is_dir() and sources.repository.contains(templates.resolve()):
                 found.update(p for p in templates.rglob("*") if p.is_file())
     return sorted(found)
 
@@ -48,8 +49,9 @@ def used_templates(playbooks: Iterable[tuple[Path, Iterable[str]]]) -> set[Path]
     """The template files that playbooks (path, template names) use: lint checked them there."""
     used = set()
     for path, names in playbooks:
+        sources = sources_for(path)
         for name in names:
-            found = find_template(name, template_dirs_for(path))
+            found = sources.template(name).path
             if found is not None:
                 used.add(found.resolve())
     return used
@@ -59,12 +61,9 @@ def template_findings(path: Path, display: str) -> list[Finding]:
     """A template file alone: syntax, unsafe constructs and unknown variables, at its line:col."""
     from seqctl import template_checks  # Jinja: loaded only when there is a template to check
 
-    try:
-        source = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{display}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{display}: not UTF-8 text ({exc.reason})") from None
+    source, problem = read_template(path)
+    if source is None:
+        raise InputError(problem or f"{display}: cannot be read")
     return [
         Finding(display, p.line, p.column, p.rule, Severity.ERROR, p.message)
         for p in template_checks.check_template(source)

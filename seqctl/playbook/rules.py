@@ -12,14 +12,15 @@ from typing import Any
 
 from seqctl import template_checks
 from seqctl.durations import Unit, Wait
+from seqctl.playbook.files import Sources, read_template
 from seqctl.playbook.findings import Finding, Severity
 from seqctl.playbook.model import (
     BRANCH_FUNCTIONS,
     MAX_ATTACHMENT_BYTES,
+    MAX_ATTACHMENTS_TOTAL,
     MESSAGE_TYPES,
     SequenceDef,
     StepType,
-    find_template,
 )
 from seqctl.playbook.source import Document
 from seqctl.timeutil import is_valid_zone
@@ -34,7 +35,7 @@ class Context:
 
     document: Document
     sequence: SequenceDef
-    template_dirs: tuple[Path, ...]
+    sources: Sources  # where its template and attachment files are, inside its repository
     raw_index: tuple[int, ...]  # for each model step, its index in the file's `steps` list
     now: datetime | None = None  # the lint run's clock (--now, SEQCTL_NOW); None: the real one
 
@@ -121,55 +122,24 @@ def trailing_wait(ctx: Context) -> Iterator[Finding]:
 
 def templates(ctx: Context) -> Iterator[Finding]:
     for i, step in enumerate(ctx.sequence.steps):
-        for key in TEMPLATE_FIELDS:
-            source = step.spec.get(key)
-            if isinstance(source, str):
-                yield from _inline_template(ctx, ctx.step_path(i, key), source)
-        params = (step.spec.get("whatsapp_template") or {}).get("params", [])
-        for n, param in enumerate(params):
-            yield from _inline_template(
-                ctx, ctx.step_path(i, "whatsapp_template", "params", n), str(param)
-            )
-        name = step.spec.get("template")
-        if name is None:
-            continue
-        found = find_template(name, ctx.template_dirs)
-        if found is None:
-            looked = ", ".join(_shown(d) for d in ctx.template_dirs)
-            yield ctx.document.finding(
-                ctx.step_path(i, "template"),
-                "template-missing",
-                f"template '{name}' not found (looked in {looked})",
-            )
-            continue
-        for problem in template_checks.check_template(found.read_text(encoding="utf-8")):
-            yield Finding(
-                _shown(found),
-                problem.line,
-                problem.column,
-                problem.rule,
-                Severity.ERROR,
-                problem.message,
-            )
+        yield from _content_templates(ctx, step.spec, ctx.step_path(i))
 
 
 def attachments(ctx: Context) -> Iterator[Finding]:
     for i, step in enumerate(ctx.sequence.steps):
-        for n, item in enumerate(step.spec.get("attachments") or []):
-            path = ctx.step_path(i, "attachments", n)
-            if "sha256" not in item:
-                yield ctx.document.finding(
-                    path,
-                    "attachment-missing",
-                    f"attachment '{item['name']}' not found beside the playbook or in attachments/",
-                )
-            elif item["size"] > MAX_ATTACHMENT_BYTES:
-                yield ctx.document.finding(
-                    path,
-                    "attachment-size",
-                    f"attachment '{item['name']}' is {item['size'] / 1024 / 1024:.1f} MB: "
-                    f"at most {MAX_ATTACHMENT_BYTES // 1024 // 1024} MB (send a link instead)",
-                )
+        listed = step.spec.get("attachments") or []
+        total = sum(item.get("size", 0) for item in listed)
+        if total > MAX_ATTACHMENTS_TOTAL and all(
+            item.get("size", 0) <= MAX_ATTACHMENT_BYTES for item in listed
+        ):
+            yield ctx.document.finding(
+                ctx.step_path(i, "attachments"),
+                "attachment-size",
+                f"the attachments of step '{step.id}' come to {total / 1024 / 1024:.1f} MB: at "
+                f"most {MAX_ATTACHMENTS_TOTAL // 1024 // 1024} MB a message (send links instead)",
+            )
+        for n, item in enumerate(listed):
+            yield from _attachment(ctx, ctx.step_path(i, "attachments", n), item)
 
 
 def variants(ctx: Context) -> Iterator[Finding]:
@@ -224,16 +194,25 @@ def _content_templates(
     name = spec.get("template")
     if name is None:
         return
-    found = find_template(name, ctx.template_dirs)
+    located = ctx.sources.template(name)
+    if located.problem is not None:
+        yield ctx.document.finding((*path, "template"), "template-outside", located.problem)
+        return
+    found = located.path
     if found is None:
-        looked = ", ".join(_shown(d) for d in ctx.template_dirs)
+        inside = ctx.sources.repository.contains
+        looked = ", ".join(_shown(d) for d in ctx.sources.template_dirs if inside(d))
         yield ctx.document.finding(
             (*path, "template"),
             "template-missing",
             f"template '{name}' not found (looked in {looked})",
         )
         return
-    for problem in template_checks.check_template(found.read_text(encoding="utf-8")):
+    text, unusable = read_template(found)
+    if text is None:
+        yield ctx.document.finding((*path, "template"), "template-missing", str(unusable))
+        return
+    for problem in template_checks.check_template(text):
         yield Finding(
             _shown(found),
             problem.line,
@@ -247,7 +226,10 @@ def _content_templates(
 def _attachment(
     ctx: Context, path: tuple[str | int, ...], item: Mapping[str, Any]
 ) -> Iterator[Finding]:
-    if "sha256" not in item:
+    problem = ctx.sources.attachment(item["name"]).problem
+    if problem is not None:
+        yield ctx.document.finding(path, "attachment-outside", problem)
+    elif "sha256" not in item:
         yield ctx.document.finding(
             path,
             "attachment-missing",

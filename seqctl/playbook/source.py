@@ -1,12 +1,11 @@
 """Read a playbook's YAML keeping the file, line and column of every node.
 
-Safe loading only. Duplicate keys are errors. Dates stay strings, and `on`, `yes`, `no` stay
-strings too (YAML 1.1 would turn the `on:` block into `True:` and Norway's `NO` into `False`).
+The file is read up to a bound, composed, measured (aliases must not expand it without end, see
+bounds.py) and only then turned into data (nodes.py).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,43 +13,11 @@ from typing import Any
 
 import yaml
 
+from seqctl.playbook.bounds import MAX_FILE_CHARS, measure
 from seqctl.playbook.findings import Finding, Severity
+from seqctl.playbook.nodes import Builder, JsonPath, Loader, Position, Scalar, position_of
 
-JsonPath = tuple[str | int, ...]
-
-
-# libyaml's parser when PyYAML was built with it (it nearly always is): several times faster.
-_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _Loader(_Base):  # type: ignore[valid-type,misc]
-    """SafeLoader without the timestamp resolver and with YAML 1.2 booleans."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in (
-        "tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}  # fmt: skip
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
-
-@dataclass(frozen=True)
-class Position:
-    line: int  # 1-based
-    column: int  # 1-based
-
-
-@dataclass(frozen=True)
-class Scalar:
-    """Where a scalar's text starts and how it was written, to locate errors inside it."""
-
-    position: Position
-    style: str | None  # None plain, '|' literal, '>' folded, '"' or "'" quoted
-    content_line: int  # 1-based line of the first character of the value's content
-    content_column: int
+__all__ = ["Document", "JsonPath", "LoadError", "Position", "Scalar", "load_document"]
 
 
 @dataclass
@@ -102,20 +69,43 @@ class LoadError(Exception):
         self.findings = findings
 
 
-def _pos(mark: yaml.Mark) -> Position:
-    return Position(mark.line + 1, mark.column + 1)
+def read_bounded(path: Path) -> str | None:
+    """A YAML file's text, or None when it is longer than MAX_FILE_CHARS (it is not read whole:
+    the name may be a huge file or a device). OSError and UnicodeDecodeError: unreadable."""
+    with path.open(encoding="utf-8") as handle:
+        text = handle.read(MAX_FILE_CHARS + 1)
+    return text if len(text) <= MAX_FILE_CHARS else None
+
+
+def _too_large(shown: str) -> LoadError:
+    return LoadError(
+        [
+            Finding(
+                shown,
+                1,
+                1,
+                "too-large",
+                Severity.ERROR,
+                f"the file is longer than {MAX_FILE_CHARS:,} characters (a playbook is a few KB; "
+                "is this the right file?)",
+            )
+        ]
+    )
 
 
 def load_document(path: Path, *, display: str | None = None, text: str | None = None) -> Document:
-    """Read and compose one playbook. Raises LoadError (syntax, duplicate keys, not a mapping)."""
+    """Read and compose one playbook. Raises LoadError (syntax, duplicate keys, not a mapping,
+    too large, or aliases that expand too far)."""
     shown = display or str(path)
     if text is None:
-        text = path.read_text(encoding="utf-8")  # OSError and UnicodeDecodeError: unreadable
+        text = read_bounded(path)
+    if text is None or len(text) > MAX_FILE_CHARS:
+        raise _too_large(shown)
     try:
-        nodes = list(yaml.compose_all(text, Loader=_Loader))
+        nodes = list(yaml.compose_all(text, Loader=Loader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        where = _pos(mark) if mark is not None else Position(1, 1)
+        where = position_of(mark) if mark is not None else Position(1, 1)
         problem = " ".join(p for p in (exc.context, exc.problem) if p)
         raise LoadError(
             [
@@ -134,7 +124,7 @@ def load_document(path: Path, *, display: str | None = None, text: str | None = 
     if not nodes or nodes[0] is None:
         raise LoadError([Finding(shown, 1, 1, "empty", Severity.ERROR, "the file has no playbook")])
     if len(nodes) > 1:
-        where = _pos(nodes[1].start_mark)
+        where = position_of(nodes[1].start_mark)
         raise LoadError(
             [
                 Finding(
@@ -149,7 +139,7 @@ def load_document(path: Path, *, display: str | None = None, text: str | None = 
         )
     root = nodes[0]
     if not isinstance(root, yaml.MappingNode):
-        where = _pos(root.start_mark)
+        where = position_of(root.start_mark)
         raise LoadError(
             [
                 Finding(
@@ -162,86 +152,17 @@ def load_document(path: Path, *, display: str | None = None, text: str | None = 
                 )
             ]
         )
-    builder = _Builder(shown, text)
+    excess = measure(root)
+    if excess is not None:
+        where = position_of(excess.node.start_mark)
+        raise LoadError(
+            [Finding(shown, where.line, where.column, excess.rule, Severity.ERROR, excess.message)]
+        )
+    builder = Builder(shown, text)
     data = builder.build(root, ())
     if builder.problems:
         raise LoadError(builder.problems)
     return Document(path, shown, text, data, builder.values, builder.keys)
-
-
-class _Builder:
-    """Turn composed nodes into plain data, recording positions and duplicate keys."""
-
-    def __init__(self, display: str, text: str) -> None:
-        self.display = display
-        self.lines = text.splitlines()
-        self.loader = _Loader("")
-        self.values: dict[JsonPath, Scalar | Position] = {}
-        self.keys: dict[JsonPath, Position] = {}
-        self.problems: list[Finding] = []
-
-    def build(self, node: yaml.Node, path: JsonPath) -> Any:
-        if isinstance(node, yaml.MappingNode):
-            self.values[path] = _pos(node.start_mark)
-            return self._mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
-            self.values[path] = _pos(node.start_mark)
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        assert isinstance(node, yaml.ScalarNode)
-        self.values[path] = self._scalar(node)
-        return self.loader.construct_object(node, deep=True)
-
-    def _mapping(self, node: yaml.MappingNode, path: JsonPath) -> dict[Any, Any]:
-        self.loader.flatten_mapping(node)
-        result: dict[Any, Any] = {}
-        first_seen: dict[Any, Position] = {}
-        for key_node, value_node in node.value:
-            where = _pos(key_node.start_mark)
-            if not isinstance(key_node, yaml.ScalarNode):
-                self.problems.append(
-                    Finding(
-                        self.display,
-                        where.line,
-                        where.column,
-                        "yaml-syntax",
-                        Severity.ERROR,
-                        "a key must be plain text",
-                    )
-                )
-                continue
-            key = self.loader.construct_object(key_node)
-            if not isinstance(key, str):
-                key = str(key)
-            if key in first_seen:
-                first = first_seen[key]
-                self.problems.append(
-                    Finding(
-                        self.display,
-                        where.line,
-                        where.column,
-                        "duplicate-key",
-                        Severity.ERROR,
-                        f"duplicate key '{key}' (first defined at line {first.line})",
-                    )
-                )
-                continue
-            first_seen[key] = where
-            self.keys[(*path, key)] = where
-            result[key] = self.build(value_node, (*path, key))
-        return result
-
-    def _scalar(self, node: yaml.ScalarNode) -> Scalar:
-        start = _pos(node.start_mark)
-        style = node.style
-        if style in ("|", ">"):
-            # Block scalar: the content starts on the next line, at the block's indentation.
-            line = start.line + 1
-            while line <= len(self.lines) and not self.lines[line - 1].strip():
-                line += 1
-            text = self.lines[line - 1] if line <= len(self.lines) else ""
-            return Scalar(start, style, line, len(text) - len(text.lstrip()) + 1)
-        offset = 1 if style in ('"', "'") else 0
-        return Scalar(start, style, start.line, start.column + offset)
 
 
 def iter_paths(paths: Sequence[Path]) -> Iterator[Path]:

@@ -58,4 +58,4 @@ def test_an_unreadable_template_is_an_input_error(run: Run, write: Write) -> Non
     path.write_bytes(b"caf\xe9\n")
     result = run("lint", "templates/latin1.j2")
     assert result.exit_code == 2
-    assert "templates/latin1.j2: not UTF-8 text" in result.stderr
+    assert "template 'templates/latin1.j2' is not UTF-8 text" in result.stderr
