@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import chain, islice
+from itertools import islice
 from typing import Any
 
 from seqctl.engine import contacts, suppression
@@ -240,17 +240,7 @@ def enroll_file(
     with contacts.open_source(path) as handle:
         # Streamed, batch by batch: memory stays flat however long the file is.
         checked = contacts.Lines(handle)
-        lines = iter(checked)
-        head: list[str] = []  # what was read to see the first line (blank lines kept: row numbers)
-        for line in lines:
-            head.append(line)
-            if line.strip():
-                break
-        first = head[-1].lstrip("\ufeff \t") if head else ""
-        rest = chain(head, lines)
-        kind = contacts.format_of(path)
-        if kind is None and (first.startswith("{") or "," in first):
-            kind = contacts.Format.JSONL if first.startswith("{") else contacts.Format.CSV
+        kind, rest = contacts.sniff_keys(path, iter(checked))
         if kind is None:
             enroller.enroll_all(_keys(rest, checked, path, result), result, progress=progress)
             return result
@@ -272,11 +262,10 @@ def _keys(
     lines: Iterable[str], checked: contacts.Lines, path: str, result: EnrollReport
 ) -> Iterator[str]:
     """The contact keys of a file of keys, one a line; an unusable line is refused by number."""
-    problems = checked.problems
-    for number, line in enumerate(lines, 1):
-        if problems and number in problems:
-            result.refused.append(Refusal(f"{path}:{number}", problems[number]))
-        elif key := line.strip():
+    for key in contacts.plain_keys(lines, checked):
+        if isinstance(key, tuple):
+            result.refused.append(Refusal(f"{path}:{key[0]}", key[1]))
+        else:
             yield key
 
 

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import chain, islice
+from itertools import islice
 from typing import Any
 
 from seqctl.engine import contacts
@@ -99,21 +99,13 @@ def keys_in(path: str) -> Iterator[str | tuple[str, str]]:
     """Contact keys from a file (or `-`): one a line, or the key (else email) column of a CSV
     or JSONL of contacts. A bad row comes as (where, reason)."""
     with contacts.open_source(path) as handle:
-        lines = iter(handle)
-        head: list[str] = []
-        for line in lines:
-            head.append(line)
-            if line.strip():
-                break
-        first = head[-1].lstrip("\ufeff \t") if head else ""
-        rest = chain(head, lines)
-        kind = contacts.format_of(path)
-        if kind is None and (first.startswith("{") or "," in first):
-            kind = contacts.Format.JSONL if first.startswith("{") else contacts.Format.CSV
+        checked = contacts.Lines(handle)
+        kind, rest = contacts.sniff_keys(path, iter(checked))
         if kind is None:
-            yield from (key for line in rest if (key := line.strip().lstrip("\ufeff")))
+            for key in contacts.plain_keys(rest, checked):
+                yield (f"{path}:{key[0]}", key[1]) if isinstance(key, tuple) else key
             return
-        for row in contacts.read_contacts(rest, name=path, kind=kind):
+        for row in contacts.read_contacts(rest, name=path, kind=kind, checked=checked):
             if isinstance(row, contacts.Refusal):
                 yield (f"{path}:{row.row}", row.reason)
             else:

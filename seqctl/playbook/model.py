@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -194,16 +194,7 @@ def normalise(data: Mapping[str, Any], sources: Sources | None = None) -> Sequen
             step["waits"] = pending_waits
         if pending_day is not None:
             step["day"] = pending_day
-        for key in _STEP_CONTENT:
-            if key in raw:
-                step[key] = raw[key]
-        if "attachments" in raw:
-            step["attachments"] = [describe_attachment(n, sources) for n in raw["attachments"]]
-        if "template" in raw and sources is not None:
-            found = sources.template(raw["template"]).path
-            source = read_template(found)[0] if found is not None else None
-            if source is not None:
-                step["template_source"] = source
+        step.update(_content(raw, _STEP_CONTENT, sources))
         if "variants" in raw:
             step["variants"] = [_variant(v, sources) for v in raw["variants"]]
         if "winner" in raw:
@@ -220,17 +211,24 @@ def _variant(raw: Mapping[str, Any], sources: Sources | None) -> dict[str, Any]:
         "id": raw["id"],
         "weight": raw.get("weight", DEFAULT_VARIANT_WEIGHT),
     }
-    for key in VARIANT_CONTENT:
-        if key in raw:
-            variant[key] = raw[key]
+    variant.update(_content(raw, VARIANT_CONTENT, sources))
+    return variant
+
+
+def _content(
+    raw: Mapping[str, Any], keys: Iterable[str], sources: Sources | None
+) -> dict[str, Any]:
+    """A step's (or a variant's) content keys as written, its attachments described and its
+    template file read in (through `sources`: from inside the repository only)."""
+    content = {key: raw[key] for key in keys if key in raw}
     if "attachments" in raw:
-        variant["attachments"] = [describe_attachment(n, sources) for n in raw["attachments"]]
+        content["attachments"] = [describe_attachment(n, sources) for n in raw["attachments"]]
     if "template" in raw and sources is not None:
         found = sources.template(raw["template"]).path
         source = read_template(found)[0] if found is not None else None
         if source is not None:
-            variant["template_source"] = source
-    return variant
+            content["template_source"] = source
+    return content
 
 
 def from_definition(definition: Mapping[str, Any]) -> SequenceDef:

@@ -91,3 +91,14 @@ def test_remove_one_contact_from_every_sequence(run: Run) -> None:
         2,
         "seqctl: contact 'c5' is not enrolled in 'news'\n",
     )
+
+
+def test_a_bad_byte_in_a_file_of_keys_is_refused_by_its_line(run: Run, project: Path) -> None:
+    (project / "gone.txt").write_bytes(b"c0\nc\xff1\nc2\n")
+
+    done = run(LATER, "remove", "news", "--file", "gone.txt")
+
+    assert done.exit_code == 1  # the good lines are removed, the bad one is said
+    assert done.stderr.startswith("gone.txt:2: ")
+    assert "UTF-8" in done.stderr
+    assert running(run, "news") == ["c1", "c3", "c4"]

@@ -19,7 +19,9 @@ from seqctl.engine.contacts.source import (
     Format,
     format_of,
     open_source,
+    plain_keys,
     read_contacts,
+    sniff_keys,
 )
 
 __all__ = [
@@ -39,5 +41,7 @@ __all__ = [
     "format_of",
     "import_contacts",
     "open_source",
+    "plain_keys",
     "read_contacts",
+    "sniff_keys",
 ]

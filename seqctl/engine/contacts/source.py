@@ -91,6 +91,33 @@ def read_contacts(
     return read_jsonl(lines, checked, name)
 
 
+def sniff_keys(path: str, lines: Iterator[str]) -> tuple[Format | None, Iterator[str]]:
+    """What a file of contacts to act on holds (`enroll --file`, `remove --file`): by its
+    suffix, else by its first non-blank line: `{` JSON Lines, a comma CSV, else None (one
+    contact key a line). The lines come back whole, blank ones kept (rows keep their numbers).
+    """
+    head: list[str] = []
+    for line in lines:
+        head.append(line)
+        if line.strip():
+            break
+    first = head[-1].lstrip("\ufeff \t") if head else ""
+    kind = format_of(path)
+    if kind is None and (first.startswith("{") or "," in first):
+        kind = Format.JSONL if first.startswith("{") else Format.CSV
+    return kind, chain(head, lines)
+
+
+def plain_keys(lines: Iterable[str], checked: Lines) -> Iterator[str | tuple[int, str]]:
+    """The keys of a file of keys, one a line; an unusable line as (its number, why)."""
+    problems = checked.problems
+    for number, line in enumerate(lines, 1):
+        if problems and number in problems:
+            yield number, problems[number]
+        elif key := line.strip().lstrip("\ufeff"):
+            yield key
+
+
 def _sniff(lines: Iterator[str], name: str) -> tuple[Format, Iterator[str]]:
     seen: list[str] = []
     kind = Format.CSV
