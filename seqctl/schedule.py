@@ -111,6 +111,31 @@ def _public_holidays(country: str, subdivision: str | None, year: int) -> Mappin
     return MappingProxyType(dict(found))
 
 
+@lru_cache(maxsize=4096)
+def known_place(country: object, subdivision: object = None) -> tuple[str, str | None] | None:
+    """A contact's (country, subdivision) as the holidays package knows them, upper case; None
+    for a country it does not know. An unknown subdivision is dropped (the country's national
+    holidays still apply). Cached: the tick asks it for every contact of such a sequence."""
+    if not isinstance(country, str) or not country.strip():
+        return None
+    code = country.strip().upper()
+    known = _supported()
+    if code not in known:
+        return None
+    sub = subdivision.strip().upper() if isinstance(subdivision, str) else None
+    return code, sub if sub in known[code] else None
+
+
+@lru_cache(maxsize=1)
+def _supported() -> Mapping[str, frozenset[str]]:
+    import holidays
+
+    listed: dict[str, list[str]] = holidays.list_supported_countries()
+    return MappingProxyType(
+        {code: frozenset(s.upper() for s in subs) for code, subs in listed.items()}
+    )
+
+
 @dataclass(frozen=True)
 class Calendar:
     """Everything needed to say when a step may happen for one contact."""

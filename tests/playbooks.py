@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-# approval: auto sends without a person's OK; lint wants the consent that allows it on record.
-AUTO_SEND = 'approval: auto\nconsent: {by: ana@acme.test, at: "2026-11-01"}\n'
+# approval: auto sends without a person's OK; lint wants the consent that allows it on record,
+# given by the sequence's owner (auto_playbook names ana as the owner unless settings do).
+AUTO_SEND = 'approval: auto\nconsent: {by: ana@acme.test, at: "2025-11-01"}\n'
 HELLO = """
   - id: hello
     type: email
@@ -15,7 +16,8 @@ HELLO = """
 def auto_playbook(sequence: str, *steps: str, settings: str = "") -> str:
     """The playbook of `sequence`, sending without approval: `settings` lines, then `steps`."""
     listed = "".join(step.lstrip("\n") for step in steps)
-    return f"\nsequence: {sequence}\n{AUTO_SEND}{settings}steps:\n{listed}"
+    owner = "" if "owner:" in settings else "owner: ana@acme.test\n"
+    return f"\nsequence: {sequence}\n{owner}{AUTO_SEND}{settings}steps:\n{listed}"
 
 
 # From Ana: hello by first name, a call three hours later, a brochure a day after that.

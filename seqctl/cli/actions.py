@@ -94,10 +94,17 @@ def actions(
     context.more_note(len(rows), limit)
 
 
-def _close(ctx: typer.Context, action_id: int, skipped: bool, by: str | None) -> None:
+def _close(
+    ctx: typer.Context, action_id: int, skipped: bool, by: str | None, as_user: str | None
+) -> None:
     who = by or os.environ.get("USER")
     action, state = queue.close(
-        context.store(ctx), action_id, now=context.now(ctx), skipped=skipped, by=who
+        context.store(ctx),
+        action_id,
+        now=context.now(ctx),
+        skipped=skipped,
+        by=who,
+        viewer=viewer(ctx, as_user),
     )
     verb = "skipped" if skipped else "done"
     typer.echo(
@@ -110,12 +117,13 @@ def done(
     ctx: typer.Context,
     action_id: Annotated[int, typer.Argument(help="The action id (seqctl actions).")],
     by: ByOption = None,
+    as_user: AsOption = None,
 ) -> None:
     """Mark an action done: the next step's wait counts from now.
 
     Example: seqctl done 42 --by ana@acme.test
     """
-    _close(ctx, action_id, False, by)
+    _close(ctx, action_id, False, by, as_user)
 
 
 @app.command()
@@ -123,9 +131,10 @@ def skip(
     ctx: typer.Context,
     action_id: Annotated[int, typer.Argument(help="The action id (seqctl actions).")],
     by: ByOption = None,
+    as_user: AsOption = None,
 ) -> None:
     """Skip an action: the enrollment moves on (skipping the last step completes it).
 
     Example: seqctl skip 42
     """
-    _close(ctx, action_id, True, by)
+    _close(ctx, action_id, True, by, as_user)

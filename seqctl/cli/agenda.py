@@ -9,7 +9,13 @@ from typing import Annotated
 import typer
 
 from seqctl.cli import context
-from seqctl.cli.options import JsonOption, SequenceArgument, SequenceFilterOption
+from seqctl.cli.options import (
+    AsOption,
+    JsonOption,
+    SequenceArgument,
+    SequenceFilterOption,
+    viewer,
+)
 from seqctl.cli.root import app
 from seqctl.engine import agenda as planning
 from seqctl.engine import missing as lacking
@@ -32,6 +38,7 @@ def agenda(
             "--owner", help="Only this owner (or assignee of actions).", show_default=False
         ),
     ] = None,
+    as_user: AsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Automatic messages and actions per UTC day, sequence and owner, against daily limits.
@@ -42,7 +49,12 @@ def agenda(
     Example: seqctl agenda --days 3 --owner ana@acme.test
     """
     rows = planning.agenda(
-        context.store(ctx), context.now(ctx), days=days, sequence=sequence, owner=owner
+        context.store(ctx),
+        context.now(ctx),
+        days=days,
+        sequence=sequence,
+        owner=owner,
+        viewer=viewer(ctx, as_user),
     )
     if as_json:
         context.emit_json([row.as_json() for row in rows])
@@ -65,6 +77,7 @@ def missing(
             "--out", "-o", help="Write the CSV here (default: standard output).", show_default=False
         ),
     ] = None,
+    as_user: AsOption = None,
 ) -> None:
     """Enrolled contacts lacking a value a step ahead of them needs, as a CSV to fill in.
 
@@ -75,7 +88,9 @@ def missing(
 
     Example: seqctl missing welcome-series --out fill-me.csv
     """
-    report = lacking.find_missing(context.store(ctx), sequence, context.now(ctx))
+    report = lacking.find_missing(
+        context.store(ctx), sequence, context.now(ctx), viewer=viewer(ctx, as_user)
+    )
     if out is None:
         report.write_csv(sys.stdout)
     else:

@@ -9,7 +9,7 @@ import typer
 
 from seqctl.cli import context
 from seqctl.cli.actions import ByOption
-from seqctl.cli.options import JsonOption, LimitOption, SequenceFilterOption
+from seqctl.cli.options import AsOption, JsonOption, LimitOption, SequenceFilterOption, viewer
 from seqctl.cli.root import app
 from seqctl.engine import approvals as gate
 from seqctl.errors import InputError
@@ -28,6 +28,7 @@ def list_approvals(
         typer.Option("--all", help="Also those on hold in a paused sequence (marked paused)."),
     ] = False,
     limit: LimitOption = 0,
+    as_user: AsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Messages waiting for a person's OK, rendered exactly as they would go out.
@@ -37,7 +38,9 @@ def list_approvals(
     Example: seqctl approvals --json
     """
     if preview:
-        rules = gate.preview_rules(context.store(ctx), context.now(ctx), sequence)
+        rules = gate.preview_rules(
+            context.store(ctx), context.now(ctx), sequence, viewer=viewer(ctx, as_user)
+        )
         if as_json:
             context.emit_json(rules)
             return
@@ -61,7 +64,8 @@ def list_approvals(
             else "no auto_approve rules"
         )
         return
-    waiting = gate.waiting(context.store(ctx), sequence, paused=all_)[: limit or None]
+    found = gate.waiting(context.store(ctx), sequence, paused=all_, viewer=viewer(ctx, as_user))
+    waiting = found[: limit or None]
     keys = ("id", "sequence", "contact", "step", "channel", "to", "subject", "body", "variant")
     data = [{**m.as_json(keys), "paused": held} for m, held in waiting]
     if as_json:
@@ -108,6 +112,7 @@ def approve(
         ),
     ] = None,
     by: ByOption = None,
+    as_user: AsOption = None,
 ) -> None:
     """Approve messages: the next tick sends them.
 
@@ -120,13 +125,22 @@ def approve(
     if all_:
         if subject is not None or body is not None:
             raise InputError("--subject/--body edit one message: give its id, not --all")
-        count = gate.approve_all(store, now=context.now(ctx), by=who, sequence=sequence)
-        held = len(gate.waiting(store, sequence, paused=True))
+        who_sees = viewer(ctx, as_user)
+        count = gate.approve_all(
+            store, now=context.now(ctx), by=who, sequence=sequence, viewer=who_sees
+        )
+        held = len(gate.waiting(store, sequence, paused=True, viewer=who_sees))
         note = f"; {held} on hold in paused sequences (approve them by id)" if held else ""
         typer.echo(f"approved {count} message{'s' if count != 1 else ''}{note}")
         return
     approved = gate.approve(
-        store, list(ids or []), now=context.now(ctx), by=who, subject=subject, body=body
+        store,
+        list(ids or []),
+        now=context.now(ctx),
+        by=who,
+        subject=subject,
+        body=body,
+        viewer=viewer(ctx, as_user),
     )
     typer.echo(f"approved {len(approved)} message{'s' if len(approved) != 1 else ''}")
     for message in gate.on_hold(store, approved):
@@ -141,6 +155,7 @@ def reject(
         str | None, typer.Option("--reason", help="Why (kept in the timeline).", show_default=False)
     ] = None,
     by: ByOption = None,
+    as_user: AsOption = None,
 ) -> None:
     """Reject a message: it is never sent and the enrollment moves on to its next step.
 
@@ -152,5 +167,6 @@ def reject(
         now=context.now(ctx),
         by=by or os.environ.get("USER"),
         reason=reason,
+        viewer=viewer(ctx, as_user),
     )
     typer.echo(f"message {message_id}: rejected; enrollment is {state}")

@@ -7,7 +7,7 @@ import os
 import typer
 
 from seqctl.cli import context
-from seqctl.cli.options import ContactOption, JsonOption, SequenceArgument
+from seqctl.cli.options import AsOption, ContactOption, JsonOption, SequenceArgument, viewer
 from seqctl.cli.root import app
 from seqctl.engine import doctor as doctoring
 from seqctl.errors import ExitCode
@@ -18,6 +18,7 @@ def doctor(
     ctx: typer.Context,
     sequence: SequenceArgument,
     contact: ContactOption,
+    as_user: AsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Check, in order, why a contact is or is not getting a sequence's next step.
@@ -25,7 +26,9 @@ def doctor(
     The first failing check is the answer; exit 1 when one failed.
     Example: seqctl doctor welcome-series --contact ana@example.com
     """
-    checks = doctoring.diagnose(context.store(ctx), sequence, contact, now=context.now(ctx))
+    checks = doctoring.diagnose(
+        context.store(ctx), sequence, contact, now=context.now(ctx), viewer=viewer(ctx, as_user)
+    )
     if as_json:
         context.emit_json([{"check": c.name, "ok": c.ok, "detail": c.detail} for c in checks])
     else:

@@ -47,6 +47,7 @@ def enroll(
             help="An enrollment variable NAME=VALUE (enrollment.NAME in templates).",
         ),
     ] = None,
+    as_user: AsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Put contacts on a sequence (its newest version). Safe to repeat: nobody is enrolled twice.
@@ -56,6 +57,7 @@ def enroll(
     if not contact and file is None:
         raise InputError("name contacts with --contact KEY or --file FILE")
     store, now, variables = context.store(ctx), context.now(ctx), parse_pairs(var or [], "--var")
+    who = viewer(ctx, as_user)
     with progress("enrolling") as enrolling:
         if file is not None:
             report = enrollment.enroll_file(
@@ -66,10 +68,17 @@ def enroll(
                 variables=variables,
                 extra_keys=contact or [],
                 progress=enrolling.add,
+                viewer=who,
             )
         else:
             report = enrollment.enroll(
-                store, sequence, contact or [], now=now, variables=variables, progress=enrolling.add
+                store,
+                sequence,
+                contact or [],
+                now=now,
+                variables=variables,
+                progress=enrolling.add,
+                viewer=who,
             )
     if as_json:
         context.emit_json(report.as_json())
@@ -110,7 +119,7 @@ def list_enrollments(
     if state is not None and state not in reports.STATES:
         raise InputError(f"--state {state!r}: one of {', '.join(reports.STATES)}")
     store, who = context.store(ctx), viewer(ctx, as_user)
-    if sequence is not None and store.sequence(sequence) is not None:
+    if sequence is not None:
         catalog.require_visible(store, sequence, who)
     rows = reports.enrollments(
         store,
@@ -161,6 +170,7 @@ def remove(
     reason: Annotated[
         str, typer.Option("--reason", help="Why (shown in the timeline).")
     ] = "removed by a person",
+    as_user: AsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Take contacts off a sequence (or off all of them): nothing more is sent to them, their
@@ -172,13 +182,13 @@ def remove(
         raise InputError("name a sequence, or give --all-sequences (not both)")
     if not contact and file is None:
         raise InputError("give --contact KEY or --file FILE")
-    store, now = context.store(ctx), context.now(ctx)
+    store, now, who = context.store(ctx), context.now(ctx), viewer(ctx, as_user)
     if sequence is not None and contact and len(contact) == 1 and file is None and not as_json:
-        enrollment.remove(store, sequence, contact[0], now=now, reason=reason)
+        enrollment.remove(store, sequence, contact[0], now=now, reason=reason, viewer=who)
         typer.echo(f"{contact[0]}: removed from {sequence}")
         return
     keys = chain(contact or [], removal.keys_in(str(file)) if file is not None else [])
-    report = removal.remove_many(store, sequence, keys, now=now, reason=reason)
+    report = removal.remove_many(store, sequence, keys, now=now, reason=reason, viewer=who)
     if as_json:
         context.emit_json(report.as_json())
     else:

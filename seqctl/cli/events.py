@@ -12,7 +12,15 @@ from typing import Annotated
 import typer
 
 from seqctl.cli import context
-from seqctl.cli.options import ContactOption, JsonOption, LimitOption, file_option, parse_pairs
+from seqctl.cli.options import (
+    AsOption,
+    ContactOption,
+    JsonOption,
+    LimitOption,
+    file_option,
+    parse_pairs,
+    viewer,
+)
 from seqctl.cli.root import app
 from seqctl.engine import events as incoming
 from seqctl.engine import suppression
@@ -83,6 +91,7 @@ def event(
             "--id", show_default=False, help="The event's id: the same id twice is recorded once."
         ),
     ] = None,
+    as_user: AsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Record one event and apply the playbook's rules (a reply ends the sequence, ...).
@@ -99,7 +108,8 @@ def event(
     }
     now = context.now(ctx)
     parsed = incoming.parse_event(fields, now=now)
-    _report(incoming.record(context.store(ctx), [("event", parsed)], now=now), as_json)
+    who = viewer(ctx, as_user)
+    _report(incoming.record(context.store(ctx), [("event", parsed)], now=now, viewer=who), as_json)
 
 
 @events_app.command("import")
@@ -108,6 +118,7 @@ def import_events(
     file: Annotated[
         str, typer.Argument(help="A JSON Lines file of events, or - for stdin.", show_default=False)
     ],
+    as_user: AsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Record events from JSON Lines: {"type", "contact", "at"?, "sequence"?, "id"?, "data"?}.
@@ -117,7 +128,8 @@ def import_events(
     now = context.now(ctx)
     store = context.store(ctx)
     with open_source(file) as handle:
-        report = incoming.record(store, incoming.read_events(handle, name=file, now=now), now=now)
+        events = incoming.read_events(handle, name=file, now=now)
+        report = incoming.record(store, events, now=now, viewer=viewer(ctx, as_user))
     _report(report, as_json)
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from seqctl.cli import context
+from seqctl.cli.options import AsOption, viewer
 from seqctl.cli.root import app
 from seqctl.engine import graph as graphing
 
@@ -33,12 +34,13 @@ def graph(
             "--version", "-v", help="A version number (default: the newest).", show_default=False
         ),
     ] = None,
+    as_user: AsOption = None,
 ) -> None:
     """Print a sequence as a diagram: its steps, waits, branches and exits.
 
     Example: seqctl graph welcome-series --format dot | dot -Tsvg > welcome.svg
     """
-    model = graphing.load(context.store(ctx), sequence, version)
+    model = graphing.load(context.store(ctx), sequence, version, viewer=viewer(ctx, as_user))
     if fmt is GraphFormat.DOT:
         typer.echo(graphing.dot(model, title=model.name), nl=False)
     else:

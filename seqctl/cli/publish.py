@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -89,24 +90,33 @@ def _gone_json(store: Store, gone: archive.Gone) -> dict[str, object]:
             "source": gone.source}  # fmt: skip
 
 
+class DiffFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
 @app.command()
 def diff(
     ctx: typer.Context,
     paths: PathsArgument = None,
-    as_json: JsonOption = False,
+    fmt: Annotated[
+        DiffFormat,
+        typer.Option("--format", "-f", help="text (for people and pull requests) or json."),
+    ] = DiffFormat.TEXT,
+    as_json: Annotated[bool, typer.Option("--json", help="The same as --format json.")] = False,
 ) -> None:
-    """Show, step by step, what publishing the playbooks would change.
+    """Show what publishing the playbooks would change: every changed field, old and new value.
 
-    Example: seqctl diff playbooks/welcome.yaml
+    Example: seqctl diff playbooks/welcome.yaml --format json
     """
     store = context.store(ctx)
     try:
-        _, planned = publishing.plan(store, default_paths(ctx, paths))
+        _, planned = publishing.plan(store, default_paths(ctx, paths), now=context.now(ctx))
     except publishing.LintFailed as exc:
         typer.echo(text(exc.result), err=True)
         raise
     missing = archive.gone(store, default_paths(ctx, paths), [p.sequence.id for p in planned])
-    if as_json:
+    if as_json or fmt is DiffFormat.JSON:
         context.emit_json([p.as_json() for p in planned] + [_gone_json(store, g) for g in missing])
         return
     for item in planned:
@@ -116,6 +126,7 @@ def diff(
         before = f"version {item.current.number}" if item.current else "nothing published"
         typer.echo(f"{item.sequence.id}: {before} -> version {item.version}")
         for change in item.changes:
-            typer.echo(f"  {change}")
+            for line in change.lines():
+                typer.echo(f"  {line}".rstrip())
     for gone in missing:
         typer.echo(str(gone))

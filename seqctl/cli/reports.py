@@ -19,9 +19,7 @@ from seqctl.cli.root import app
 from seqctl.engine import catalog, reports
 from seqctl.engine import migrate as migration
 from seqctl.engine import preview as previewing
-from seqctl.engine.publishing import LintFailed
 from seqctl.errors import NotFound
-from seqctl.playbook.report import text as lint_report
 from seqctl.timeutil import parse_instant
 
 # The columns of `status`, in funnel order.
@@ -161,13 +159,14 @@ def _funnel_row(step: dict[str, Any]) -> list[Any]:
 def timeline(
     ctx: typer.Context,
     contact: Annotated[str, typer.Argument(help="The contact key.", show_default=False)],
+    as_user: AsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Everything that happened to a contact, in order.
 
     Example: seqctl timeline ana@example.com
     """
-    rows = reports.timeline(context.store(ctx), contact)
+    rows = reports.timeline(context.store(ctx), contact, viewer=viewer(ctx, as_user))
     if as_json:
         context.emit_json(rows)
         return
@@ -192,6 +191,7 @@ def preview(
             "--start", show_default=False, help="When the contact is enrolled (default: now)."
         ),
     ] = None,
+    as_user: AsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """The schedule and messages a contact would get, if every step were done when due.
@@ -202,11 +202,9 @@ def preview(
     record = store.contact(contact)
     if record is None:
         raise NotFound(f"no contact '{contact}' (seqctl contacts import adds contacts)")
-    try:
-        version = previewing.load_for_preview(store, playbook)
-    except LintFailed as exc:
-        typer.echo(lint_report(exc.result), err=True)
-        raise
+    version = previewing.load_for_preview(
+        store, playbook, now=context.now(ctx), viewer=viewer(ctx, as_user)
+    )
     when = parse_instant(start, what="--start") if start else context.now(ctx)
     enrolled = store.enrollments(sequence=version.sequence, contact=contact)
     plan = previewing.preview(
@@ -214,14 +212,19 @@ def preview(
         record.fields(),
         start=when,
         enrollment=max((e.id for e in enrolled), default=None),
+        blocked=previewing.blocked(store, version, record),
     )
     if as_json:
         context.emit_json(plan)
         return
+    if plan and plan[0].get("holidays"):
+        typer.echo(f"holidays: {plan[0]['holidays']}")
     for entry in plan:
         typer.echo(f"{entry['due_at']}  {entry['step']} ({entry['type']}, {entry['mode']})")
         if entry.get("error"):
             typer.echo(f"  ! {entry['error']}")
+        if entry.get("channel_reason"):
+            typer.echo(f"  Channel: {entry['channel']} to {entry['to']}: {entry['channel_reason']}")
         if entry.get("variant"):
             typer.echo(f"  Variant: {entry['variant']}")
         if entry.get("variants"):
@@ -252,6 +255,7 @@ def migrate(
         ),
     ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would move.")] = False,
+    as_user: AsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Move running enrollments to another version, keeping their step by id.
@@ -259,7 +263,13 @@ def migrate(
     Example: seqctl migrate welcome-series --to 2
     """
     report = migration.migrate(
-        context.store(ctx), sequence, to, now=context.now(ctx), force=force, dry_run=dry_run
+        context.store(ctx),
+        sequence,
+        to,
+        now=context.now(ctx),
+        force=force,
+        dry_run=dry_run,
+        viewer=viewer(ctx, as_user),
     )
     if as_json:
         context.emit_json(report.as_json())

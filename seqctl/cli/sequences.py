@@ -119,18 +119,22 @@ def _variants(step: dict[str, object]) -> str:
     return f"{shown}; winner {step['winner']}" if step.get("winner") else shown
 
 
-def _set_status(ctx: typer.Context, sequence: str, status: str, verb: str) -> None:
-    before = lifecycle.set_status(context.store(ctx), sequence, status, context.now(ctx))
+def _set_status(
+    ctx: typer.Context, sequence: str, status: str, verb: str, as_user: str | None
+) -> None:
+    before = lifecycle.set_status(
+        context.store(ctx), sequence, status, context.now(ctx), viewer=viewer(ctx, as_user)
+    )
     typer.echo(f"{sequence}: {verb}" if before != status else f"{sequence}: already {status}")
 
 
 @app.command()
-def activate(ctx: typer.Context, sequence: SequenceArgument) -> None:
+def activate(ctx: typer.Context, sequence: SequenceArgument, as_user: AsOption = None) -> None:
     """Start a sequence: new ones are drafts until activated.
 
     Example: seqctl activate welcome-series
     """
-    _set_status(ctx, sequence, "active", "active")
+    _set_status(ctx, sequence, "active", "active", as_user)
 
 
 ContactOption = Annotated[
@@ -145,26 +149,44 @@ ContactOption = Annotated[
 
 
 @app.command()
-def pause(ctx: typer.Context, sequence: SequenceArgument, contact: ContactOption = None) -> None:
+def pause(
+    ctx: typer.Context,
+    sequence: SequenceArgument,
+    contact: ContactOption = None,
+    as_user: AsOption = None,
+) -> None:
     """Pause a whole sequence (or one contact's enrollment): countdowns freeze where they are.
 
     Example: seqctl pause welcome-series --contact ana@example.com
     """
     if contact is None:
-        _set_status(ctx, sequence, "paused", "paused")
+        _set_status(ctx, sequence, "paused", "paused", as_user)
         return
-    enrollment.pause(context.store(ctx), sequence, contact, now=context.now(ctx))
+    enrollment.pause(
+        context.store(ctx),
+        sequence,
+        contact,
+        now=context.now(ctx),
+        viewer=viewer(ctx, as_user),
+    )
     typer.echo(f"{contact}: paused in {sequence}")
 
 
 @app.command()
-def resume(ctx: typer.Context, sequence: SequenceArgument, contact: ContactOption = None) -> None:
+def resume(
+    ctx: typer.Context,
+    sequence: SequenceArgument,
+    contact: ContactOption = None,
+    as_user: AsOption = None,
+) -> None:
     """Resume a paused sequence (or enrollment): due times move later by the time spent paused.
 
     Example: seqctl resume welcome-series
     """
     if contact is None:
-        _set_status(ctx, sequence, "active", "resumed")
+        _set_status(ctx, sequence, "active", "resumed", as_user)
         return
-    enrollment.resume(context.store(ctx), sequence, contact, now=context.now(ctx))
+    enrollment.resume(
+        context.store(ctx), sequence, contact, now=context.now(ctx), viewer=viewer(ctx, as_user)
+    )
     typer.echo(f"{contact}: resumed in {sequence}")

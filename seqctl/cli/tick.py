@@ -15,11 +15,13 @@ from seqctl.channels import ChannelSet
 from seqctl.cli import context, signals
 from seqctl.cli.logs import LogFormat, LogFormatOption, json_line, log
 from seqctl.cli.options import (
+    AsOption,
     ContactFilterOption,
     JsonOption,
     LimitOption,
     SequenceFilterArgument,
     SequenceFilterOption,
+    viewer,
 )
 from seqctl.cli.progress import progress
 from seqctl.cli.root import app
@@ -280,6 +282,7 @@ def messages(
     ] = None,
     sequence: SequenceFilterOption = None,
     limit: LimitOption = 0,
+    as_user: AsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """The outbox: every message with its status, attempts and error.
@@ -288,7 +291,15 @@ def messages(
     """
     if status is not None and status not in MESSAGE_STATUSES:
         raise InputError(f"--status {status!r}: one of {', '.join(MESSAGE_STATUSES)}")
-    rows = context.store(ctx).messages(status=status, sequence=sequence, limit=limit or None)
+    from seqctl.engine import reports  # here: a tick from cron does not load the reports
+
+    rows = reports.messages(
+        context.store(ctx),
+        status=status,
+        sequence=sequence,
+        limit=limit or None,
+        viewer=viewer(ctx, as_user),
+    )
     keys = (
         "id",
         "sequence",
@@ -334,6 +345,7 @@ def retry(
     ctx: typer.Context,
     sequence: SequenceFilterArgument = None,
     contact: ContactFilterOption = None,
+    as_user: AsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Give failed enrollments another go: failed messages are sent again, failed steps re-run.
@@ -342,7 +354,11 @@ def retry(
     down: nothing to do). Example: seqctl retry welcome-series --contact ana@example.com
     """
     report = retrying.retry(
-        context.store(ctx), now=context.now(ctx), sequence=sequence, contact=contact
+        context.store(ctx),
+        now=context.now(ctx),
+        sequence=sequence,
+        contact=contact,
+        viewer=viewer(ctx, as_user),
     )
     if as_json:
         context.emit_json(report.as_json())

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from seqctl.engine.advance import finish_step
-from seqctl.engine.catalog import Audience
+from seqctl.engine.catalog import Audience, visible
 from seqctl.engine.onhold import OnHold
 from seqctl.engine.runtime import Versions
 from seqctl.engine.visibility import Viewer
@@ -161,11 +161,20 @@ def _upcoming(
 
 
 def close(
-    store: Store, action_id: int, *, now: datetime, skipped: bool = False, by: str | None = None
+    store: Store,
+    action_id: int,
+    *,
+    now: datetime,
+    skipped: bool = False,
+    by: str | None = None,
+    viewer: Viewer | None = None,
 ) -> tuple[ActionRecord, str]:
-    """Mark an action done (or skipped); its enrollment moves on from now. Returns the new state."""
+    """Mark an action done (or skipped); its enrollment moves on from now. Returns the new state.
+
+    An action of a sequence the viewer may not see is not found, as one that does not exist.
+    """
     action = store.action(action_id)
-    if action is None:
+    if action is None or not visible(store, action.sequence, viewer):
         raise NotFound(f"no action {action_id} (seqctl actions lists them)")
     if action.status != "open":
         raise SeqctlError(f"action {action_id} is already {action.status}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from seqctl.engine.runtime import RunnableVersion, Versions
+from seqctl.engine.runtime import Place, RunnableVersion, Versions
 from seqctl.store import Store
 from seqctl.store.records import EnrollmentRecord, Transition
 from seqctl.timeutil import format_instant, from_db
@@ -31,11 +31,18 @@ def moved_on(
     kind: str,
     step_id: str | None,
     detail: str | None = None,
+    place: Place | None = None,
 ) -> list[Transition]:
-    """The step is done at done_at: schedule step next_index, or complete the enrollment."""
+    """The step is done at done_at: schedule step next_index, or complete the enrollment.
+
+    `place`: the contact's own country for holidays (RunnableVersion.place_of), if any."""
     at = _iso(done_at)
     due = version.due_text(
-        next_index, anchor=done_at, enrolled_at=enrolled_at, contact_zone=contact_zone
+        next_index,
+        anchor=done_at,
+        enrolled_at=enrolled_at,
+        contact_zone=contact_zone,
+        place=place,
     )
     if due is None:
         return [
@@ -72,6 +79,7 @@ def finish_step(
         kind=kind,
         step_id=step_id,
         detail=detail,
+        place=version.place_of(contact.fields()) if contact else None,
     )
     store.apply(moves)
     return moves[-1].state

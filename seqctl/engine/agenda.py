@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from seqctl.engine.runtime import RunnableVersion, Versions
+from seqctl.engine.catalog import admitted, require_visible
+from seqctl.engine.runtime import Place, RunnableVersion, Versions
+from seqctl.engine.visibility import Viewer
 from seqctl.playbook.model import MESSAGE_TYPES, Step, StepType
 from seqctl.store import Store
 from seqctl.timeutil import format_instant, from_db
@@ -66,6 +68,7 @@ def forecast(
     enrolled_at: datetime,
     zone: str | None,
     until: datetime,
+    place: Place | None = None,
 ) -> Iterator[tuple[Step, datetime]]:
     """Step `index` (due at `due`) and those after it, each done when due, until a branch."""
     walked = 0
@@ -77,7 +80,9 @@ def forecast(
         yield step, moment
         walked += 1
         following = version.after(index)
-        moment = version.due(following, anchor=moment, enrolled_at=enrolled_at, contact_zone=zone)
+        moment = version.due(
+            following, anchor=moment, enrolled_at=enrolled_at, contact_zone=zone, place=place
+        )
         index = following
 
 
@@ -103,12 +108,16 @@ def agenda(
     days: int = 7,
     sequence: str | None = None,
     owner: str | None = None,
+    viewer: Viewer | None = None,
 ) -> list[AgendaDay]:
     """Messages and actions per UTC day from now for `days` days, against each daily limit.
 
     Counts are kept per (day, sequence, owner) as enrollments stream by: memory does not grow
     with their number. Only active sequences count; what is already due counts on today.
     """
+    if sequence is not None:
+        require_visible(store, sequence, viewer)
+    among = admitted(store, viewer)
     until = window_end(now, days)
     stamp, until_stamp = format_instant(now) or "", format_instant(until) or ""
     versions = Versions(store)
@@ -117,7 +126,11 @@ def agenda(
     def is_running(sequence_id: str) -> bool:
         if sequence_id not in running:
             record = store.sequence(sequence_id)
-            running[sequence_id] = record is not None and record.status == "active"
+            running[sequence_id] = (
+                record is not None
+                and record.status == "active"
+                and (among is None or sequence_id in among)
+            )
         return running[sequence_id]
 
     counts: Counter[tuple[str, str, str | None, str]] = Counter()
@@ -136,6 +149,7 @@ def agenda(
             enrolled_at=enrolled_at,
             zone=contact.timezone,
             until=until,
+            place=version.place_of(contact.fields()),
         )
         for step, moment in steps:
             kind = kind_of(step)

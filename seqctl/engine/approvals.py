@@ -7,26 +7,39 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from seqctl.engine.advance import exit_enrollment, finish_step
+from seqctl.engine.catalog import admitted, require_visible, visible
 from seqctl.engine.events import rule_for
 from seqctl.engine.onhold import OnHold
 from seqctl.engine.runtime import Versions
 from seqctl.engine.steps import DueEnrollment
+from seqctl.engine.visibility import Viewer
 from seqctl.errors import NotFound, SeqctlError
 from seqctl.store import Store
 from seqctl.store.records import MessageRecord, Transition
 from seqctl.timeutil import format_instant
 
 
-def pending(store: Store, sequence: str | None = None) -> list[MessageRecord]:
-    return store.messages(status="pending_approval", sequence=sequence)
+def pending(
+    store: Store, sequence: str | None = None, *, viewer: Viewer | None = None
+) -> list[MessageRecord]:
+    """Messages waiting for an OK (of a sequence), of the sequences the viewer may see."""
+    if sequence is not None:
+        require_visible(store, sequence, viewer)
+    waiting = store.messages(status="pending_approval", sequence=sequence)
+    among = admitted(store, viewer)
+    return waiting if among is None else [m for m in waiting if m.sequence in among]
 
 
 def waiting(
-    store: Store, sequence: str | None = None, *, paused: bool = False
+    store: Store,
+    sequence: str | None = None,
+    *,
+    paused: bool = False,
+    viewer: Viewer | None = None,
 ) -> list[tuple[MessageRecord, bool]]:
     """Messages waiting for approval, each with whether it is on hold (a paused sequence or
-    enrollment); those on hold only with `paused`."""
-    found = pending(store, sequence)
+    enrollment); those on hold only with `paused`. Only of sequences the viewer may see."""
+    found = pending(store, sequence, viewer=viewer)
     held = OnHold(store).held((m.sequence, m.enrollment) for m in found)
     return [(m, m.enrollment in held) for m in found if paused or m.enrollment not in held]
 
@@ -37,9 +50,9 @@ def on_hold(store: Store, messages: Sequence[MessageRecord]) -> list[MessageReco
     return [m for m in messages if m.enrollment in held]
 
 
-def _pending_message(store: Store, message_id: int) -> MessageRecord:
+def _pending_message(store: Store, message_id: int, viewer: Viewer | None) -> MessageRecord:
     message = store.message(message_id)
-    if message is None:
+    if message is None or not visible(store, message.sequence, viewer):
         raise NotFound(f"no message {message_id} (seqctl approvals lists those waiting)")
     if message.status != "pending_approval":
         raise SeqctlError(
@@ -56,9 +69,10 @@ def approve(
     by: str | None,
     subject: str | None = None,
     body: str | None = None,
+    viewer: Viewer | None = None,
 ) -> list[MessageRecord]:
     """Release messages to the outbox; the next tick sends them. Edits apply to one message."""
-    messages = [_pending_message(store, i) for i in ids]
+    messages = [_pending_message(store, i, viewer) for i in ids]
     if (subject is not None or body is not None) and len(messages) != 1:
         raise SeqctlError("edit one message at a time (--subject/--body with a single ID)")
     stamp = format_instant(now) or ""
@@ -91,19 +105,39 @@ def approve(
     return messages
 
 
-def approve_all(store: Store, *, now: datetime, by: str | None, sequence: str | None = None) -> int:
-    """Release every message waiting for approval (of a sequence); the next tick sends them."""
-    if sequence is not None and store.sequence(sequence) is None:
-        raise NotFound(f"no sequence '{sequence}'")
+def approve_all(
+    store: Store,
+    *,
+    now: datetime,
+    by: str | None,
+    sequence: str | None = None,
+    viewer: Viewer | None = None,
+) -> int:
+    """Release every message waiting for approval (of a sequence, of the sequences the viewer
+    may see); the next tick sends them."""
+    if sequence is not None:
+        require_visible(store, sequence, viewer)
+        if store.sequence(sequence) is None:
+            raise NotFound(f"no sequence '{sequence}'")
+    among = admitted(store, viewer)
+    stamp = format_instant(now) or ""
     with store.transaction():
-        return store.approve_pending(format_instant(now) or "", by, sequence)
+        if among is None or sequence is not None:
+            return store.approve_pending(stamp, by, sequence)
+        return sum(store.approve_pending(stamp, by, seen) for seen in sorted(among))
 
 
 def reject(
-    store: Store, message_id: int, *, now: datetime, by: str | None, reason: str | None = None
+    store: Store,
+    message_id: int,
+    *,
+    now: datetime,
+    by: str | None,
+    reason: str | None = None,
+    viewer: Viewer | None = None,
 ) -> str:
     """Do not send this message; the enrollment moves on to its next step. Returns its state."""
-    message = _pending_message(store, message_id)
+    message = _pending_message(store, message_id, viewer)
     enrollment = store.enrollment(message.enrollment)
     assert enrollment is not None
     stamp = format_instant(now) or ""
@@ -138,8 +172,17 @@ def reject(
         return state
 
 
-def preview_rules(store: Store, now: datetime, sequence: str | None = None) -> list[dict[str, Any]]:
-    """What each auto_approve rule would let out at `now`: the due messages it covers, its cap."""
+def preview_rules(
+    store: Store, now: datetime, sequence: str | None = None, *, viewer: Viewer | None = None
+) -> list[dict[str, Any]]:
+    """What each auto_approve rule would let out at `now`: the due messages it covers, its cap.
+
+    Only the rules of sequences the viewer may see."""
+    if sequence is not None:
+        require_visible(store, sequence, viewer)
+    among = admitted(store, viewer)
+    if among is not None:
+        return [rule for rule in preview_rules(store, now, sequence) if rule["sequence"] in among]
     stamp = format_instant(now) or ""
     since = format_instant(now - timedelta(days=1)) or ""
     versions = Versions(store)

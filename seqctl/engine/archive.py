@@ -15,6 +15,8 @@ from datetime import datetime
 from pathlib import Path
 
 from seqctl.engine.advance import exit_enrollment
+from seqctl.engine.catalog import require_visible
+from seqctl.engine.visibility import Viewer
 from seqctl.errors import NotFound, SeqctlError
 from seqctl.playbook.lint import display_path
 from seqctl.store import SequenceRecord, Store
@@ -23,16 +25,25 @@ from seqctl.timeutil import format_instant
 ARCHIVED = "archived"
 
 
-def _record(store: Store, sequence_id: str) -> SequenceRecord:
+def _record(store: Store, sequence_id: str, viewer: Viewer | None = None) -> SequenceRecord:
+    require_visible(store, sequence_id, viewer)
     record = store.sequence(sequence_id)
     if record is None:
         raise NotFound(f"no sequence '{sequence_id}' (seqctl sequences list --all shows them all)")
     return record
 
 
-def archive(store: Store, sequence_id: str, *, now: datetime, by: str | None = None) -> int:
-    """Archive a sequence; returns how many running enrollments ended."""
-    record = _record(store, sequence_id)
+def archive(
+    store: Store,
+    sequence_id: str,
+    *,
+    now: datetime,
+    by: str | None = None,
+    viewer: Viewer | None = None,
+) -> int:
+    """Archive a sequence (one the viewer may see); returns how many running enrollments
+    ended."""
+    record = _record(store, sequence_id, viewer)
     if record.status == ARCHIVED:
         raise SeqctlError(f"sequence '{sequence_id}' is already archived")
     at = format_instant(now) or ""
@@ -45,9 +56,11 @@ def archive(store: Store, sequence_id: str, *, now: datetime, by: str | None = N
     return len(running)
 
 
-def unarchive(store: Store, sequence_id: str, *, now: datetime) -> None:
+def unarchive(
+    store: Store, sequence_id: str, *, now: datetime, viewer: Viewer | None = None
+) -> None:
     """Bring an archived sequence back, as a draft: nothing moves until it is activated."""
-    record = _record(store, sequence_id)
+    record = _record(store, sequence_id, viewer)
     if record.status != ARCHIVED:
         raise SeqctlError(f"sequence '{sequence_id}' is not archived (it is {record.status})")
     with store.transaction():

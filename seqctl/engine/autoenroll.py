@@ -3,6 +3,7 @@ the configured default sequence for contacts seen for the first time."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
@@ -17,22 +18,29 @@ from seqctl.store.records import ContactRow
 
 
 class AutoEnroll:
-    """Called after each imported batch: enrolls the contacts that match each rule."""
+    """Called after each imported batch (and when an event's `on:` rule sets attributes):
+    enrolls the contacts for whom a sequence's `enroll_when` became true.
+
+    The condition is checked on every contact that came in, and what it said is remembered per
+    sequence and contact (store: enroll_conditions): a contact is enrolled when it turns true,
+    not again while it stays true, however often an unchanged row is imported. When it turns
+    true a second time, the sequence's `reenroll` policy decides, as for any enrollment.
+    """
 
     def __init__(self, store: Store, now: datetime, default_sequence: str | None) -> None:
         self.store = store
         self.now = now
         versions = Versions(store)
-        self.rules: list[tuple[str, str, str]] = []  # (sequence, condition, target)
+        self.rules: list[tuple[str, str, str, str]] = []  # (sequence, condition, target, digest)
         for record in store.sequences():
             if record.status != "active" or record.latest_version is None:
                 continue
             definition = versions.get(record.id).model.definition
             condition = definition.get("enroll_when")
             if condition:
-                self.rules.append(
-                    (record.id, str(condition), str(definition.get("target", "contact")))
-                )
+                digest = hashlib.sha256(str(condition).encode("utf-8")).hexdigest()[:16]
+                target = str(definition.get("target", "contact"))
+                self.rules.append((record.id, str(condition), target, digest))
         self.default = default_sequence
         if default_sequence is not None and store.sequence(default_sequence) is None:
             raise ConfigError(
@@ -42,9 +50,16 @@ class AutoEnroll:
         self._enrollers: dict[str, Enroller] = {}  # version, policy, due times: once a run
 
     def __call__(self, batch: list[ContactRow], new: set[str]) -> None:
-        keys = list(dict.fromkeys(row.key for row in batch))
+        self.check(list(dict.fromkeys(row.key for row in batch)))
+        if self.default is not None:
+            self._enroll(self.default, [row.key for row in batch if row.key in new])
+
+    def check(self, keys: list[str]) -> None:
+        """Enroll those of these contacts for whom a rule's condition has just become true."""
+        if not self.rules:
+            return
         stored = self.store.contacts_by_key(keys)
-        for sequence, condition, target in self.rules:
+        for sequence, condition, target, digest in self.rules:
             matching = [
                 key
                 for key in keys
@@ -53,12 +68,12 @@ class AutoEnroll:
                     condition, render.template_context(stored[key].fields(), target=target)
                 )
             ]
-            # Someone who left (removed, replied, unsubscribed) is not brought back by a
-            # matching import; enrolling them by hand still can.
-            left = self.store.last_ended(sequence, matching)
-            self._enroll(sequence, [k for k in matching if left.get(k) != "exited"])
-        if self.default is not None:
-            self._enroll(self.default, [key for key in keys if key in new])
+            held = set(matching)
+            with self.store.transaction():
+                before = self.store.conditions_held(sequence, digest, matching)
+                unheld = [key for key in keys if key in stored and key not in held]
+                self.store.record_conditions(sequence, digest, matching, unheld)
+            self._enroll(sequence, [key for key in matching if key not in before])
 
     def _enroll(self, sequence: str, keys: list[str]) -> None:
         if keys:

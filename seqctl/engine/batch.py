@@ -116,6 +116,7 @@ class Batch:
                     done_at=self.now,
                     enrolled_at=due.enrolled_at,
                     contact_zone=due.contact_zone,
+                    place=version.place_of(due.contact_fields),
                     kind="branched",
                     step_id=step.id,
                     detail=f"to {target}",
@@ -175,7 +176,14 @@ class Batch:
                 ),
                 sender=sender,
                 next_attempt_at=(
-                    _iso(open_at(deferral[1], version.calendar(due.contact_zone)))
+                    _iso(
+                        open_at(
+                            deferral[1],
+                            version.calendar(
+                                due.contact_zone, version.place_of(due.contact_fields)
+                            ),
+                        )
+                    )
                     if deferral
                     else None
                 ),

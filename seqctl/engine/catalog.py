@@ -101,9 +101,23 @@ def sequence_view(
 
 
 def require_visible(store: Store, sequence_id: str, viewer: Viewer | None) -> None:
-    """NotFound, as for a sequence that does not exist, when the viewer may not see it."""
-    if viewer is not None and not Audience(store, viewer).can_see(sequence_id):
+    """The one rule every command applies before it shows or changes a sequence.
+
+    With a viewer (--as, SEQCTL_USER): NotFound for a sequence they may not see, and for one
+    that does not exist, in the same words: the answer tells nothing about what exists. Without
+    one (an admin, cron), nothing: each command says in its own words what does not exist.
+    """
+    if viewer is None or viewer.user is None:
+        return
+    if store.sequence(sequence_id) is None or not Audience(store, viewer).can_see(sequence_id):
         raise _not_found(sequence_id)
+
+
+def visible(store: Store, sequence_id: str | None, viewer: Viewer | None) -> bool:
+    """Whether the viewer may see this sequence (anything that is no sequence's is visible)."""
+    if viewer is None or viewer.user is None or sequence_id is None:
+        return True
+    return Audience(store, viewer).can_see(sequence_id)
 
 
 def sequence_views(

@@ -21,25 +21,35 @@ DEFAULT_TIMEOUT = 60.0
 
 
 def compose(
-    spec: Mapping[str, Any], step: Step, variables: Mapping[str, Any], *, subject: str | None
+    spec: Mapping[str, Any],
+    step: Step,
+    variables: Mapping[str, Any],
+    *,
+    subject: str | None,
+    draft: str | None = None,
 ) -> tuple[str | None, str]:
-    """Run the program; its output is the body. A first line `Subject: ...` sets the subject."""
+    """Run the program; its output is the body. A first line `Subject: ...` sets the subject.
+
+    The program reads the draft as rendered for this contact (`draft`, `subject`), never the
+    template's source: what a person would have sent is what it improves on.
+    """
     command = spec["command"]
     argv = shlex.split(command) if isinstance(command, str) else [str(c) for c in command]
+    if not argv:
+        raise RenderError("compose command is empty")
     context = {
         "step": {"id": step.id, "type": str(step.type)},
         "subject": subject,
         "instructions": step.spec.get("instructions"),
-        "draft": step.spec.get("body") or step.spec.get("template_source"),
+        "draft": draft,
         "variables": _plain(variables),
     }
     timeout = float(spec.get("timeout", DEFAULT_TIMEOUT))
     try:
         done = subprocess.run(
             argv,
-            input=json.dumps(context, default=str),
+            input=json.dumps(context, default=str).encode("utf-8"),
             capture_output=True,
-            text=True,
             timeout=timeout,
             check=False,
         )
@@ -47,10 +57,17 @@ def compose(
         raise RenderError(f"compose command not found: {argv[0]}") from None
     except subprocess.TimeoutExpired:
         raise RenderError(f"compose command timed out after {timeout:g} s: {argv[0]}") from None
+    except OSError as exc:  # not executable, a folder, a bad interpreter line, ...
+        reason = (exc.strerror or str(exc)).lower()
+        raise RenderError(f"compose command cannot be run: {argv[0]}: {reason}") from None
     if done.returncode != 0:
-        reason = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "no error output"
+        errors = done.stderr.decode("utf-8", "replace").strip()
+        reason = errors.splitlines()[-1] if errors else "no error output"
         raise RenderError(f"compose command failed (exit {done.returncode}): {reason}")
-    text = done.stdout.strip("\n")
+    try:
+        text = done.stdout.decode("utf-8").strip("\n")
+    except UnicodeDecodeError:
+        raise RenderError("compose command printed text that is not UTF-8") from None
     if not text.strip():
         raise RenderError("compose command printed nothing: a blank message is never sent")
     first, _, rest = text.partition("\n")
@@ -67,4 +84,7 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if value is None or isinstance(value, str | int | float | bool):
         return value
-    return str(value)
+    try:
+        return str(value)
+    except Exception:  # a missing value (None, "") is an undefined that refuses to print
+        return None

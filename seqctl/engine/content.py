@@ -17,6 +17,7 @@ from seqctl import render
 from seqctl.engine import attachments
 from seqctl.engine import compose as composing
 from seqctl.engine.engagement import Engagement
+from seqctl.engine.routing import Undeliverable, route
 from seqctl.engine.runtime import RunnableVersion
 from seqctl.playbook.model import Step, StepType
 
@@ -30,10 +31,7 @@ class Rendered:
     subject: str | None
     body: str | None
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-class Undeliverable(Exception):
-    """The contact lacks what the channel needs (no email address, no phone)."""
+    why: str | None = None  # channel: auto says why it chose this channel (preview, doctor)
 
 
 def render_step(
@@ -56,14 +54,17 @@ def render_step(
         return Rendered(
             str(step.type), render.render(str(url), variables) if url else None, None, body
         )
-    kind, to = _route(version, step, contact_fields, seen.inbound_channel())
+    routed = route(version.model.definition, step, contact_fields, seen)
+    kind, to = routed.kind, routed.to
     if kind is StepType.WHATSAPP and not seen.whatsapp_window_open():
-        return _whatsapp_template(step, to, variables)
+        rendered = _whatsapp_template(step, to, variables)
+        rendered.why = routed.why
+        return rendered
     subject = _text(step, "subject", variables) if kind is StepType.EMAIL else None
     body = _body(step, variables)
     compose = step.spec.get("compose")
     if compose is not None:
-        subject, body = composing.compose(compose, step, variables, subject=subject)
+        subject, body = composing.compose(compose, step, variables, subject=subject, draft=body)
     if subject is not None:
         subject = " ".join(subject.splitlines()).strip()  # a header is one line, always
     extra: dict[str, Any] = {}
@@ -77,40 +78,7 @@ def render_step(
         problem = attachments.refused(extra)
         if problem is not None:
             raise Undeliverable(problem)
-    return Rendered(str(kind), to, subject, body, extra)
-
-
-def _route(
-    version: RunnableVersion, step: Step, contact: Mapping[str, Any], inbound: str | None
-) -> tuple[StepType, str]:
-    """The channel and address: the step's type, or with `channel: auto` what the contact has
-    (the channel they last wrote in on, else email, else a text message)."""
-    fields = version.model.definition.get("contact_fields") or {}
-    email = contact.get(fields.get("email", "email"))
-    phone = contact.get(fields.get("phone", "phone"))
-    chosen = step.spec.get("channel")
-    if chosen == "auto":
-        if inbound in ("sms", "whatsapp", "telegram") and phone:
-            return StepType(inbound), str(phone)
-        if email:
-            return StepType.EMAIL, str(email)
-        if phone:
-            return StepType.SMS, str(phone)
-        raise Undeliverable("contact has neither an email address nor a phone number")
-    kind = StepType(chosen) if chosen else step.type
-    address = email if kind is StepType.EMAIL else phone
-    if not address:
-        name = fields.get(ADDRESS_FIELD[kind], ADDRESS_FIELD[kind])
-        raise Undeliverable(f"contact has no {name} for a {kind} step")
-    return kind, str(address)
-
-
-ADDRESS_FIELD = {  # the contact field each channel sends to
-    StepType.EMAIL: "email",
-    StepType.SMS: "phone",
-    StepType.WHATSAPP: "phone",
-    StepType.TELEGRAM: "phone",
-}
+    return Rendered(str(kind), to, subject, body, extra, routed.why)
 
 
 def _whatsapp_template(step: Step, to: str, variables: Mapping[str, Any]) -> Rendered:

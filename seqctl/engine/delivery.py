@@ -61,7 +61,10 @@ def deliver(
                 allowed.append(row)
                 continue
             reason, frees = held
-            until = open_at(frees, version.calendar(row.contact_zone))
+            until = open_at(
+                frees,
+                version.calendar(row.contact_zone, versions.place(version, row.message.contact)),
+            )
             later.append((reason, format_instant(until) or stamp, False, row.message.id))
         with store.transaction():
             store.postpone(later)

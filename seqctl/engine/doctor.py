@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from seqctl.durations import Unit, Wait
-from seqctl.engine import suppression
+from seqctl.engine import foresight, suppression
+from seqctl.engine.catalog import visible
 from seqctl.engine.events import describe
 from seqctl.engine.runtime import RunnableVersion, Versions
+from seqctl.engine.visibility import Viewer
 from seqctl.schedule import Calendar, Deferral, add_wait, open_at, why_deferred
 from seqctl.store import ContactRecord, Store
 from seqctl.store.records import EnrollmentRecord
@@ -41,10 +43,14 @@ class Check:
     detail: str
 
 
-def diagnose(store: Store, sequence: str, contact: str, *, now: datetime) -> list[Check]:
-    """Checks in order, from "is the sequence published" to "is the next step due"."""
+def diagnose(
+    store: Store, sequence: str, contact: str, *, now: datetime, viewer: Viewer | None = None
+) -> list[Check]:
+    """Checks in order, from "is the sequence published" to "is the next step due".
+
+    A sequence the viewer may not see gets the answer of one that does not exist."""
     checks: list[Check] = []
-    record = store.sequence(sequence)
+    record = store.sequence(sequence) if visible(store, sequence, viewer) else None
     if record is None or record.latest_version is None:
         what = "no sequence" if record is None else "nothing published for"
         checks.append(Check("published", False, f"{what} '{sequence}': seqctl publish playbooks/"))
@@ -67,6 +73,10 @@ def diagnose(store: Store, sequence: str, contact: str, *, now: datetime) -> lis
         )
         return checks
     checks.append(Check("contact", True, _contact_detail(person)))
+    newest = Versions(store).get(sequence)
+    holidays = newest.holidays_note(newest.place_of(person.fields()))
+    if holidays is not None:
+        checks.append(Check("holidays", True, holidays))
 
     enrollment = _enrollment(store, sequence, contact)
     if enrollment is None:
@@ -92,6 +102,10 @@ def diagnose(store: Store, sequence: str, contact: str, *, now: datetime) -> lis
     checks.append(_action(store, enrollment))
     checks.append(_failed(enrollment, version, sequence, contact))
     checks.append(_deferred(store, enrollment, now))
+    if enrollment.state == "active" and enrollment.next_due_at is not None:
+        # What the tick will meet when the step falls due: no address, a missing value, ...
+        found = foresight.predict(store, enrollment, version, person, now)
+        checks.extend(Check(name, ok, detail) for name, ok, detail in found)
     if enrollment.state == "active":
         checks.append(_schedule(store, enrollment, version, person, now))
     return checks
@@ -297,7 +311,7 @@ def _why_then(
 ) -> tuple[bool, str]:
     """Why the step is due at `due`; held is True when the wait is over but a window holds it."""
     step = version.steps[e.step]
-    cal = version.calendar(person.timezone)
+    cal = version.calendar(person.timezone, version.place_of(person.fields()))
     anchor = from_db(e.anchor_at) or due
     if step.day is not None:
         enrolled = from_db(e.enrolled_at) or anchor
@@ -316,7 +330,11 @@ def _why_then(
     if deferral is None:
         return False, base or f"no wait after {e.anchor_at}"
     ready = f"{base} ended at {format_instant(raw)}" if base else f"ready at {format_instant(raw)}"
-    return raw <= now, f"{ready}, {_moved_by(deferral, raw, cal)}"
+    moved = _moved_by(deferral, raw, cal)
+    skipped = foresight.closed_days_skipped(raw, due, cal) if deferral.reason == "window" else []
+    if skipped:
+        moved += f", then past the closed day{'s' if len(skipped) > 1 else ''} {', '.join(skipped)}"
+    return raw <= now, f"{ready}, {moved}"
 
 
 def _moved_by(deferral: Deferral, raw: datetime, cal: Calendar) -> str:

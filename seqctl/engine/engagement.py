@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ class Engagement:
     events: tuple[EventRecord, ...] = ()
     last_inbound: EventRecord | None = None
     _sequence: str | None = field(default=None, repr=False)
+    blocked: frozenset[str] = frozenset()  # the contact's addresses on the suppression list
 
     def happened(self, kind: str, step: str | None = None, days: float | None = None) -> bool:
         """Did an event of this kind happen (about this step, in the last `days` days)?"""
@@ -56,7 +58,16 @@ class Engagement:
         return at is not None and self.now - at < WHATSAPP_WINDOW
 
 
-def engagement(store: Store, contact: str, sequence: str, since: str, now: datetime) -> Engagement:
-    """Events of this contact about this sequence (or none in particular) since `since`."""
+def engagement(
+    store: Store,
+    contact: str,
+    sequence: str,
+    since: str,
+    now: datetime,
+    addresses: Sequence[str] = (),
+) -> Engagement:
+    """Events of this contact about this sequence (or none in particular) since `since`; with
+    `addresses` (for `channel: auto`), which of them are on the suppression list."""
     events = store.events(contact=contact, since=since, sequence=sequence)
-    return Engagement(now, tuple(events), store.last_inbound(contact), sequence)
+    blocked = frozenset(store.suppressed(list(addresses))) if addresses else frozenset()
+    return Engagement(now, tuple(events), store.last_inbound(contact), sequence, blocked)

@@ -13,11 +13,13 @@ from seqctl.engine import contacts, suppression
 from seqctl.engine.advance import exit_enrollment
 from seqctl.engine.archive import refuse_if_archived
 from seqctl.engine.bulk import collector_paused
+from seqctl.engine.catalog import require_visible
 from seqctl.engine.runtime import RunnableVersion, Versions
+from seqctl.engine.visibility import Viewer
 from seqctl.errors import NotFound, SeqctlError
 from seqctl.schedule import open_at
 from seqctl.store import Store
-from seqctl.store.records import ContactRow, EnrollmentRecord, Transition
+from seqctl.store.records import ContactRecord, ContactRow, EnrollmentRecord, Transition
 from seqctl.timeutil import format_instant, from_db
 
 BATCH_SIZE = 50_000
@@ -52,8 +54,10 @@ def enroll(
     variables: Mapping[str, Any] | None = None,
     batch_size: int = BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
+    viewer: Viewer | None = None,
 ) -> EnrollReport:
     """Enroll contacts (by key) in the newest version. Idempotent: live ones count as already."""
+    require_visible(store, sequence, viewer)
     enroller = Enroller(store, sequence, now=now, variables=variables)
     report = EnrollReport()
     enroller.enroll_all(contacts, report, batch_size=batch_size, progress=progress)
@@ -98,6 +102,24 @@ class Enroller:
             found = self._first_due[zone] = format_instant(due)
             return found
 
+    def _own_holidays(self, enrolled: set[str]) -> None:
+        """Playbooks with `holidays.from_contact`: the first due time of a contact from a
+        known country follows that country's holidays (the batch insert used the sequence's)."""
+        version, store = self.version, self.store
+        keys = sorted(enrolled)
+        ids = store.live_ids(self.sequence, keys)
+        moves = []
+        for key, contact in store.contacts_by_key(keys).items():
+            place = version.place_of(contact.fields())
+            if place is None or key not in ids:
+                continue
+            due = version.due_text(
+                0, anchor=self.now, enrolled_at=self.now, contact_zone=contact.timezone, place=place
+            )
+            if due != self.first_due(contact.timezone):  # most share the sequence's calendar
+                moves.append((due, ids[key]))
+        store.set_due(moves, at=self.stamp)
+
     def enroll_all(
         self,
         contacts: Iterable[str],
@@ -133,6 +155,8 @@ class Enroller:
                 at=self.stamp,
             )
             report.enrolled += len(enrolled)
+            if self.version.contact_holidays is not None:
+                self._own_holidays(enrolled)
             if len(enrolled) == len(keys):
                 return
             rest = [key for key in keys if key not in enrolled]
@@ -201,6 +225,7 @@ def enroll_file(
     variables: Mapping[str, Any] | None = None,
     extra_keys: Iterable[str] = (),
     progress: Callable[[int], None] | None = None,
+    viewer: Viewer | None = None,
 ) -> EnrollReport:
     """Enroll from a file (or `-`): contact keys one a line, or CSV/JSONL contact rows.
 
@@ -208,6 +233,7 @@ def enroll_file(
     that cannot be imported is refused with its line number. `progress`, as for `enroll`, is
     called after each batch with the number of contacts in it.
     """
+    require_visible(store, sequence, viewer)
     enroller = Enroller(store, sequence, now=now, variables=variables)
     result = EnrollReport()
     enroller.enroll_all(extra_keys, result, progress=progress)
@@ -243,7 +269,11 @@ def _keys(
             yield key
 
 
-def live(store: Store, sequence: str, contact: str) -> EnrollmentRecord:
+def live(
+    store: Store, sequence: str, contact: str, viewer: Viewer | None = None
+) -> EnrollmentRecord:
+    """The running enrollment of a contact in a sequence the viewer may see."""
+    require_visible(store, sequence, viewer)
     found = store.live_enrollment(sequence, contact)
     if found is None:
         if store.contact(contact) is None:
@@ -253,10 +283,16 @@ def live(store: Store, sequence: str, contact: str) -> EnrollmentRecord:
 
 
 def remove(
-    store: Store, sequence: str, contact: str, *, now: datetime, reason: str = "removed by a person"
+    store: Store,
+    sequence: str,
+    contact: str,
+    *,
+    now: datetime,
+    reason: str = "removed by a person",
+    viewer: Viewer | None = None,
 ) -> EnrollmentRecord:
     """Take a contact off a sequence: exited, open actions and unsent messages cancelled."""
-    enrollment = live(store, sequence, contact)
+    enrollment = live(store, sequence, contact, viewer)
     stamp = format_instant(now) or ""
     with store.transaction():
         exit_enrollment(store, enrollment, at=stamp, reason=reason, kind="exited", detail=reason)
@@ -264,10 +300,16 @@ def remove(
 
 
 def pause(
-    store: Store, sequence: str, contact: str, *, now: datetime, reason: str = "paused by a person"
+    store: Store,
+    sequence: str,
+    contact: str,
+    *,
+    now: datetime,
+    reason: str = "paused by a person",
+    viewer: Viewer | None = None,
 ) -> EnrollmentRecord:
     """Hold one enrollment where it is; its countdown freezes until resumed."""
-    enrollment = live(store, sequence, contact)
+    enrollment = live(store, sequence, contact, viewer)
     if enrollment.state == "paused":
         raise SeqctlError(f"'{contact}' is already paused in '{sequence}'")
     if enrollment.state == "failed":
@@ -279,9 +321,11 @@ def pause(
     return enrollment
 
 
-def resume(store: Store, sequence: str, contact: str, *, now: datetime) -> EnrollmentRecord:
+def resume(
+    store: Store, sequence: str, contact: str, *, now: datetime, viewer: Viewer | None = None
+) -> EnrollmentRecord:
     """Resume one paused enrollment; its due time moves later by the time spent paused."""
-    enrollment = live(store, sequence, contact)
+    enrollment = live(store, sequence, contact, viewer)
     if enrollment.state != "paused":
         raise SeqctlError(f"'{contact}' is not paused in '{sequence}' (it is {enrollment.state})")
     with store.transaction():
@@ -294,7 +338,7 @@ def resume_enrollment(
 ) -> None:
     """Back to active (or waiting, when an action or approval is open), due time shifted."""
     contact = store.contact(enrollment.contact)
-    due = _shifted_due(Versions(store), enrollment, now, contact.timezone if contact else None)
+    due = _shifted_due(Versions(store), enrollment, now, contact)
     # Back to what it was before the pause, with its reason: waiting for a person or active.
     actions = store.actions(enrollment=enrollment.id)
     held = store.messages(enrollment=enrollment.id, status="pending_approval")
@@ -337,13 +381,7 @@ def shift_paused_sequence(store: Store, sequence: str, paused_at: str, now: date
         contact = store.contact(enrollment.contact)
         moves.append(
             (
-                _shifted_due(
-                    versions,
-                    enrollment,
-                    now,
-                    contact.timezone if contact else None,
-                    paused_since=since,
-                ),
+                _shifted_due(versions, enrollment, now, contact, paused_since=since),
                 enrollment.id,
             )
         )
@@ -355,7 +393,7 @@ def _shifted_due(
     versions: Versions,
     enrollment: EnrollmentRecord,
     now: datetime,
-    zone: str | None,
+    contact: ContactRecord | None,
     paused_since: datetime | None = None,
 ) -> str | None:
     due = from_db(enrollment.next_due_at)
@@ -363,4 +401,6 @@ def _shifted_due(
     if due is None or since is None:
         return enrollment.next_due_at
     version = versions.get(enrollment.sequence, enrollment.version)
-    return format_instant(open_at(due + (now - since), version.calendar(zone)))
+    zone = contact.timezone if contact is not None else None
+    place = version.place_of(contact.fields()) if contact is not None else None
+    return format_instant(open_at(due + (now - since), version.calendar(zone, place)))

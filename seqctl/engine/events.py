@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from seqctl.engine import suppression
 from seqctl.engine.addresses import stop_text
@@ -27,6 +27,10 @@ from seqctl.errors import InputError, SeqctlError
 from seqctl.store import Store
 from seqctl.store.records import ContactRow, EnrollmentRecord, NewEvent
 from seqctl.timeutil import format_instant, parse_instant, zone
+
+if TYPE_CHECKING:
+    from seqctl.engine.autoenroll import AutoEnroll
+    from seqctl.engine.visibility import Viewer
 
 EVENT_TYPES = ("reply", "open", "click", "bounce", "unsubscribe", "complaint", "meeting_booked",
                "inbound", "out_of_office")  # fmt: skip
@@ -104,15 +108,20 @@ def record(
     events: Iterable[tuple[str, Event | str]],
     *,
     now: datetime,
+    viewer: Viewer | None = None,
     versions: Versions | None = None,
 ) -> EventReport:
     """Record events and apply their rules. Items are (where, event) or (where, refusal reason).
 
-    `versions`: a cache of published versions to share between calls (one per message of a
-    mailbox sync), else one for this call.
+    An event naming a sequence the viewer may not see is refused as naming an unknown one. An
+    event without a sequence is a fact about the contact: its rules apply in every sequence
+    (an unsubscribe must stop them all, whoever records it). `versions`: a cache of published
+    versions to share between calls (one per message of a mailbox sync), else one for this call.
     """
     report = EventReport()
+    see = _Sight(store, viewer)
     versions = versions or Versions(store)
+    changed = _ContactChanges(store, now)
     pending = iter(events)
     # A few hundred events a transaction: one each made a big import wait on the disk.
     while chunk := list(itertools.islice(pending, EVENTS_PER_TRANSACTION)):
@@ -121,7 +130,7 @@ def record(
                 counts = (report.recorded, report.duplicates, report.exited, report.paused)
                 try:
                     with store.transaction():  # a savepoint: a bad event takes only itself back
-                        _record_one(store, versions, where, item, now, report)
+                        _record_one(store, versions, where, item, now, report, changed, see)
                 except SeqctlError as exc:
                     report.recorded, report.duplicates, report.exited, report.paused = counts
                     report.refused.append((where, str(exc)))
@@ -138,6 +147,8 @@ def _record_one(
     item: Event | str,
     now: datetime,
     report: EventReport,
+    changed: _ContactChanges,
+    see: _Sight,
 ) -> None:
     if isinstance(item, str):
         report.refused.append((where, item))
@@ -146,7 +157,7 @@ def _record_one(
     if contact is None:
         report.refused.append((where, f"unknown contact '{item.contact}'"))
         return
-    if item.sequence is not None and store.sequence(item.sequence) is None:
+    if item.sequence is not None and (store.sequence(item.sequence) is None or not see(item)):
         report.refused.append((where, f"unknown sequence '{item.sequence}'"))
         return
     if _store_event(store, item, now) is None:
@@ -161,7 +172,42 @@ def _record_one(
     kind = item.type
     if kind == "inbound" and stop_text(item.data) is not None:
         kind = "unsubscribe"  # a STOP by text: an opt-out, wherever the contact is enrolled
-    _apply(store, versions, item, kind, now, report)
+    if _apply(store, versions, item, kind, now, report):
+        changed(contact.key)
+
+
+class _Sight:
+    """Whether the viewer may see an event's sequence, asked of the catalog once a sequence."""
+
+    def __init__(self, store: Store, viewer: Viewer | None) -> None:
+        self.store, self.viewer = store, viewer
+        self._seen: dict[str, bool] = {}
+
+    def __call__(self, event: Event) -> bool:
+        from seqctl.engine.catalog import visible
+
+        name = event.sequence
+        if name is None or self.viewer is None:
+            return True
+        if name not in self._seen:
+            self._seen[name] = visible(self.store, name, self.viewer)
+        return self._seen[name]
+
+
+class _ContactChanges:
+    """An `on:` rule set a contact's attributes: another sequence's `enroll_when` may have
+    become true (a reply marks them `status: interested`, say). Its rules are read once."""
+
+    def __init__(self, store: Store, now: datetime) -> None:
+        self.store, self.now = store, now
+        self._auto: AutoEnroll | None = None
+
+    def __call__(self, contact: str) -> None:
+        if self._auto is None:
+            from seqctl.engine.autoenroll import AutoEnroll
+
+            self._auto = AutoEnroll(self.store, self.now, None)
+        self._auto.check([contact])
 
 
 def _store_event(store: Store, event: Event, now: datetime) -> int | None:
@@ -193,9 +239,11 @@ def _apply(
     kind: str,
     now: datetime,
     report: EventReport,
-) -> None:
-    """Apply the rules for `kind` (the event's type, or `unsubscribe` for a STOP by text)."""
+) -> bool:
+    """Apply the rules for `kind` (the event's type, or `unsubscribe` for a STOP by text);
+    True when a rule set attributes of the contact."""
     stamp = format_instant(now) or ""
+    updated = False
     at = format_instant(event.at) or stamp
     scoped = event.sequence if kind not in (*OPT_OUTS, "bounce") else None
     for enrollment in store.enrollments(contact=event.contact, sequence=scoped, live=True):
@@ -207,6 +255,7 @@ def _apply(
             store.upsert_contacts(
                 [ContactRow(event.contact, None, None, None, dict(updates))], stamp
             )
+            updated = True
         detail = _describe(event)
         if action == "exit":
             report.exited += 1
@@ -234,6 +283,7 @@ def _apply(
             )
         else:
             store.add_history([(enrollment.id, at, event.type, None, detail)])
+    return updated
 
 
 def rule_for(definition: Mapping[str, Any], kind: str) -> tuple[str, Mapping[str, Any], int | None]:

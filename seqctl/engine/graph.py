@@ -15,6 +15,7 @@ from seqctl.engine.catalog import sequence_view
 from seqctl.engine.events import DEFAULT_RULES, rule_for
 from seqctl.engine.preview import load_for_preview
 from seqctl.engine.runtime import RunnableVersion
+from seqctl.engine.visibility import Viewer
 from seqctl.errors import InputError
 from seqctl.playbook.model import SequenceDef, Step, StepType
 from seqctl.store import Store
@@ -44,13 +45,18 @@ class Edge:
 START, END, EXITED = "start", "done", "exited"
 
 
-def load(store: Store, target: str, version: int | None = None) -> SequenceDef:
-    """A playbook file's model (linted first), or a published sequence's (newest by default)."""
+def load(
+    store: Store, target: str, version: int | None = None, *, viewer: Viewer | None = None
+) -> SequenceDef:
+    """A playbook file's model (linted first), or a published sequence's (newest by default).
+
+    A file is read by whoever can read it; a published sequence only by a viewer who may see it.
+    """
     if version is None:
-        return load_for_preview(store, target).model
+        return load_for_preview(store, target, viewer=viewer).model
     if Path(target).exists():
         raise InputError(f"{target}: --version is for a published sequence, not a playbook file")
-    return sequence_view(store, target, version).model
+    return sequence_view(store, target, version, viewer=viewer).model
 
 
 def layout(model: SequenceDef) -> tuple[list[Node], list[Edge]]:

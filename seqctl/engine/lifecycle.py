@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from seqctl.engine.catalog import require_visible
 from seqctl.engine.enrollment import shift_paused_sequence
+from seqctl.engine.visibility import Viewer
 from seqctl.errors import ExitCode, NotFound, SeqctlError
 from seqctl.store import Store
 from seqctl.timeutil import format_instant
@@ -12,8 +14,11 @@ from seqctl.timeutil import format_instant
 SEQUENCE_STATUSES = ("draft", "active", "paused", "archived")  # archived: see engine.archive
 
 
-def set_status(store: Store, sequence_id: str, status: str, now: datetime) -> str:
+def set_status(
+    store: Store, sequence_id: str, status: str, now: datetime, *, viewer: Viewer | None = None
+) -> str:
     """Activate, pause or resume a whole sequence; returns the previous status."""
+    require_visible(store, sequence_id, viewer)
     record = store.sequence(sequence_id)
     if record is None:
         raise NotFound(f"no sequence '{sequence_id}' (publish it first: seqctl publish)")

@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from seqctl.engine.catalog import require_visible
 from seqctl.engine.runtime import Versions
+from seqctl.engine.visibility import Viewer
 from seqctl.errors import NotFound
 from seqctl.store import Store
 from seqctl.timeutil import format_instant
@@ -38,12 +40,14 @@ def migrate(
     now: datetime,
     force: bool = False,
     dry_run: bool = False,
+    viewer: Viewer | None = None,
 ) -> MigrateReport:
     """Each running enrollment keeps its current step (by id) in version `to`.
 
     Those whose step does not exist there are listed and left alone; with force they move to the
     first later step that does exist (or complete when none does).
     """
+    require_visible(store, sequence, viewer)
     versions = Versions(store)
     if store.version(sequence, to) is None:
         raise NotFound(f"sequence '{sequence}' has no version {to}")

@@ -17,9 +17,11 @@ from datetime import datetime
 from typing import IO, Any
 
 from seqctl import render
-from seqctl.engine.content import ADDRESS_FIELD
+from seqctl.engine.catalog import require_visible
+from seqctl.engine.routing import ADDRESS_FIELD
 from seqctl.engine.runtime import RunnableVersion, Versions
 from seqctl.engine.steps import variables_for
+from seqctl.engine.visibility import Viewer
 from seqctl.errors import NotFound
 from seqctl.playbook.model import MESSAGE_TYPES, Step, StepType
 from seqctl.store import Store
@@ -65,8 +67,11 @@ def _cell(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def find_missing(store: Store, sequence: str, now: datetime) -> MissingReport:
+def find_missing(
+    store: Store, sequence: str, now: datetime, *, viewer: Viewer | None = None
+) -> MissingReport:
     """The live enrollments of a sequence whose contact lacks what a step ahead needs."""
+    require_visible(store, sequence, viewer)
     if store.sequence(sequence) is None:
         raise NotFound(f"no sequence '{sequence}' (seqctl sequences list shows them)")
     versions = Versions(store)

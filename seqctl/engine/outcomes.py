@@ -132,6 +132,7 @@ def _sent(
         done_at=now,
         enrolled_at=enrolled,
         contact_zone=row.contact_zone,
+        place=versions.place(version, message.contact),
         kind="sent",
         step_id=message.step,
         detail=f"{message.channel} to {message.to_address}",

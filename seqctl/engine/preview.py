@@ -7,31 +7,42 @@ from pathlib import Path
 from typing import Any
 
 from seqctl import render
-from seqctl.engine.content import Undeliverable, action_instructions, render_step
+from seqctl.engine.catalog import require_visible
+from seqctl.engine.content import action_instructions, render_step
 from seqctl.engine.engagement import Engagement
-from seqctl.engine.publishing import LintFailed
+from seqctl.engine.routing import Undeliverable, suppression_keys
 from seqctl.engine.runtime import RunnableVersion, Versions
 from seqctl.engine.steps import branch_target, variables_for
 from seqctl.engine.variants import shares
-from seqctl.errors import NotFound
+from seqctl.engine.visibility import Viewer
+from seqctl.errors import Failed, InputError, NotFound
 from seqctl.playbook.lint import lint_paths
 from seqctl.playbook.model import MESSAGE_TYPES, Step, StepType
-from seqctl.store import Store
+from seqctl.store import ContactRecord, Store
 from seqctl.timeutil import format_instant
 
 MAX_STEPS = 200
 
 
-def load_for_preview(store: Store, playbook: str) -> RunnableVersion:
-    """A playbook file (linted first) or, when no such file exists, a published sequence id."""
+def load_for_preview(
+    store: Store, playbook: str, *, now: datetime | None = None, viewer: Viewer | None = None
+) -> RunnableVersion:
+    """A playbook file (linted first) or, when no such file exists, a published sequence id
+    (one the viewer may see: a file is anyone's who can read it, as for publishing)."""
     path = Path(playbook)
     if not path.exists():
+        require_visible(store, playbook, viewer)
         if store.sequence(playbook) is not None:
             return Versions(store).get(playbook)
         raise NotFound(f"{playbook}: no such playbook file or published sequence")
-    result = lint_paths([path])
+    if path.is_dir():
+        raise InputError(f"{playbook}: a folder; preview one playbook file or sequence id")
+    result = lint_paths([path], now=now)
     if result.errors or not result.sequences:
-        raise LintFailed(result)
+        count = len(result.errors)
+        lines = [str(f) for f in result.errors]
+        lines.append(f"cannot preview {playbook}: {count} error{'s' if count != 1 else ''}")
+        raise Failed("\n".join(lines))
     _, model = result.sequences[0]
     return RunnableVersion(model.id, 0, model)
 
@@ -43,20 +54,24 @@ def preview(
     start: datetime,
     variables: dict[str, Any] | None = None,
     enrollment: int | None = None,
+    blocked: frozenset[str] = frozenset(),
 ) -> list[dict[str, Any]]:
     """Each step's due time if every step were done the moment it is due, with its content.
 
     An A/B-tested step says which variant the contact gets: the one its `enrollment` (in this
     sequence) draws, or the winner. Before the contact is enrolled nobody can tell: every
-    variant is rendered, with its share.
+    variant is rendered, with its share. `blocked`: the contact's addresses on the suppression
+    list (`channel: auto` avoids them).
     """
     zone = contact.get("timezone")
+    place = version.place_of(contact)
+    holidays = version.holidays_note(place)
     anchor = start
     index = 0
     plan: list[dict[str, Any]] = []
     while index < len(version.steps) and len(plan) < MAX_STEPS:
         step = version.steps[index]
-        due = version.due(index, anchor=anchor, enrolled_at=start, contact_zone=zone)
+        due = version.due(index, anchor=anchor, enrolled_at=start, contact_zone=zone, place=place)
         assert due is not None
         entry: dict[str, Any] = {
             "step": step.id,
@@ -64,6 +79,8 @@ def preview(
             "mode": str(step.mode),
             "due_at": format_instant(due),
         }
+        if holidays is not None:
+            entry["holidays"] = holidays
         context = variables_for(version, step, None, contact, variables or {}, start, due)
         next_index = version.after(index)
         try:
@@ -76,19 +93,22 @@ def preview(
             elif not step.is_manual and (
                 step.type in MESSAGE_TYPES or step.type is StepType.WEBHOOK
             ):
+                seen = Engagement(due, blocked=blocked)
                 shown, variant = version.variant(step, enrollment)
                 if step.spec.get("variants"):
                     entry["variant"] = variant
                 if step.spec.get("variants") and variant is None:
-                    entry["variants"] = _every_variant(version, step, contact, context)
+                    entry["variants"] = _every_variant(version, step, contact, context, seen)
                 else:
-                    message = render_step(version, shown, contact, context)
+                    message = render_step(version, shown, contact, context, seen)
                     entry.update(
                         channel=message.channel,
                         to=message.to,
                         subject=message.subject,
                         body=message.body,
                     )
+                    if message.why:
+                        entry["channel_reason"] = message.why
             else:
                 step, _ = version.variant(step, enrollment)
                 instructions = action_instructions(step, context)
@@ -102,13 +122,23 @@ def preview(
     return plan
 
 
+def blocked(store: Store, version: RunnableVersion, contact: ContactRecord) -> frozenset[str]:
+    """The contact's addresses on the suppression list, which `channel: auto` steers around."""
+    keys = suppression_keys(version.model.definition, contact.fields())
+    return frozenset(store.suppressed(keys)) if keys and store.has_suppressions() else frozenset()
+
+
 def _every_variant(
-    version: RunnableVersion, step: Step, contact: dict[str, Any], context: dict[str, Any]
+    version: RunnableVersion,
+    step: Step,
+    contact: dict[str, Any],
+    context: dict[str, Any],
+    seen: Engagement,
 ) -> list[dict[str, Any]]:
     """Each variant of a step rendered for the contact, with its share of the enrollments."""
     rendered = []
     for variant, share in shares(step).items():
-        message = render_step(version, step.with_variant(variant), contact, context)
+        message = render_step(version, step.with_variant(variant), contact, context, seen)
         rendered.append(
             {
                 "id": variant,

@@ -5,30 +5,19 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from seqctl.engine.changes import Change, diff_definitions
 from seqctl.errors import Failed, InputError
 from seqctl.playbook.files import sources_for
 from seqctl.playbook.lint import LintResult, lint_paths
 from seqctl.playbook.model import MAX_ATTACHMENT_BYTES, SequenceDef
 from seqctl.store import Store, VersionRecord
 from seqctl.timeutil import format_instant
-
-
-@dataclass(frozen=True)
-class Change:
-    """One difference between the published version and the file: `+`, `-` or `~`."""
-
-    kind: str
-    what: str
-    detail: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.what}" + (f": {self.detail}" if self.detail else "")
 
 
 @dataclass(frozen=True)
@@ -59,6 +48,7 @@ class Planned:
             "digest": self.sequence.digest,
             "source": self.source,
             "changes": [str(c) for c in self.changes],
+            "details": [c.as_json() for c in self.changes],
         }
 
 
@@ -73,9 +63,11 @@ class LintFailed(Failed):
         self.result = result
 
 
-def plan(store: Store, paths: Sequence[Path]) -> tuple[LintResult, list[Planned]]:
-    """Lint, then compare each playbook with its newest published version."""
-    result = lint_paths(paths)
+def plan(
+    store: Store, paths: Sequence[Path], *, now: datetime | None = None
+) -> tuple[LintResult, list[Planned]]:
+    """Lint (with the run's clock), then compare each playbook with its newest version."""
+    result = lint_paths(paths, now=now)
     if result.errors:
         raise LintFailed(result)
     planned = []
@@ -97,7 +89,7 @@ def publish(
     store: Store, paths: Sequence[Path], *, by: str | None, now: datetime, dry_run: bool = False
 ) -> list[Planned]:
     """Create a version for each changed playbook, all in one transaction (all or nothing)."""
-    _, planned = plan(store, paths)
+    _, planned = plan(store, paths, now=now)
     if dry_run:
         return planned
     at = format_instant(now)
@@ -179,42 +171,3 @@ def git_commit(path: Path) -> str | None:
         return None
     commit = head.stdout.strip()
     return f"{commit}+dirty" if status.stdout.strip() else commit
-
-
-def diff_definitions(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> list[Change]:
-    """Step-by-step differences between two normalised definitions."""
-    if old is None:
-        steps = ", ".join(s["id"] for s in new["steps"])
-        return [Change("+", "sequence", f"new, {len(new['steps'])} steps ({steps})")]
-    changes = [
-        Change("~", key, f"{_short(old.get(key))} -> {_short(new.get(key))}")
-        for key in sorted(set(old) | set(new))
-        if key != "steps" and old.get(key) != new.get(key)
-    ]
-    old_steps = {s["id"]: s for s in old["steps"]}
-    new_steps = {s["id"]: s for s in new["steps"]}
-    for position, step in enumerate(new["steps"], start=1):
-        before = old_steps.get(step["id"])
-        if before is None:
-            changes.append(
-                Change("+", f"step '{step['id']}'", f"{step['type']}, position {position}")
-            )
-            continue
-        fields = sorted(k for k in set(before) | set(step) if before.get(k) != step.get(k))
-        if fields:
-            changes.append(Change("~", f"step '{step['id']}'", ", ".join(fields) + " changed"))
-    for step_id, step in old_steps.items():
-        if step_id not in new_steps:
-            changes.append(Change("-", f"step '{step_id}'", step["type"]))
-    old_order = [s for s in old_steps if s in new_steps]
-    new_order = [s for s in new_steps if s in old_steps]
-    if old_order != new_order:
-        changes.append(
-            Change("~", "step order", f"{', '.join(old_order)} -> {', '.join(new_order)}")
-        )
-    return changes
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True) if value is not None else "(none)"
-    return text if len(text) <= 60 else text[:57] + "..."

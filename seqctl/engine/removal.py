@@ -16,6 +16,8 @@ from typing import Any
 
 from seqctl.engine import contacts
 from seqctl.engine.advance import exit_enrollment
+from seqctl.engine.catalog import admitted, require_visible
+from seqctl.engine.visibility import Viewer
 from seqctl.errors import NotFound
 from seqctl.store import Store
 from seqctl.timeutil import format_instant
@@ -48,14 +50,18 @@ def remove_many(
     *,
     now: datetime,
     reason: str = "removed by a person",
+    viewer: Viewer | None = None,
 ) -> RemoveReport:
     """Take each contact off `sequence`, or off every sequence when it is None.
 
     Items are contact keys, or (where, reason) for a bad row of a file. Batches of keys are
     removed a transaction each, so a long file does not hold the database.
     """
+    if sequence is not None:
+        require_visible(store, sequence, viewer)
     if sequence is not None and store.sequence(sequence) is None:
         raise NotFound(f"no sequence '{sequence}' (seqctl sequences list shows the published ones)")
+    among = admitted(store, viewer)  # off every sequence: every one the viewer may see
     report = RemoveReport()
     stamp = format_instant(now) or ""
     pending = iter(keys)
@@ -74,7 +80,11 @@ def remove_many(
                 if key not in known:
                     report.unknown.append(key)
                     continue
-                running = store.enrollments(contact=key, sequence=sequence, live=True)
+                running = [
+                    e
+                    for e in store.enrollments(contact=key, sequence=sequence, live=True)
+                    if among is None or e.sequence in among
+                ]
                 report.not_enrolled += not running
                 for enrollment in running:
                     exit_enrollment(

@@ -6,10 +6,13 @@ from datetime import datetime
 from typing import Any
 
 from seqctl.engine import results
+from seqctl.engine.catalog import admitted, require_visible
 from seqctl.engine.events import describe
 from seqctl.engine.runtime import Versions
+from seqctl.engine.visibility import Viewer
 from seqctl.errors import NotFound
 from seqctl.store import Store
+from seqctl.store.records import MessageRecord
 from seqctl.timeutil import format_instant
 
 STATES = ("active", "waiting", "paused", "completed", "exited", "failed")
@@ -174,18 +177,23 @@ def all_status(
     ]
 
 
-def timeline(store: Store, contact: str) -> list[dict[str, Any]]:
-    """Everything that happened to a contact, in order."""
+def timeline(store: Store, contact: str, *, viewer: Viewer | None = None) -> list[dict[str, Any]]:
+    """Everything that happened to a contact, in order; only in sequences the viewer may see
+    (and events that belong to no sequence)."""
     if store.contact(contact) is None:
         raise NotFound(f"no contact '{contact}'")
+    among = admitted(store, viewer)
     rows = [
         {"at": h.at, "sequence": h.sequence, "step": h.step, "kind": h.kind, "detail": h.detail}
         for h in store.history(contact=contact)
+        if among is None or h.sequence in among
     ]
     # Events that touched no running enrollment (a bounce after the sequence ended, an open of
     # an old message) have no history row: show them from the events themselves.
     written = {(row["at"], row["kind"]) for row in rows}
     for event in store.events(contact=contact):
+        if among is not None and event.sequence is not None and event.sequence not in among:
+            continue
         if (event.at, event.type) not in written:
             rows.append(
                 {
@@ -197,3 +205,21 @@ def timeline(store: Store, contact: str) -> list[dict[str, Any]]:
                 }
             )
     return sorted(rows, key=lambda row: str(row["at"]))
+
+
+def messages(
+    store: Store,
+    *,
+    status: str | None = None,
+    sequence: str | None = None,
+    limit: int | None = None,
+    viewer: Viewer | None = None,
+) -> list[MessageRecord]:
+    """The outbox (of a sequence, in a status), of the sequences the viewer may see."""
+    if sequence is not None:
+        require_visible(store, sequence, viewer)
+    among = admitted(store, viewer)
+    if among is None:
+        return store.messages(status=status, sequence=sequence, limit=limit)
+    shown = [m for m in store.messages(status=status, sequence=sequence) if m.sequence in among]
+    return shown[:limit] if limit else shown

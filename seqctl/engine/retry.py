@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from seqctl.engine.catalog import admitted, require_visible
 from seqctl.engine.runtime import Versions
+from seqctl.engine.visibility import Viewer
 from seqctl.errors import NotFound
 from seqctl.store import Store
 from seqctl.store.records import Transition
@@ -22,9 +24,18 @@ class RetryReport:
 
 
 def retry(
-    store: Store, *, now: datetime, sequence: str | None = None, contact: str | None = None
+    store: Store,
+    *,
+    now: datetime,
+    sequence: str | None = None,
+    contact: str | None = None,
+    viewer: Viewer | None = None,
 ) -> RetryReport:
-    """Every failed enrollment (of a sequence, of a contact) goes back to active."""
+    """Every failed enrollment (of a sequence, of a contact, of the sequences the viewer may
+    see) goes back to active."""
+    if sequence is not None:
+        require_visible(store, sequence, viewer)
+    among = admitted(store, viewer)
     if sequence is not None and store.sequence(sequence) is None:
         raise NotFound(f"no sequence '{sequence}'")
     stamp = format_instant(now) or ""
@@ -33,6 +44,8 @@ def retry(
     requeue: list[int] = []
     transitions: list[Transition] = []
     for enrollment in store.enrollments(sequence=sequence, contact=contact, state="failed"):
+        if among is not None and enrollment.sequence not in among:
+            continue
         step = versions.get(enrollment.sequence, enrollment.version).steps[enrollment.step]
         failed = [
             m

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from seqctl.errors import NotFound
 from seqctl.playbook.model import Approval, SequenceDef, Step, from_definition
-from seqctl.schedule import Calendar, Window, add_wait, day_due, make_calendar, open_at, pick_zone
+from seqctl.schedule import (
+    Calendar,
+    Window,
+    add_wait,
+    day_due,
+    known_place,
+    make_calendar,
+    open_at,
+    pick_zone,
+)
 from seqctl.store import Store
 from seqctl.timeutil import format_instant
+
+Place = tuple[str, str | None]  # a contact's (country, subdivision), for holidays.from_contact
 
 
 @dataclass
@@ -20,16 +32,16 @@ class RunnableVersion:
     sequence: str
     number: int
     model: SequenceDef
-    _calendars: dict[str, Calendar] = field(default_factory=dict, repr=False)
+    _calendars: dict[tuple[str, Place | None], Calendar] = field(default_factory=dict, repr=False)
     _variables: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = field(
         default_factory=dict, repr=False
     )
     _prepared: dict[str, tuple[Any, Any, Any]] = field(default_factory=dict, repr=False)
     _release: dict[str, tuple[bool, int | None]] = field(default_factory=dict, repr=False)
-    _dues: dict[tuple[int, datetime, str | None], datetime] = field(
+    _dues: dict[tuple[int, datetime, str | None, Place | None], datetime] = field(
         default_factory=dict, repr=False
     )
-    _due_texts: dict[tuple[int, datetime, str | None], str] = field(
+    _due_texts: dict[tuple[int, datetime, str | None, Place | None], str] = field(
         default_factory=dict, repr=False
     )
     # A/B tests: winners named by the sequence's newest version, by step id (Versions sets them)
@@ -136,10 +148,42 @@ class RunnableVersion:
             bool(definition.get("use_contact_timezone", True)),
         )
 
-    def calendar(self, contact_zone: str | None) -> Calendar:
-        """The contact's calendar: their zone (or the sequence's), the window, the holidays."""
+    @property
+    def contact_holidays(self) -> tuple[str, str | None] | None:
+        """`holidays.from_contact` and `subdivision_field`: the contact fields naming their own
+        country and subdivision, whose holidays replace the sequence's; None without."""
+        spec = self.model.definition.get("holidays") or {}
+        field_name = spec.get("from_contact")
+        return (str(field_name), spec.get("subdivision_field")) if field_name else None
+
+    def place_of(self, contact: Mapping[str, Any]) -> Place | None:
+        """The contact's own (country, subdivision) for holidays, when the playbook takes
+        closed days from the contact and their country is a known one; else None."""
+        fields = self.contact_holidays
+        if fields is None:
+            return None
+        country, subdivision = fields
+        return known_place(contact.get(country), contact.get(subdivision) if subdivision else None)
+
+    def holidays_note(self, place: Place | None) -> str | None:
+        """Whose public holidays close days for a contact, when the playbook takes them from
+        the contact (`BR-SP, the contact's country`); None when it does not."""
+        if self.contact_holidays is None:
+            return None
+        if place is not None:
+            return f"{'-'.join(p for p in place if p)}, the contact's country"
+        spec = self.model.definition.get("holidays") or {}
+        country = spec.get("country")
+        if country:
+            where = "-".join(str(p).upper() for p in (country, spec.get("subdivision")) if p)
+            return f"{where}, the sequence's (the contact has no known country)"
+        return "none (the contact has no known country)"
+
+    def calendar(self, contact_zone: str | None, place: Place | None = None) -> Calendar:
+        """The contact's calendar: their zone (or the sequence's), the window, the holidays
+        (their own country's, with `place`). One per (zone, place), built once."""
         zone = self.zone_for(contact_zone)
-        found = self._calendars.get(zone)
+        found = self._calendars.get((zone, place))
         if found is None:
             definition = self.model.definition
             spec = definition.get("send_window")
@@ -147,18 +191,25 @@ class RunnableVersion:
                 Window.parse(spec.get("days"), spec.get("start"), spec.get("end")) if spec else None
             )
             closed = definition.get("holidays") or {}
+            country, subdivision = place or (closed.get("country"), closed.get("subdivision"))
             found = make_calendar(
                 zone,
                 window=window,
-                country=closed.get("country"),
-                subdivision=closed.get("subdivision"),
+                country=country,
+                subdivision=subdivision,
                 dates=closed.get("dates", ()),
             )
-            self._calendars[zone] = found
+            self._calendars[(zone, place)] = found
         return found
 
     def due(
-        self, index: int, *, anchor: datetime, enrolled_at: datetime, contact_zone: str | None
+        self,
+        index: int,
+        *,
+        anchor: datetime,
+        enrolled_at: datetime,
+        contact_zone: str | None,
+        place: Place | None = None,
     ) -> datetime | None:
         """When step `index` is due, counted from its anchor; None past the last step."""
         if index >= len(self.steps):
@@ -166,11 +217,11 @@ class RunnableVersion:
         # A tick moves thousands of enrollments on at the same `now`, and they share a few
         # hundred zones at most: the same wait from the same anchor in the same calendar is
         # computed once.
-        key = (index, anchor, contact_zone)
+        key = (index, anchor, contact_zone, place)
         found = self._dues.get(key)
         if found is None:
             step = self.steps[index]
-            cal = self.calendar(contact_zone)
+            cal = self.calendar(contact_zone, place)
             if step.day is not None:
                 return day_due(enrolled_at, step.day, cal)  # counted from the enrollment
             if len(self._dues) > _DUE_CACHE:
@@ -183,13 +234,25 @@ class RunnableVersion:
         return found
 
     def due_text(
-        self, index: int, *, anchor: datetime, enrolled_at: datetime, contact_zone: str | None
+        self,
+        index: int,
+        *,
+        anchor: datetime,
+        enrolled_at: datetime,
+        contact_zone: str | None,
+        place: Place | None = None,
     ) -> str | None:
         """`due` as the database stores it, formatted once per distinct due time."""
-        key = (index, anchor, contact_zone)
+        key = (index, anchor, contact_zone, place)
         found = self._due_texts.get(key)
         if found is None:
-            due = self.due(index, anchor=anchor, enrolled_at=enrolled_at, contact_zone=contact_zone)
+            due = self.due(
+                index,
+                anchor=anchor,
+                enrolled_at=enrolled_at,
+                contact_zone=contact_zone,
+                place=place,
+            )
             if due is None:
                 return None
             found = format_instant(due) or ""
@@ -207,6 +270,14 @@ class Versions:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._cache: dict[tuple[str, int], RunnableVersion] = {}
+
+    def place(self, version: RunnableVersion, contact: str) -> Place | None:
+        """A contact's own country for holidays, read only for a playbook that takes them from
+        the contact (holidays.from_contact): every other message pays nothing for it."""
+        if version.contact_holidays is None:
+            return None
+        record = self.store.contact(contact)
+        return version.place_of(record.fields()) if record is not None else None
 
     def get(self, sequence: str, number: int | None = None) -> RunnableVersion:
         if number is not None and (sequence, number) in self._cache:

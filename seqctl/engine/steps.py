@@ -10,14 +10,9 @@ from enum import StrEnum
 from typing import Any
 
 from seqctl import render
-from seqctl.engine.content import (
-    Rendered,
-    Undeliverable,
-    action_instructions,
-    action_title,
-    render_step,
-)
+from seqctl.engine.content import Rendered, action_instructions, action_title, render_step
 from seqctl.engine.engagement import Engagement
+from seqctl.engine.routing import Undeliverable
 from seqctl.engine.runtime import RunnableVersion
 from seqctl.playbook.model import MESSAGE_TYPES, Step, StepType
 from seqctl.timeutil import format_instant, from_db

@@ -66,10 +66,14 @@ class Checker:
         wanted = {c.key: [c.key, *needs.values(c)] for c in contacts}
         found = self.store.suppressed(list({v for vs in wanted.values() for v in vs}))
         blocks: dict[str, Block] = {}
-        for key, values in wanted.items():
+        for contact in contacts:
+            values = wanted[contact.key]
             hit = next((v for v in values if v in found), None)
-            if hit is not None:
-                blocks[key] = Block(hit, found[hit])
+            if hit is None:
+                continue
+            if needs.either and contact.key not in found and not needs.all_blocked(contact, found):
+                continue  # channel: auto reaches them on an address that is not suppressed
+            blocks[contact.key] = Block(hit, found[hit])
         return blocks
 
     def _first(self, values: list[str]) -> Block | None:
@@ -84,20 +88,34 @@ class Needs:
 
     email: str | None  # the contact field holding the address, or None when no step emails
     phone: str | None
+    either: bool = False  # every message step is `channel: auto`: any address not suppressed
 
     @classmethod
     def of(cls, steps: Iterable[Step], definition: Mapping[str, Any]) -> Needs:
         fields = definition.get("contact_fields") or {}
         kinds: set[str] = set()
+        channels = []
         for step in steps:
             if step.type not in MESSAGE_TYPES:
                 continue
             channel = step.spec.get("channel") or str(step.type)
+            channels.append(channel)
             kinds |= {"email", "phone"} if channel == "auto" else {_kind_of(channel)}
         return cls(
             str(fields.get("email", "email")) if "email" in kinds else None,
             str(fields.get("phone", "phone")) if "phone" in kinds else None,
+            bool(channels) and all(c == "auto" for c in channels),
         )
+
+    def all_blocked(self, contact: ContactRecord, found: Mapping[str, str]) -> bool:
+        """Whether each address the contact has (email, phone) is suppressed."""
+        data = contact.fields()
+        groups = []
+        if self.email and data.get(self.email):
+            groups.append(address_values("email", str(data[self.email])))
+        if self.phone and data.get(self.phone):
+            groups.append(address_values("sms", str(data[self.phone]), country_of(data)))
+        return all(any(v in found for v in group) for group in groups)
 
     def values(self, contact: ContactRecord) -> list[str]:
         data = contact.fields()

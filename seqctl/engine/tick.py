@@ -232,6 +232,7 @@ def _advance_all(
     from seqctl.engine.delivery import DeliveryReport, send_batch
     from seqctl.engine.engagement import engagement
     from seqctl.engine.gates import AutoApproval, Suppressions, needs_engagement
+    from seqctl.engine.routing import auto_suppression_keys
     from seqctl.engine.steps import DueEnrollment, decide
 
     stamp = format_instant(now)
@@ -261,7 +262,16 @@ def _advance_all(
             else:
                 step = version.steps[due.step]
                 seen = (
-                    engagement(store, due.contact, due.sequence, due.enrolled_text, now)
+                    engagement(
+                        store,
+                        due.contact,
+                        due.sequence,
+                        due.enrolled_text,
+                        now,
+                        auto_suppression_keys(version.model.definition, step, due.contact_fields)
+                        if suppressions.checker.active
+                        else (),
+                    )
                     if needs_engagement(step)
                     else None
                 )

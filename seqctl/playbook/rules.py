@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ class Context:
     sequence: SequenceDef
     sources: Sources  # where its template and attachment files are, inside its repository
     raw_index: tuple[int, ...]  # for each model step, its index in the file's `steps` list
+    now: datetime | None = None  # the lint run's clock (--now, SEQCTL_NOW); None: the real one
 
     @property
     def data(self) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Protocol
 from sqlite_utils import Database
 
 from seqctl.store.actions import ActionQueries
+from seqctl.store.conditions import ConditionQueries
 from seqctl.store.connection import BUSY_TIMEOUT_SECONDS, CACHE_KIB, Access, connect
 from seqctl.store.contacts import ContactQueries
 from seqctl.store.enrollments import EnrollmentQueries
@@ -44,6 +45,7 @@ class Store(
     EventQueries,
     SummaryQueries,
     OutcomeQueries,
+    ConditionQueries,
     MailboxQueries,
 ):
     """One SQLite database file, migrated to the current schema."""

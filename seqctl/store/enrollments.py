@@ -98,6 +98,16 @@ class EnrollmentQueries:
         )
         return {str(contact) for (contact,) in rows}
 
+    def live_ids(self, sequence: str, keys: Sequence[str]) -> dict[str, int]:
+        """The live enrollment id of each of these contacts that has one in the sequence."""
+        rows = self.db.execute(
+            "SELECT e.contact, e.id FROM json_each(?) AS j"
+            " CROSS JOIN enrollments AS e INDEXED BY enrollments_live"
+            f" ON e.sequence = ? AND e.contact = j.value AND e.state IN {_LIVE}",
+            [json_list(keys), sequence],
+        )
+        return {str(contact): int(enrollment) for contact, enrollment in rows}
+
     def last_ended(self, sequence: str, keys: Sequence[str]) -> dict[str, str]:
         """For contacts that went through the sequence before: the state their last one ended in."""
         found: dict[str, str] = {}

@@ -356,3 +356,28 @@ def _phone(value: str) -> str:
     if text.startswith("00") and len(digits) > 2:
         return "+" + digits[2:]
     return digits
+
+
+@migrations()
+def m013_enroll_conditions(db: Database) -> None:
+    # enroll_when fires when the condition becomes true: remember, per sequence and contact,
+    # that it held when last checked. Contacts enrolled in a sequence with an enroll_when before
+    # this record existed count as held (condition '*'), so upgrading does not enroll them again.
+    _run(
+        db,
+        """
+        CREATE TABLE enroll_conditions (
+            sequence TEXT NOT NULL,
+            contact TEXT NOT NULL,
+            condition TEXT NOT NULL,      -- digest of the enroll_when it held for, or '*': any
+            PRIMARY KEY (sequence, contact)
+        ) WITHOUT ROWID;
+        INSERT OR IGNORE INTO enroll_conditions (sequence, contact, condition)
+            SELECT DISTINCT e.sequence, e.contact, '*'
+            FROM enrollments AS e
+            JOIN sequences AS s ON s.id = e.sequence
+            JOIN versions AS v ON v.sequence = s.id AND v.number = (
+                SELECT MAX(number) FROM versions WHERE sequence = s.id)
+            WHERE json_extract(v.definition, '$.enroll_when') IS NOT NULL
+        """,
+    )

@@ -55,7 +55,7 @@ def test_changing_one_body_makes_version_two_of_that_sequence_only(
     assert diff.stdout.splitlines() == [
         "other: unchanged (version 1)",
         "welcome: version 1 -> version 2",
-        "  ~ step 'follow-up': body changed",
+        '  ~ step \'follow-up\' body: "Just checking in." -> "Any news?"',
     ]
     result = run(NOW, "publish", "--json")
     assert {p["sequence"]: (p["version"], p["changed"]) for p in result.json} == {

@@ -8,6 +8,7 @@ from tests.conftest import Launch
 
 ROUTINE = """
 sequence: routine
+owner: ana@acme.test
 consent: {by: ana@acme.test, at: "2026-11-01"}
 auto_approve: [{step: hello, max_per_day: 2}]
 steps:

@@ -44,7 +44,8 @@ def test_channel_auto_and_contact_fields(launch: Launch, project: Path) -> None:
     ]
     failed = run("enrollments", "--state", "failed", "--json").json
     assert failed[0]["reason"] == (
-        "step 'hello': contact has neither an email address nor a phone number"
+        "step 'hello': channel auto found no way to reach the contact (whatsapp: they have not"
+        " written on WhatsApp in the last 24 hours; email: no work_email; sms: no phone)"
     )
 
 

@@ -131,6 +131,8 @@ def test_a_healthy_contact_due_later(started: Run) -> None:
         "ok   action: no task waiting for a person",
         "ok   failed: no failed step",
         "ok   deferred: no message held back by a daily limit",
+        "ok   content: step 'follow-up' renders for this contact",
+        "ok   address: email to ana@example.com",
         "ok   next step: step 'follow-up' is due at 2026-11-27T15:01:00Z:"
         " the wait of 3 days from 2026-11-24T15:01:00Z",
     ]

@@ -88,7 +88,7 @@ def test_a_temporary_failure_is_retried_once_and_the_enrollment_moves_on(
 ) -> None:
     run = setup(
         launch,
-        "sequence: p\nconsent: {by: a, at: '2026-11-01'}\n"
+        "sequence: p\nowner: a\nconsent: {by: a, at: '2026-11-01'}\n"
         "auto_approve: [{step: hello, max_per_day: 1}]\n"
         "steps:\n  - id: hello\n    type: email\n    subject: Hi\n    body: Hi\n"
         "  - type: task\n    wait: 1 hour\n",
@@ -144,7 +144,7 @@ def test_a_reply_while_the_batch_is_rendered_wins(
 
     run = setup(
         launch,
-        'sequence: p\nconsent: {by: a, at: "2026-11-01"}\nsteps:\n'
+        'sequence: p\nowner: a\nconsent: {by: a, at: "2026-11-01"}\nsteps:\n'
         "  - id: hello\n    type: email\n    subject: Hi\n    body: Hello\n"
         "  - id: call\n    type: call\n    wait: 1 day\n",
         "key,email\nann,ann@example.com\nbob,bob@example.com\n",

@@ -23,6 +23,7 @@ from tests.conftest import Run
 
 PLAYBOOK = """\
 sequence: news
+owner: a
 approval: auto
 consent: {by: a, at: "2026-11-01"}
 steps:
