@@ -13,6 +13,7 @@ from typing import Any
 import typer
 
 from seqctl.config import Config, load_config
+from seqctl.engine import composers
 from seqctl.errors import InputError, SeqctlError
 from seqctl.store import Store, database_fault, open_store
 from seqctl.timeutil import parse_instant, utcnow
@@ -35,7 +36,10 @@ def settings(ctx: typer.Context) -> Settings:
 
 
 def config(ctx: typer.Context, explicit: Path | None = None) -> Config:
-    return load_config(explicit or settings(ctx).config)
+    found = load_config(explicit or settings(ctx).config)
+    # The programs playbooks may compose with: seqctl.yaml's, never a playbook's own.
+    composers.configure(found.data.get("composers"))
+    return found
 
 
 def database_path(ctx: typer.Context, db: Path | None = None) -> Path:

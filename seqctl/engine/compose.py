@@ -4,20 +4,38 @@ The program gets the step's context as JSON on standard input and prints the tex
 `mode: assisted` the result always waits for a person's OK; `mode: full` needs the playbook's
 consent block (lint checks it). A program that fails or runs past its timeout fails the step
 with what it printed on standard error, and nothing is sent.
+
+A playbook never names a command itself: anyone who can open a pull request writes playbooks,
+and the tick would run what they wrote on its host. It names a composer of seqctl.yaml's
+`composers:` (the configuration the people who run seqctl own), and only those run. A version
+published before this rule, whose `command` is a command line, fails its step with the reason.
 """
 
 from __future__ import annotations
 
 import json
-import shlex
 import subprocess
 from collections.abc import Mapping
 from typing import Any
 
-from seqctl.playbook.model import Step
+from seqctl.engine import composers
+from seqctl.playbook.model import COMPOSER_NAME, Step
 from seqctl.render import RenderError
 
-DEFAULT_TIMEOUT = 60.0
+
+def composer_for(spec: Mapping[str, Any]) -> composers.Composer:
+    """The configured composer a step's `compose:` names; RenderError for anything else."""
+    named = spec.get("command")
+    if not isinstance(named, str) or not COMPOSER_NAME.fullmatch(named):
+        raise RenderError(
+            "compose names a command line, not a composer: a playbook may only name a "
+            "composer of seqctl.yaml's `composers:` (publish it again with one)"
+        )
+    found = composers.configured.get(named)
+    if found is None:
+        known = ", ".join(sorted(composers.configured)) or "none"
+        raise RenderError(f"no composer '{named}' in seqctl.yaml's composers (known: {known})")
+    return found
 
 
 def compose(
@@ -33,10 +51,10 @@ def compose(
     The program reads the draft as rendered for this contact (`draft`, `subject`), never the
     template's source: what a person would have sent is what it improves on.
     """
-    command = spec["command"]
-    argv = shlex.split(command) if isinstance(command, str) else [str(c) for c in command]
+    chosen = composer_for(spec)
+    argv = list(chosen.argv)
     if not argv:
-        raise RenderError("compose command is empty")
+        raise RenderError(f"composer '{chosen.name}' has an empty command")
     context = {
         "step": {"id": step.id, "type": str(step.type)},
         "subject": subject,
@@ -44,7 +62,7 @@ def compose(
         "draft": draft,
         "variables": _plain(variables),
     }
-    timeout = float(spec.get("timeout", DEFAULT_TIMEOUT))
+    timeout = min(float(spec.get("timeout", chosen.timeout)), chosen.timeout)
     try:
         done = subprocess.run(
             argv,

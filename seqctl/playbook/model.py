@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -72,6 +73,8 @@ VARIANT_CONTENT = (
     "name", "subject", "body", "html", "template", "attachments", "whatsapp_template",
 )  # fmt: skip
 DEFAULT_VARIANT_WEIGHT = 1
+# What `compose.command` holds: the name of a composer in seqctl.yaml, never a command line.
+COMPOSER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from seqctl.playbook.files import Sources, read_template
 from seqctl.playbook.findings import Finding, Severity
 from seqctl.playbook.model import (
     BRANCH_FUNCTIONS,
+    COMPOSER_NAME,
     MAX_ATTACHMENT_BYTES,
     MAX_ATTACHMENTS_TOTAL,
     MESSAGE_TYPES,
@@ -354,6 +355,20 @@ def consent(ctx: Context) -> Iterator[Finding]:
             )
 
 
+def compose_command(ctx: Context) -> Iterator[Finding]:
+    """`compose.command` names a composer of seqctl.yaml, never a command line: playbooks come
+    from pull requests, and the tick would run the command on its host."""
+    for i, step in enumerate(ctx.sequence.steps):
+        named = (step.spec.get("compose") or {}).get("command")
+        if named is not None and not (isinstance(named, str) and COMPOSER_NAME.fullmatch(named)):
+            yield ctx.document.finding(
+                ctx.step_path(i, "compose", "command"),
+                "compose-command",
+                "compose names a command line: name a composer of seqctl.yaml's `composers:` "
+                "instead (a playbook never runs a command of its own)",
+            )
+
+
 def auto_approve_steps(ctx: Context) -> Iterator[Finding]:
     ids = [s.id for s in ctx.sequence.steps]
     for n, rule in enumerate(ctx.data.get("auto_approve") or []):
@@ -381,7 +396,7 @@ RULES: tuple[Rule, ...] = (
     duplicate_steps, branch_targets, unreachable_steps, trailing_wait, templates, attachments,
     variants, variant_content, expressions,
     time_zone, holiday_country, send_window, message_gap, whatsapp_fallback, consent,
-    auto_approve_steps, unsubscribe_rule,
+    auto_approve_steps, unsubscribe_rule, compose_command,
 )  # fmt: skip
 
 

