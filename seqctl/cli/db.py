@@ -1,14 +1,18 @@
-"""`seqctl db init`: create (or bring up to date) the database a playbook repository uses."""
+"""`seqctl db init` and `db info`: create the database a playbook repository uses, and say
+which store and schema it has and what is in it."""
 
 from __future__ import annotations
+
+from dataclasses import asdict
 
 import typer
 
 from seqctl.cli import context
+from seqctl.cli.options import JsonOption
 from seqctl.cli.root import app
 
 db_app = typer.Typer(
-    help="The database itself: create it.\n\nExample: seqctl db init",
+    help="The database itself: create it, or say what it holds.\n\nExample: seqctl db info",
     no_args_is_help=True,
 )
 app.add_typer(db_app, name="db")
@@ -28,3 +32,21 @@ def init_database(ctx: typer.Context) -> None:
     existed = path.exists()
     context.store(ctx, create=True)
     typer.echo(f"{'database is ready' if existed else 'created'}: {path}")
+
+
+@db_app.command("info")
+def info(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Which store and schema version the database has, its size and the rows in each table.
+
+    Example: seqctl db info --json
+    """
+    found = context.store(ctx).info()
+    if as_json:
+        context.emit_json(asdict(found))
+        return
+    typer.echo(f"store: {found.store} ({found.location}, {found.size_bytes / 1024 / 1024:.1f} MB)")
+    typer.echo(f"schema: {found.schema} ({found.migrations} migrations)")
+    for table, count in found.counts.items():
+        parts = found.breakdown.get(table) or {}
+        detail = ", ".join(f"{n:,} {value}" for value, n in parts.items())
+        typer.echo(f"{table}: {count:,}" + (f" ({detail})" if detail else ""))

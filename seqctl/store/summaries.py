@@ -2,14 +2,66 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
+# What `db info` counts: a table each, and the column some of them are broken down by.
+_COUNTED = {
+    "sequences": "status", "versions": None, "contacts": None, "enrollments": "state",
+    "messages": "status", "history": None, "events": None, "actions": "status",
+    "suppressions": "kind",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DatabaseInfo:
+    """Which store, which schema, and how much is in it (`seqctl db info`)."""
+
+    store: str  # "sqlite"
+    location: str  # the file
+    schema: str  # the newest migration applied
+    migrations: int
+    size_bytes: int
+    counts: dict[str, int] = field(default_factory=dict)
+    breakdown: dict[str, dict[str, int]] = field(default_factory=dict)
+
 
 class SummaryQueries:
     db: Database
+    path: Path | None
+
+    def info(self) -> DatabaseInfo:
+        """The store, its schema version and the rows in each table, counted in SQL."""
+        applied = [
+            name
+            for (name,) in self.db.execute(
+                "SELECT name FROM _sqlite_migrations WHERE migration_set = 'seqctl' ORDER BY id"
+            )
+        ]
+        counts: dict[str, int] = {}
+        breakdown: dict[str, dict[str, int]] = {}
+        for table, column in _COUNTED.items():
+            counts[table] = self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            if column is not None:
+                rows = self.db.execute(
+                    f"SELECT {column}, COUNT(*) FROM {table} GROUP BY {column} ORDER BY {column}"
+                )
+                breakdown[table] = {str(value): n for value, n in rows}
+        page_size = self.db.execute("PRAGMA page_size").fetchone()[0]
+        pages = self.db.execute("PRAGMA page_count").fetchone()[0]
+        return DatabaseInfo(
+            store="sqlite",
+            location=str(self.path) if self.path is not None else ":memory:",
+            schema=applied[-1] if applied else "",
+            migrations=len(applied),
+            size_bytes=page_size * pages,
+            counts=counts,
+            breakdown=breakdown,
+        )
 
     def enrolled_per_day(self) -> list[tuple[Any, ...]]:
         """(sequence, UTC date, enrollments that day)."""

@@ -102,3 +102,25 @@ def test_init_creates_the_database_and_git_ignores_what_holds_people_s_data(
     assert "seqctl.db" not in status and "outbox.jsonl" not in status
     assert not [name for name in status if name.endswith((".db-wal", ".db-shm", ".env"))]
     assert {".gitignore", "seqctl.yaml", "playbooks/intro.yaml", "contacts.csv"} <= set(status)
+
+
+def test_db_info_says_which_store_schema_and_counts(run: Run, bare: Path) -> None:
+    from seqctl.store.migrations import migrations
+
+    assert run("db", "init").exit_code == 0
+    (bare / "c.csv").write_text("key,email\nana,ana@x.test\nbob,bob@x.test\n", "utf-8")
+    assert run(NOW, "contacts", "import", "c.csv").exit_code == 0
+
+    shown = run("db", "info", "--json")
+    text = run("db", "info").stdout.splitlines()
+
+    assert shown.exit_code == 0
+    found = shown.json
+    last = migrations._migrations[-1].name
+    assert (found["store"], found["schema"]) == ("sqlite", last)
+    assert found["migrations"] == len(migrations._migrations)
+    assert found["location"] == str(bare / "seqctl.db")
+    assert found["counts"]["contacts"] == 2 and found["counts"]["enrollments"] == 0
+    assert text[0].startswith(f"store: sqlite ({bare / 'seqctl.db'}, ")
+    assert text[1] == f"schema: {last} ({len(migrations._migrations)} migrations)"
+    assert "contacts: 2" in text
