@@ -213,6 +213,7 @@ def _worth_saying(report: TickReport) -> bool:
         or report.sent
         or report.failed
         or report.deferred
+        or report.suppressed
         or report.notified
         or context.is_terminal()
     )
@@ -225,10 +226,13 @@ def _summary(report: TickReport, dry_run: bool) -> str:
         if report.notified
         else ""
     )
+    # Shown when it happened: a message that was due and did not go because its address opted
+    # out is an answer to "why did nothing go?".
+    suppressed = f", {report.suppressed} suppressed" if report.suppressed else ""
     return (
         f"{prefix} {report.due:,} due: {report.sent:,} sent, {report.approvals:,} held for "
         f"approval, {report.actions} actions, {report.failed} failed, "
-        f"{report.deferred} deferred, {report.completed} completed{digests}"
+        f"{report.deferred} deferred{suppressed}, {report.completed} completed{digests}"
     )
 
 
