@@ -97,6 +97,8 @@ def tick(
         with stopping as stop:  # a dry run writes nothing: it may stop anywhere
             report, inbox = run.once(context.now(ctx), stop)
         run.finish(report, inbox)
+        if inbox is not None and inbox.misconfigured:
+            raise typer.Exit(int(ExitCode.USAGE))  # the tick ran; seqctl.yaml needs a person
         if report.failed or (inbox is not None and inbox.failed):
             raise typer.Exit(int(ExitCode.FINDINGS))
         return

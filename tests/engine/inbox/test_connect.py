@@ -98,10 +98,15 @@ def test_a_missing_variable_names_the_variable(
 
     result = run("inbox", "sync")
 
-    assert result.exit_code == 1
+    # The configuration's fault, not the server's: exit 2, as for any setting a person must fix.
+    assert result.exit_code == 2
     assert "inbox ana: environment variable IMAP_PASSWORD is not set (its password_env)" in (
         result.stderr
     )
+    # The tick still runs its sequences, says the same and exits 2.
+    ticked = run("tick")
+    assert ticked.exit_code == 2
+    assert "inbox ana: environment variable IMAP_PASSWORD is not set" in ticked.stderr
 
 
 def test_without_inboxes_the_sync_says_how_to_add_one(run: Run) -> None:
