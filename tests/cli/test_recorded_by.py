@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import Run, Write
 
-PLAYBOOK = "sequence: news\nsteps:\n  - id: hello\n    type: email\n    subject: Hi\n    body: Hello\n"
+PLAYBOOK = "sequence: news\nsteps:\n  - id: hello\n    type: email\n    subject: Hi\n    body: Hi\n"
 
 
 def _changes(run: Run) -> dict[str, str | None]:
