@@ -135,6 +135,8 @@ class _Ticker:
             self.outbox,
             tracking=tracking_settings(config.data, os.environ),
             unsubscribe_signer=(lambda message: unsubscribe_token(message, key)) if key else None,
+            # Mail is dated at the time --now gives (a replay reads as it would have been sent).
+            clock=(lambda: now) if context.settings(self.ctx).now else None,
         )
         try:
             with progress("advancing due enrollments") as advancing:
