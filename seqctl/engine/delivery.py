@@ -54,7 +54,9 @@ def deliver(
     caps = limits or Limits(store, senders or {}, now)
     while (stop is None or stop() is None) and (batch := store.deliverable(batch_size, now=stamp)):
         allowed, later = [], []
-        for row in hold_back(store, batch, now):  # suppressed meanwhile: cancelled, not sent
+        leaving = hold_back(store, batch, now)  # suppressed meanwhile: cancelled, not sent
+        report.suppressed += len(batch) - len(leaving)
+        for row in leaving:
             version = versions.get(row.message.sequence, row.message.version)
             held = caps.admit(version, row.sender)
             if held is None:
