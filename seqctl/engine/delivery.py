@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from seqctl.channels import ChannelSet, Delivery, Outgoing, Progress
+from seqctl.engine import whatsapp
 from seqctl.engine.attachments import send_checked
 from seqctl.engine.limits import Limits
 from seqctl.engine.outcomes import DeliveryReport, record, retry_delay
@@ -54,7 +55,11 @@ def deliver(
     caps = limits or Limits(store, senders or {}, now)
     while (stop is None or stop() is None) and (batch := store.deliverable(batch_size, now=stamp)):
         allowed, later = [], []
-        for row in hold_back(store, batch, now):  # suppressed meanwhile: cancelled, not sent
+        # Suppressed meanwhile: cancelled, not sent. WhatsApp free text whose window closed
+        # meanwhile: its template, or failed (before the caps: a failure takes no slot).
+        leaving, failed = whatsapp.leaving(store, versions, now, hold_back(store, batch, now))
+        report.failed += failed
+        for row in leaving:
             version = versions.get(row.message.sequence, row.message.version)
             held = caps.admit(version, row.sender)
             if held is None:
@@ -120,6 +125,8 @@ def recover_in_flight(
             report,
         )
     again = [r for r in asked if r.message.idempotency_key not in done] + unknown
+    again, failed = whatsapp.leaving(store, versions, now, again)  # judged as it leaves again
+    report.failed += failed
     if again:
         send_batch(store, channels, versions, now, again, report, stop)
     return report

@@ -109,28 +109,33 @@ def tick(
 
             resume_due(store, now)  # out-of-office pauses that have ended
             run = Run(channels, now, batch_size, senders or {}, lease, stop)
+
+            def outbox() -> DeliveryReport:
+                return deliver(
+                    store,
+                    channels,
+                    Versions(store),
+                    now,
+                    batch_size=batch_size,
+                    limits=Limits(store, senders or {}, now),
+                    keep_alive=lambda: lease.renew(store),
+                    stop=stop,
+                )
+
             workers = shards.workers(store, stamp, limit, senders or {})
             with collector_paused():  # a tick makes no reference cycles; see bulk
                 # What a dead tick left in flight is settled before anything new is sent.
                 report.add(recover_in_flight(store, channels, Versions(store), now, stop))
+                # Then what waits in the outbox (held by a daily cap, approved, to be retried),
+                # oldest first: newly due messages never take a cap's slot before it.
+                report.add(outbox())
                 if workers > 1 and stop() is None:
                     channels.close()  # no connection or thread may cross the fork
                     for part in shards.run(store, workers, run.advance_shard, progress, stop):
                         report.add_counts(part)
                 elif stop() is None:
                     run.advance(store, limit, report, progress)
-                report.add(
-                    deliver(
-                        store,
-                        channels,
-                        Versions(store),
-                        now,
-                        batch_size=batch_size,
-                        limits=Limits(store, senders or {}, now),
-                        keep_alive=lambda: lease.renew(store),
-                        stop=stop,
-                    )
-                )
+                report.add(outbox())  # what this tick queued and did not send (rare)
         from seqctl.engine.failing import failing_channels
 
         report.failing = failing_channels(store, channels)
