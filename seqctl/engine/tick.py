@@ -329,7 +329,8 @@ def _moved_since_read(store: Store, rows: list[tuple[Any, ...]]) -> set[int]:
 
 def _dry_run(store: Store, now: datetime, limit: int | None, report: TickReport) -> TickReport:
     """What a tick would do now, without writing: one pass over what is due."""
-    from seqctl.engine.gates import needs_approval
+    from seqctl.engine.engagement import engagement
+    from seqctl.engine.gates import needs_approval, needs_engagement
     from seqctl.engine.steps import DueEnrollment, Kind, decide
 
     stamp = format_instant(now) or ""
@@ -337,7 +338,18 @@ def _dry_run(store: Store, now: datetime, limit: int | None, report: TickReport)
     for row in store.due(stamp, limit if limit is not None else -1):
         due = DueEnrollment.from_row(row)
         version = versions.get(due.sequence, due.version)
-        outcome = decide(version, due, now)
+        if due.step >= len(version.steps):  # moved past its last step: the tick completes it
+            report.due += 1
+            report.completed += 1
+            continue
+        step = version.steps[due.step]
+        # What the contact did, as the tick reads it: a branch, WhatsApp's window, channel auto.
+        seen = (
+            engagement(store, due.contact, due.sequence, due.enrolled_text, now)
+            if needs_engagement(step)
+            else None
+        )
+        outcome = decide(version, due, now, seen)
         report.due += 1
         if outcome.kind is Kind.FAIL:
             report.failed += 1

@@ -271,3 +271,13 @@ def test_preview_says_which_the_tick_will_send(launch: Launch) -> None:
         "template follow_up: outside the 24-hour window (they last wrote on WhatsApp at"
         " 2026-11-23T10:00:00Z)",
     )
+
+
+def test_a_dry_run_reads_the_window_as_the_tick_does(launch: Launch) -> None:
+    bare = auto_playbook("auto-bare", STEP)  # no template: outside the window, it fails
+    run = launch({"auto-bare": bare}, PEOPLE)
+    wrote_on_whatsapp(run, "ana")
+    run(WROTE, "enroll", "auto-bare", "-c", "ana", "-c", "bob")
+    dry = run(WROTE, "tick", "--dry-run", "--json").json
+    real = run(WROTE, "tick", "--json").json
+    assert (dry["sent"], dry["failed"]) == (real["sent"], real["failed"]) == (1, 1)
