@@ -1,4 +1,5 @@
-"""One run of the engine: advance every enrollment due at `now`, in batches, then deliver."""
+"""One run of the engine: send what waits in the outbox (oldest first: daily caps are first
+in, first out), advance every enrollment due at `now` in batches, then send what is left."""
 
 from __future__ import annotations
 

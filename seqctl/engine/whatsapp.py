@@ -60,15 +60,18 @@ def verdict(
     message: MessageRecord,
     at: datetime,
     last: datetime | None,
+    variant: str | None = None,
 ) -> Verdict:
-    """Free text as written inside the window; else its step's template, or why it fails."""
+    """Free text as written inside the window; else its step's template (its A/B variant's,
+    `variant` or the message's), or why it fails."""
     if window_open(last, at):
         return Verdict(at, last)
     closed = f"outside the WhatsApp 24-hour window when it was to be sent ({last_wrote(last)})"
     version = versions.get(message.sequence, message.version)
     step = version.model.step(message.step)
-    if step is not None and message.variant and step.spec.get("variants"):
-        step = step.with_variant(message.variant)
+    variant = variant or message.variant
+    if step is not None and variant and any(v.id == variant for v in step.variants):
+        step = step.with_variant(variant)
     if step is None or step.spec.get("whatsapp_template") is None:
         return Verdict(
             at, last, failure=f"{closed} and the step has no whatsapp_template to fall back on"
@@ -112,7 +115,11 @@ def leaving(
     failed: list[tuple[Deliverable, str]] = []
     for row in texts:
         message = row.message
-        found = verdict(store, versions, message, now, since.get(message.contact))
+        variant = row.extra.get("variant")  # the outbox's rows name it in `extra` only
+        last = since.get(message.contact)
+        found = verdict(
+            store, versions, message, now, last, variant if isinstance(variant, str) else None
+        )
         if found.failure is not None:
             failed.append((row, found.failure))
         elif found.template is not None:

@@ -281,3 +281,27 @@ def test_a_dry_run_reads_the_window_as_the_tick_does(launch: Launch) -> None:
     dry = run(WROTE, "tick", "--dry-run", "--json").json
     real = run(WROTE, "tick", "--json").json
     assert (dry["sent"], dry["failed"]) == (real["sent"], real["failed"]) == (1, 1)
+
+
+def test_a_variant_goes_as_its_own_template(launch: Launch, project: Path) -> None:
+    tested = (
+        "sequence: ab\nowner: ana@acme.test\nsteps:\n"
+        + STEP.lstrip("\n")
+        + TEMPLATE
+        + "    variants:\n"
+        "      - id: a\n"
+        "      - id: b\n"
+        "        whatsapp_template:\n"
+        '          {name: follow_up_b, language: pt_BR, params: ["{{ contact.key }}"]}\n'
+        "    winner: b\n"  # everyone gets b
+    )
+    run = launch({"ab": tested}, PEOPLE)
+    wrote_on_whatsapp(run, "ana")
+    run(WROTE, "enroll", "ab", "-c", "ana")
+    run(WROTE, "tick")
+    run(LATER, "approve", "1")
+    assert run(LATER, "tick", "--json").json["sent"] == 1
+    assert sent(project)["ana"] == (
+        "[template follow_up_b (pt_BR)] ana",
+        {"name": "follow_up_b", "language": "pt_BR", "params": ["ana"]},
+    )
