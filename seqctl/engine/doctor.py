@@ -303,7 +303,7 @@ def _whatsapp(store: Store, e: EnrollmentRecord, now: datetime) -> Check | None:
         then = (
             f"goes as template '{after.template.extra['template']['name']}'"
             if after.template is not None
-            else "fails (no whatsapp_template to fall back on)"
+            else f"fails ({after.cannot})"
         )
         return Check(
             "whatsapp",

@@ -47,11 +47,21 @@ class Verdict:
     at: datetime
     last: datetime | None  # when the contact last wrote on WhatsApp, if they did
     template: Rendered | None = None  # outside the window: the template it goes as
-    failure: str | None = None  # outside the window: why it fails instead
+    cannot: str | None = None  # outside the window: why no template can go instead
 
     @property
     def open(self) -> bool:
-        return self.template is None and self.failure is None
+        return self.template is None and self.cannot is None
+
+    @property
+    def failure(self) -> str | None:
+        """The reason the message fails with, when it does."""
+        if self.cannot is None:
+            return None
+        return (
+            "outside the WhatsApp 24-hour window when it was to be sent"
+            f" ({last_wrote(self.last)}) and {self.cannot}"
+        )
 
 
 def verdict(
@@ -66,20 +76,17 @@ def verdict(
     `variant` or the message's), or why it fails."""
     if window_open(last, at):
         return Verdict(at, last)
-    closed = f"outside the WhatsApp 24-hour window when it was to be sent ({last_wrote(last)})"
     version = versions.get(message.sequence, message.version)
     step = version.model.step(message.step)
     variant = variant or message.variant
     if step is not None and variant and any(v.id == variant for v in step.variants):
         step = step.with_variant(variant)
     if step is None or step.spec.get("whatsapp_template") is None:
-        return Verdict(
-            at, last, failure=f"{closed} and the step has no whatsapp_template to fall back on"
-        )
+        return Verdict(at, last, cannot="the step has no whatsapp_template to fall back on")
     enrollment = store.enrollment(message.enrollment)
     contact = store.contact(message.contact)
     if enrollment is None or contact is None:
-        return Verdict(at, last, failure=f"{closed} and its contact or enrollment is gone")
+        return Verdict(at, last, cannot="its contact or enrollment is gone")
     enrolled = from_db(enrollment.enrolled_at) or at
     variables = variables_for(
         version,
@@ -94,7 +101,7 @@ def verdict(
     try:
         rendered = whatsapp_template(step, message.to_address or "", variables)
     except render.RenderError as exc:
-        return Verdict(at, last, failure=f"{closed} and its whatsapp_template fails: {exc}")
+        return Verdict(at, last, cannot=f"its whatsapp_template fails: {exc}")
     return Verdict(at, last, template=rendered)
 
 

@@ -123,6 +123,12 @@ def test_approved_30_hours_after_the_inbound_it_goes_as_its_template(
 
 def test_without_a_template_it_fails_with_the_reason(held: Run, project: Path) -> None:
     run = held
+    assert check(run, "bare", "cy", WROTE, "whatsapp") == (
+        True,
+        "message #3 (step 'hello') is free text, inside WhatsApp's 24-hour window until"
+        " 2026-11-24T10:00:00Z (the contact last wrote on WhatsApp at 2026-11-23T10:00:00Z);"
+        " sent after that, it fails (the step has no whatsapp_template to fall back on)",
+    )
     ok, detail = check(run, "bare", "cy", LATER, "whatsapp")
     reason = (
         "outside the WhatsApp 24-hour window when it was to be sent (the contact last wrote on"
@@ -305,3 +311,22 @@ def test_a_variant_goes_as_its_own_template(launch: Launch, project: Path) -> No
         "[template follow_up_b (pt_BR)] ana",
         {"name": "follow_up_b", "language": "pt_BR", "params": ["ana"]},
     )
+
+
+def test_a_template_that_does_not_render_fails_with_the_reason(launch: Launch) -> None:
+    lacking = HELD.replace('contact.first_name }}"]', 'contact.company }}"]')
+    assert lacking != HELD
+    run = launch({"wa": lacking}, PEOPLE)
+    wrote_on_whatsapp(run, "ana")
+    run(WROTE, "enroll", "wa", "-c", "ana")
+    run(WROTE, "tick")
+    ok, detail = check(run, "wa", "ana", LATER, "whatsapp")
+    assert not ok and "its whatsapp_template fails:" in detail and "company" in detail
+    run(LATER, "approve", "1")
+    assert run(LATER, "tick", "--json").json["failed"] == 1
+    [failed] = run("messages", "--status", "failed", "--json").json
+    assert failed["error"].startswith(
+        "outside the WhatsApp 24-hour window when it was to be sent (the contact last wrote on"
+        " WhatsApp at 2026-11-23T10:00:00Z) and its whatsapp_template fails: "
+    )
+    assert "company" in failed["error"]
