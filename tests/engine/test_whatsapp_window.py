@@ -330,3 +330,21 @@ def test_a_template_that_does_not_render_fails_with_the_reason(launch: Launch) -
         " WhatsApp at 2026-11-23T10:00:00Z) and its whatsapp_template fails: "
     )
     assert "company" in failed["error"]
+
+
+def test_channel_auto_keeps_the_channel_it_chose(launch: Launch, project: Path) -> None:
+    auto = (
+        "sequence: reach\nowner: ana@acme.test\nsteps:\n"
+        "  - id: hello\n    type: email\n    channel: auto\n    subject: Hi\n"
+        '    body: "Hi {{ contact.first_name }}"\n' + TEMPLATE
+    )
+    run = launch({"reach": auto}, "key,email,phone,first_name\nann,ann@x.test,+15550109,Ann\n")
+    wrote_on_whatsapp(run, "ann")
+    run(WROTE, "enroll", "reach", "-c", "ann")
+    run(WROTE, "tick")
+    [waiting] = run("approvals", "--json").json
+    assert (waiting["channel"], waiting["body"]) == ("whatsapp", "Hi Ann")
+    run(LATER, "approve", "--all")
+    assert run(LATER, "tick", "--json").json["sent"] == 1
+    [message] = outbox(project)
+    assert (message["channel"], message["body"]) == ("whatsapp", "[template follow_up (en)] Ann")
