@@ -55,9 +55,11 @@ def deliver(
     caps = limits or Limits(store, senders or {}, now)
     while (stop is None or stop() is None) and (batch := store.deliverable(batch_size, now=stamp)):
         allowed, later = [], []
-        # Suppressed meanwhile: cancelled, not sent. WhatsApp free text whose window closed
-        # meanwhile: its template, or failed (before the caps: a failure takes no slot).
-        leaving, failed = whatsapp.leaving(store, versions, now, hold_back(store, batch, now))
+        kept = hold_back(store, batch, now)  # suppressed meanwhile: cancelled, not sent
+        report.suppressed += len(batch) - len(kept)
+        # WhatsApp free text whose window closed meanwhile: its template, or failed (before the
+        # caps: a failure takes no slot).
+        leaving, failed = whatsapp.leaving(store, versions, now, kept)
         report.failed += failed
         for row in leaving:
             version = versions.get(row.message.sequence, row.message.version)
