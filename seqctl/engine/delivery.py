@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from seqctl.channels import ChannelSet, Delivery, Outgoing, Progress
+from seqctl.engine import whatsapp
 from seqctl.engine.attachments import send_checked
 from seqctl.engine.limits import Limits
 from seqctl.engine.outcomes import DeliveryReport, record, retry_delay
@@ -54,8 +55,12 @@ def deliver(
     caps = limits or Limits(store, senders or {}, now)
     while (stop is None or stop() is None) and (batch := store.deliverable(batch_size, now=stamp)):
         allowed, later = [], []
-        leaving = hold_back(store, batch, now)  # suppressed meanwhile: cancelled, not sent
-        report.suppressed += len(batch) - len(leaving)
+        kept = hold_back(store, batch, now)  # suppressed meanwhile: cancelled, not sent
+        report.suppressed += len(batch) - len(kept)
+        # WhatsApp free text whose window closed meanwhile: its template, or failed (before the
+        # caps: a failure takes no slot).
+        leaving, failed = whatsapp.leaving(store, versions, now, kept)
+        report.failed += failed
         for row in leaving:
             version = versions.get(row.message.sequence, row.message.version)
             held = caps.admit(version, row.sender)
@@ -122,6 +127,8 @@ def recover_in_flight(
             report,
         )
     again = [r for r in asked if r.message.idempotency_key not in done] + unknown
+    again, failed = whatsapp.leaving(store, versions, now, again)  # judged as it leaves again
+    report.failed += failed
     if again:
         send_batch(store, channels, versions, now, again, report, stop)
     return report
