@@ -197,7 +197,7 @@ def timeline(
     for r in rows:
         step = f" {r['step']}" if r["step"] else ""
         detail = f": {r['detail']}" if r["detail"] else ""
-        typer.echo(f"{r['at']}  {r['sequence']}{step}  {r['kind']}{detail}")
+        typer.echo(f"{r['at']}  {r['sequence'] or '-'}{step}  {r['kind']}{detail}")
     if not rows:
         typer.echo(f"nothing has happened to {contact} yet")
 
