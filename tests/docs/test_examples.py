@@ -13,6 +13,7 @@ import pytest
 
 from tests.docs import runner
 
+
 @pytest.mark.parametrize("page", runner.pages(), ids=lambda path: runner.relative(path))
 def test_examples_print_what_the_page_shows(page: Path) -> None:
     parsed, outcomes = runner.run_page(page)
