@@ -5,8 +5,8 @@ The conventions are described for page authors in tests/docs/README.md. In short
 * In a ```console block, a line starting with `$ ` is a command (a trailing backslash continues
   it on the next line); the lines after it, up to the next `$ ` or the end of the block, are what
   it prints, stdout and stderr together. Trailing whitespace and trailing empty lines are
-  ignored. A line that is exactly `...` matches any number of lines (none included), and `...`
-  inside a line matches any text on that line.
+  ignored. A line that is `...` (indented or not) matches any number of lines (none included),
+  and `...` inside a line matches any text on that line.
 * Every page runs in a fresh temporary folder, its blocks in order; the current folder and the
   exported variables carry over from one command to the next.
 * A fenced block with a title (```yaml title="playbooks/x.yaml") is written to that path,
@@ -241,7 +241,7 @@ def _match(
         return seen[key]
     if i == len(want):
         result = j == len(got)
-    elif want[i] == "...":
+    elif want[i].strip() == "...":
         result = any(_match(want, i + 1, got, k, seen) for k in range(j, len(got) + 1))
     else:
         result = j < len(got) and _line(want[i], got[j]) and _match(want, i + 1, got, j + 1, seen)

@@ -31,6 +31,7 @@ def test_examples_print_what_the_page_shows(page: Path) -> None:
 def test_the_runner_compares_with_wildcards() -> None:
     assert runner.matches(["a", "...", "d"], ["a", "b", "c", "d"])
     assert runner.matches(["a", "...", "b"], ["a", "b"])
+    assert runner.matches(["a", "  ...", "d"], ["a", "  | b", "  | c", "d"])
     assert runner.matches(["x ... z  "], ["x y y z"])
     assert runner.matches(["a", ""], ["a"])
     assert not runner.matches(["a", "b"], ["a", "c"])
