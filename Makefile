@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO   ?= .demo
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,8 +39,12 @@ lint: $(VENV)/.installed
 	$(BIN)/mypy
 	$(BIN)/seqctl lint playbooks
 
+# The documentation site at http://127.0.0.1:8000, rebuilt as pages change.
+docs: $(VENV)/.installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
+
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) $(DEMO) build *.egg-info .pytest_cache .mypy_cache .coverage
+	rm -rf $(VENV) $(DEMO) build site *.egg-info .pytest_cache .mypy_cache .coverage
