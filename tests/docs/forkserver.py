@@ -4,7 +4,8 @@ Importing seqctl's CLI takes about a second; a page that pipes into seqctl or lo
 bash would pay that for every call. So the runner starts this module once, as a process that
 imports the CLI and then serves on a Unix socket: for each call it forks, and the child runs
 `seqctl` with the caller's arguments, folder, environment and standard input, output and error
-(passed over the socket), exactly as the installed `seqctl` would. The caller is `client()`,
+(passed over the socket), exactly as the installed `seqctl` would. The child tells the client
+its pid, and its exit code when it ends. The caller is `client()`,
 written as a small `seqctl` script into a folder put first on the page's PATH (it runs with
 `python -S`, which starts in a few milliseconds). Signals the client gets (`timeout -s TERM`,
 Ctrl-C) are passed on to the child, and the client exits with the child's exit code.
@@ -14,6 +15,7 @@ Ctrl-C) are passed on to the child, and the client exits with the child's exit c
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import socket
@@ -31,7 +33,9 @@ request = json.dumps({{"argv": sys.argv[1:], "cwd": os.getcwd(), "env": dict(os.
 socket.send_fds(sock, [len(request).to_bytes(8, "big") + request], [0, 1, 2])
 reply = sock.makefile("rb")
 pid = int(reply.readline())
+got = []
 def forward(number, frame):
+    got.append(number)
     try:
         os.kill(pid, number)
     except ProcessLookupError:
@@ -44,7 +48,7 @@ while True:
         break
     except InterruptedError:
         continue
-sys.exit(int(line or b"1"))
+sys.exit(int(line) if line.strip() else 128 + got[-1] if got else 1)
 """
 
 
@@ -75,10 +79,56 @@ def start(folder: Path) -> tuple[subprocess.Popen[bytes], Path]:
     return process, write_client(folder / "bin", socket_path)
 
 
-def serve(socket_path: Path) -> None:
+def _warm_up() -> None:
+    """Run the common commands once, so that what they load on first use (templates, schemas,
+    holiday calendars) is loaded here, before forking, and not again in every call."""
+    import tempfile
+
+    from typer.testing import CliRunner
+
     import seqctl.cli
 
-    seqctl.cli.load()  # every command module, once, before forking
+    app = seqctl.cli.load()  # every command module
+    calls = [
+        ["init", "warm"], ["--config", "warm/seqctl.yaml", "lint"],
+        ["--config", "warm/seqctl.yaml", "publish", "--by", "warm"],
+        ["--config", "warm/seqctl.yaml", "activate", "intro-new-leads"],
+        ["--config", "warm/seqctl.yaml", "contacts", "import", "warm/contacts.csv"],
+        ["--config", "warm/seqctl.yaml", "enroll", "intro-new-leads", "-c", "maria-santos"],
+        ["--config", "warm/seqctl.yaml", "tick"], ["--config", "warm/seqctl.yaml", "status"],
+        ["--config", "warm/seqctl.yaml", "preview", "intro-new-leads", "-c", "john-carter"],
+    ]  # fmt: skip
+    here = os.getcwd()
+    with tempfile.TemporaryDirectory(prefix="seqctl-docs-warm-") as folder:
+        os.chdir(folder)
+        try:
+            for args in calls:
+                CliRunner().invoke(app, ["--now", "2026-11-23T13:00:00Z", *args])
+        finally:
+            os.chdir(here)
+
+
+def _build_once() -> None:
+    """Typer turns the app into a click command on every call (about 50 ms for seqctl's): build
+    it here, once, and let every forked call use its own copy of it."""
+    import typer.main
+
+    import seqctl.cli
+
+    app = seqctl.cli.load()
+    built = typer.main.get_command(app)
+    build = typer.main.get_command
+
+    def get_command(typer_instance: typer.Typer) -> typer.core.TyperCommand:
+        return built if typer_instance is app else build(typer_instance)
+
+    typer.main.get_command = get_command  # type: ignore[assignment]
+
+
+def serve(socket_path: Path) -> None:
+    _warm_up()
+    _build_once()
+    gc.freeze()  # what is loaded now stays out of the children's collections (no copy on write)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(str(socket_path))
     server.listen(16)
@@ -112,8 +162,9 @@ def _reap() -> None:
 
 
 def _child(connection: socket.socket) -> None:
-    """Read the call, fork the process that runs seqctl, report its pid and exit code."""
-    code = 1
+    """Read the call and run seqctl in this process: its pid first, its exit code last."""
+    request: dict[str, object] = {}
+    fds: list[int] = []
     try:
         head, fds, _, _ = socket.recv_fds(connection, 1 << 20, 3)
         size = int.from_bytes(head[:8], "big")
@@ -124,23 +175,13 @@ def _child(connection: socket.socket) -> None:
                 raise EOFError("the client went away")
             data += more
         request = json.loads(data)
-        runner = os.fork()
-        if runner == 0:
-            connection.close()
-            _run(request, fds)  # never returns
-        for fd in fds:
-            os.close(fd)
-        connection.sendall(f"{runner}\n".encode())
-        _, status = os.waitpid(runner, 0)
-        code = os.waitstatus_to_exitcode(status)
-        if code < 0:
-            code = 128 - code  # killed by a signal: as a shell reports it
-        connection.sendall(f"{code}\n".encode())
-    finally:
-        os._exit(0)
+        connection.sendall(f"{os.getpid()}\n".encode())
+    except BaseException:  # noqa: BLE001 - nobody to tell but the client, who sees no code
+        os._exit(1)
+    _run(request, fds, connection)
 
 
-def _run(request: dict[str, object], fds: list[int]) -> None:
+def _run(request: dict[str, object], fds: list[int], connection: socket.socket) -> None:
     code = 1
     try:
         for target, fd in enumerate(fds):
@@ -185,7 +226,10 @@ def _run(request: dict[str, object], fds: list[int]) -> None:
                 stream.flush()
             except Exception:  # noqa: BLE001, S110 - a closed pipe: nothing more to say
                 pass
-        os._exit(code)
+        try:
+            connection.sendall(f"{code}\n".encode())
+        finally:
+            os._exit(code)
 
 
 if __name__ == "__main__":

@@ -127,3 +127,15 @@ def test_bash_gets_a_fast_seqctl_and_the_exit_code_before(tmp_path: Path) -> Non
     parsed, outcomes = runner.run_page(page)
     assert runner.failures(parsed, outcomes) == []
     assert runner.fast_seqctl() != runner.BIN
+
+
+def test_the_fast_seqctl_gets_the_signals_its_caller_gets(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(
+        "```console\n$ seqctl init acme > /dev/null && cd acme\n"
+        '$ timeout --preserve-status -s TERM 1 seqctl tick --every 1s; echo "exit $?"\n'
+        "...\nstopped (SIGTERM) between two ticks\nexit 143\n```\n",
+        encoding="utf-8",
+    )
+    parsed, outcomes = runner.run_page(page)
+    assert runner.failures(parsed, outcomes) == []
