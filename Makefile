@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(VENV)/.installed: pyproject.toml $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[test,docs]'
 	touch $@
 
 demo: $(VENV)/.installed
@@ -31,6 +31,7 @@ test: $(VENV)/.installed .cache/mermaid.min.js
 	$(BIN)/ruff check seqctl tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest --cov --cov-branch --cov-report=term --cov-fail-under=85
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --clean --site-dir .cache/site
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check seqctl tests bench

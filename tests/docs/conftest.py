@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.docs.test_examples import SKIPPED
+from tests.docs.runner import SKIPPED
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

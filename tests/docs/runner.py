@@ -51,6 +51,8 @@ _DIRECTIVE = re.compile(r"^\s*<!--\s*docs:\s*(?P<what>[a-z-]+)\s*-->\s*$")
 _SHELL_SYNTAX = set("|&;<>()$`*?~{}[]!\\\n")
 _KEEP_OUT = {"_", "SHLVL", "PWD", "OLDPWD"}
 
+SKIPPED: list[str] = []  # "page:line (info)" of every block the tests left out, for the summary
+
 
 @dataclass(frozen=True)
 class Command:

@@ -13,13 +13,11 @@ import pytest
 
 from tests.docs import runner
 
-SKIPPED: list[str] = []  # "page:line (info)" of every block left out, for the summary
-
 
 @pytest.mark.parametrize("page", runner.pages(), ids=lambda path: runner.relative(path))
 def test_examples_print_what_the_page_shows(page: Path) -> None:
     parsed, outcomes = runner.run_page(page)
-    SKIPPED.extend(
+    runner.SKIPPED.extend(
         f"{runner.relative(page)}:{block.line} ({block.info})" for block in parsed.skipped
     )
     problems = runner.failures(parsed, outcomes)
