@@ -32,6 +32,7 @@ import fcntl
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -271,12 +272,14 @@ class Session:
     cwd: Path
     env: dict[str, str]
     stack: contextlib.ExitStack
+    last_code: int = 0  # the exit code of the page's previous command, for `$?`
 
     def run(self, command: Command) -> Outcome:
         if _plain_seqctl(command.text):
             output, code = self._in_process(shlex.split(command.text, comments=True)[1:])
         else:
             output, code = self._bash(command.text)
+        self.last_code = code
         return Outcome(command, output.splitlines(), code)
 
     def write(self, block: FileBlock) -> None:
@@ -312,7 +315,8 @@ class Session:
     def _bash(self, text: str) -> tuple[str, int]:
         state = self.folder / ".docs-state"
         script = (
-            f'{text}\n__docs_rc=$?\npwd > "{state}.cwd"; env -0 > "{state}.env"\nexit $__docs_rc\n'
+            f"(exit {self.last_code})\n{text}\n__docs_rc=$?\n"
+            f'pwd > "{state}.cwd"; env -0 > "{state}.env"\nexit $__docs_rc\n'
         )
         # Output goes to a file, not a pipe: a command may leave a server running in the
         # background (`... &`), which would hold a pipe open. Each command runs in its own
@@ -364,10 +368,34 @@ def _plain_seqctl(text: str) -> bool:
     return bool(words) and words[0] == "seqctl"
 
 
+_SERVER: list[Path] = []  # the folder of the fast `seqctl` for bash, once started
+
+
+def fast_seqctl() -> Path:
+    """The folder holding a `seqctl` that runs in a process forked from one that has already
+    imported seqctl (tests/docs/forkserver.py): started once per test run, ended with it."""
+    if not _SERVER:
+        import atexit
+
+        from tests.docs import forkserver
+
+        folder = Path(tempfile.mkdtemp(prefix="seqctl-docs-server-"))
+        process, client = forkserver.start(folder)
+
+        def stop() -> None:
+            process.terminate()
+            process.wait()
+            shutil.rmtree(folder, ignore_errors=True)
+
+        atexit.register(stop)
+        _SERVER.append(client.parent)
+    return _SERVER[0]
+
+
 def base_env(home: Path) -> dict[str, str]:
     """The environment a page starts with: no seqctl settings of the machine running the tests."""
     return {
-        "PATH": f"{BIN}{os.pathsep}/usr/local/bin:/usr/bin:/bin",
+        "PATH": f"{fast_seqctl()}{os.pathsep}{BIN}{os.pathsep}/usr/local/bin:/usr/bin:/bin",
         "HOME": str(home),
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",

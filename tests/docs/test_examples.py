@@ -110,3 +110,19 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def test_bash_gets_a_fast_seqctl_and_the_exit_code_before(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(
+        "```console\n$ seqctl nosuch\n...\n$ echo $?\n2\n"
+        "$ seqctl --version | tr a-z A-Z\nSEQCTL ...\n"
+        '$ seqctl lint nothing-here; echo "exit $?"\n...\nexit 2\n'
+        "$ printf 'key,email\\nada,ada@x.test\\n' > c.csv; seqctl db init > /dev/null\n"
+        "$ cat c.csv | seqctl contacts import -\nimported 1 contact (1 new, 0 updated)\n"
+        "$ command -v seqctl\n.../bin/seqctl\n```\n",
+        encoding="utf-8",
+    )
+    parsed, outcomes = runner.run_page(page)
+    assert runner.failures(parsed, outcomes) == []
+    assert runner.fast_seqctl() != runner.BIN
