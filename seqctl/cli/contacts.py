@@ -75,7 +75,8 @@ def import_contacts(
             typer.echo(f"{name}:{refusal.row}: {refusal.reason}", err=True)
         summary = (
             f"imported {_count(report.imported, 'contact')} "
-            f"({report.created:,} new, {report.updated:,} updated)"
+            f"({report.created:,} new, {report.updated:,} updated"
+            + (f", {report.unchanged:,} unchanged)" if report.unchanged else ")")
         )
         if report.refused:
             summary += f"; {_count(len(report.refused), 'row')} refused"

@@ -7,7 +7,7 @@ import json.encoder
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from seqctl.store.records import ContactRecord, ContactRow
+from seqctl.store.records import ContactRecord, ContactRow, Upserted
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -54,14 +54,16 @@ class ContactQueries:
 
     def upsert_contacts(
         self, rows: Iterable[ContactRow], at: str, *, new_keys: list[str] | None = None
-    ) -> int:
+    ) -> Upserted:
         """Insert new contacts; for known keys, set the given fields and merge attributes.
 
-        Returns how many were new (call inside a transaction); their keys are appended to
-        `new_keys` when given, in the order written.
+        A known contact whose values would not change is not written (its updated_at stays).
+        Returns how many were new and how many changed (call inside a transaction); the new
+        keys are appended to `new_keys` when given, in the order written.
         """
         # A new row gets a rowid above every existing one; an updated row keeps its own.
         before = self.db.execute("SELECT COALESCE(MAX(rowid), 0) FROM contacts").fetchone()[0]
+        changes = self.db.conn.total_changes
         encode = _encode_attributes
         self.db.conn.executemany(
             """
@@ -73,16 +75,23 @@ class ContactQueries:
                 timezone = COALESCE(excluded.timezone, contacts.timezone),
                 attributes = json_patch(contacts.attributes, excluded.attributes),
                 updated_at = excluded.updated_at
+            WHERE contacts.email IS NOT COALESCE(excluded.email, contacts.email)
+                OR contacts.phone IS NOT COALESCE(excluded.phone, contacts.phone)
+                OR contacts.timezone IS NOT COALESCE(excluded.timezone, contacts.timezone)
+                OR contacts.attributes IS NOT json_patch(contacts.attributes, excluded.attributes)
             """,
             ((r.key, r.email, r.phone, r.timezone, encode(r.attributes), at, at) for r in rows),
         )
+        written = self.db.conn.total_changes - changes  # new rows and rows that changed
         if new_keys is None:
             query = "SELECT COUNT(*) FROM contacts WHERE rowid > ?"
-            return int(self.db.execute(query, [before]).fetchone()[0])
+            created = int(self.db.execute(query, [before]).fetchone()[0])
+            return Upserted(created, written - created)
         found = self.db.execute("SELECT key FROM contacts WHERE rowid > ? ORDER BY rowid", [before])
         count = len(new_keys)
         new_keys.extend(key for (key,) in found)
-        return len(new_keys) - count
+        created = len(new_keys) - count
+        return Upserted(created, written - created)
 
 
 def _attributes_encoder() -> Callable[[Any], str]:

@@ -97,6 +97,13 @@ class News(NamedTuple):
     detail: str | None
 
 
+class Upserted(NamedTuple):
+    """What an upsert of contacts wrote: rows new, and known rows whose values changed."""
+
+    created: int
+    updated: int
+
+
 class ContactRow(NamedTuple):
     """A contact as read from a file, ready to upsert (a tuple: a million are made per import)."""
 

@@ -120,6 +120,7 @@ def test_json_report_shape(run: Run) -> None:
         "imported": 1,
         "created": 1,
         "updated": 0,
+        "unchanged": 0,
         "refused": [
             {
                 "row": 2,
@@ -190,3 +191,21 @@ def test_every_contacts_command_has_help_and_an_example(run: Run) -> None:
         assert "--json Print machine-readable JSON." in text
         for phrase in phrases:
             assert phrase in text
+
+
+def test_a_file_imported_again_says_what_changed(run: Run, write: Write) -> None:
+    write("c.csv", "key,email,city\nana,ana@example.com,Lima\nbob,bob@example.com,Rome\n")
+    assert (
+        run(NOW, "contacts", "import", "c.csv").stdout == "imported 2 contacts (2 new, 0 updated)\n"
+    )
+    before = run("contacts", "show", "bob", "--json").json["updated_at"]
+
+    write("c.csv", "key,email,city\nana,ana@example.com,Oslo\nbob,BOB@example.com,Rome\nbob,,\n")
+    again = run("--now=2026-11-24T09:00:00Z", "contacts", "import", "c.csv")
+
+    assert again.stdout == "imported 3 contacts (0 new, 2 updated, 1 unchanged)\n"
+    assert run("contacts", "show", "ana", "--json").json["attributes"]["city"] == "Oslo"
+    third = run("--now=2026-11-25T09:00:00Z", "contacts", "import", "c.csv")
+    assert third.stdout == "imported 3 contacts (0 new, 0 updated, 3 unchanged)\n"
+    assert run("contacts", "show", "bob", "--json").json["updated_at"] != before
+    assert run("contacts", "show", "bob", "--json").json["updated_at"] == "2026-11-24T09:00:00Z"

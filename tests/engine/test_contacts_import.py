@@ -132,14 +132,16 @@ def test_format_by_suffix_and_sniffing() -> None:
 def test_import_counts_new_and_updated_across_batches(store: Store) -> None:
     lines = "".join(f"k{i},k{i}@acme.test\n" for i in range(7))
     first = import_contacts(store, read("key,email\n" + lines + "k0,\n"), now=NOW, batch_size=3)
-    assert (first.created, first.updated, first.refused) == (7, 1, [])
+    # k0 again with no email: nothing of it changes (an empty value never erases one).
+    assert (first.created, first.updated, first.unchanged, first.refused) == (7, 0, 1, [])
     seen: list[int] = []
     again = read("key,email\n" + lines + ",bad\n")
     report = import_contacts(store, again, now=NOW, batch_size=3, progress=seen.append)
     assert report.as_json() == {
         "imported": 7,
         "created": 0,
-        "updated": 7,
+        "updated": 0,
+        "unchanged": 7,  # the same rows again: nothing written
         "refused": [{"row": 9, "reason": "invalid email 'bad'"}],
         "enrolled": {},
     }
@@ -168,7 +170,8 @@ def test_the_hook_gets_each_batch_with_exactly_its_new_keys(tmp_path: Path) -> N
             batch_size=4,
             after_batch=lambda batch, new: seen.append(([c.key for c in batch], new)),
         )
-        assert (report.created, report.updated) == (3, 3)  # new1 twice: created, then updated
+        # new1 twice: created, then updated; old1 gets a city; old2 with none is unchanged.
+        assert (report.created, report.updated, report.unchanged) == (3, 2, 1)
         assert seen == [
             (["new1", "old1", "new2", "new1"], {"new1", "new2"}),
             (["old2", "new3"], {"new3"}),
@@ -180,7 +183,7 @@ def test_attributes_are_stored_as_compact_json_with_text_as_written(tmp_path: Pa
     attributes = {"name": 'Zoë "Z" Ångström', "crm": {"score": 1.5, "tags": ["a", None]}}
     row = ContactRow("k", None, None, None, attributes)
     with open_store(tmp_path / "seqctl.db") as on_file, on_file.transaction():
-        assert on_file.upsert_contacts([row], "2026-11-23T12:00:00Z") == 1
+        assert on_file.upsert_contacts([row], "2026-11-23T12:00:00Z") == (1, 0)
         stored = on_file.contact("k")
     assert stored is not None
     compact = json.dumps(attributes, ensure_ascii=False, separators=(",", ":"))

@@ -10,6 +10,7 @@ from typing import Any
 from seqctl.engine.bulk import collector_paused
 from seqctl.engine.contacts.rows import ParsedRow, Refusal
 from seqctl.store import ContactRow, Store
+from seqctl.store.records import Upserted
 from seqctl.timeutil import format_instant
 
 BATCH_SIZE = 10_000  # rows; as fast as 20,000 and half the memory with wide rows
@@ -19,19 +20,21 @@ BATCH_CHARACTERS = 32 << 20  # of big rows: a batch of rows near the 1 MiB line 
 @dataclass(frozen=True)
 class ImportReport:
     created: int
-    updated: int
+    updated: int  # known contacts whose values changed
     refused: list[Refusal]
+    unchanged: int = 0  # known contacts imported again as they were: nothing written
     enrolled: dict[str, int] = field(default_factory=dict)  # automatic enrollments per sequence
 
     @property
     def imported(self) -> int:
-        return self.created + self.updated
+        return self.created + self.updated + self.unchanged
 
     def as_json(self) -> dict[str, Any]:
         return {
             "imported": self.imported,
             "created": self.created,
             "updated": self.updated,
+            "unchanged": self.unchanged,
             "refused": [{"row": r.row, "reason": r.reason} for r in self.refused],
             "enrolled": dict(self.enrolled),
         }
@@ -53,15 +56,16 @@ def import_contacts(
     """
     at = format_instant(now)
     assert at is not None
-    created = updated = read = reported = weight = 0
+    created = updated = unchanged = read = reported = weight = 0
     refused: list[Refusal] = []
     batch: list[ContactRow] = []
 
     def write() -> None:
-        nonlocal created, updated
+        nonlocal created, updated, unchanged
         new: list[str] | None = [] if after_batch is not None else None
-        count = _write_batch(store, batch, at, new)
-        created, updated = created + count, updated + len(batch) - count
+        written = _write_batch(store, batch, at, new)
+        created, updated = created + written.created, updated + written.updated
+        unchanged += len(batch) - written.created - written.updated
         if after_batch is not None:
             after_batch(batch, set(new or ()))
 
@@ -82,10 +86,11 @@ def import_contacts(
             write()
     if progress is not None and read != reported:
         progress(read)
-    return ImportReport(created, updated, refused)
+    return ImportReport(created, updated, refused, unchanged=unchanged)
 
 
-def _write_batch(store: Store, batch: list[ContactRow], at: str, new: list[str] | None) -> int:
-    """Upsert one batch in one transaction; how many were new (their keys added to `new`)."""
+def _write_batch(store: Store, batch: list[ContactRow], at: str, new: list[str] | None) -> Upserted:
+    """Upsert one batch in one transaction: how many were new (their keys added to `new`) and
+    how many changed."""
     with store.transaction():
         return store.upsert_contacts(batch, at, new_keys=new)
