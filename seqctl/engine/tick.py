@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 # tick every minute, and most minutes there is none.
 
 BATCH_SIZE = 1000
+# The first batch of a run is smaller: the channels' connections start sooner, and the next
+# batch is made while they send it (see inflight).
+FIRST_BATCH = 250
 LEASE = timedelta(minutes=10)
 MAX_STEPS_PER_TICK = 50  # a branch loop with no waits must not spin forever
 
@@ -258,7 +261,9 @@ def _advance_all(
     approvals = AutoApproval(store, now)
     suppressions = Suppressions(store)
     while (limit is None or report.due < limit) and stop() is None:
-        size = batch_size if limit is None else min(batch_size, limit - report.due)
+        size = batch_size if report.due else min(batch_size, FIRST_BATCH)
+        if limit is not None:
+            size = min(size, limit - report.due)
         rows = store.due(stamp, size, shard, in_flight.enrollments())
         if not rows:
             if not in_flight:
