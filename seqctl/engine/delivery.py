@@ -47,36 +47,48 @@ def deliver(
     keep_alive: Callable[[], None] | None = None,
     stop: Stop | None = None,
 ) -> DeliveryReport:
-    """Send every queued message whose time has come."""
+    """Send every queued message whose time has come, batch after batch: each is read while
+    the one before is on its way (see inflight)."""
     report = DeliveryReport()
     stamp = format_instant(now) or ""
     caps = limits or Limits(store, senders or {}, now)
-    while (stop is None or stop() is None) and (batch := store.deliverable(batch_size, now=stamp)):
-        allowed, later = [], []
-        for row in hold_back(store, batch, now):  # suppressed meanwhile: cancelled, not sent
-            version = versions.get(row.message.sequence, row.message.version)
-            held = caps.admit(version, row.sender)
-            if held is None:
-                allowed.append(row)
-                continue
-            reason, frees = held
-            until = open_at(
-                frees,
-                version.calendar(row.contact_zone, versions.place(version, row.message.contact)),
-            )
-            later.append((reason, format_instant(until) or stamp, False, row.message.id))
-        with store.transaction():
-            store.postpone(later)
-            store.set_message_status(
-                [r.message.id for r in allowed if channels.knows_delivered(r.message.channel)],
-                "sending",
-            )
-        report.deferred += len(later)
-        send_batch(store, channels, versions, now, allowed, report, stop)
-        if progress is not None:
-            progress(len(batch))
-        if keep_alive is not None:
-            keep_alive()
+    in_flight = InFlight(store, channels, versions, now, report, stop)
+    last = 0  # each message once: one postponed here is not due again in this tick anyway
+    try:
+        while (stop is None or stop() is None) and (
+            batch := store.deliverable(batch_size, now=stamp, after=last)
+        ):
+            last = batch[-1].message.id
+            allowed, later = [], []
+            for row in hold_back(store, batch, now):  # suppressed meanwhile: cancelled, not sent
+                in_flight.record_ready()  # each connection waits for its last report
+                version = versions.get(row.message.sequence, row.message.version)
+                held = caps.admit(version, row.sender)
+                if held is None:
+                    allowed.append(row)
+                    continue
+                reason, frees = held
+                calendar = version.calendar(
+                    row.contact_zone, versions.place(version, row.message.contact)
+                )
+                until = open_at(frees, calendar)
+                later.append((reason, format_instant(until) or stamp, False, row.message.id))
+            with store.transaction():
+                store.postpone(later)
+                store.set_message_status(
+                    [r.message.id for r in allowed if channels.knows_delivered(r.message.channel)],
+                    "sending",
+                )
+            report.deferred += len(later)
+            in_flight.send(allowed)
+            in_flight.wait(batch_size)  # the next batch is read while this one goes out
+            if progress is not None:
+                progress(len(batch))
+            if keep_alive is not None:
+                keep_alive()
+        in_flight.finish()
+    finally:
+        in_flight.close()
     return report
 
 

@@ -92,11 +92,8 @@ class _GatedLane:
         return None
 
 
-def test_the_next_batch_is_made_while_the_one_before_is_on_its_way(
-    launch: Launch, project: Path
-) -> None:
-    run = launch({"texts": SMS}, contacts(9))
-    assert run("--now=2026-11-23T08:00:00Z", "enroll", "texts", "--file", "c.csv").exit_code == 0
+def gated_tick(project: Path) -> tuple[Gated, int, int]:
+    """A tick in batches of 3 through the gateway: (it, sent, failed)."""
     gateway = Gated()
     reader = sqlite3.connect(project / "seqctl.db", check_same_thread=False)
     lock = threading.Lock()
@@ -114,9 +111,33 @@ def test_the_next_batch_is_made_while_the_one_before_is_on_its_way(
         report = tick(store, channels, now=NOW, batch_size=3)
     channels.close()
     reader.close()
-    assert (report.sent, report.failed) == (9, 0)
+    return gateway, report.sent, report.failed
+
+
+def test_the_next_batch_is_made_while_the_one_before_is_on_its_way(
+    launch: Launch, project: Path
+) -> None:
+    run = launch({"texts": SMS}, contacts(9))
+    assert run("--now=2026-11-23T08:00:00Z", "enroll", "texts", "--file", "c.csv").exit_code == 0
+    gateway, sent, failed = gated_tick(project)
+    assert (sent, failed) == (9, 0)
     assert [len(batch) for batch in gateway.batches] == [3, 3, 3]
     assert gateway.unrecorded == []  # each marked `sending` first, each recorded before the next
+
+
+def test_the_outbox_is_read_batch_after_batch_while_the_one_before_goes_out(
+    launch: Launch, project: Path
+) -> None:
+    held = "sequence: held\nowner: ana@acme.test\nsteps:\n" + SMS.split("steps:\n")[1]
+    run = launch({"held": held}, contacts(9))
+    assert run("--now=2026-11-23T07:00:00Z", "enroll", "held", "--file", "c.csv").exit_code == 0
+    assert run("--now=2026-11-23T07:00:00Z", "tick", "--json").json["approvals"] == 9
+    approved = run("--now=2026-11-23T07:30:00Z", "approve", "--all", "--sequence", "held")
+    assert approved.stdout == "approved 9 messages\n"
+    gateway, sent, failed = gated_tick(project)  # the approved messages wait in the outbox
+    assert (sent, failed) == (9, 0)
+    assert [len(batch) for batch in gateway.batches] == [3, 3, 3]
+    assert gateway.unrecorded == []
 
 
 TWO_AT_ONCE = auto_playbook(
