@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +51,11 @@ class ChannelSet:
         *,
         tracking: Any | None = None,
         unsubscribe_signer: Callable[[int], str] | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.config = config
+        # The time mail is dated with: the real clock, or the one --now gives (a replay).
+        self.clock = clock
         self.outbox = outbox
         self.tracking = tracking  # open and click tracking for HTML mail, when configured
         # The signed token of a message's one-click unsubscribe link (`{token}`), when a key is set.
@@ -107,7 +110,7 @@ class ChannelSet:
         if kind == "smtp":
             from seqctl.channels.smtp import SmtpChannel
 
-            return SmtpChannel(spec, name=name, signer=self.unsubscribe_signer)
+            return SmtpChannel(spec, name=name, signer=self.unsubscribe_signer, clock=self.clock)
         if kind == "webhook":
             from seqctl.channels.webhook import WebhookChannel
 

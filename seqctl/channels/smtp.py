@@ -12,6 +12,7 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, parseaddr
 from typing import Any
@@ -50,8 +51,10 @@ class SmtpChannel:
         name: str,
         environ: Mapping[str, str] = os.environ,
         signer: Callable[[int], str] | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.name = name
+        self.clock = clock  # None: the Date header is the real time of sending
         where = f"channels.{name}"
         if not spec.get("host"):
             raise ConfigError(f"{where}: an smtp channel needs a host")
@@ -142,7 +145,8 @@ class SmtpChannel:
         message.set_raw("To", mime.mailbox("To", to_name, to_addr))
         if m.subject is not None:
             message.set_raw("Subject", mime.unstructured("Subject", m.subject))
-        message.set_raw("Date", formatdate(usegmt=True))
+        when = self.clock().timestamp() if self.clock is not None else None
+        message.set_raw("Date", formatdate(when, usegmt=True))
         message.set_raw("Message-ID", msgid)
         key = mime.unstructured("X-Seqctl-Idempotency-Key", m.idempotency_key)
         message.set_raw("X-Seqctl-Idempotency-Key", key)

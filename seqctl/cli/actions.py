@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 import typer
@@ -10,25 +9,17 @@ import typer
 from seqctl.cli import context
 from seqctl.cli.options import (
     AsOption,
+    ByOption,
     JsonOption,
     LimitOption,
     OwnerOption,
     SequenceFilterOption,
     viewer,
+    who_did,
 )
 from seqctl.cli.root import app
 from seqctl.engine import actions as queue
 from seqctl.errors import InputError
-
-ByOption = Annotated[
-    str | None,
-    typer.Option(
-        "--by",
-        envvar="SEQCTL_USER",
-        show_default=False,
-        help="Who did it (default: $SEQCTL_USER, $USER).",
-    ),
-]
 
 
 @app.command()
@@ -97,7 +88,7 @@ def actions(
 def _close(
     ctx: typer.Context, action_id: int, skipped: bool, by: str | None, as_user: str | None
 ) -> None:
-    who = by or os.environ.get("USER")
+    who = who_did(by)
     action, state = queue.close(
         context.store(ctx),
         action_id,

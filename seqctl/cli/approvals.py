@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 import typer
 
 from seqctl.cli import context
-from seqctl.cli.actions import ByOption
-from seqctl.cli.options import AsOption, JsonOption, LimitOption, SequenceFilterOption, viewer
+from seqctl.cli.options import (
+    AsOption,
+    ByOption,
+    JsonOption,
+    LimitOption,
+    SequenceFilterOption,
+    viewer,
+    who_did,
+)
 from seqctl.cli.root import app
 from seqctl.engine import approvals as gate
 from seqctl.errors import InputError
@@ -121,7 +127,7 @@ def approve(
     store = context.store(ctx)
     if all_ == bool(ids):
         raise InputError("give message ids or --all")
-    who = by or os.environ.get("USER")
+    who = who_did(by)
     if all_:
         if subject is not None or body is not None:
             raise InputError("--subject/--body edit one message: give its id, not --all")
@@ -165,7 +171,7 @@ def reject(
         context.store(ctx),
         message_id,
         now=context.now(ctx),
-        by=by or os.environ.get("USER"),
+        by=who_did(by),
         reason=reason,
         viewer=viewer(ctx, as_user),
     )

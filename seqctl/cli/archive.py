@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
 from seqctl.cli import context
-from seqctl.cli.options import AsOption, SequenceArgument, viewer
+from seqctl.cli.options import AsOption, ByOption, SequenceArgument, viewer, who_did
 from seqctl.cli.root import app
 from seqctl.engine import archive as archiving
 
@@ -16,10 +14,7 @@ from seqctl.engine import archive as archiving
 def archive(
     ctx: typer.Context,
     sequence: SequenceArgument,
-    by: Annotated[
-        str | None,
-        typer.Option("--by", show_default=False, help="Who archives it (for the history)."),
-    ] = None,
+    by: ByOption = None,
     as_user: AsOption = None,
 ) -> None:
     """Retire a sequence: running enrollments exit ('archived'), it takes no new ones, and it
@@ -28,7 +23,11 @@ def archive(
     Example: seqctl archive welcome-series
     """
     ended = archiving.archive(
-        context.store(ctx), sequence, now=context.now(ctx), by=by, viewer=viewer(ctx, as_user)
+        context.store(ctx),
+        sequence,
+        now=context.now(ctx),
+        by=who_did(by),
+        viewer=viewer(ctx, as_user),
     )
     typer.echo(f"{sequence}: archived; {ended} running enrollment{'s' if ended != 1 else ''} ended")
 

@@ -3,7 +3,6 @@ contacts, and who is never messaged again."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -14,12 +13,14 @@ import typer
 from seqctl.cli import context
 from seqctl.cli.options import (
     AsOption,
+    ByOption,
     ContactOption,
     JsonOption,
     LimitOption,
     file_option,
     parse_pairs,
     viewer,
+    who_did,
 )
 from seqctl.cli.root import app
 from seqctl.engine import events as incoming
@@ -134,12 +135,6 @@ def import_events(
 
 
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why (shown by suppressions).")]
-SuppressByOption = Annotated[
-    str | None,
-    typer.Option(
-        "--by", show_default=False, help="Who is doing it (default: $USER), shown by suppressions."
-    ),
-]
 
 
 def _values(values: list[str] | None, file: Path | None, what: str) -> list[str]:
@@ -171,7 +166,7 @@ def suppress(
         file_option("A CSV whose first column holds the values (a header row is skipped)."),
     ] = None,
     reason: ReasonOption = "manual",
-    by: SuppressByOption = None,
+    by: ByOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Never message these addresses again, from any sequence, whichever contact has them.
@@ -180,7 +175,7 @@ def suppress(
     """
     items = _values(values, file, "suppress")
     change = suppression.suppress(
-        context.store(ctx), items, reason=reason, by=_who(by), now=context.now(ctx)
+        context.store(ctx), items, reason=reason, by=who_did(by), now=context.now(ctx)
     )
     if as_json:
         context.emit_json(change.as_json())
@@ -208,7 +203,7 @@ def unsuppress(
         str | None,
         typer.Option("--reason", show_default=False, help="Why (kept in suppressions --history)."),
     ] = None,
-    by: SuppressByOption = None,
+    by: ByOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Allow messages to these addresses again (kept in the list's history, with who and why).
@@ -217,7 +212,7 @@ def unsuppress(
     """
     items = _values(values, file, "unsuppress")
     change = suppression.unsuppress(
-        context.store(ctx), items, reason=reason, by=_who(by), now=context.now(ctx)
+        context.store(ctx), items, reason=reason, by=who_did(by), now=context.now(ctx)
     )
     if as_json:
         context.emit_json(change.as_json())
@@ -272,10 +267,6 @@ def suppressions(
         else "nobody is suppressed"
     )
     context.more_note(len(entries), limit)
-
-
-def _who(by: str | None) -> str | None:
-    return by or os.environ.get("USER") or None
 
 
 def _usable(handle: Iterable[str], file: Path) -> Iterator[str]:

@@ -8,7 +8,7 @@ from seqctl.cli import context, signals
 from seqctl.cli.options import JsonOption
 from seqctl.cli.root import app
 from seqctl.engine.inbox import SyncReport, inbox_settings, sync
-from seqctl.errors import ExitCode, InputError
+from seqctl.errors import InputError
 
 inbox_app = typer.Typer(
     help=(
@@ -28,7 +28,8 @@ def sync_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
     reply pauses it until the stated return date, a bounce and an unsubscribe also go on the
     suppression list. Nothing in the mailbox is changed unless the inbox sets mark_seen or
     move_to. `seqctl tick` runs it too. Ctrl-C or SIGTERM stops it between two messages, with
-    what it read recorded (exit 130 or 143). Exits 1 when an inbox could not be read.
+    what it read recorded (exit 130 or 143). Exits 2 when an inbox's configuration is wrong
+    (a variable it names is not set), 1 when an inbox could not be read.
     Mail that cannot be read is skipped, and said on stderr.
 
     Example: seqctl inbox sync --json
@@ -43,8 +44,8 @@ def sync_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
     if report.stopped is not None:
         typer.echo(f"stopped ({report.stopped}) between two messages", err=True)
         raise typer.Exit(signals.exit_code(report.stopped))
-    if report.failed:
-        raise typer.Exit(int(ExitCode.FINDINGS))
+    if report.exit_code:
+        raise typer.Exit(int(report.exit_code))
 
 
 def print_report(report: SyncReport, as_json: bool) -> None:

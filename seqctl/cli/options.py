@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+import os
 from typing import Annotated, Any
 
 import typer
@@ -46,6 +48,28 @@ AsOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+ByOption = Annotated[
+    str | None,
+    typer.Option(
+        "--by",
+        metavar="USER",
+        envvar="SEQCTL_USER",
+        show_default=False,
+        help="Who does it, for the history (default: $SEQCTL_USER, else $USER).",
+    ),
+]
+
+
+def who_did(by: str | None) -> str | None:
+    """Who a change is recorded as: --by (or SEQCTL_USER), else the login name, else nobody."""
+    if by and by.strip():
+        return by.strip()
+    try:
+        return os.environ.get("USER") or getpass.getuser() or None
+    except (KeyError, OSError):  # a container's uid with no name
+        return None
 
 
 LimitOption = Annotated[

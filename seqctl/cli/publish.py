@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
-import os
 from enum import StrEnum
 from typing import Annotated
 
@@ -11,18 +9,11 @@ import typer
 
 from seqctl.cli import context
 from seqctl.cli.lint import PathsArgument, default_paths
-from seqctl.cli.options import JsonOption
+from seqctl.cli.options import ByOption, JsonOption, who_did
 from seqctl.cli.root import app
 from seqctl.engine import archive, publishing
 from seqctl.playbook.report import text
 from seqctl.store import Store
-
-
-def _user() -> str | None:
-    try:
-        return os.environ.get("USER") or getpass.getuser()
-    except (KeyError, OSError):
-        return None
 
 
 @app.command()
@@ -32,9 +23,7 @@ def publish(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Say what would be published; write nothing.")
     ] = False,
-    by: Annotated[
-        str | None, typer.Option("--by", help="Who publishes (default: $USER).", show_default=False)
-    ] = None,
+    by: ByOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Lint, then store a new immutable version of every playbook that changed.
@@ -48,7 +37,7 @@ def publish(
         planned = publishing.publish(
             store,
             default_paths(ctx, paths),
-            by=by or _user(),
+            by=who_did(by),
             now=context.now(ctx),
             dry_run=dry_run,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import typer
@@ -19,7 +20,9 @@ from seqctl.cli.root import app
 from seqctl.engine import catalog, reports
 from seqctl.engine import migrate as migration
 from seqctl.engine import preview as previewing
-from seqctl.errors import NotFound
+from seqctl.engine.inbox import inbox_settings
+from seqctl.errors import NotFound, SeqctlError
+from seqctl.store import Store
 from seqctl.timeutil import parse_instant
 
 # The columns of `status`, in funnel order.
@@ -88,13 +91,33 @@ def status(
                 _echo_variants(step)
         if item.get("mailbox"):
             typer.echo(f"from the mailbox: {_mailbox_counts(item['mailbox'])}")
+    if not sequence:
+        for line in _inbox_lines(store, context.config(ctx).data):
+            typer.echo(line)
+
+
+def _inbox_lines(store: Store, config: Mapping[str, Any]) -> list[str]:
+    """How each inbox folder of seqctl.yaml was last read: folders read once but no longer
+    configured are left out (`inbox status` lists every folder ever read)."""
+    try:
+        configured = {(s.name, f) for s in inbox_settings(config) for f in s.folders}
+    except SeqctlError:
+        configured = None  # a broken inboxes: say everything known; `inbox sync` says what's wrong
+    lines = []
     for folder in store.inbox_folders():
-        error = f"; failed: {folder.error}" if folder.error else ""
-        typer.echo(
-            f"inbox {folder.inbox}/{folder.folder} read at {folder.synced_at}: "
+        if configured is not None and (folder.inbox, folder.folder) not in configured:
+            continue
+        where = f"inbox {folder.inbox}/{folder.folder}"
+        counts = (
             f"{folder.messages:,} messages, {folder.events:,} with events, "
-            f"{folder.unmatched:,} matched nobody, {folder.skipped:,} skipped{error}"
+            f"{folder.unmatched:,} matched nobody, {folder.skipped:,} skipped"
         )
+        if not folder.error:
+            lines.append(f"{where} read at {folder.synced_at}: {counts}")
+        else:
+            before = f"; read before: {counts}" if folder.messages else ""
+            lines.append(f"{where} failed at {folder.synced_at}: {folder.error}{before}")
+    return lines
 
 
 _MAILBOX_NAMES = {  # event type: (one, many)

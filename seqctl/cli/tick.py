@@ -97,6 +97,8 @@ def tick(
         with stopping as stop:  # a dry run writes nothing: it may stop anywhere
             report, inbox = run.once(context.now(ctx), stop)
         run.finish(report, inbox)
+        if inbox is not None and inbox.misconfigured:
+            raise typer.Exit(int(ExitCode.USAGE))  # the tick ran; seqctl.yaml needs a person
         if report.failed or (inbox is not None and inbox.failed):
             raise typer.Exit(int(ExitCode.FINDINGS))
         return
@@ -133,6 +135,8 @@ class _Ticker:
             self.outbox,
             tracking=tracking_settings(config.data, os.environ),
             unsubscribe_signer=(lambda message: unsubscribe_token(message, key)) if key else None,
+            # Mail is dated at the time --now gives (a replay reads as it would have been sent).
+            clock=(lambda: now) if context.settings(self.ctx).now else None,
         )
         try:
             with progress("advancing due enrollments") as advancing:
@@ -213,6 +217,7 @@ def _worth_saying(report: TickReport) -> bool:
         or report.sent
         or report.failed
         or report.deferred
+        or report.suppressed
         or report.notified
         or context.is_terminal()
     )
@@ -225,10 +230,13 @@ def _summary(report: TickReport, dry_run: bool) -> str:
         if report.notified
         else ""
     )
+    # Shown when it happened: a message that was due and did not go because its address opted
+    # out is an answer to "why did nothing go?".
+    suppressed = f", {report.suppressed} suppressed" if report.suppressed else ""
     return (
         f"{prefix} {report.due:,} due: {report.sent:,} sent, {report.approvals:,} held for "
         f"approval, {report.actions} actions, {report.failed} failed, "
-        f"{report.deferred} deferred, {report.completed} completed{digests}"
+        f"{report.deferred} deferred{suppressed}, {report.completed} completed{digests}"
     )
 
 

@@ -60,7 +60,9 @@ def deliver(
         ):
             last = batch[-1].message.id
             allowed, later = [], []
-            for row in hold_back(store, batch, now):  # suppressed meanwhile: cancelled, not sent
+            leaving = hold_back(store, batch, now)  # suppressed meanwhile: cancelled, not sent
+            report.suppressed += len(batch) - len(leaving)
+            for row in leaving:
                 in_flight.record_ready()  # each connection waits for its last report
                 version = versions.get(row.message.sequence, row.message.version)
                 held = caps.admit(version, row.sender)

@@ -33,6 +33,7 @@ class DeliveryReport:
     retrying: int = 0
     deferred: int = 0
     completed: int = 0
+    suppressed: int = 0  # cancelled as they were leaving: the address opted out meanwhile
     resent: int = 0  # messages sent again after an outcome that was unknown
     next_try: dict[str, datetime] = field(default_factory=dict)  # by channel, after a failure
 
@@ -204,7 +205,8 @@ def _failed(
     error = str(delivery.error)
     if delivery.temporary:
         window = channels.retry_for_text(message.channel)
-        error = f"{error} (gave up after {message.attempts + 1} attempts over {window})"
+        tries = message.attempts + 1
+        error = f"{error} (gave up after {tries} attempt{'s' if tries != 1 else ''} over {window})"
     writes.failed.append((message.id, error))
     report.failed += 1
     if row.enrollment_state != "active":

@@ -44,6 +44,7 @@ class TickReport:
     failed: int = 0
     deferred: int = 0
     completed: int = 0
+    suppressed: int = 0  # enrollments ended because the address opted out: nothing sent
     notified: int = 0  # owners sent a digest of what needs them
     resent: int = 0  # messages sent again after an unknown outcome (a tick killed mid-send)
     busy: str | None = None  # who held the lease when another tick was running
@@ -55,6 +56,7 @@ class TickReport:
         self.failed += delivered.failed
         self.deferred += delivered.deferred
         self.completed += delivered.completed
+        self.suppressed += delivered.suppressed
         self.resent += delivered.resent
 
     def counts(self) -> dict[str, int]:
@@ -324,6 +326,7 @@ def _advance_all(
         report.failed += batch.failed
         report.deferred += batch.deferred
         report.completed += sum(1 for t in batch.transitions if t.state == "completed")
+        report.suppressed += sum(1 for t in batch.transitions if t.reason == "suppressed")
         if batch.sending:
             in_flight.send(batch.deliverables(ids))
             in_flight.wait(batch_size)  # the next batch is made while this one goes out

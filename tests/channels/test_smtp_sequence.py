@@ -55,6 +55,8 @@ def test_tick_sends_a_500_contact_sequence_over_smtp(
     assert first["Subject"] == "Welcome, Ana"
     assert first["List-Unsubscribe"] == "<https://acme.test/u/c0>"
     assert first["Message-ID"] == by_to["c0@example.com"]["Message-ID"]
+    # Under --now the mail is dated at that time (a replay reads as it would have been sent).
+    assert first["Date"] == "Mon, 23 Nov 2026 08:00:00 +0000"
     assert by_to["c2@example.com"]["Subject"] == "Welcome, friend"
     parts = [part.get_content_type() for part in first.walk()]
     assert "text/plain" in parts and "text/html" in parts

@@ -53,8 +53,11 @@ def test_an_unsubscribe_by_one_key_stops_every_key_with_that_address(
     run(T0, "tick")
     event = run("--now=2026-11-24T09:00:00Z", "event", "unsubscribe", "-c", "ann", "--json")
     assert event.json["exited"] == 1
-    run("--now=2026-11-25T14:00:00Z", "tick")
+    tick = run("--now=2026-11-25T14:00:00Z", "tick")
 
+    # The tick says why nothing went to ann-crm: its address opted out.
+    assert tick.stdout.startswith("handled 1 due: 0 sent,")
+    assert ", 1 suppressed," in tick.stdout
     assert states(run, "news") == {
         "ann": ("exited", "unsubscribed"),
         "ann-crm": ("exited", "suppressed"),  # another key, the same address: not mailed
@@ -129,7 +132,7 @@ def test_a_message_waiting_for_approval_is_cancelled_once_its_address_is_suppres
     assert suppressed.stdout == "suppressed 1 new (0 already on the list)\n"
     run("--now=2026-11-23T15:05:00Z", "approve", str(pending["id"]))
     tick = run("--now=2026-11-23T15:10:00Z", "tick", "--json").json
-    assert tick["sent"] == 0 and outbox(project) == []
+    assert (tick["sent"], tick["suppressed"]) == (0, 1) and outbox(project) == []
     [message] = run("messages", "--json").json
     assert (message["status"], message["error"]) == (
         "cancelled",

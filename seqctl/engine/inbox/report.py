@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seqctl.engine.inbox.classify import Kind
+from seqctl.errors import ExitCode
 
 EVENT_KINDS = (Kind.REPLY, Kind.OUT_OF_OFFICE, Kind.BOUNCE, Kind.UNSUBSCRIBE)
 _NAMES = {  # singular, plural
@@ -31,6 +32,7 @@ class SyncReport:
     paused: int = 0
     refused: list[tuple[str, str]] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (inbox, what went wrong)
+    misconfigured: bool = False  # an error was seqctl.yaml's or the environment's, not a server's
     folders: list[dict[str, Any]] = field(default_factory=list)
     stopped: str | None = None
 
@@ -65,6 +67,14 @@ class SyncReport:
             f" {self.exited} enrollment{'s' if self.exited != 1 else ''} exited,"
             f" {self.paused} paused"
         )
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """2 when the configuration is wrong (a person must fix it), 1 when an inbox could not
+        be read or an event was refused, else 0."""
+        if self.misconfigured:
+            return ExitCode.USAGE
+        return ExitCode.FINDINGS if self.failed else ExitCode.OK
 
     @property
     def failed(self) -> bool:

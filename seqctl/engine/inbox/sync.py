@@ -29,7 +29,7 @@ from seqctl.engine.inbox.report import SyncReport
 from seqctl.engine.inbox.settings import InboxSettings, inbox_settings
 from seqctl.engine.runtime import Versions
 from seqctl.engine.stopping import StopRequest
-from seqctl.errors import SeqctlError
+from seqctl.errors import ConfigError, SeqctlError
 from seqctl.store import Store
 from seqctl.store.mailboxes import MAIL_EVENT_PREFIX, FolderState
 from seqctl.timeutil import format_instant, from_db
@@ -59,7 +59,7 @@ def sync_configured(
     try:
         inboxes = inbox_settings(config)
     except SeqctlError as exc:
-        report = SyncReport(now=format_instant(now) or "")
+        report = SyncReport(now=format_instant(now) or "", misconfigured=True)
         report.errors.append(("inboxes", exc.message))
         return report
     return sync(store, inboxes, now=now, stop=stop, environ=environ, connect=connect)
@@ -93,6 +93,7 @@ def sync(
                 FolderSync(store, session, settings, folder, matcher, now, stop, report).run()
         except SeqctlError as exc:
             report.errors.append((settings.name, exc.message))
+            report.misconfigured |= isinstance(exc, ConfigError)
             with store.transaction():
                 store.inbox_failed(settings.name, settings.folders, exc.message, report.now)
         finally:

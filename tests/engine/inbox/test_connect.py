@@ -98,10 +98,34 @@ def test_a_missing_variable_names_the_variable(
 
     result = run("inbox", "sync")
 
-    assert result.exit_code == 1
+    # The configuration's fault, not the server's: exit 2, as for any setting a person must fix.
+    assert result.exit_code == 2
     assert "inbox ana: environment variable IMAP_PASSWORD is not set (its password_env)" in (
         result.stderr
     )
+    # The tick still runs its sequences, says the same and exits 2.
+    ticked = run("tick")
+    assert ticked.exit_code == 2
+    assert "inbox ana: environment variable IMAP_PASSWORD is not set" in ticked.stderr
+    # status says the inbox failed, not that it was read; one sequence's status has no inboxes.
+    status = run("--now=2026-11-24T12:00:00Z", "status").stdout
+    assert "inbox ana/INBOX failed at " in status and "IMAP_PASSWORD is not set" in status
+    write("playbooks/news.yaml", auto_playbook("news", HELLO))
+    assert run("publish").exit_code == 0
+    assert "inbox" not in run("status", "news").stdout
+
+
+def test_status_leaves_out_inboxes_no_longer_configured(
+    run: Run, write: Write, imap: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write("seqctl.yaml", inbox_yaml(imap.port))
+    assert run("--now=2026-11-24T12:00:00Z", "inbox", "sync").exit_code == 0
+    assert "inbox ana/INBOX read at 2026-11-24T12:00:00Z: 0 messages" in run("status").stdout
+
+    write("seqctl.yaml", "channels: {}\n")  # the inbox was taken out of seqctl.yaml
+
+    assert "inbox ana" not in run("status").stdout
+    assert [f["inbox"] for f in run("inbox", "status", "--json").json] == ["ana"]  # all known
 
 
 def test_without_inboxes_the_sync_says_how_to_add_one(run: Run) -> None:
