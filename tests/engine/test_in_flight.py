@@ -14,7 +14,7 @@ from seqctl.channels import ChannelSet, Delivery, Outgoing, Progress
 from seqctl.channels.lanes import Flow, Lanes
 from seqctl.engine.tick import tick
 from seqctl.store import open_store
-from tests.channels.latency import Provider, http_server
+from tests.channels.latency import Provider, http_server, smtp_server
 from tests.conftest import Launch
 from tests.playbooks import auto_playbook
 
@@ -161,3 +161,33 @@ def test_a_step_due_the_moment_a_message_is_sent_goes_in_the_same_tick(
         channels.close()
     assert (report.sent, report.completed, report.failed) == (14, 7, 0)
     assert len(provider.received) == 14 and provider.repeats == 0
+
+
+MAILS = auto_playbook(
+    "mails",
+    "  - id: hello\n    type: email\n    subject: Hi\n    body: Hello\n",
+    settings="sender: {name: Ana, email: ana@acme.test}\n",
+)
+
+
+def test_two_channels_out_at_once_are_both_recorded_as_they_answer(
+    launch: Launch, project: Path
+) -> None:
+    rows = "".join(f"c{i},c{i}@example.com,+35191000{i:04d}\n" for i in range(8))
+    run = launch({"texts": SMS, "mails": MAILS}, "key,email,phone\n" + rows)
+    for sequence in ("texts", "mails"):
+        enrolled = run("--now=2026-11-23T08:00:00Z", "enroll", sequence, "--file", "c.csv")
+        assert enrolled.exit_code == 0
+    texts, mails = Provider(latency=0.01), Provider(latency=0.003)
+    with http_server(texts) as http_port, smtp_server(mails) as smtp_port:
+        spec = {
+            "sms": {"kind": "webhook", "url": f"http://127.0.0.1:{http_port}/sms"},
+            "email": {"kind": "smtp", "host": "127.0.0.1", "port": smtp_port},
+        }
+        channels = ChannelSet(spec, project)
+        with open_store(project / "seqctl.db") as store:
+            report = tick(store, channels, now=NOW, batch_size=5)
+        channels.close()
+    assert (report.sent, report.failed) == (16, 0)
+    assert (len(texts.received), len(mails.received)) == (8, 8)
+    assert texts.repeats == mails.repeats == 0
