@@ -4,14 +4,14 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO   ?= .demo
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(VENV)/.installed: pyproject.toml $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[test,docs]'
 	touch $@
 
 demo: $(VENV)/.installed
@@ -31,6 +31,7 @@ test: $(VENV)/.installed .cache/mermaid.min.js
 	$(BIN)/ruff check seqctl tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest --cov --cov-branch --cov-report=term --cov-fail-under=85
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --clean --site-dir .cache/site
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check seqctl tests bench
@@ -38,8 +39,12 @@ lint: $(VENV)/.installed
 	$(BIN)/mypy
 	$(BIN)/seqctl lint playbooks
 
+# The documentation site at http://127.0.0.1:8000, rebuilt as pages change.
+docs: $(VENV)/.installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
+
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) $(DEMO) build *.egg-info .pytest_cache .mypy_cache .coverage
+	rm -rf $(VENV) $(DEMO) build site *.egg-info .pytest_cache .mypy_cache .coverage

@@ -11,6 +11,7 @@ from seqctl.credentials import (
     HEADER_NAME,
     headers_env_example,
     is_credential_header,
+    plaintext_login,
     url_has_credentials,
 )
 from seqctl.errors import ConfigError
@@ -84,6 +85,16 @@ def credential_findings(document: Document) -> list[Finding]:
     """Credentials written where the file would keep them (it sits in git): in a URL, or as the
     value of an Authorization, X-Api-Key or like header. Never shown in the message."""
     findings: list[Finding] = []
+    channels = document.data.get("channels") if isinstance(document.data, dict) else None
+    for name, spec in (channels or {}).items() if isinstance(channels, dict) else ():
+        if isinstance(spec, dict) and plaintext_login(spec):
+            message = (
+                f"a login to {spec.get('host')} over security: none sends the password "
+                "unencrypted across the network: set security: starttls or tls (or "
+                "allow_plaintext_auth: true if you mean it)"
+            )
+            at = ("channels", name, "security") if "security" in spec else ("channels", name)
+            findings.append(document.finding(at, "plaintext-login", message))
     for path, value in _strings(document.data, ()):
         key = path[-1] if path else None
         if isinstance(key, str) and key.endswith("url") and url_has_credentials(value):

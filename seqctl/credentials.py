@@ -8,6 +8,7 @@ the value itself.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
@@ -25,6 +26,29 @@ _CREDENTIAL_HEADER = re.compile(
 HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")  # an HTTP token
 # A name that reads as an environment variable: upper case words joined by underscores.
 _SHOWN_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether the server is this machine (a password sent to it never crosses a network)."""
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def plaintext_login(spec: Mapping[str, object]) -> bool:
+    """An smtp channel that would send its password unencrypted across a network: a login
+    (username_env) over security none to a host that is not this machine, not allowed by
+    allow_plaintext_auth."""
+    return (
+        spec.get("kind") == "smtp"
+        and bool(spec.get("username_env") or spec.get("password_env"))
+        and spec.get("security", "none") == "none"
+        and not spec.get("allow_plaintext_auth")
+        and not is_loopback(str(spec.get("host", "")))
+    )
 
 
 def is_secret_key(key: object) -> bool:

@@ -185,3 +185,38 @@ def test_redacted_urls_keep_the_host() -> None:
     assert redacted_url("not a url") == "not a url"
     assert url_has_credentials("https://u:p@[::1/x")  # not a URL urlsplit takes, still found
     assert not url_has_credentials("https://h.test/a@b")
+
+
+@pytest.mark.parametrize(
+    ("settings", "refused"),
+    [
+        ("host: smtp.acme.test, username_env: U, password_env: P", True),
+        ("host: smtp.acme.test, security: none, username_env: U, password_env: P", True),
+        ("host: smtp.acme.test, security: starttls, username_env: U, password_env: P", False),
+        (
+            "host: smtp.acme.test, username_env: U, password_env: P, allow_plaintext_auth: true",
+            False,
+        ),
+        ("host: 127.0.0.1, username_env: U, password_env: P", False),  # never leaves the machine
+        ("host: smtp.acme.test", False),  # no login: nothing to give away
+    ],
+)
+def test_a_login_in_the_clear_across_the_network_is_refused_where_it_is_written(
+    run: Run, write: Write, settings: str, refused: bool
+) -> None:
+    path = write("seqctl.yaml", f"channels:\n  email: {{kind: smtp, {settings}}}\n")
+
+    linted = run("lint", "seqctl.yaml")
+
+    if refused:
+        assert message_of(path).startswith(f"{path}:2:") and "[plaintext-login]" in message_of(path)
+        assert (
+            linted.exit_code == 1 and "[plaintext-login] a login to smtp.acme.test" in linted.stdout
+        )
+    else:
+        assert load_config(path).channels["email"]["kind"] == "smtp"
+        assert "[plaintext-login]" not in linted.stdout
+
+
+def message_of(path: Path) -> str:
+    return config_error(path)

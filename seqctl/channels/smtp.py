@@ -4,7 +4,6 @@ kept for the tick, pipelining, timeouts, the breaker) is in smtp_pool."""
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import mimetypes
 import os
 import re
@@ -90,7 +89,7 @@ class SmtpChannel:
             self.credentials is not None
             and self.security == "none"
             and not spec.get("allow_plaintext_auth")
-            and not _loopback(self.host)
+            and not credentials.is_loopback(self.host)
         ):
             raise ConfigError(
                 f"{where}: the password would cross the network unencrypted to {self.host}; "
@@ -264,13 +263,3 @@ def _unsubscribe_template(value: Any, where: str) -> str | None:
             f"ASCII without spaces (percent-encode other characters): {shown!r}"
         )
     return text
-
-
-def _loopback(host: str) -> bool:
-    """Whether the server is this machine (a password sent to it never crosses a network)."""
-    if host.lower() in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False

@@ -88,7 +88,7 @@ def list_approvals(
         if item["subject"]:
             typer.echo(f"  Subject: {item['subject']}")
         for line in str(item["body"] or "").splitlines():
-            typer.echo(f"  | {line}")
+            typer.echo(f"  | {line}".rstrip())
     context.more_note(len(data), limit)
 
 

@@ -61,6 +61,17 @@ def store(ctx: typer.Context, db: Path | None = None, *, create: bool = False) -
     return opened
 
 
+def store_for_file(ctx: typer.Context) -> Store:
+    """The database when there is one, else an empty one in memory: for a command given a
+    playbook file, which needs nothing stored (`graph playbooks/x.yaml` in a fresh clone)."""
+    path = database_path(ctx)
+    if str(path) != ":memory:" and not path.exists():
+        opened = open_store(":memory:")
+        ctx.call_on_close(opened.close)
+        return opened
+    return store(ctx)
+
+
 def existing_database(ctx: typer.Context, db: Path | None = None) -> Path:
     """The database path, which must exist: else an InputError naming the path looked for
     and how to create one."""

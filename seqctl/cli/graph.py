@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -40,7 +41,9 @@ def graph(
 
     Example: seqctl graph welcome-series --format dot | dot -Tsvg > welcome.svg
     """
-    model = graphing.load(context.store(ctx), sequence, version, viewer=viewer(ctx, as_user))
+    is_file = version is None and Path(sequence).is_file()
+    store = context.store_for_file(ctx) if is_file else context.store(ctx)
+    model = graphing.load(store, sequence, version, viewer=viewer(ctx, as_user))
     if fmt is GraphFormat.DOT:
         typer.echo(graphing.dot(model, title=model.name), nl=False)
     else:

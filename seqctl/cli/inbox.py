@@ -36,7 +36,9 @@ def sync_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """
     inboxes = inbox_settings(context.config(ctx).data)
     if not inboxes:
-        raise InputError("no inboxes in seqctl.yaml: add `inboxes:` (see README, Inboxes)")
+        raise InputError(
+            "no inboxes in seqctl.yaml: add `inboxes:` (see the docs: how-to, Inbox sync)"
+        )
     store = context.store(ctx)
     with signals.graceful_stop() as stop:
         report = sync(store, inboxes, now=context.now(ctx), stop=stop)

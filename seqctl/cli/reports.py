@@ -20,6 +20,7 @@ from seqctl.cli.root import app
 from seqctl.engine import catalog, reports
 from seqctl.engine import migrate as migration
 from seqctl.engine import preview as previewing
+from seqctl.engine.engagement import whatsapp_since
 from seqctl.engine.inbox import inbox_settings
 from seqctl.errors import NotFound, SeqctlError
 from seqctl.store import Store
@@ -196,7 +197,7 @@ def timeline(
     for r in rows:
         step = f" {r['step']}" if r["step"] else ""
         detail = f": {r['detail']}" if r["detail"] else ""
-        typer.echo(f"{r['at']}  {r['sequence']}{step}  {r['kind']}{detail}")
+        typer.echo(f"{r['at']}  {r['sequence'] or '-'}{step}  {r['kind']}{detail}")
     if not rows:
         typer.echo(f"nothing has happened to {contact} yet")
 
@@ -236,6 +237,7 @@ def preview(
         start=when,
         enrollment=max((e.id for e in enrolled), default=None),
         blocked=previewing.blocked(store, version, record),
+        whatsapp_at=whatsapp_since(store, [contact], context.now(ctx)).get(contact),
     )
     if as_json:
         context.emit_json(plan)
@@ -248,6 +250,8 @@ def preview(
             typer.echo(f"  ! {entry['error']}")
         if entry.get("channel_reason"):
             typer.echo(f"  Channel: {entry['channel']} to {entry['to']}: {entry['channel_reason']}")
+        if entry.get("whatsapp"):
+            typer.echo(f"  WhatsApp: {entry['whatsapp']}")
         if entry.get("variant"):
             typer.echo(f"  Variant: {entry['variant']}")
         if entry.get("variants"):

@@ -371,7 +371,6 @@ def retry(
     if as_json:
         context.emit_json(report.as_json())
         return
-    typer.echo(
-        f"{report.messages} messages queued again, {report.steps} steps to run again "
-        "at the next tick"
-    )
+    messages = f"{report.messages} message{'s' if report.messages != 1 else ''}"
+    steps = f"{report.steps} step{'s' if report.steps != 1 else ''}"
+    typer.echo(f"{messages} queued again, {steps} to run again at the next tick")

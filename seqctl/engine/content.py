@@ -57,7 +57,7 @@ def render_step(
     routed = route(version.model.definition, step, contact_fields, seen)
     kind, to = routed.kind, routed.to
     if kind is StepType.WHATSAPP and not seen.whatsapp_window_open():
-        rendered = _whatsapp_template(step, to, variables)
+        rendered = whatsapp_template(step, to, variables)
         rendered.why = routed.why
         return rendered
     subject = _text(step, "subject", variables) if kind is StepType.EMAIL else None
@@ -81,7 +81,7 @@ def render_step(
     return Rendered(str(kind), to, subject, body, extra, routed.why)
 
 
-def _whatsapp_template(step: Step, to: str, variables: Mapping[str, Any]) -> Rendered:
+def whatsapp_template(step: Step, to: str, variables: Mapping[str, Any]) -> Rendered:
     """Outside WhatsApp's 24-hour window only an approved template may be sent."""
     template = step.spec.get("whatsapp_template")
     if template is None:

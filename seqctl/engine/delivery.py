@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from seqctl.channels import ChannelSet, Delivery, Progress
+from seqctl.engine import whatsapp
 from seqctl.engine.inflight import InFlight
 from seqctl.engine.limits import Limits
 from seqctl.engine.outcomes import DeliveryReport, record, retry_delay
@@ -60,8 +61,12 @@ def deliver(
         ):
             last = batch[-1].message.id
             allowed, later = [], []
-            leaving = hold_back(store, batch, now)  # suppressed meanwhile: cancelled, not sent
-            report.suppressed += len(batch) - len(leaving)
+            kept = hold_back(store, batch, now)  # suppressed meanwhile: cancelled, not sent
+            report.suppressed += len(batch) - len(kept)
+            # WhatsApp free text whose window closed meanwhile: its template, or failed (before
+            # the caps: a failure takes no slot).
+            leaving, failed = whatsapp.leaving(store, versions, now, kept)
+            report.failed += failed
             for row in leaving:
                 in_flight.record_ready()  # each connection waits for its last report
                 version = versions.get(row.message.sequence, row.message.version)
@@ -133,6 +138,8 @@ def recover_in_flight(
             report,
         )
     again = [r for r in asked if r.message.idempotency_key not in done] + unknown
+    again, failed = whatsapp.leaving(store, versions, now, again)  # judged as it leaves again
+    report.failed += failed
     if again:
         send_batch(store, channels, versions, now, again, report, stop)
     return report

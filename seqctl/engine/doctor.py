@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from seqctl.durations import Unit, Wait
-from seqctl.engine import foresight, suppression
+from seqctl.engine import foresight, suppression, whatsapp
 from seqctl.engine.catalog import visible
+from seqctl.engine.engagement import WHATSAPP_WINDOW, whatsapp_since, window_open
 from seqctl.engine.events import describe
 from seqctl.engine.runtime import RunnableVersion, Versions
 from seqctl.engine.visibility import Viewer
@@ -102,6 +103,9 @@ def diagnose(
     checks.append(_action(store, enrollment))
     checks.append(_failed(enrollment, version, sequence, contact))
     checks.append(_deferred(store, enrollment, now))
+    window = _whatsapp(store, enrollment, now)
+    if window is not None:
+        checks.append(window)
     if enrollment.state == "active" and enrollment.next_due_at is not None:
         # What the tick will meet when the step falls due: no address, a missing value, ...
         found = foresight.predict(store, enrollment, version, person, now)
@@ -263,6 +267,68 @@ def _deferred(store: Store, e: EnrollmentRecord, now: datetime) -> Check:
         "deferred",
         False,
         f"message #{m.id} (step '{m.step}'): {m.error or 'deferred'}; next attempt at {at}",
+    )
+
+
+def _whatsapp(store: Store, e: EnrollmentRecord, now: datetime) -> Check | None:
+    """A free-text WhatsApp message that waits (for an OK, a daily cap, a retry): what the tick
+    will send when it leaves, judged as the tick judges it then. None when there is none."""
+    waiting = [
+        m
+        for m in store.messages(enrollment=e.id)
+        if m.status in ("pending_approval", "queued")
+        and whatsapp.free_text(m.channel, store.message_extra(m.id))
+    ]
+    if not waiting:
+        return None
+    m = waiting[0]
+    versions = Versions(store)
+    later = from_db(m.next_attempt_at) if m.status == "queued" else None
+    leaves = max(later, now) if later is not None else now
+    when = (
+        "approved now"
+        if m.status == "pending_approval"
+        else f"at its next attempt at {m.next_attempt_at}"
+        if later is not None and later > now
+        else "at the next tick"
+    )
+    last = whatsapp_since(store, [e.contact], now).get(e.contact)
+    found = whatsapp.verdict(store, versions, m, leaves, last)
+    wrote = whatsapp.last_wrote(last)
+    what = f"message #{m.id} (step '{m.step}')"
+    if found.open:
+        assert last is not None
+        closes = last + WHATSAPP_WINDOW
+        after = whatsapp.verdict(store, versions, m, closes, last)
+        then = (
+            f"goes as template '{after.template.extra['template']['name']}'"
+            if after.template is not None
+            else f"fails ({after.cannot})"
+        )
+        return Check(
+            "whatsapp",
+            True,
+            f"{what} is free text, inside WhatsApp's 24-hour window until"
+            f" {format_instant(closes)} ({wrote}); sent after that, it {then}",
+        )
+    state = (
+        "has closed"
+        if not window_open(last, now) or last is None
+        else f"closes at {format_instant(last + WHATSAPP_WINDOW)}"
+    )
+    if found.template is not None:
+        name = found.template.extra["template"]["name"]
+        return Check(
+            "whatsapp",
+            True,
+            f"{what} is free text, but WhatsApp's 24-hour window {state} ({wrote}): {when}, it"
+            f" goes as template '{name}' instead",
+        )
+    return Check(
+        "whatsapp",
+        False,
+        f"{what}, {when}, fails: {found.failure}; a message from the contact on WhatsApp opens"
+        " the window again",
     )
 
 

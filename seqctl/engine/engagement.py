@@ -9,7 +9,7 @@ from typing import Any
 
 from seqctl.store import Store
 from seqctl.store.records import EventRecord
-from seqctl.timeutil import from_db
+from seqctl.timeutil import format_instant, from_db
 
 WHATSAPP_WINDOW = timedelta(hours=24)
 
@@ -20,7 +20,7 @@ class Engagement:
 
     now: datetime
     events: tuple[EventRecord, ...] = ()
-    last_inbound: EventRecord | None = None
+    whatsapp_at: datetime | None = None  # their last message on WhatsApp, at or before `now`
     _sequence: str | None = field(default=None, repr=False)
     blocked: frozenset[str] = frozenset()  # the contact's addresses on the suppression list
 
@@ -44,18 +44,22 @@ class Engagement:
             "booked": lambda step=None, days=None: self.happened("meeting_booked", step, days),
         }
 
-    def inbound_channel(self) -> str | None:
-        if self.last_inbound is None:
-            return None
-        channel = self.last_inbound.data.get("channel")
-        return str(channel) if channel else None
-
     def whatsapp_window_open(self) -> bool:
         """A free-form WhatsApp message is allowed within 24 hours of the contact's last one."""
-        if self.last_inbound is None or self.inbound_channel() not in (None, "whatsapp"):
-            return False
-        at = from_db(self.last_inbound.at)
-        return at is not None and self.now - at < WHATSAPP_WINDOW
+        return window_open(self.whatsapp_at, self.now)
+
+
+def window_open(last: datetime | None, at: datetime) -> bool:
+    """Is WhatsApp's 24-hour window open at `at`, the contact having last written on WhatsApp
+    at `last`? Only an inbound message on WhatsApp opens it: not an email reply, an open, a
+    click, or a message of ours."""
+    return last is not None and timedelta(0) <= at - last < WHATSAPP_WINDOW
+
+
+def whatsapp_since(store: Store, contacts: Sequence[str], now: datetime) -> dict[str, datetime]:
+    """When each of these contacts last wrote on WhatsApp, at or before `now` (if they did)."""
+    found = store.last_inbound_on(contacts, "whatsapp", format_instant(now) or "")
+    return {contact: at for contact, text in found.items() if (at := from_db(text)) is not None}
 
 
 def engagement(
@@ -70,4 +74,5 @@ def engagement(
     `addresses` (for `channel: auto`), which of them are on the suppression list."""
     events = store.events(contact=contact, since=since, sequence=sequence)
     blocked = frozenset(store.suppressed(list(addresses))) if addresses else frozenset()
-    return Engagement(now, tuple(events), store.last_inbound(contact), sequence, blocked)
+    wrote = whatsapp_since(store, [contact], now).get(contact)
+    return Engagement(now, tuple(events), wrote, sequence, blocked)

@@ -25,7 +25,7 @@ from seqctl.engine.enrollment import resume_enrollment
 from seqctl.engine.runtime import Versions
 from seqctl.errors import InputError, SeqctlError
 from seqctl.store import Store
-from seqctl.store.records import ContactRow, EnrollmentRecord, NewEvent
+from seqctl.store.records import ContactRow, EnrollmentRecord, MessageRecord, NewEvent
 from seqctl.timeutil import format_instant, parse_instant, zone
 
 if TYPE_CHECKING:
@@ -160,7 +160,8 @@ def _record_one(
     if item.sequence is not None and (store.sequence(item.sequence) is None or not see(item)):
         report.refused.append((where, f"unknown sequence '{item.sequence}'"))
         return
-    if _store_event(store, item, now) is None:
+    stored, about = _store_event(store, item, now)
+    if stored is None:
         report.duplicates += 1
         return
     report.recorded += 1
@@ -172,7 +173,7 @@ def _record_one(
     kind = item.type
     if kind == "inbound" and stop_text(item.data) is not None:
         kind = "unsubscribe"  # a STOP by text: an opt-out, wherever the contact is enrolled
-    if _apply(store, versions, item, kind, now, report):
+    if _apply(store, versions, item, kind, now, report, about):
         changed(contact.key)
 
 
@@ -210,14 +211,17 @@ class _ContactChanges:
         self._auto.check([contact])
 
 
-def _store_event(store: Store, event: Event, now: datetime) -> int | None:
+def _store_event(
+    store: Store, event: Event, now: datetime
+) -> tuple[int | None, MessageRecord | None]:
+    """(the stored event's id, None for a duplicate; the message it is about, if any)."""
     sequence, step, message = event.sequence, None, event.message
     found = store.message(message) if message is not None else None
     if found is None:
         found = store.last_sent_message(event.contact, sequence)
     if found is not None:
         sequence, step, message = found.sequence, found.step, found.id
-    return store.add_event(
+    stored = store.add_event(
         NewEvent(
             contact=event.contact,
             type=event.type,
@@ -230,6 +234,7 @@ def _store_event(store: Store, event: Event, now: datetime) -> int | None:
             data_json=json.dumps(dict(event.data), sort_keys=True) if event.data else None,
         )
     )
+    return stored, found
 
 
 def _apply(
@@ -239,9 +244,11 @@ def _apply(
     kind: str,
     now: datetime,
     report: EventReport,
+    about: MessageRecord | None = None,
 ) -> bool:
     """Apply the rules for `kind` (the event's type, or `unsubscribe` for a STOP by text);
-    True when a rule set attributes of the contact."""
+    True when a rule set attributes of the contact. `about`: the message the event answers,
+    whose step its enrollment's history names."""
     stamp = format_instant(now) or ""
     updated = False
     at = format_instant(event.at) or stamp
@@ -257,10 +264,19 @@ def _apply(
             )
             updated = True
         detail = _describe(event)
+        step = about.step if about is not None and about.enrollment == enrollment.id else None
         if action == "exit":
             report.exited += 1
             reason = EXIT_REASONS[kind]
-            exit_enrollment(store, enrollment, at=at, reason=reason, kind=event.type, detail=detail)
+            exit_enrollment(
+                store,
+                enrollment,
+                at=at,
+                reason=reason,
+                kind=event.type,
+                detail=detail,
+                step_id=step,
+            )
         elif action == "pause" and enrollment.state in ("active", "waiting"):
             # Only a running enrollment pauses: a failed one keeps its failure and reason (an
             # out-of-office must not hide it), a paused one its pause (by a person, say).
@@ -275,14 +291,14 @@ def _apply(
                         enrollment.id,
                         at,
                         event.type,
-                        None,
+                        step,
                         "; ".join(x for x in (detail, f"back {resume}" if resume else None) if x)
                         or None,
                     )
                 ]
             )
         else:
-            store.add_history([(enrollment.id, at, event.type, None, detail)])
+            store.add_history([(enrollment.id, at, event.type, step, detail)])
     return updated
 
 

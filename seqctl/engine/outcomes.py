@@ -136,10 +136,20 @@ def _sent(
         place=versions.place(version, message.contact),
         kind="sent",
         step_id=message.step,
-        detail=f"{message.channel} to {message.to_address}",
+        detail=_sent_detail(row),
     )
     report.completed += moves[-1].state == "completed"
     writes.transitions.extend(moves)
+
+
+def _sent_detail(row: Deliverable) -> str:
+    """`email to ana@acme.test`; a WhatsApp template names itself (sent outside the window)."""
+    message = row.message
+    detail = f"{message.channel} to {message.to_address}"
+    template = row.extra.get("template") if message.channel == "whatsapp" else None
+    if isinstance(template, dict) and template.get("name"):
+        detail += f" as template '{template['name']}' (outside the 24-hour window)"
+    return detail
 
 
 def _given_up(channels: ChannelSet, now: datetime, row: Deliverable) -> bool:

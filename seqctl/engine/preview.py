@@ -9,7 +9,7 @@ from typing import Any
 from seqctl import render
 from seqctl.engine.catalog import require_visible
 from seqctl.engine.content import action_instructions, render_step
-from seqctl.engine.engagement import Engagement
+from seqctl.engine.engagement import WHATSAPP_WINDOW, Engagement
 from seqctl.engine.routing import Undeliverable, suppression_keys
 from seqctl.engine.runtime import RunnableVersion, Versions
 from seqctl.engine.steps import branch_target, variables_for
@@ -55,13 +55,16 @@ def preview(
     variables: dict[str, Any] | None = None,
     enrollment: int | None = None,
     blocked: frozenset[str] = frozenset(),
+    whatsapp_at: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Each step's due time if every step were done the moment it is due, with its content.
 
     An A/B-tested step says which variant the contact gets: the one its `enrollment` (in this
     sequence) draws, or the winner. Before the contact is enrolled nobody can tell: every
     variant is rendered, with its share. `blocked`: the contact's addresses on the suppression
-    list (`channel: auto` avoids them).
+    list (`channel: auto` avoids them). `whatsapp_at`: when the contact last wrote on WhatsApp;
+    a WhatsApp step due within 24 hours of it is free text, any other its template, as the
+    tick judges it when the message leaves.
     """
     zone = contact.get("timezone")
     place = version.place_of(contact)
@@ -93,7 +96,7 @@ def preview(
             elif not step.is_manual and (
                 step.type in MESSAGE_TYPES or step.type is StepType.WEBHOOK
             ):
-                seen = Engagement(due, blocked=blocked)
+                seen = Engagement(due, blocked=blocked, whatsapp_at=whatsapp_at)
                 shown, variant = version.variant(step, enrollment)
                 if step.spec.get("variants"):
                     entry["variant"] = variant
@@ -109,6 +112,8 @@ def preview(
                     )
                     if message.why:
                         entry["channel_reason"] = message.why
+                    if message.channel == "whatsapp":
+                        entry["whatsapp"] = _window_note(message.extra, whatsapp_at, due)
             else:
                 step, _ = version.variant(step, enrollment)
                 instructions = action_instructions(step, context)
@@ -120,6 +125,20 @@ def preview(
         anchor = due
         index = next_index
     return plan
+
+
+def _window_note(extra: dict[str, Any], last: datetime | None, due: datetime) -> str:
+    """Free text or template, and why: the 24-hour window at the step's due time."""
+    wrote = (
+        f"they last wrote on WhatsApp at {format_instant(last)}"
+        if last is not None
+        else "they have not written on WhatsApp"
+    )
+    if "template" in extra:
+        return f"template {extra['template']['name']}: outside the 24-hour window ({wrote})"
+    assert last is not None
+    closes = format_instant(last + WHATSAPP_WINDOW)
+    return f"free text: inside the 24-hour window until {closes} ({wrote})"
 
 
 def blocked(store: Store, version: RunnableVersion, contact: ContactRecord) -> frozenset[str]:

@@ -1,4 +1,5 @@
-"""One run of the engine: advance every enrollment due at `now`, in batches, then deliver."""
+"""One run of the engine: send what waits in the outbox (oldest first: daily caps are first
+in, first out), advance every enrollment due at `now` in batches, then send what is left."""
 
 from __future__ import annotations
 
@@ -115,28 +116,33 @@ def tick(
 
             resume_due(store, now)  # out-of-office pauses that have ended
             run = Run(channels, now, batch_size, senders or {}, lease, stop)
+
+            def outbox() -> DeliveryReport:
+                return deliver(
+                    store,
+                    channels,
+                    Versions(store),
+                    now,
+                    batch_size=batch_size,
+                    limits=Limits(store, senders or {}, now),
+                    keep_alive=lambda: lease.renew(store),
+                    stop=stop,
+                )
+
             workers = shards.workers(store, stamp, limit, senders or {})
             with collector_paused():  # a tick makes no reference cycles; see bulk
                 # What a dead tick left in flight is settled before anything new is sent.
                 report.add(recover_in_flight(store, channels, Versions(store), now, stop))
+                # Then what waits in the outbox (held by a daily cap, approved, to be retried),
+                # oldest first: newly due messages never take a cap's slot before it.
+                report.add(outbox())
                 if workers > 1 and stop() is None:
                     channels.close()  # no connection or thread may cross the fork
                     for part in shards.run(store, workers, run.advance_shard, progress, stop):
                         report.add_counts(part)
                 elif stop() is None:
                     run.advance(store, limit, report, progress)
-                report.add(
-                    deliver(
-                        store,
-                        channels,
-                        Versions(store),
-                        now,
-                        batch_size=batch_size,
-                        limits=Limits(store, senders or {}, now),
-                        keep_alive=lambda: lease.renew(store),
-                        stop=stop,
-                    )
-                )
+                report.add(outbox())  # what this tick queued and did not send (rare)
         from seqctl.engine.failing import failing_channels
 
         report.failing = failing_channels(store, channels)
@@ -350,7 +356,8 @@ def _moved_since_read(store: Store, rows: list[tuple[Any, ...]]) -> set[int]:
 
 def _dry_run(store: Store, now: datetime, limit: int | None, report: TickReport) -> TickReport:
     """What a tick would do now, without writing: one pass over what is due."""
-    from seqctl.engine.gates import needs_approval
+    from seqctl.engine.engagement import engagement
+    from seqctl.engine.gates import needs_approval, needs_engagement
     from seqctl.engine.steps import DueEnrollment, Kind, decide
 
     stamp = format_instant(now) or ""
@@ -358,7 +365,18 @@ def _dry_run(store: Store, now: datetime, limit: int | None, report: TickReport)
     for row in store.due(stamp, limit if limit is not None else -1):
         due = DueEnrollment.from_row(row)
         version = versions.get(due.sequence, due.version)
-        outcome = decide(version, due, now)
+        if due.step >= len(version.steps):  # moved past its last step: the tick completes it
+            report.due += 1
+            report.completed += 1
+            continue
+        step = version.steps[due.step]
+        # What the contact did, as the tick reads it: a branch, WhatsApp's window, channel auto.
+        seen = (
+            engagement(store, due.contact, due.sequence, due.enrolled_text, now)
+            if needs_engagement(step)
+            else None
+        )
+        outcome = decide(version, due, now, seen)
         report.due += 1
         if outcome.kind is Kind.FAIL:
             report.failed += 1

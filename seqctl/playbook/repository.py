@@ -71,7 +71,8 @@ def template_findings(path: Path, display: str) -> list[Finding]:
 
 
 def config_findings(path: Path, display: str) -> list[Finding]:
-    """seqctl.yaml against its schema: the findings `seqctl` itself would stop on."""
+    """seqctl.yaml against its schema and the rules for secrets: the findings `seqctl` itself
+    would stop on."""
     try:
         document = load_document(path, display=display)
     except OSError as exc:
@@ -80,4 +81,6 @@ def config_findings(path: Path, display: str) -> list[Finding]:
         raise InputError(f"{display}: not UTF-8 text ({exc.reason})") from None
     except LoadError as exc:
         return list(exc.findings)
-    return schema_findings(document, CONFIG_SCHEMA)
+    from seqctl.config import credential_findings  # the rules every command stops on too
+
+    return schema_findings(document, CONFIG_SCHEMA) + credential_findings(document)

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from seqctl.store.records import EventRecord, NewEvent, SuppressionChange, SuppressionRow
+from seqctl.store.sql import json_list
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -65,13 +66,17 @@ class EventQueries:
         )
         return [EventRecord(*row) for row in rows]
 
-    def last_inbound(self, contact: str) -> EventRecord | None:
-        row = self.db.execute(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE contact = ? AND type = 'inbound'"
-            " ORDER BY at DESC, id DESC LIMIT 1",
-            [contact],
-        ).fetchone()
-        return EventRecord(*row) if row else None
+    def last_inbound_on(self, contacts: Sequence[str], channel: str, until: str) -> dict[str, str]:
+        """Each contact's newest inbound message on `channel` at or before `until` (contacts
+        with none are left out): on WhatsApp, what opens its 24-hour window. An inbound event
+        that names another channel, or none, does not count."""
+        rows = self.db.execute(
+            "SELECT contact, MAX(at) FROM events WHERE type = 'inbound'"
+            " AND contact IN (SELECT value FROM json_each(?)) AND at <= ?"
+            " AND lower(trim(json_extract(data, '$.channel'))) = ? GROUP BY contact",
+            [json_list(sorted(set(contacts))), until, channel],
+        )
+        return {str(contact): str(at) for contact, at in rows}
 
     def event_counts(self, sequence: str) -> dict[tuple[str, str], int]:
         """Events per (step, type) of a sequence, for the funnel."""

@@ -222,6 +222,13 @@ class MessageQueries:
             [subject, body, message_id],
         )
 
+    def rewrite_message(self, message_id: int, body: str | None, extra_json: str | None) -> None:
+        """A message's body and extra replaced by what is really sent (a WhatsApp template in
+        place of free text whose window closed while it waited)."""
+        self.db.execute(
+            "UPDATE messages SET body = ?, extra = ? WHERE id = ?", [body, extra_json, message_id]
+        )
+
     def message_counts(self, sequence: str) -> dict[tuple[str, str], int]:
         rows = self.db.execute(
             "SELECT step, status, COUNT(*) FROM messages WHERE sequence = ? GROUP BY step, status",

@@ -50,6 +50,18 @@ def test_a_command_in_an_empty_folder_says_where_it_looked(
     assert list(bare.iterdir()) == []  # nothing created
 
 
+def test_a_playbook_file_is_drawn_without_a_database(run: Run, bare: Path) -> None:
+    (bare / "hello.yaml").write_text(
+        "sequence: hello\nsteps:\n  - id: hi\n    type: email\n    subject: Hi\n    body: Hi\n"
+    )
+
+    drawn = run("graph", "hello.yaml")
+
+    assert drawn.exit_code == 0 and "hi: email" in drawn.stdout
+    assert sorted(p.name for p in bare.iterdir()) == ["hello.yaml"]  # nothing created
+    assert run("graph", "hello").exit_code == 2  # a published sequence needs the database
+
+
 def test_a_mistyped_db_path_is_named(run: Run, bare: Path) -> None:
     result = run("--db", str(bare / "seqctl-prod.db"), NOW, "tick")
 

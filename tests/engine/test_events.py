@@ -238,6 +238,20 @@ def test_timeline_shows_events_after_the_sequence_ended(started: Run) -> None:
     )
 
 
+def test_the_timeline_names_the_step_an_event_answers(started: Run) -> None:
+    run = started
+    run("--now=2026-11-24T10:00:00Z", "event", "open", "--contact", "bob")  # still running
+    run("--now=2026-11-24T11:00:00Z", "event", "reply", "--contact", "bob")  # it ends there
+    rows = [(r["sequence"], r["step"], r["kind"]) for r in run("timeline", "bob", "--json").json]
+
+    assert rows[-2:] == [("follow", "hello", "open"), ("follow", "hello", "reply")]
+    assert run("status", "follow", "--json").json["steps"][0]["opened"] == 1  # counted once
+    # An event of no sequence (a message from someone never written to) shows '-' in its place.
+    assert run("contacts", "import", "-", input="key,email\ncy,cy@example.com\n").exit_code == 0
+    run("--now=2026-11-25T09:00:00Z", "event", "inbound", "--contact", "cy")
+    assert run("timeline", "cy").stdout.splitlines()[-1] == "2026-11-25T09:00:00Z  -  inbound"
+
+
 def test_a_bad_event_in_an_import_is_refused_alone(
     started: Run, write: Callable[[str, str], Path]
 ) -> None:

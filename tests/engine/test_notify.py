@@ -89,7 +89,7 @@ def test_digests_name_approvals_failures_every_ending_and_go_to_assignees(
     assert "nick" in failed
     by_owner = {d["to"]: d["body"] for d in later}
     assert set(by_owner) == {"ana@acme.test", "bruno@acme.test"}
-    assert "c1 opened: the sequence ended for them (engaged)" in by_owner["ana@acme.test"]
+    assert "c1 opened: the sequence ended for them (engaged/hello)" in by_owner["ana@acme.test"]
     assert "clicked" not in by_owner["ana@acme.test"]
     # The call has an assignee: Bruno hears about it, in his own digest, not Ana.
     assert "c3 due for a person (engaged/call)" in by_owner["bruno@acme.test"]
