@@ -7,7 +7,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from seqctl.channels.base import Channel, Delivery, Outgoing, Progress, send_all
+from seqctl.channels.base import (
+    Channel,
+    Delivery,
+    Flow,
+    Outgoing,
+    Progress,
+    Streaming,
+    send_all,
+)
 from seqctl.channels.file import FileChannel
 from seqctl.durations import DurationError, Unit, parse_wait
 from seqctl.errors import ConfigError
@@ -17,8 +25,10 @@ __all__ = [
     "ChannelSet",
     "Delivery",
     "FileChannel",
+    "Flow",
     "Outgoing",
     "Progress",
+    "Streaming",
     "send_all",
 ]
 

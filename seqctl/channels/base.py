@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(slots=True)
@@ -163,6 +163,34 @@ class Channel(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class Flow(Protocol):
+    """Messages handed to a channel's connections as they are made, batch after batch, so
+    they never sit idle while the next batch is made (see lanes.Flow)."""
+
+    def put(self, messages: Sequence[Outgoing]) -> None: ...
+
+    def end(self) -> None: ...
+
+    def ready(self) -> bool: ...
+
+    def collect(self, timeout: float = 0.0) -> Progress | None: ...
+
+    def recorded(self) -> None: ...
+
+    @property
+    def finished(self) -> bool: ...
+
+    def abandon(self) -> None: ...
+
+
+@runtime_checkable
+class Streaming(Protocol):
+    """A channel with connections of its own (SMTP, webhooks): it also takes messages as they
+    come. A channel without (the file) takes whole batches through `send`."""
+
+    def flow(self, halt: Callable[[], bool] | None = None) -> Flow: ...
 
 
 def send_all(

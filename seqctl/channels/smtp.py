@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from seqctl import credentials
 from seqctl.channels import mime
-from seqctl.channels.base import Outgoing, Progress
+from seqctl.channels.base import Flow, Outgoing, Progress
 from seqctl.channels.lanes import Lanes
 from seqctl.channels.smtp_pool import Envelope, Server, SmtpLane
 from seqctl.errors import ConfigError
@@ -104,6 +104,10 @@ class SmtpChannel:
         self, messages: Sequence[Outgoing], halt: Callable[[], bool] | None = None
     ) -> Iterator[Progress]:
         return self._lanes.run(messages, halt)
+
+    def flow(self, halt: Callable[[], bool] | None = None) -> Flow:
+        """The connections, fed batch after batch (see lanes.Flow)."""
+        return self._lanes.flow(halt)
 
     def delivered(self, keys: set[str]) -> set[str]:
         """SMTP cannot be asked: a message in flight is sent again with the same Message-ID."""

@@ -38,14 +38,21 @@ def send_checked(
 ) -> Iterator[Progress]:
     """channel.send, except that a message with a refused attachment fails without being sent
     (reported first, as done, and never handed to the channel)."""
-    problems = [refused(message.extra) for message in outgoing]
-    failed = [
-        Delivery(message.id, error=problem)
-        for message, problem in zip(outgoing, problems, strict=True)
-        if problem
-    ]
+    allowed, failed = split_refused(outgoing)
     if failed:
         yield Progress(done=failed)
-    allowed = [message for message, problem in zip(outgoing, problems, strict=True) if not problem]
     if allowed:
         yield from channel.send(allowed, halt)
+
+
+def split_refused(outgoing: Sequence[Outgoing]) -> tuple[list[Outgoing], list[Delivery]]:
+    """The messages that may go, and the failures of those whose attachments are refused."""
+    allowed: list[Outgoing] = []
+    failed: list[Delivery] = []
+    for message in outgoing:
+        problem = refused(message.extra)
+        if problem:
+            failed.append(Delivery(message.id, error=problem))
+        else:
+            allowed.append(message)
+    return allowed, failed

@@ -16,14 +16,13 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from seqctl.channels import ChannelSet, Delivery, Outgoing, Progress
+from seqctl.channels import ChannelSet, Delivery, Progress
 from seqctl.engine import whatsapp
-from seqctl.engine.attachments import send_checked
+from seqctl.engine.inflight import InFlight
 from seqctl.engine.limits import Limits
 from seqctl.engine.outcomes import DeliveryReport, record, retry_delay
 from seqctl.engine.runtime import Versions
 from seqctl.engine.suppression import hold_back
-from seqctl.engine.tracking import instrument
 from seqctl.schedule import open_at
 from seqctl.store import Store
 from seqctl.store.records import Deliverable
@@ -49,42 +48,54 @@ def deliver(
     keep_alive: Callable[[], None] | None = None,
     stop: Stop | None = None,
 ) -> DeliveryReport:
-    """Send every queued message whose time has come."""
+    """Send every queued message whose time has come, batch after batch: each is read while
+    the one before is on its way (see inflight)."""
     report = DeliveryReport()
     stamp = format_instant(now) or ""
     caps = limits or Limits(store, senders or {}, now)
-    while (stop is None or stop() is None) and (batch := store.deliverable(batch_size, now=stamp)):
-        allowed, later = [], []
-        kept = hold_back(store, batch, now)  # suppressed meanwhile: cancelled, not sent
-        report.suppressed += len(batch) - len(kept)
-        # WhatsApp free text whose window closed meanwhile: its template, or failed (before the
-        # caps: a failure takes no slot).
-        leaving, failed = whatsapp.leaving(store, versions, now, kept)
-        report.failed += failed
-        for row in leaving:
-            version = versions.get(row.message.sequence, row.message.version)
-            held = caps.admit(version, row.sender)
-            if held is None:
-                allowed.append(row)
-                continue
-            reason, frees = held
-            until = open_at(
-                frees,
-                version.calendar(row.contact_zone, versions.place(version, row.message.contact)),
-            )
-            later.append((reason, format_instant(until) or stamp, False, row.message.id))
-        with store.transaction():
-            store.postpone(later)
-            store.set_message_status(
-                [r.message.id for r in allowed if channels.knows_delivered(r.message.channel)],
-                "sending",
-            )
-        report.deferred += len(later)
-        send_batch(store, channels, versions, now, allowed, report, stop)
-        if progress is not None:
-            progress(len(batch))
-        if keep_alive is not None:
-            keep_alive()
+    in_flight = InFlight(store, channels, versions, now, report, stop)
+    last = 0  # each message once: one postponed here is not due again in this tick anyway
+    try:
+        while (stop is None or stop() is None) and (
+            batch := store.deliverable(batch_size, now=stamp, after=last)
+        ):
+            last = batch[-1].message.id
+            allowed, later = [], []
+            kept = hold_back(store, batch, now)  # suppressed meanwhile: cancelled, not sent
+            report.suppressed += len(batch) - len(kept)
+            # WhatsApp free text whose window closed meanwhile: its template, or failed (before
+            # the caps: a failure takes no slot).
+            leaving, failed = whatsapp.leaving(store, versions, now, kept)
+            report.failed += failed
+            for row in leaving:
+                in_flight.record_ready()  # each connection waits for its last report
+                version = versions.get(row.message.sequence, row.message.version)
+                held = caps.admit(version, row.sender)
+                if held is None:
+                    allowed.append(row)
+                    continue
+                reason, frees = held
+                calendar = version.calendar(
+                    row.contact_zone, versions.place(version, row.message.contact)
+                )
+                until = open_at(frees, calendar)
+                later.append((reason, format_instant(until) or stamp, False, row.message.id))
+            with store.transaction():
+                store.postpone(later)
+                store.set_message_status(
+                    [r.message.id for r in allowed if channels.knows_delivered(r.message.channel)],
+                    "sending",
+                )
+            report.deferred += len(later)
+            in_flight.send(allowed)
+            in_flight.wait(batch_size)  # the next batch is read while this one goes out
+            if progress is not None:
+                progress(len(batch))
+            if keep_alive is not None:
+                keep_alive()
+        in_flight.finish()
+    finally:
+        in_flight.close()
     return report
 
 
@@ -143,60 +154,16 @@ def send_batch(
     report: DeliveryReport,
     stop: Stop | None = None,
 ) -> None:
-    """Hand messages to their channels and record what happens as it happens.
+    """Hand messages to their channels and record what happens as it happens, until all are
+    answered.
 
     Messages of a channel that knows what it got were marked `sending` before; the others are
     marked as their connection starts them. Once `stop` says so, no connection starts another
     message: those not started stay queued for the next tick.
     """
-    sent_at = format_instant(now) or ""
-    by_channel: dict[str, list[Deliverable]] = {}
-    for row in batch:
-        by_channel.setdefault(row.message.channel, []).append(row)
-    halt = (lambda: stop() is not None) if stop is not None else None
-    for channel_name, rows in by_channel.items():
-        channel = channels.for_type(channel_name)
-        outgoing = [
-            Outgoing(
-                r.message.id,
-                r.message.idempotency_key,
-                r.message.sequence,
-                r.message.version,
-                r.message.step,
-                r.message.contact,
-                r.message.channel,
-                r.message.to_address,
-                r.message.subject,
-                r.message.body,
-                sent_at,
-                _tracked(channels, r.message.id, _with_attachments(store, r.extra)),
-            )
-            for r in rows
-        ]
-        by_id = {r.message.id: r for r in rows}
-        for progress in send_checked(channel, outgoing, halt):
-            record(store, channels, versions, now, progress, by_id, report)
-
-
-def _tracked(channels: ChannelSet, message_id: int, extra: dict[str, Any]) -> dict[str, Any]:
-    """HTML with a tracking pixel and links through the receiver. The stored HTML stays as it
-    was written: the receiver redirects a click to the n-th link of that original."""
-    settings = channels.tracking
-    html = extra.get("html")
-    if settings is None or not isinstance(html, str):
-        return extra
-    instrumented = instrument(
-        html, message_id=message_id, base_url=settings.base_url, secret=settings.secret
-    )
-    return {**extra, "html": instrumented}
-
-
-def _with_attachments(store: Store, extra: dict[str, Any]) -> dict[str, Any]:
-    """Attachments named in a message, with their bytes from the database."""
-    if not extra.get("attachments"):
-        return extra
-    files = []
-    for item in extra["attachments"]:
-        data = store.attachment(item["sha256"]) if "sha256" in item else None
-        files.append({**item, "data": data} if data is not None else item)
-    return {**extra, "attachments": files}
+    in_flight = InFlight(store, channels, versions, now, report, stop)
+    try:
+        in_flight.send(batch)
+        in_flight.finish()
+    finally:
+        in_flight.close()

@@ -22,11 +22,15 @@ if TYPE_CHECKING:
     from seqctl.channels import ChannelSet
     from seqctl.engine.delivery import DeliveryReport
     from seqctl.engine.failing import ChannelTrouble
+    from seqctl.engine.inflight import InFlight
 
 # The rendering, delivery and events machinery is imported when there is work: cron runs the
 # tick every minute, and most minutes there is none.
 
 BATCH_SIZE = 1000
+# The first batch of a run is smaller: the channels' connections start sooner, and the next
+# batch is made while they send it (see inflight).
+FIRST_BATCH = 250
 LEASE = timedelta(minutes=10)
 MAX_STEPS_PER_TICK = 50  # a branch loop with no waits must not spin forever
 
@@ -194,21 +198,33 @@ class Run:
         shard: tuple[int, int] | None = None,
     ) -> None:
         """Advance what is due (this shard's share of it), batch by batch."""
+        from seqctl.engine.delivery import DeliveryReport
+        from seqctl.engine.inflight import InFlight
+
+        versions = Versions(store)
+        delivered = DeliveryReport()
+        in_flight = InFlight(store, self.channels, versions, self.now, delivered, self.stop)
         with store.unchecked_references():
-            _advance_all(
-                store,
-                self.channels,
-                Versions(store),
-                Limits(store, self.senders, self.now),
-                self.now,
-                limit,
-                self.batch_size,
-                report,
-                progress,
-                lambda: self.lease.renew(store),
-                self.stop,
-                shard,
-            )
+            try:
+                _advance_all(
+                    store,
+                    self.channels,
+                    versions,
+                    Limits(store, self.senders, self.now),
+                    self.now,
+                    limit,
+                    self.batch_size,
+                    report,
+                    progress,
+                    lambda: self.lease.renew(store),
+                    self.stop,
+                    in_flight,
+                    shard,
+                )
+                in_flight.finish()
+            finally:
+                in_flight.close()
+        report.add(delivered)
 
     def advance_shard(
         self, store: Store, shard: tuple[int, int], progress: Callable[[int], None]
@@ -234,10 +250,12 @@ def _advance_all(
     progress: Callable[[int], None] | None,
     keep_alive: Callable[[], None],
     stop: StopRequest,
+    in_flight: InFlight,
     shard: tuple[int, int] | None = None,
 ) -> None:
+    """Batch after batch: each is made while the messages of the one before are on their way
+    (see inflight), at most one batch ahead of the channels' connections."""
     from seqctl.engine.batch import Batch
-    from seqctl.engine.delivery import DeliveryReport, send_batch
     from seqctl.engine.engagement import engagement
     from seqctl.engine.gates import AutoApproval, Suppressions, needs_engagement
     from seqctl.engine.routing import auto_suppression_keys
@@ -251,12 +269,18 @@ def _advance_all(
     approvals = AutoApproval(store, now)
     suppressions = Suppressions(store)
     while (limit is None or report.due < limit) and stop() is None:
-        size = batch_size if limit is None else min(batch_size, limit - report.due)
-        rows = store.due(stamp, size, shard)
+        size = batch_size if report.due else min(batch_size, FIRST_BATCH)
+        if limit is not None:
+            size = min(size, limit - report.due)
+        rows = store.due(stamp, size, shard, in_flight.enrollments())
         if not rows:
-            return
+            if not in_flight:
+                return
+            in_flight.wait(0)  # a message sent may make its enrollment due again at once
+            continue
         batch = Batch(now, approvals, limits, channels.knows_delivered)
         for row in rows:
+            in_flight.record_ready()  # each connection waits for its last report to be written
             due = DueEnrollment.from_row(row)
             version = versions.get(due.sequence, due.version)
             if due.step >= len(version.steps):  # moved past its last step by a forced migrate
@@ -310,9 +334,8 @@ def _advance_all(
         report.completed += sum(1 for t in batch.transitions if t.state == "completed")
         report.suppressed += sum(1 for t in batch.transitions if t.reason == "suppressed")
         if batch.sending:
-            delivered = DeliveryReport()
-            send_batch(store, channels, versions, now, batch.deliverables(ids), delivered, stop)
-            report.add(delivered)
+            in_flight.send(batch.deliverables(ids))
+            in_flight.wait(batch_size)  # the next batch is made while this one goes out
         if progress is not None:
             progress(len(rows))
 

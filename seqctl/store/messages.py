@@ -106,9 +106,10 @@ class MessageQueries:
         return {str(key): int(message_id) for key, message_id in rows}
 
     def deliverable(
-        self, limit: int | None, *, now: str | None = None, status: str = "queued"
+        self, limit: int | None, *, now: str | None = None, status: str = "queued", after: int = 0
     ) -> list[Deliverable]:
-        """Messages in `status` (whose retry time has come) with their enrollment's facts."""
+        """Messages in `status` (whose retry time has come) with their enrollment's facts, in
+        the order they were made; only those after message `after`."""
         columns = ", ".join(f"m.{c.strip()}" for c in _COLUMNS.split(","))
         if status == "sending":
             # In flight when a tick died: whatever their enrollment is doing now.
@@ -126,8 +127,9 @@ class MessageQueries:
         rows = self.db.execute(
             f"SELECT {columns}, e.step, e.state, e.anchor_at, e.enrolled_at, c.timezone, m.extra,"
             f" m.sender FROM messages m {where}"
-            " AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= ?) ORDER BY m.id LIMIT ?",
-            [now or "9999", limit if limit is not None else -1],
+            " AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= ?) AND m.id > ?"
+            " ORDER BY m.id LIMIT ?",
+            [now or "9999", after, limit if limit is not None else -1],
         )
         return [Deliverable(MessageRecord(*row[:_FIELDS]), *row[_FIELDS:]) for row in rows]
 

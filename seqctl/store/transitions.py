@@ -6,7 +6,7 @@ migrations move single enrollments the same way. Each transition also writes a h
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from seqctl.store.enrollments import COLUMNS
@@ -23,7 +23,7 @@ SELECT e.id, e.sequence, e.version, e.contact, e.step, e.anchor_at, e.next_due_a
 FROM enrollments e
 JOIN sequences s ON s.id = e.sequence AND s.status = 'active'
 JOIN contacts c ON c.key = e.contact
-WHERE e.state = 'active' AND e.next_due_at <= ?{shard}
+WHERE e.state = 'active' AND e.next_due_at <= ?{shard}{skip}
 ORDER BY e.next_due_at, e.id
 LIMIT ?
 """
@@ -39,17 +39,27 @@ class TransitionQueries:
         ) -> None: ...
 
     def due(
-        self, now: str, limit: int, shard: tuple[int, int] | None = None
+        self,
+        now: str,
+        limit: int,
+        shard: tuple[int, int] | None = None,
+        skip: Collection[int] = (),
     ) -> list[tuple[Any, ...]]:
         """Active enrollments of active sequences due at or before now, oldest first.
 
         With a shard (k, n), only those whose id is k modulo n: one of n processes' share.
+        Without the enrollments in `skip` (their message is on its way out).
         """
-        if shard is None:
-            return list(self.db.execute(DUE_QUERY.format(shard=""), [now, limit]))
-        index, count = shard
-        query = DUE_QUERY.format(shard=" AND e.id % ? = ?")
-        return list(self.db.execute(query, [now, count, index, limit]))
+        params: list[Any] = [now]
+        where = {"shard": "", "skip": ""}
+        if shard is not None:
+            index, count = shard
+            where["shard"] = " AND e.id % ? = ?"
+            params += [count, index]
+        if skip:
+            where["skip"] = " AND e.id NOT IN (SELECT value FROM json_each(?))"
+            params.append(json_list(skip))
+        return list(self.db.execute(DUE_QUERY.format(**where), [*params, limit]))
 
     def count_due(self, now: str) -> int:
         return int(

@@ -93,3 +93,60 @@ def test_a_halt_leaves_the_messages_not_started() -> None:
     for progress in lanes.run([outgoing(n) for n in range(1, 11)], halt):
         done.extend(d.message_id for d in progress.done)
     assert done == [1, 2, 3, 4]  # the fourth was started in the report of the third
+
+
+def test_a_flow_reports_each_batch_without_waiting_for_the_next() -> None:
+    lanes = Lanes("t", 3, lambda: Recorder([], threading.Lock(), None))
+    flow = lanes.flow()
+    answered: list[int] = []
+    for first in (1, 11):  # two batches, the second put only once the first is answered
+        flow.put([outgoing(n) for n in range(first, first + 10)])
+        deadline = time.monotonic() + 10
+        while len(answered) < first + 9:
+            assert time.monotonic() < deadline, f"answered {answered}: the rest waits for more"
+            progress = flow.collect(0.2)
+            if progress is not None:
+                answered.extend(d.message_id for d in progress.done)
+                flow.recorded()
+        assert not flow.finished  # more may come: the lanes wait for it
+    flow.end()
+    while not flow.finished:
+        if flow.collect(0.2) is not None:
+            flow.recorded()
+    assert sorted(answered) == list(range(1, 21))
+    lanes.close()
+
+
+class Tripped(Recorder):
+    def held(self, message: Outgoing) -> Delivery | None:
+        return Delivery(message.id, error="server down", temporary=True, held=True)
+
+
+def test_messages_held_by_a_tripped_breaker_are_reported_before_more_come() -> None:
+    lanes = Lanes("t", 2, lambda: Tripped([], threading.Lock(), None))
+    flow = lanes.flow()
+    flow.put([outgoing(n) for n in range(1, 8)])
+    held: list[int] = []
+    deadline = time.monotonic() + 10
+    while len(held) < 7:
+        assert time.monotonic() < deadline, f"held {held}: the rest is kept back"
+        progress = flow.collect(0.2)
+        if progress is not None:
+            held.extend(d.message_id for d in progress.done if d.held)
+            flow.recorded()
+    flow.end()
+    while not flow.finished:
+        if flow.collect(0.2) is not None:
+            flow.recorded()
+    assert sorted(held) == list(range(1, 8))
+
+
+def test_a_flow_abandoned_between_batches_leaves_no_thread_waiting() -> None:
+    lanes = Lanes("t", 4, lambda: Recorder([], threading.Lock(), None))
+    before = threading.active_count()
+    flow = lanes.flow()
+    flow.put([outgoing(n) for n in range(1, 30)])
+    assert flow.collect(5) is not None
+    flow.abandon()  # as when the tick dies of an error while the lanes wait for more
+    time.sleep(0.05)
+    assert threading.active_count() <= before
