@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -151,8 +152,8 @@ def test_a_reply_while_the_batch_is_rendered_wins(
     )
     original = Store.due
 
-    def due_then_reply(self: Store, now: str, limit: int, shard: object = None) -> object:
-        rows = original(self, now, limit, shard)  # type: ignore[arg-type]
+    def due_then_reply(self: Store, now: str, limit: int, *rest: Any) -> object:
+        rows = original(self, now, limit, *rest)
         if rows:  # ann replies (another process) while the batch is being worked out
             with open_store(project / "seqctl.db") as other:
                 reply = parse_event({"type": "reply", "contact": "ann"}, now=NOW)
