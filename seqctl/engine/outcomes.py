@@ -62,7 +62,7 @@ class _Writes:
     resent: list[tuple[int, int]] = field(default_factory=list)
     retry: list[tuple[str | None, str, bool, int]] = field(default_factory=list)
     failing: list[tuple[str, int]] = field(default_factory=list)
-    failed: list[tuple[int, str]] = field(default_factory=list)
+    failed: list[tuple[int, str, bool]] = field(default_factory=list)  # (id, error, tried)
     transitions: list[Transition] = field(default_factory=list)
 
 
@@ -100,8 +100,8 @@ def record(
         if writes.retry:
             store.postpone(writes.retry)
             store.mark_failing(writes.failing)
-        for message_id, error in writes.failed:
-            store.set_message_status([message_id], "failed", error=error, attempt=True)
+        for message_id, error, tried in writes.failed:
+            store.set_message_status([message_id], "failed", error=error, attempt=tried)
         # Read again under the write lock: a reply, a removal or a pause that came in while the
         # message was on its way wins over moving the enrollment on.
         if writes.transitions:
@@ -213,11 +213,16 @@ def _failed(
 ) -> None:
     message = row.message
     error = str(delivery.error)
+    tried = not delivery.held  # held: the server was left alone, the message never went
     if delivery.temporary:
         window = channels.retry_for_text(message.channel)
-        tries = message.attempts + 1
-        error = f"{error} (gave up after {tries} attempt{'s' if tries != 1 else ''} over {window})"
-    writes.failed.append((message.id, error))
+        tries = message.attempts + tried
+        error += (
+            f" (gave up after {tries} attempt{'s' if tries != 1 else ''} over {window})"
+            if tries
+            else f" (gave up: the server could not be reached in {window})"
+        )
+    writes.failed.append((message.id, error, tried))
     report.failed += 1
     if row.enrollment_state != "active":
         return

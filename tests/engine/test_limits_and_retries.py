@@ -102,6 +102,32 @@ def test_temporary_failures_back_off_then_fail_then_retry(five: Run, project: Pa
     assert flaky_tick(db, project, at.replace(hour=15))["sent"] == 2
 
 
+class Unreachable(FileChannel):
+    """A server its breaker leaves alone: every message held, none ever on the wire."""
+
+    def _append(self, messages: Sequence[Outgoing]) -> list[Delivery]:
+        return [
+            Delivery(m.id, error="connection refused", temporary=True, held=True) for m in messages
+        ]
+
+
+def test_a_server_never_reached_gives_up_saying_so_with_no_attempt_counted(
+    five: Run, project: Path
+) -> None:
+    at = datetime(2026, 11, 23, 8, tzinfo=UTC)
+    channels = channels_with(project, Unreachable)
+    for hour in (8, 10, 12, 14, 15):
+        with open_store(project / "seqctl.db") as store:
+            tick(store, channels, now=at.replace(hour=hour))
+
+    failed = five("messages", "--status", "failed", "--json").json
+    assert failed and all(m["attempts"] == 0 for m in failed)
+    assert (
+        failed[0]["error"]
+        == "connection refused (gave up: the server could not be reached in 6 hours)"
+    )
+
+
 def test_backoff_grows_and_is_spread() -> None:
     delays = [retry_delay(n, "1:1:hello").total_seconds() for n in range(1, 6)]
     assert delays == sorted(delays)
