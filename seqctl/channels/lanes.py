@@ -124,9 +124,14 @@ class Flow:
             except queue.Empty:
                 break
         if self.failure is not None:
-            for report in reports:
-                report.recorded.set()
-            raise self.failure
+            # A lane's bug: no lane starts another message from now on, and what the lanes
+            # already know is handed over to be recorded first; the next collect raises.
+            with self._more:
+                self._abandoned = True
+                self._waiting.clear()
+                self._more.notify_all()
+            if not reports:
+                raise self.failure
         if not reports:
             return self._leftover()
         self._handed = reports
@@ -146,6 +151,7 @@ class Flow:
         return (
             self._running == 0
             and not self._handed
+            and self.failure is None  # not before `collect` has raised it
             and (self._ended or self._halted() or self._abandoned)
         )
 
