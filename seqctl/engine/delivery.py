@@ -138,7 +138,10 @@ def recover_in_flight(
             report,
         )
     again = [r for r in asked if r.message.idempotency_key not in done] + unknown
-    again, failed = whatsapp.leaving(store, versions, now, again)  # judged as it leaves again
+    # Sent again only to an address still allowed: one that opted out meanwhile is cancelled.
+    leaving = hold_back(store, again, now)
+    report.suppressed += len(again) - len(leaving)
+    again, failed = whatsapp.leaving(store, versions, now, leaving)  # judged as it leaves again
     report.failed += failed
     if again:
         send_batch(store, channels, versions, now, again, report, stop)

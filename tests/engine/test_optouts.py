@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from seqctl.store import open_store
 from tests.conftest import Launch, Run
 from tests.engine.outbox import outbox
 from tests.playbooks import auto_playbook
@@ -196,3 +197,25 @@ def test_a_stop_from_a_contact_without_a_phone_still_ends_their_sequences(run: R
     assert report["exited"] == 1
     assert states(run, "news")["dan"] == ("exited", "unsubscribed")
     assert run("suppressions", "--json").json == []  # no number to put on the list
+
+
+def test_a_message_left_in_flight_is_not_sent_again_to_an_address_that_opted_out(
+    run: Run, project: Path
+) -> None:
+    # Webhooks cannot be asked what they got: a message a dead tick left `sending` goes again.
+    (project / "seqctl.yaml").write_text(
+        "channels:\n  email: {kind: webhook, url: 'http://127.0.0.1:9/mail'}\n"
+    )
+    run(T0, "enroll", "held", "-c", "bob")
+    run(T0, "tick")
+    [pending] = run("approvals", "--json").json
+    run("--now=2026-11-23T15:00:00Z", "approve", str(pending["id"]))
+    with open_store(project / "seqctl.db") as store, store.transaction():
+        store.set_message_status([pending["id"]], "sending")  # the tick that sent it died
+    run("--now=2026-11-23T15:05:00Z", "suppress", "bob@example.com", "--reason", "asked")
+
+    tick = run("--now=2026-11-23T15:10:00Z", "tick", "--json").json
+
+    assert (tick["sent"], tick["suppressed"]) == (0, 1)
+    [message] = run("messages", "--json").json
+    assert message["status"] == "cancelled" and "suppressed" in message["error"]
