@@ -63,11 +63,7 @@ def deliver(
             allowed, later = [], []
             kept = hold_back(store, batch, now)  # suppressed meanwhile: cancelled, not sent
             report.suppressed += len(batch) - len(kept)
-            # WhatsApp free text whose window closed meanwhile: its template, or failed (before
-            # the caps: a failure takes no slot).
-            leaving, failed = whatsapp.leaving(store, versions, now, kept)
-            report.failed += failed
-            for row in leaving:
+            for row in kept:
                 in_flight.record_ready()  # each connection waits for its last report
                 version = versions.get(row.message.sequence, row.message.version)
                 held = caps.admit(version, row.sender)
@@ -80,6 +76,10 @@ def deliver(
                 )
                 until = open_at(frees, calendar)
                 later.append((reason, format_instant(until) or stamp, False, row.message.id))
+            # WhatsApp free text whose window closed meanwhile: its template, or failed. After
+            # the caps: a message they hold back is judged again when it does leave.
+            allowed, failed = whatsapp.leaving(store, versions, now, allowed)
+            report.failed += failed
             with store.transaction():
                 store.postpone(later)
                 store.set_message_status(
