@@ -33,9 +33,11 @@ def is_loopback(host: str) -> bool:
     if host.lower() in ("localhost", "localhost.localdomain"):
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return False
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1 is 127.0.0.1
+    return bool(address.is_loopback or (mapped is not None and mapped.is_loopback))
 
 
 def plaintext_login(spec: Mapping[str, object]) -> bool:
@@ -44,7 +46,7 @@ def plaintext_login(spec: Mapping[str, object]) -> bool:
     allow_plaintext_auth."""
     return (
         spec.get("kind") == "smtp"
-        and bool(spec.get("username_env") or spec.get("password_env"))
+        and bool(spec.get("username_env"))
         and spec.get("security", "none") == "none"
         and not spec.get("allow_plaintext_auth")
         and not is_loopback(str(spec.get("host", "")))

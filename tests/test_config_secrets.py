@@ -198,6 +198,7 @@ def test_redacted_urls_keep_the_host() -> None:
             False,
         ),
         ("host: 127.0.0.1, username_env: U, password_env: P", False),  # never leaves the machine
+        ("host: '::ffff:127.0.0.1', username_env: U, password_env: P", False),  # the same
         ("host: smtp.acme.test", False),  # no login: nothing to give away
     ],
 )

@@ -85,12 +85,7 @@ class SmtpChannel:
         self.connect_timeout = float(spec.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT))
         self.connections = int(spec.get("connections", DEFAULT_CONNECTIONS))
         self.pipelining = bool(spec.get("pipelining", True))
-        if (
-            self.credentials is not None
-            and self.security == "none"
-            and not spec.get("allow_plaintext_auth")
-            and not credentials.is_loopback(self.host)
-        ):
+        if self.credentials is not None and credentials.plaintext_login({**spec, "kind": "smtp"}):
             raise ConfigError(
                 f"{where}: the password would cross the network unencrypted to {self.host}; "
                 "set security: starttls or tls (or allow_plaintext_auth: true if you mean it)"
