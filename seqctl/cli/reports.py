@@ -93,15 +93,21 @@ def status(
         if item.get("mailbox"):
             typer.echo(f"from the mailbox: {_mailbox_counts(item['mailbox'])}")
     if not sequence:
-        for line in _inbox_lines(store, context.config(ctx).data):
+        config = context.config(ctx)
+        # Without a seqctl.yaml (--db from elsewhere) every inbox known is shown.
+        for line in _inbox_lines(store, config.data if config.path is not None else None):
             typer.echo(line)
 
 
-def _inbox_lines(store: Store, config: Mapping[str, Any]) -> list[str]:
+def _inbox_lines(store: Store, config: Mapping[str, Any] | None) -> list[str]:
     """How each inbox folder of seqctl.yaml was last read: folders read once but no longer
     configured are left out (`inbox status` lists every folder ever read)."""
     try:
-        configured = {(s.name, f) for s in inbox_settings(config) for f in s.folders}
+        configured = (
+            {(s.name, f) for s in inbox_settings(config) for f in s.folders}
+            if config is not None
+            else None
+        )
     except SeqctlError:
         configured = None  # a broken inboxes: say everything known; `inbox sync` says what's wrong
     lines = []

@@ -116,7 +116,7 @@ def test_a_missing_variable_names_the_variable(
 
 
 def test_status_leaves_out_inboxes_no_longer_configured(
-    run: Run, write: Write, imap: Any, monkeypatch: pytest.MonkeyPatch
+    run: Run, write: Write, imap: Any, project: Path
 ) -> None:
     write("seqctl.yaml", inbox_yaml(imap.port))
     assert run("--now=2026-11-24T12:00:00Z", "inbox", "sync").exit_code == 0
@@ -125,6 +125,8 @@ def test_status_leaves_out_inboxes_no_longer_configured(
     write("seqctl.yaml", "channels: {}\n")  # the inbox was taken out of seqctl.yaml
 
     assert "inbox ana" not in run("status").stdout
+    (project / "seqctl.yaml").unlink()  # no configuration at all (--db from elsewhere): all
+    assert "inbox ana/INBOX read at" in run("status").stdout
     assert [f["inbox"] for f in run("inbox", "status", "--json").json] == ["ana"]  # all known
 
 
