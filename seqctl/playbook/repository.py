@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from seqctl.errors import InputError
+from seqctl.playbook.config_rules import credential_findings
 from seqctl.playbook.files import read_template, sources_for
 from seqctl.playbook.findings import Finding, Severity
 from seqctl.playbook.schema import CONFIG_SCHEMA, schema_findings
@@ -81,6 +82,4 @@ def config_findings(path: Path, display: str) -> list[Finding]:
         raise InputError(f"{display}: not UTF-8 text ({exc.reason})") from None
     except LoadError as exc:
         return list(exc.findings)
-    from seqctl.config import credential_findings  # the rules every command stops on too
-
     return schema_findings(document, CONFIG_SCHEMA) + credential_findings(document)
