@@ -6,7 +6,7 @@ from datetime import datetime
 
 from seqctl.engine.runtime import Place, RunnableVersion, Versions
 from seqctl.store import Store
-from seqctl.store.records import EnrollmentRecord, Transition
+from seqctl.store.records import Deliverable, EnrollmentRecord, Transition
 from seqctl.timeutil import format_instant, from_db
 
 _last: tuple[datetime | None, str] = (None, "")
@@ -113,4 +113,25 @@ def exit_enrollment(
                 detail,
             )
         ]
+    )
+
+
+def at_message_step(
+    row: Deliverable, state: str, at: str, kind: str, detail: str | None
+) -> Transition:
+    """The enrollment of an outbox message stays at that message's step: `retrying` (active,
+    out of the due set), or `failed` there with the reason."""
+    message = row.message
+    reason = f"step '{message.step}': {detail}" if state == "failed" else None
+    return Transition(
+        message.enrollment,
+        state,
+        row.step_index,
+        row.anchor_at,
+        None,
+        reason,
+        at,
+        kind,
+        message.step,
+        detail,
     )

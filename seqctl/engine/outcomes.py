@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from seqctl.channels import ChannelSet, Delivery, Progress
-from seqctl.engine.advance import moved_on
+from seqctl.engine.advance import at_message_step, moved_on
 from seqctl.engine.runtime import Versions
 from seqctl.store import Store
 from seqctl.store.records import Deliverable, Transition
@@ -187,20 +187,7 @@ def _retry(
     report.retrying += 1
     # Out of the due set while its message waits to be tried again (a message sent straight
     # from the tick left its enrollment due).
-    writes.transitions.append(
-        Transition(
-            message.enrollment,
-            "active",
-            row.step_index,
-            row.anchor_at,
-            None,
-            None,
-            at,
-            "retrying",
-            message.step,
-            delivery.error,
-        )
-    )
+    writes.transitions.append(at_message_step(row, "active", at, "retrying", delivery.error))
 
 
 def _failed(
@@ -226,17 +213,4 @@ def _failed(
     report.failed += 1
     if row.enrollment_state != "active":
         return
-    writes.transitions.append(
-        Transition(
-            message.enrollment,
-            "failed",
-            row.step_index,
-            row.anchor_at,
-            None,
-            f"step '{message.step}': {error}",
-            at,
-            "failed",
-            message.step,
-            error,
-        )
-    )
+    writes.transitions.append(at_message_step(row, "failed", at, "failed", error))

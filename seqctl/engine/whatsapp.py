@@ -17,12 +17,13 @@ from datetime import datetime
 from typing import Any
 
 from seqctl import render
+from seqctl.engine.advance import at_message_step
 from seqctl.engine.content import Rendered, whatsapp_template
 from seqctl.engine.engagement import whatsapp_since, window_open
 from seqctl.engine.runtime import Versions
 from seqctl.engine.steps import variables_for
 from seqctl.store import Store
-from seqctl.store.records import Deliverable, MessageRecord, Transition
+from seqctl.store.records import Deliverable, MessageRecord
 from seqctl.timeutil import format_instant, from_db
 
 CHANNEL = "whatsapp"
@@ -146,18 +147,7 @@ def leaving(
         live = store.enrollment_states([r.message.enrollment for r, _ in failed]) if failed else {}
         store.advance(
             [
-                Transition(
-                    row.message.enrollment,
-                    "failed",
-                    row.step_index,
-                    row.anchor_at,
-                    None,
-                    f"step '{row.message.step}': {reason}",
-                    stamp,
-                    "failed",
-                    row.message.step,
-                    reason,
-                )
+                at_message_step(row, "failed", stamp, "failed", reason)
                 for row, reason in failed
                 if live.get(row.message.enrollment) == "active"
             ]
