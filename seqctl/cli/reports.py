@@ -20,9 +20,8 @@ from seqctl.cli.root import app
 from seqctl.engine import catalog, reports
 from seqctl.engine import migrate as migration
 from seqctl.engine import preview as previewing
-from seqctl.engine.engagement import whatsapp_since
-from seqctl.engine.inbox import inbox_settings
-from seqctl.errors import NotFound, SeqctlError
+from seqctl.engine.inbox.settings import configured_folders
+from seqctl.errors import NotFound
 from seqctl.store import Store
 from seqctl.timeutil import parse_instant
 
@@ -102,14 +101,7 @@ def status(
 def _inbox_lines(store: Store, config: Mapping[str, Any] | None) -> list[str]:
     """How each inbox folder of seqctl.yaml was last read: folders read once but no longer
     configured are left out (`inbox status` lists every folder ever read)."""
-    try:
-        configured = (
-            {(s.name, f) for s in inbox_settings(config) for f in s.folders}
-            if config is not None
-            else None
-        )
-    except SeqctlError:
-        configured = None  # a broken inboxes: say everything known; `inbox sync` says what's wrong
+    configured = configured_folders(config)
     lines = []
     for folder in store.inbox_folders():
         if configured is not None and (folder.inbox, folder.folder) not in configured:
@@ -236,15 +228,7 @@ def preview(
         store, playbook, now=context.now(ctx), viewer=viewer(ctx, as_user)
     )
     when = parse_instant(start, what="--start") if start else context.now(ctx)
-    enrolled = store.enrollments(sequence=version.sequence, contact=contact)
-    plan = previewing.preview(
-        version,
-        record.fields(),
-        start=when,
-        enrollment=max((e.id for e in enrolled), default=None),
-        blocked=previewing.blocked(store, version, record),
-        whatsapp_at=whatsapp_since(store, [contact], context.now(ctx)).get(contact),
-    )
+    plan = previewing.preview_for(store, version, record, start=when, now=context.now(ctx))
     if as_json:
         context.emit_json(plan)
         return

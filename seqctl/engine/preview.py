@@ -9,7 +9,7 @@ from typing import Any
 from seqctl import render
 from seqctl.engine.catalog import require_visible
 from seqctl.engine.content import action_instructions, render_step
-from seqctl.engine.engagement import WHATSAPP_WINDOW, Engagement
+from seqctl.engine.engagement import WHATSAPP_WINDOW, Engagement, whatsapp_since
 from seqctl.engine.routing import Undeliverable, suppression_keys
 from seqctl.engine.runtime import RunnableVersion, Versions
 from seqctl.engine.steps import branch_target, variables_for
@@ -139,6 +139,27 @@ def _window_note(extra: dict[str, Any], last: datetime | None, due: datetime) ->
     assert last is not None
     closes = format_instant(last + WHATSAPP_WINDOW)
     return f"free text: inside the 24-hour window until {closes} ({wrote})"
+
+
+def preview_for(
+    store: Store,
+    version: RunnableVersion,
+    contact: ContactRecord,
+    *,
+    start: datetime,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """`preview` for a stored contact, as the tick would see them: their enrollment in this
+    sequence (its A/B variant), their suppressed addresses, and their last WhatsApp message."""
+    enrolled = store.enrollments(sequence=version.sequence, contact=contact.key)
+    return preview(
+        version,
+        contact.fields(),
+        start=start,
+        enrollment=max((e.id for e in enrolled), default=None),
+        blocked=blocked(store, version, contact),
+        whatsapp_at=whatsapp_since(store, [contact.key], now).get(contact.key),
+    )
 
 
 def blocked(store: Store, version: RunnableVersion, contact: ContactRecord) -> frozenset[str]:

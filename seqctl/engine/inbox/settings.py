@@ -16,7 +16,7 @@ from typing import Any
 
 from seqctl.engine.inbox.classify import UnsubscribeAddress
 from seqctl.engine.inbox.match import Served
-from seqctl.errors import ConfigError
+from seqctl.errors import ConfigError, SeqctlError
 
 DEFAULT_FOLDERS = ("INBOX",)
 DEFAULT_TIMEOUT = 30.0
@@ -142,3 +142,14 @@ def _default_sender(channels: Mapping[str, Any]) -> str | None:
     if isinstance(spec, Mapping) and spec.get("kind") == "smtp" and spec.get("from"):
         return parseaddr(str(spec["from"]))[1].lower() or None
     return None
+
+
+def configured_folders(config: Mapping[str, Any] | None) -> set[tuple[str, str]] | None:
+    """(inbox, folder) of each folder seqctl.yaml reads; None when that cannot be told (no
+    configuration, or a broken `inboxes:`, which `inbox sync` reports): then every folder."""
+    if config is None:
+        return None
+    try:
+        return {(s.name, f) for s in inbox_settings(config) for f in s.folders}
+    except SeqctlError:
+        return None
