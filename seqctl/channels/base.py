@@ -167,7 +167,7 @@ class Channel(Protocol):
 
 class Flow(Protocol):
     """Messages handed to a channel's connections as they are made, batch after batch, so
-    they never sit idle while the next batch is made (see lanes.Flow)."""
+    they never sit idle while the next batch is made (see lanes.LaneFlow)."""
 
     def put(self, messages: Sequence[Outgoing]) -> None: ...
 

@@ -53,7 +53,7 @@ class _Report:
     recorded: threading.Event = field(default_factory=threading.Event)
 
 
-class Flow:
+class LaneFlow:
     """One run of a channel's lanes over messages handed to them as they are made.
 
     The caller's side: `put` messages, `collect` what the lanes know and record it, then say
@@ -257,9 +257,9 @@ class Lanes:
         self._idle: list[Lane] = []
         self._lock = threading.Lock()
 
-    def flow(self, halt: Callable[[], bool] | None = None) -> Flow:
+    def flow(self, halt: Callable[[], bool] | None = None) -> LaneFlow:
         """A flow over these lanes: messages put as they are made, sent as lanes are free."""
-        return Flow(self, halt)
+        return LaneFlow(self, halt)
 
     def run(
         self, messages: Sequence[Outgoing], halt: Callable[[], bool] | None = None

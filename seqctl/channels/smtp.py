@@ -101,7 +101,7 @@ class SmtpChannel:
         return self._lanes.run(messages, halt)
 
     def flow(self, halt: Callable[[], bool] | None = None) -> Flow:
-        """The connections, fed batch after batch (see lanes.Flow)."""
+        """The connections, fed batch after batch (see lanes.LaneFlow)."""
         return self._lanes.flow(halt)
 
     def delivered(self, keys: set[str]) -> set[str]:

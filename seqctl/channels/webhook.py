@@ -113,7 +113,7 @@ class WebhookChannel:
         return self._lanes.run(messages, halt)
 
     def flow(self, halt: Callable[[], bool] | None = None) -> Flow:
-        """The connections, fed batch after batch (see lanes.Flow)."""
+        """The connections, fed batch after batch (see lanes.LaneFlow)."""
         return self._lanes.flow(halt)
 
     def delivered(self, keys: set[str]) -> set[str]:

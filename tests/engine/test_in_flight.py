@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from seqctl.channels import ChannelSet, Delivery, Outgoing, Progress
-from seqctl.channels.lanes import Flow, Lanes
+from seqctl.channels.lanes import LaneFlow, Lanes
 from seqctl.engine.tick import tick
 from seqctl.store import open_store
 from tests.channels.latency import Provider, http_server, smtp_server
@@ -41,10 +41,10 @@ class Gated:
         self.written: Callable[[int], str | None] = lambda message_id: None
         self.unrecorded: list[str] = []  # a message started before the last outcome was written
 
-    def flow(self, halt: Callable[[], bool] | None = None) -> Flow:
+    def flow(self, halt: Callable[[], bool] | None = None) -> LaneFlow:
         gated = self
 
-        class Counted(Flow):
+        class Counted(LaneFlow):
             def put(self, messages: Sequence[Outgoing]) -> None:
                 gated.batches.append([m.id for m in messages])
                 if len(gated.batches) > 1:
