@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from seqctl.store.records import ActionRecord, NewAction
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from seqctl.store.sql import Sql
 
 _SELECT = """SELECT a.id, a.enrollment, e.sequence, e.contact, a.step, a.type, a.due_at, a.status,
     a.title, a.instructions, a.closed_at, a.closed_by
@@ -16,10 +16,10 @@ FROM actions a JOIN enrollments e ON e.id = a.enrollment"""
 
 
 class ActionQueries:
-    db: Database
+    sql: Sql
 
     def action(self, action_id: int) -> ActionRecord | None:
-        row = self.db.execute(f"{_SELECT} WHERE a.id = ?", [action_id]).fetchone()
+        row = self.sql.execute(f"{_SELECT} WHERE a.id = ?", [action_id]).fetchone()
         return ActionRecord(*row) if row else None
 
     def actions(
@@ -43,7 +43,7 @@ class ActionQueries:
                 where.append(clause)
                 params.append(value)
         condition = f"WHERE {' AND '.join(where)}" if where else ""
-        rows = self.db.execute(f"{_SELECT} {condition} ORDER BY a.due_at, a.id", params)
+        rows = self.sql.execute(f"{_SELECT} {condition} ORDER BY a.due_at, a.id", params)
         return [ActionRecord(*row) for row in rows]
 
     def open_action_days(
@@ -53,7 +53,7 @@ class ActionQueries:
         those already due count on now's date."""
         where = "a.status = 'open' AND a.due_at < ?" + (" AND e.sequence = ?" if sequence else "")
         params: list[Any] = [now, until, *([sequence] if sequence else [])]
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT e.sequence, e.version, a.step, substr(max(a.due_at, ?), 1, 10) AS day, "
             f"COUNT(*) FROM actions a JOIN enrollments e ON e.id = a.enrollment WHERE {where} "
             "GROUP BY e.sequence, e.version, a.step, day ORDER BY day, e.sequence, a.step",
@@ -62,20 +62,20 @@ class ActionQueries:
         return [(str(s), int(v), str(step), str(d), int(n)) for s, v, step, d, n in rows]
 
     def add_actions(self, actions: Sequence[NewAction]) -> None:
-        self.db.conn.executemany(
+        self.sql.executemany(
             "INSERT INTO actions (enrollment, step, type, due_at, title, instructions)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             [(a.enrollment, a.step, a.type, a.due_at, a.title, a.instructions) for a in actions],
         )
 
     def close_action(self, action_id: int, status: str, at: str, by: str | None) -> None:
-        self.db.execute(
+        self.sql.execute(
             "UPDATE actions SET status = ?, closed_at = ?, closed_by = ? WHERE id = ?",
             [status, at, by, action_id],
         )
 
     def cancel_actions(self, enrollment: int, at: str) -> None:
-        self.db.execute(
+        self.sql.execute(
             "UPDATE actions SET status = 'cancelled', closed_at = ? "
             "WHERE enrollment = ? AND status = 'open'",
             [at, enrollment],

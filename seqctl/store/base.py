@@ -23,6 +23,7 @@ from seqctl.store.mailboxes import MailboxQueries
 from seqctl.store.messages import MessageQueries
 from seqctl.store.outcomes import OutcomeQueries
 from seqctl.store.sequences import SequenceQueries
+from seqctl.store.sql import Sql
 from seqctl.store.summaries import SummaryQueries
 from seqctl.store.transitions import TransitionQueries
 
@@ -52,6 +53,7 @@ class Store(
 
     def __init__(self, db: Database, path: Path | None, access: Access = Access.WRITE) -> None:
         self.db = db
+        self.sql: Sql = db.conn
         self.path = path
         self.access = access
         # Processes that write together (a tick on several cores) take turns through this
@@ -115,6 +117,7 @@ class Store(
         assert self.path is not None, "an in-memory database cannot be reopened"
         self.db.close()
         self.db = connect(self.path, self.access)
+        self.sql = self.db.conn
         vars(self).pop("_first_due", None)  # SQL functions belong to a connection: made again
 
     def __enter__(self) -> Store:

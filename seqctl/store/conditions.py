@@ -14,17 +14,17 @@ from typing import TYPE_CHECKING
 from seqctl.store.sql import json_list
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from seqctl.store.sql import Sql
 
 ANY_CONDITION = "*"
 
 
 class ConditionQueries:
-    db: Database
+    sql: Sql
 
     def conditions_held(self, sequence: str, condition: str, contacts: Collection[str]) -> set[str]:
         """Of these contacts, those for whom `condition` held when it was last checked."""
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT h.contact FROM json_each(?) AS j CROSS JOIN enroll_conditions AS h"
             " ON h.sequence = ? AND h.contact = j.value AND h.condition IN (?, ?)",
             [json_list(contacts), sequence, condition, ANY_CONDITION],
@@ -36,13 +36,13 @@ class ConditionQueries:
     ) -> None:
         """Remember who meets `condition` now (`held`) and who no longer does (`unheld`)."""
         if held:
-            self.db.execute(
+            self.sql.execute(
                 "INSERT OR REPLACE INTO enroll_conditions (sequence, contact, condition)"
                 " SELECT ?, value, ? FROM json_each(?)",
                 [sequence, condition, json_list(held)],
             )
         if unheld:
-            self.db.execute(
+            self.sql.execute(
                 "DELETE FROM enroll_conditions WHERE sequence = ?"
                 " AND contact IN (SELECT value FROM json_each(?))",
                 [sequence, json_list(unheld)],

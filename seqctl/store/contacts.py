@@ -8,25 +8,29 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from seqctl.store.records import ContactRecord, ContactRow, Upserted
+from seqctl.store.sql import limit as sql_limit
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
+
+    from seqctl.store.sql import Sql
 
 _COLUMNS = "key, email, phone, timezone, attributes, created_at, updated_at"
 _IN_CHUNK = 500  # SQLite's parameter limit is far above; this keeps statements small
 
 
 class ContactQueries:
-    db: Database
+    sql: Sql
+    db: Database  # SQLite's own: the PostgreSQL store has its own upsert and insert
 
     def contact(self, key: str) -> ContactRecord | None:
-        row = self.db.execute(f"SELECT {_COLUMNS} FROM contacts WHERE key = ?", [key]).fetchone()
+        row = self.sql.execute(f"SELECT {_COLUMNS} FROM contacts WHERE key = ?", [key]).fetchone()
         return ContactRecord(*row) if row else None
 
     def contacts(self, *, limit: int | None = None, offset: int = 0) -> list[ContactRecord]:
-        rows = self.db.execute(
+        rows = self.sql.execute(
             f"SELECT {_COLUMNS} FROM contacts ORDER BY key LIMIT ? OFFSET ?",
-            [limit if limit is not None else -1, offset],
+            [sql_limit(limit), offset],
         )
         return [ContactRecord(*row) for row in rows]
 
@@ -35,7 +39,7 @@ class ContactQueries:
         for start in range(0, len(keys), _IN_CHUNK):
             chunk = list(keys[start : start + _IN_CHUNK])
             marks = ",".join("?" * len(chunk))
-            for row in self.db.execute(
+            for row in self.sql.execute(
                 f"SELECT {_COLUMNS} FROM contacts WHERE key IN ({marks})", chunk
             ):
                 found[row[0]] = ContactRecord(*row)
@@ -43,14 +47,14 @@ class ContactQueries:
 
     def existing_contact_keys(self, keys: Sequence[str]) -> set[str]:
         """Which of these keys are contacts."""
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT c.key FROM json_each(?) AS j CROSS JOIN contacts AS c ON c.key = j.value",
             [_encode_attributes(list(keys))],
         )
         return {str(key) for (key,) in rows}
 
     def count_contacts(self) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM contacts").fetchone()[0])
+        return int(self.sql.execute("SELECT COUNT(*) FROM contacts").fetchone()[0])
 
     def upsert_contacts(
         self, rows: Iterable[ContactRow], at: str, *, new_keys: list[str] | None = None
@@ -62,10 +66,10 @@ class ContactQueries:
         keys are appended to `new_keys` when given, in the order written.
         """
         # A new row gets a rowid above every existing one; an updated row keeps its own.
-        before = self.db.execute("SELECT COALESCE(MAX(rowid), 0) FROM contacts").fetchone()[0]
+        before = self.sql.execute("SELECT COALESCE(MAX(rowid), 0) FROM contacts").fetchone()[0]
         changes = self.db.conn.total_changes
         encode = _encode_attributes
-        self.db.conn.executemany(
+        self.sql.executemany(
             """
             INSERT INTO contacts (key, email, phone, timezone, attributes, created_at, updated_at)
             VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -85,9 +89,11 @@ class ContactQueries:
         written = self.db.conn.total_changes - changes  # new rows and rows that changed
         if new_keys is None:
             query = "SELECT COUNT(*) FROM contacts WHERE rowid > ?"
-            created = int(self.db.execute(query, [before]).fetchone()[0])
+            created = int(self.sql.execute(query, [before]).fetchone()[0])
             return Upserted(created, written - created)
-        found = self.db.execute("SELECT key FROM contacts WHERE rowid > ? ORDER BY rowid", [before])
+        found = self.sql.execute(
+            "SELECT key FROM contacts WHERE rowid > ? ORDER BY rowid", [before]
+        )
         count = len(new_keys)
         new_keys.extend(key for (key,) in found)
         created = len(new_keys) - count

@@ -13,9 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from seqctl.store.records import ContactRecord, EnrollmentRecord
 from seqctl.store.sql import equal, json_list, where
+from seqctl.store.sql import limit as sql_limit
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
+
+    from seqctl.store.sql import Sql
 
 LIVE_STATES = ("active", "waiting", "paused", "failed")
 _LIVE = "('active', 'waiting', 'paused', 'failed')"
@@ -27,17 +30,18 @@ _IN_CHUNK = 500
 
 
 class EnrollmentQueries:
-    db: Database
+    sql: Sql
+    db: Database  # SQLite's own: the PostgreSQL store has its own upsert and insert
     _first_due: _FirstDue
 
     def enrollment(self, enrollment_id: int) -> EnrollmentRecord | None:
-        row = self.db.execute(
+        row = self.sql.execute(
             f"SELECT {COLUMNS} FROM enrollments WHERE id = ?", [enrollment_id]
         ).fetchone()
         return EnrollmentRecord(*row) if row else None
 
     def live_enrollment(self, sequence: str, contact: str) -> EnrollmentRecord | None:
-        row = self.db.execute(
+        row = self.sql.execute(
             f"SELECT {COLUMNS} FROM enrollments WHERE sequence = ? AND contact = ? "
             f"AND state IN {_LIVE}",
             [sequence, contact],
@@ -56,8 +60,8 @@ class EnrollmentQueries:
         conditions, params = equal(("sequence", sequence), ("contact", contact), ("state", state))
         if live:
             conditions.append(f"state IN {_LIVE}")
-        params.append(limit if limit is not None else -1)
-        rows = self.db.execute(
+        params.append(sql_limit(limit))
+        rows = self.sql.execute(
             f"SELECT {COLUMNS} FROM enrollments {where(conditions)} ORDER BY id LIMIT ?", params
         )
         return [EnrollmentRecord(*row) for row in rows]
@@ -79,7 +83,7 @@ class EnrollmentQueries:
         if due_before is not None:
             where.append("e.next_due_at < ?")
             params.append(due_before)
-        rows = self.db.execute(
+        rows = self.sql.execute(
             f"SELECT {_E_COLUMNS}, {_C_COLUMNS} FROM enrollments e "
             f"JOIN contacts c ON c.key = e.contact WHERE {' AND '.join(where)} ORDER BY e.id",
             params,
@@ -90,7 +94,7 @@ class EnrollmentQueries:
 
     def live_contacts(self, sequence: str, keys: Sequence[str]) -> set[str]:
         """Which of these contacts already have a live enrollment in the sequence."""
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT e.contact FROM json_each(?) AS j"
             " CROSS JOIN enrollments AS e INDEXED BY enrollments_live"
             f" ON e.sequence = ? AND e.contact = j.value AND e.state IN {_LIVE}",
@@ -100,7 +104,7 @@ class EnrollmentQueries:
 
     def live_ids(self, sequence: str, keys: Sequence[str]) -> dict[str, int]:
         """The live enrollment id of each of these contacts that has one in the sequence."""
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT e.contact, e.id FROM json_each(?) AS j"
             " CROSS JOIN enrollments AS e INDEXED BY enrollments_live"
             f" ON e.sequence = ? AND e.contact = j.value AND e.state IN {_LIVE}",
@@ -114,7 +118,7 @@ class EnrollmentQueries:
         for start in range(0, len(keys), _IN_CHUNK):
             chunk = list(keys[start : start + _IN_CHUNK])
             marks = ",".join("?" * len(chunk))
-            rows = self.db.execute(
+            rows = self.sql.execute(
                 "SELECT contact, state FROM enrollments WHERE sequence = ?"
                 f" AND contact IN ({marks}) AND state IN ('completed', 'exited') ORDER BY id",
                 [sequence, *chunk],
@@ -128,7 +132,7 @@ class EnrollmentQueries:
         for start in range(0, len(keys), _IN_CHUNK):
             chunk = list(keys[start : start + _IN_CHUNK])
             marks = ",".join("?" * len(chunk))
-            rows = self.db.execute(
+            rows = self.sql.execute(
                 f"SELECT contact, sequence, version FROM enrollments INDEXED BY enrollments_contact"
                 f" WHERE contact IN ({marks}) AND sequence != ? AND state IN {_LIVE}",
                 [*chunk, sequence],
@@ -157,7 +161,7 @@ class EnrollmentQueries:
         One INSERT ... SELECT for the whole batch: inserting a row at a time from Python
         re-seeks every index from its root for every row, about three times slower.
         """
-        before = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM enrollments").fetchone()[0]
+        before = self.sql.execute("SELECT COALESCE(MAX(id), 0) FROM enrollments").fetchone()[0]
         call: _FirstDue | None = getattr(self, "_first_due", None)
         if call is None:
             call = self._first_due = _FirstDue()
@@ -175,8 +179,8 @@ class EnrollmentQueries:
             sql += " WHERE j.value NOT IN (SELECT value FROM json_each(?))"
             params.append(json_list(skip))
         with call.using(first_due):
-            inserted = self.db.conn.execute(sql, params).rowcount
-        self.db.execute(
+            inserted = self.sql.execute(sql, params).rowcount
+        self.sql.execute(
             "INSERT INTO history (enrollment, at, kind, step, detail) "
             "SELECT id, enrolled_at, 'enrolled', NULL, 'version ' || version "
             "FROM enrollments WHERE id > ?",
@@ -184,11 +188,11 @@ class EnrollmentQueries:
         )
         if inserted == len(contacts):
             return set(contacts)
-        rows = self.db.execute("SELECT contact FROM enrollments WHERE id > ?", [before])
+        rows = self.sql.execute("SELECT contact FROM enrollments WHERE id > ?", [before])
         return {str(contact) for (contact,) in rows}
 
     def state_counts(self, sequence: str) -> dict[str, int]:
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT state, COUNT(*) FROM enrollments WHERE sequence = ? GROUP BY state", [sequence]
         )
         return {state: int(n) for state, n in rows}
@@ -197,7 +201,7 @@ class EnrollmentQueries:
         self, sequence: str, since: str | None = None, until: str | None = None
     ) -> int:
         """Enrollments of a sequence, or those enrolled at or after `since` (and before `until`)."""
-        row = self.db.execute(
+        row = self.sql.execute(
             "SELECT COUNT(*) FROM enrollments WHERE sequence = ?"
             + (" AND enrolled_at >= ?" if since is not None else "")
             + (" AND enrolled_at < ?" if until is not None else ""),

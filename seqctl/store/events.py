@@ -9,7 +9,7 @@ from seqctl.store.records import EventRecord, NewEvent, SuppressionChange, Suppr
 from seqctl.store.sql import json_list
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from seqctl.store.sql import Sql
 
 _IN_CHUNK = 500
 
@@ -17,13 +17,13 @@ _EVENT_COLUMNS = "id, event_id, contact, type, sequence, step, message, at, data
 
 
 class EventQueries:
-    db: Database
+    sql: Sql
 
     def add_event(self, event: NewEvent) -> int | None:
         """Store an event; None when one with the same event id is already stored."""
-        cursor = self.db.execute(
+        cursor = self.sql.execute(
             "INSERT OR IGNORE INTO events (event_id, contact, type, sequence, step, message, at,"
-            " data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             [
                 event.event_id,
                 event.contact,
@@ -36,7 +36,8 @@ class EventQueries:
                 event.created_at,
             ],
         )
-        return cursor.lastrowid if cursor.rowcount else None
+        row = cursor.fetchone()
+        return int(row[0]) if row is not None else None
 
     def events(
         self,
@@ -61,7 +62,7 @@ class EventQueries:
             where.append("at >= ?")
             params.append(since)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        rows = self.db.execute(
+        rows = self.sql.execute(
             f"SELECT {_EVENT_COLUMNS} FROM events {clause} ORDER BY at, id", params
         )
         return [EventRecord(*row) for row in rows]
@@ -70,7 +71,7 @@ class EventQueries:
         """Each contact's newest inbound message on `channel` at or before `until` (contacts
         with none are left out): on WhatsApp, what opens its 24-hour window. An inbound event
         that names another channel, or none, does not count."""
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT contact, MAX(at) FROM events WHERE type = 'inbound'"
             " AND contact IN (SELECT value FROM json_each(?)) AND at <= ?"
             " AND lower(trim(json_extract(data, '$.channel'))) = ? GROUP BY contact",
@@ -80,7 +81,7 @@ class EventQueries:
 
     def event_counts(self, sequence: str) -> dict[tuple[str, str], int]:
         """Events per (step, type) of a sequence, for the funnel."""
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT step, type, COUNT(*) FROM events WHERE sequence = ? AND step IS NOT NULL"
             " GROUP BY step, type",
             [sequence],
@@ -96,7 +97,7 @@ class EventQueries:
     ) -> dict[tuple[str, str], int]:
         """Distinct contacts per (step, type) with such an event at or after `since`."""
         marks = ",".join("?" * len(types))
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT step, type, COUNT(DISTINCT contact) FROM events WHERE sequence = ?"
             f" AND step IS NOT NULL AND type IN ({marks})"
             f"{' AND at >= ?' if since is not None else ''}"
@@ -109,14 +110,14 @@ class EventQueries:
         """Add entries, SuppressionRow or (value, kind, reason, at[, by]); an existing entry keeps
         its first reason. Each one added is written to the list's history. Returns how many."""
         entries = [SuppressionRow(*row) for row in rows]
-        before = self.db.execute("SELECT COALESCE(MAX(rowid), 0) FROM suppressions").fetchone()[0]
-        self.db.conn.executemany(
+        before = self.sql.execute("SELECT COALESCE(MAX(rowid), 0) FROM suppressions").fetchone()[0]
+        self.sql.executemany(
             "INSERT OR IGNORE INTO suppressions (value, kind, reason, at, added_by)"
             " VALUES (?, ?, ?, ?, ?)",
             entries,
         )
         # A new entry gets a rowid above every existing one: those are the ones added now.
-        cursor = self.db.execute(
+        cursor = self.sql.execute(
             "INSERT INTO suppression_log (at, value, kind, change, reason, changed_by)"
             " SELECT at, value, kind, 'added', reason, added_by FROM suppressions WHERE rowid > ?"
             " ORDER BY rowid",
@@ -128,13 +129,13 @@ class EventQueries:
         self, value: str, *, at: str, by: str | None, reason: str | None
     ) -> SuppressionRow | None:
         """Lift an entry (written to the history with who and why); None when not listed."""
-        row = self.db.execute(
+        row = self.sql.execute(
             "SELECT value, kind, reason, at, added_by FROM suppressions WHERE value = ?", [value]
         ).fetchone()
         if row is None:
             return None
-        self.db.execute("DELETE FROM suppressions WHERE value = ?", [value])
-        self.db.execute(
+        self.sql.execute("DELETE FROM suppressions WHERE value = ?", [value])
+        self.sql.execute(
             "INSERT INTO suppression_log (at, value, kind, change, reason, changed_by)"
             " VALUES (?, ?, ?, 'lifted', ?, ?)",
             [at, value, row[1], reason, by],
@@ -142,14 +143,14 @@ class EventQueries:
         return SuppressionRow(*row)
 
     def suppressions(self) -> list[SuppressionRow]:
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT value, kind, reason, at, added_by FROM suppressions ORDER BY at, value"
         )
         return [SuppressionRow(*row) for row in rows]
 
     def suppression_history(self, value: str | None = None) -> list[SuppressionChange]:
         """Every entry added or lifted, oldest first (of one value, when given)."""
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT at, value, kind, change, reason, changed_by FROM suppression_log"
             f"{' WHERE value = ?' if value is not None else ''} ORDER BY at, id",
             [value] if value is not None else [],
@@ -163,11 +164,11 @@ class EventQueries:
         for start in range(0, len(values), _IN_CHUNK):
             chunk = list(values[start : start + _IN_CHUNK])
             marks = ",".join("?" * len(chunk))
-            rows = self.db.execute(
+            rows = self.sql.execute(
                 f"SELECT value, reason FROM suppressions WHERE value IN ({marks})", chunk
             )
             found.update({str(value): str(reason) for value, reason in rows})
         return found
 
     def has_suppressions(self) -> bool:
-        return self.db.execute("SELECT 1 FROM suppressions LIMIT 1").fetchone() is not None
+        return self.sql.execute("SELECT 1 FROM suppressions LIMIT 1").fetchone() is not None

@@ -10,15 +10,15 @@ from seqctl.store.records import HistoryRecord
 from seqctl.store.sql import equal, where
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from seqctl.store.sql import Sql
 
 
 class HistoryQueries:
-    db: Database
+    sql: Sql
 
     def add_history(self, rows: Iterable[tuple[int, str, str, str | None, str | None]]) -> None:
         """(enrollment, at, kind, step, detail) rows."""
-        self.db.conn.executemany(
+        self.sql.executemany(
             "INSERT INTO history (enrollment, at, kind, step, detail) VALUES (?, ?, ?, ?, ?)", rows
         )
 
@@ -33,7 +33,7 @@ class HistoryQueries:
             ("e.contact", contact), ("e.sequence", sequence), ("h.enrollment", enrollment)
         )
         clause = where(conditions)
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT h.at, e.sequence, e.contact, h.enrollment, h.step, h.kind, h.detail "
             f"FROM history h JOIN enrollments e ON e.id = h.enrollment {clause} "
             "ORDER BY h.at, h.id",
@@ -44,7 +44,7 @@ class HistoryQueries:
     def last_history_at(self, kinds: Sequence[str]) -> str | None:
         """When the newest history row of these kinds was written (a tick's work), or None."""
         marks = ",".join("?" * len(kinds))
-        row = self.db.execute(
+        row = self.sql.execute(
             # Newest first by id: the scan stops at the first match instead of reading it all.
             f"SELECT at FROM history WHERE kind IN ({marks}) ORDER BY id DESC LIMIT 1",
             list(kinds),
@@ -56,7 +56,7 @@ class HistoryQueries:
     ) -> dict[tuple[str, str], int]:
         """History kinds counted per step: {(step id, kind): n}; rows at or after `since` (and
         before `until`)."""
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT h.step, h.kind, COUNT(*) FROM history h JOIN enrollments e "
             "ON e.id = h.enrollment WHERE e.sequence = ? AND h.step IS NOT NULL "
             f"{'AND h.at >= ? ' if since is not None else ''}"
@@ -74,7 +74,7 @@ class HistoryQueries:
     ) -> dict[str, int]:
         """Per step: distinct enrollments with a history row of these kinds for it."""
         marks = ",".join("?" * len(kinds))
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT h.step, COUNT(DISTINCT h.enrollment) FROM history h JOIN enrollments e "
             f"ON e.id = h.enrollment WHERE e.sequence = ? AND h.kind IN ({marks}) "
             f"{'AND h.at >= ? ' if since is not None else ''}"

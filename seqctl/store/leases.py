@@ -8,20 +8,20 @@ from typing import TYPE_CHECKING
 from seqctl.store.records import News
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from seqctl.store.sql import Sql
 
 
 class LeaseQueries:
-    db: Database
+    sql: Sql
 
     def take_lease(self, name: str, holder: str, now: str, expires_at: str) -> str | None:
         """Take the lease, or return who holds it. Call inside an immediate transaction."""
-        row = self.db.execute(
+        row = self.sql.execute(
             "SELECT holder, expires_at FROM leases WHERE name = ?", [name]
         ).fetchone()
         if row is not None and row[1] > now and row[0] != holder:
             return str(row[0])
-        self.db.execute(
+        self.sql.execute(
             "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) "
             "ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, "
             "expires_at = excluded.expires_at",
@@ -30,14 +30,14 @@ class LeaseQueries:
         return None
 
     def release_lease(self, name: str, holder: str) -> None:
-        self.db.execute("DELETE FROM leases WHERE name = ? AND holder = ?", [name, holder])
+        self.sql.execute("DELETE FROM leases WHERE name = ? AND holder = ?", [name, holder])
 
     def mark(self, name: str) -> str | None:
-        row = self.db.execute("SELECT value FROM marks WHERE name = ?", [name]).fetchone()
+        row = self.sql.execute("SELECT value FROM marks WHERE name = ?", [name]).fetchone()
         return str(row[0]) if row else None
 
     def set_mark(self, name: str, value: str) -> None:
-        self.db.execute(
+        self.sql.execute(
             "INSERT INTO marks (name, value) VALUES (?, ?)"
             " ON CONFLICT(name) DO UPDATE SET value = excluded.value",
             [name, value],
@@ -49,7 +49,7 @@ class LeaseQueries:
         """History rows after a history id that owners hear about: of these `kinds`, and of
         the `exits` kinds when they ended the enrollment (it exited with that reason)."""
         ended = " OR ".join("(h.kind = ? AND e.state = 'exited' AND e.reason = ?)" for _ in exits)
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT h.id, e.sequence, e.version, e.contact, h.kind, h.step, h.at, h.detail"
             " FROM history h JOIN enrollments e ON e.id = h.enrollment"
             f" WHERE h.id > ? AND (h.kind IN ({','.join('?' * len(kinds))})"
@@ -59,11 +59,11 @@ class LeaseQueries:
         return [News(*row) for row in rows]
 
     def last_history_id(self) -> int:
-        return int(self.db.execute("SELECT COALESCE(MAX(id), 0) FROM history").fetchone()[0])
+        return int(self.sql.execute("SELECT COALESCE(MAX(id), 0) FROM history").fetchone()[0])
 
     def renew_lease(self, name: str, holder: str, expires_at: str) -> bool:
         """Extend a lease this holder has; False when it expired and another took it."""
-        cursor = self.db.execute(
+        cursor = self.sql.execute(
             "UPDATE leases SET expires_at = ? WHERE name = ? AND holder = ?",
             [expires_at, name, holder],
         )

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from seqctl.store.records import ContactRecord, MessageRecord
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from seqctl.store.sql import Sql
 
 _IN_CHUNK = 500
 _FOLDER_COLUMNS = (
@@ -40,17 +40,17 @@ class FolderState:
 
 
 class MailboxQueries:
-    db: Database
+    sql: Sql
 
     def inbox_folder(self, inbox: str, folder: str) -> FolderState | None:
-        row = self.db.execute(
+        row = self.sql.execute(
             f"SELECT {_FOLDER_COLUMNS} FROM inbox_folders WHERE inbox = ? AND folder = ?",
             [inbox, folder],
         ).fetchone()
         return FolderState(*row) if row else None
 
     def inbox_folders(self) -> list[FolderState]:
-        rows = self.db.execute(
+        rows = self.sql.execute(
             f"SELECT {_FOLDER_COLUMNS} FROM inbox_folders ORDER BY inbox, folder"
         )
         return [FolderState(*row) for row in rows]
@@ -58,7 +58,7 @@ class MailboxQueries:
     def save_inbox_folder(self, state: FolderState) -> None:
         """Write a folder's state; last_uid never goes back under the same uidvalidity (two
         syncs at once each write what they read)."""
-        self.db.execute(
+        self.sql.execute(
             f"INSERT INTO inbox_folders ({_FOLDER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT(inbox, folder) DO UPDATE SET"
             " last_uid = CASE WHEN uidvalidity = excluded.uidvalidity"
@@ -83,7 +83,7 @@ class MailboxQueries:
     def inbox_failed(self, inbox: str, folders: Sequence[str], error: str, at: str) -> None:
         """Record that reading these folders failed (a folder never read gets a row saying so)."""
         for folder in folders:
-            self.db.execute(
+            self.sql.execute(
                 f"INSERT INTO inbox_folders ({_FOLDER_COLUMNS}) VALUES (?, ?, 0, 0, ?, ?, 0, 0,"
                 " 0, 0) ON CONFLICT(inbox, folder) DO UPDATE SET error = excluded.error,"
                 " synced_at = excluded.synced_at",
@@ -92,7 +92,7 @@ class MailboxQueries:
 
     def email_messages_after(self, after_id: int, limit: int) -> list[tuple[int, str, str, str]]:
         """(id, idempotency key, sequence, contact) of email messages after an id, in order."""
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT id, idempotency_key, sequence, contact FROM messages WHERE id > ?"
             " AND channel = 'email' ORDER BY id LIMIT ?",
             [after_id, limit],
@@ -101,9 +101,7 @@ class MailboxQueries:
 
     def add_sent_mail(self, rows: Iterable[tuple[str, int]]) -> None:
         """(Message-ID local part, message id) of mail seqctl sent."""
-        self.db.conn.executemany(
-            "INSERT OR IGNORE INTO sent_mail (local, message) VALUES (?, ?)", rows
-        )
+        self.sql.executemany("INSERT OR IGNORE INTO sent_mail (local, message) VALUES (?, ?)", rows)
 
     def sent_mail(self, locals_: Sequence[str]) -> dict[str, int]:
         """The messages seqctl sent under these Message-ID local parts."""
@@ -111,21 +109,21 @@ class MailboxQueries:
         for start in range(0, len(locals_), _IN_CHUNK):
             chunk = list(locals_[start : start + _IN_CHUNK])
             marks = ",".join("?" * len(chunk))
-            rows = self.db.execute(
+            rows = self.sql.execute(
                 f"SELECT local, message FROM sent_mail WHERE local IN ({marks})", chunk
             )
             found.update({str(local): int(message) for local, message in rows})
         return found
 
     def message_by_key(self, idempotency_key: str) -> MessageRecord | None:
-        row = self.db.execute(
+        row = self.sql.execute(
             f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE idempotency_key = ?", [idempotency_key]
         ).fetchone()
         return MessageRecord(*row) if row else None
 
     def contacts_by_email(self, address: str) -> list[ContactRecord]:
         """Contacts with this email address, whatever its case."""
-        rows = self.db.execute(
+        rows = self.sql.execute(
             f"SELECT {_CONTACT_COLUMNS} FROM contacts WHERE email = ? COLLATE NOCASE ORDER BY key",
             [address],
         )
@@ -133,7 +131,7 @@ class MailboxQueries:
 
     def earliest_live_enrollment(self) -> str | None:
         """When the oldest enrollment still running began: older mail answers none of them."""
-        row = self.db.execute(
+        row = self.sql.execute(
             "SELECT MIN(enrolled_at) FROM enrollments"
             " WHERE state IN ('active', 'waiting', 'paused', 'failed')"
         ).fetchone()
@@ -142,7 +140,7 @@ class MailboxQueries:
     def mailbox_event_counts(self, sequence: str | None = None) -> dict[str, int]:
         """Events read from a mailbox, by type (of a sequence)."""
         scope = " AND sequence = ?" if sequence is not None else ""
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT type, COUNT(*) FROM events WHERE event_id >= ? AND event_id < ?"
             f"{scope} GROUP BY type ORDER BY type",
             [MAIL_EVENT_PREFIX, _after(MAIL_EVENT_PREFIX), *([sequence] if sequence else [])],

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from seqctl.store.records import Deliverable, MessageRecord, NewMessage
 from seqctl.store.sql import equal, where
+from seqctl.store.sql import limit as sql_limit
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from seqctl.store.sql import Sql
 
 _PENDING = {"queued": "queued", "pending_approval": "pending_approval"}
 _PENDING_SET = "('pending_approval', 'queued')"  # as in the messages_pending index
@@ -26,17 +27,17 @@ _LISTED = f"{_COLUMNS}, variant"  # what people look at also names the A/B varia
 
 
 class MessageQueries:
-    db: Database
+    sql: Sql
 
     def message(self, message_id: int) -> MessageRecord | None:
-        row = self.db.execute(
+        row = self.sql.execute(
             f"SELECT {_LISTED} FROM messages WHERE id = ?", [message_id]
         ).fetchone()
         return MessageRecord(*row) if row else None
 
     def message_extra(self, message_id: int) -> dict[str, Any]:
         """A message's extra JSON (html body, WhatsApp template, ...); {} when none."""
-        row = self.db.execute("SELECT extra FROM messages WHERE id = ?", [message_id]).fetchone()
+        row = self.sql.execute("SELECT extra FROM messages WHERE id = ?", [message_id]).fetchone()
         data: dict[str, Any] = json.loads(row[0]) if row and row[0] else {}
         return data
 
@@ -51,15 +52,15 @@ class MessageQueries:
         conditions, params = equal(
             ("status", status), ("sequence", sequence), ("enrollment", enrollment)
         )
-        params.append(limit if limit is not None else -1)
-        rows = self.db.execute(
+        params.append(sql_limit(limit))
+        rows = self.sql.execute(
             f"SELECT {_LISTED} FROM messages {where(conditions)} ORDER BY id LIMIT ?", params
         )
         return [MessageRecord(*row) for row in rows]
 
     def deferred_messages(self, enrollment: int) -> list[tuple[MessageRecord, str]]:
         """An enrollment's queued messages held until a later attempt, with that time."""
-        rows = self.db.execute(
+        rows = self.sql.execute(
             f"SELECT {_COLUMNS}, next_attempt_at FROM messages WHERE enrollment = ?"
             " AND status = 'queued' AND next_attempt_at IS NOT NULL ORDER BY id",
             [enrollment],
@@ -71,8 +72,8 @@ class MessageQueries:
 
         Returns the ids of the rows this call inserted, by idempotency key.
         """
-        before = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()[0]
-        self.db.conn.executemany(
+        before = self.sql.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()[0]
+        self.sql.executemany(
             "INSERT OR IGNORE INTO messages (idempotency_key, enrollment, sequence, version, step,"
             " contact, channel, to_address, subject, body, status, created_at, extra, sender,"
             " next_attempt_at, error, variant)"
@@ -100,7 +101,7 @@ class MessageQueries:
                 for m in messages
             ],
         )
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT idempotency_key, id FROM messages WHERE id > ?", [before]
         ).fetchall()
         return {str(key): int(message_id) for key, message_id in rows}
@@ -124,18 +125,18 @@ class MessageQueries:
                 + f" WHERE m.status IN {_PENDING_SET} AND m.status = '{_PENDING[status]}'"
                 " AND e.state != 'paused' AND s.status = 'active'"
             )
-        rows = self.db.execute(
+        rows = self.sql.execute(
             f"SELECT {columns}, e.step, e.state, e.anchor_at, e.enrolled_at, c.timezone, m.extra,"
             f" m.sender FROM messages m {where}"
             " AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= ?) AND m.id > ?"
             " ORDER BY m.id LIMIT ?",
-            [now or "9999", after, limit if limit is not None else -1],
+            [now or "9999", after, sql_limit(limit)],
         )
         return [Deliverable(MessageRecord(*row[:_FIELDS]), *row[_FIELDS:]) for row in rows]
 
     def postpone(self, updates: Iterable[tuple[str | None, str, bool, int]]) -> None:
         """(error, next_attempt_at, counts_as_attempt, id): back to queued until then."""
-        self.db.conn.executemany(
+        self.sql.executemany(
             "UPDATE messages SET status = 'queued', error = ?, next_attempt_at = ?,"
             " attempts = attempts + ? WHERE id = ?",
             [(error, until, 1 if attempt else 0, i) for error, until, attempt, i in updates],
@@ -143,7 +144,7 @@ class MessageQueries:
 
     def requeue(self, ids: Iterable[int]) -> None:
         """Failed messages get another go, now (and a new period of retries)."""
-        self.db.conn.executemany(
+        self.sql.executemany(
             "UPDATE messages SET status = 'queued', next_attempt_at = NULL, attempts = 0,"
             " failing_since = NULL WHERE id = ?",
             [(i,) for i in ids],
@@ -152,7 +153,7 @@ class MessageQueries:
     def requeue_in_flight(self, ids: Iterable[int], note: str) -> None:
         """Messages a dead tick left `sending`, whose outcome is unknown: queued to go again
         now, each marked as sent again."""
-        self.db.conn.executemany(
+        self.sql.executemany(
             "UPDATE messages SET status = 'queued', next_attempt_at = NULL, error = ?,"
             " resent = resent + 1 WHERE id = ? AND status = 'sending'",
             [(note, i) for i in ids],
@@ -160,18 +161,18 @@ class MessageQueries:
 
     def add_resent(self, counts: Iterable[tuple[int, int]]) -> None:
         """(times, id): sends whose outcome was unknown, so the message went out again."""
-        self.db.conn.executemany("UPDATE messages SET resent = resent + ? WHERE id = ?", counts)
+        self.sql.executemany("UPDATE messages SET resent = resent + ? WHERE id = ?", counts)
 
     def mark_failing(self, since: Iterable[tuple[str, int]]) -> None:
         """(at, id): the first temporary failure of a message, kept until it is sent."""
-        self.db.conn.executemany(
+        self.sql.executemany(
             "UPDATE messages SET failing_since = COALESCE(failing_since, ?) WHERE id = ?", since
         )
 
     def failing_channels(self) -> list[tuple[str, int, str | None, str | None]]:
         """(message type, waiting, next try, latest error) of the messages that wait after a
         temporary failure: what a tick says about channels that are down."""
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT channel, COUNT(*), MIN(next_attempt_at), MAX(failing_since), error"
             " FROM messages INDEXED BY messages_failing"
             " WHERE status = 'queued' AND failing_since IS NOT NULL GROUP BY channel"
@@ -185,7 +186,7 @@ class MessageQueries:
     ) -> tuple[int, str | None]:
         """How many were sent after `since` (by a sequence, or from a mailbox), and the first."""
         column, value = ("sequence", sequence) if sequence is not None else ("sender", sender)
-        row = self.db.execute(
+        row = self.sql.execute(
             f"SELECT COUNT(*), MIN(sent_at) FROM messages WHERE {column} = ? AND status = 'sent'"
             " AND sent_at > ?",
             [value, since],
@@ -201,7 +202,7 @@ class MessageQueries:
         sent_at: str | None = None,
         attempt: bool = False,
     ) -> None:
-        self.db.conn.executemany(
+        self.sql.executemany(
             "UPDATE messages SET status = ?, error = ?, sent_at = COALESCE(?, sent_at),"
             " attempts = attempts + ? WHERE id = ?",
             [(status, error, sent_at, 1 if attempt else 0, i) for i in ids],
@@ -209,14 +210,14 @@ class MessageQueries:
 
     def mark_sent(self, sent: Iterable[tuple[str, str | None, int]]) -> None:
         """(sent_at, provider_id, id) triples."""
-        self.db.conn.executemany(
+        self.sql.executemany(
             "UPDATE messages SET status = 'sent', sent_at = ?, provider_id = ?, error = NULL,"
             " attempts = attempts + 1, failing_since = NULL WHERE id = ?",
             sent,
         )
 
     def edit_message(self, message_id: int, subject: str | None, body: str | None) -> None:
-        self.db.execute(
+        self.sql.execute(
             "UPDATE messages SET subject = COALESCE(?, subject), body = COALESCE(?, body)"
             " WHERE id = ?",
             [subject, body, message_id],
@@ -225,12 +226,12 @@ class MessageQueries:
     def rewrite_message(self, message_id: int, body: str | None, extra_json: str | None) -> None:
         """A message's body and extra replaced by what is really sent (a WhatsApp template in
         place of free text whose window closed while it waited)."""
-        self.db.execute(
+        self.sql.execute(
             "UPDATE messages SET body = ?, extra = ? WHERE id = ?", [body, extra_json, message_id]
         )
 
     def message_counts(self, sequence: str) -> dict[tuple[str, str], int]:
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT step, status, COUNT(*) FROM messages WHERE sequence = ? GROUP BY step, status",
             [sequence],
         )
@@ -239,7 +240,7 @@ class MessageQueries:
     def count_released(self, sequence: str, step: str, since: str) -> int:
         """Messages of a step let out (queued, sending or sent) since a time."""
         return int(
-            self.db.execute(
+            self.sql.execute(
                 "SELECT COUNT(*) FROM messages WHERE sequence = ? AND step = ? AND created_at > ?"
                 " AND status IN ('queued', 'sending', 'sent')",
                 [sequence, step, since],
@@ -248,7 +249,7 @@ class MessageQueries:
 
     def cancel_messages(self, enrollment: int) -> None:
         """Messages not sent yet will not be: the enrollment ended."""
-        self.db.execute(
+        self.sql.execute(
             "UPDATE messages SET status = 'cancelled' WHERE enrollment = ?"
             " AND status IN ('pending_approval', 'queued')",
             [enrollment],
@@ -261,7 +262,7 @@ class MessageQueries:
         # Found through the contact's enrollments (both indexed): an index of messages by
         # contact would cost every send a write for the sake of an event now and then. Named,
         # or the planner walks every sent message of the sequence for the ORDER BY.
-        row = self.db.execute(
+        row = self.sql.execute(
             f"SELECT {_COLUMNS} FROM messages INDEXED BY messages_enrollment WHERE enrollment IN"
             " (SELECT id FROM enrollments WHERE contact = ?) AND status = 'sent'"
             f"{clause} ORDER BY sent_at DESC, id DESC LIMIT 1",
@@ -284,17 +285,17 @@ class MessageQueries:
             " AND sequence NOT IN (SELECT id FROM sequences WHERE status = 'paused')"
             " AND enrollment NOT IN (SELECT id FROM enrollments WHERE state = 'paused')"
         )
-        self.db.execute(
+        self.sql.execute(
             "INSERT INTO history (enrollment, at, kind, step, detail)"
             f" SELECT enrollment, ?, 'approved', step, ? FROM messages WHERE {pending}",
             [at, by, *params],
         )
-        self.db.execute(
+        self.sql.execute(
             "UPDATE enrollments SET state = 'active', reason = NULL, updated_at = ?"
             f" WHERE state = 'waiting' AND id IN (SELECT enrollment FROM messages WHERE {pending})",
             [at, *params],
         )
-        cursor = self.db.execute(f"UPDATE messages SET status = 'queued' WHERE {pending}", params)
+        cursor = self.sql.execute(f"UPDATE messages SET status = 'queued' WHERE {pending}", params)
         return int(cursor.rowcount)
 
     def finished_keys(self, keys: Sequence[str]) -> set[str]:
@@ -305,7 +306,7 @@ class MessageQueries:
             marks = ",".join("?" * len(chunk))
             found.update(
                 str(row[0])
-                for row in self.db.execute(
+                for row in self.sql.execute(
                     f"SELECT idempotency_key FROM messages WHERE idempotency_key IN ({marks})"
                     " AND status IN ('sent', 'failed', 'rejected', 'cancelled')",
                     chunk,

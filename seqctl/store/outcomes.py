@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from seqctl.store.sql import Sql
 
 
 def _period(column: str, since: str | None, until: str | None) -> tuple[str, list[str]]:
@@ -22,7 +22,7 @@ def _period(column: str, since: str | None, until: str | None) -> tuple[str, lis
 
 
 class OutcomeQueries:
-    db: Database
+    sql: Sql
 
     def variant_counts(
         self, sequence: str, types: Sequence[str], since: str | None, until: str | None
@@ -30,7 +30,7 @@ class OutcomeQueries:
         """Per (step, variant): `sent` messages, and contacts with each event type on them."""
         found: dict[tuple[str, str], dict[str, int]] = {}
         sent, sent_params = _period("sent_at", since, until)
-        for step, variant, n in self.db.execute(
+        for step, variant, n in self.sql.execute(
             "SELECT step, variant, COUNT(*) FROM messages INDEXED BY messages_variants"
             " WHERE sequence = ? AND variant IS NOT NULL AND status = 'sent'"
             f"{sent} GROUP BY step, variant",
@@ -39,7 +39,7 @@ class OutcomeQueries:
             found.setdefault((str(step), str(variant)), {})["sent"] = int(n)
         at, at_params = _period("e.at", since, until)
         marks = ",".join("?" * len(types))
-        for step, variant, kind, n in self.db.execute(
+        for step, variant, kind, n in self.sql.execute(
             "SELECT m.step, m.variant, e.type, COUNT(DISTINCT e.contact) FROM events e"
             " JOIN messages m ON m.id = e.message WHERE m.sequence = ? AND m.variant IS NOT NULL"
             f" AND e.type IN ({marks}){at} GROUP BY m.step, m.variant, e.type",
@@ -54,7 +54,7 @@ class OutcomeQueries:
         """Distinct contacts per event type attributed to the sequence in the period."""
         at, params = _period("at", since, until)
         marks = ",".join("?" * len(types))
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT type, COUNT(DISTINCT contact) FROM events WHERE sequence = ?"
             f" AND type IN ({marks}){at} GROUP BY type",
             [sequence, *types, *params],
@@ -64,7 +64,7 @@ class OutcomeQueries:
     def contacted(self, sequence: str, since: str | None, until: str | None) -> int:
         """Enrollments sent at least one message in the period."""
         at, params = _period("h.at", since, until)
-        row = self.db.execute(
+        row = self.sql.execute(
             "SELECT COUNT(DISTINCT h.enrollment) FROM history h JOIN enrollments e"
             f" ON e.id = h.enrollment WHERE e.sequence = ? AND h.kind = 'sent'{at}",
             [sequence, *params],
@@ -73,7 +73,7 @@ class OutcomeQueries:
 
     def waiting_approval(self, sequence: str) -> int:
         """Messages of the sequence waiting for a person's OK now."""
-        row = self.db.execute(
+        row = self.sql.execute(
             "SELECT COUNT(*) FROM messages WHERE sequence = ?"
             " AND status IN ('pending_approval', 'queued') AND status = 'pending_approval'",
             [sequence],
@@ -82,7 +82,7 @@ class OutcomeQueries:
 
     def open_actions_due(self, sequence: str, now: str, overdue_before: str) -> tuple[int, int]:
         """(open actions due at or before `now`, those due before `overdue_before`)."""
-        row = self.db.execute(
+        row = self.sql.execute(
             "SELECT COUNT(*), COALESCE(SUM(a.due_at < ?), 0) FROM actions a"
             " JOIN enrollments e ON e.id = a.enrollment"
             " WHERE a.status = 'open' AND e.sequence = ? AND a.due_at <= ?",
@@ -97,7 +97,7 @@ class OutcomeQueries:
         by minute instead (for zones whose offset is not whole hours)."""
         at, params = _period("h.at", since, until)
         marks = ",".join("?" * len(sequences))
-        rows = self.db.execute(
+        rows = self.sql.execute(
             f"SELECT substr(h.at, 1, {int(width)}) AS slot, COUNT(*) FROM history h"
             " JOIN enrollments e ON e.id = h.enrollment"
             f" WHERE e.sequence IN ({marks}) AND h.kind = 'sent'{at} GROUP BY slot ORDER BY slot",
@@ -116,7 +116,7 @@ class OutcomeQueries:
         """(UTC hour, contacts with an event of this kind that hour) over these sequences."""
         at, params = _period("at", since, until)
         marks = ",".join("?" * len(sequences))
-        rows = self.db.execute(
+        rows = self.sql.execute(
             f"SELECT substr(at, 1, {int(width)}) AS slot, COUNT(DISTINCT contact) FROM events"
             f" WHERE sequence IN ({marks}) AND type = ?{at} GROUP BY slot ORDER BY slot",
             [*sequences, kind, *params],
@@ -130,7 +130,7 @@ class OutcomeQueries:
         period."""
         at, params = _period("created_at", since, until)
         return list(
-            self.db.execute(
+            self.sql.execute(
                 "SELECT step, COALESCE(error, ''), COUNT(*), MIN(contact) FROM messages"
                 f" WHERE sequence = ? AND status = 'failed'{at} GROUP BY step, error"
                 " ORDER BY COUNT(*) DESC, step, error",
@@ -141,7 +141,7 @@ class OutcomeQueries:
     def enrollment_failures(self, sequence: str) -> list[tuple[Any, ...]]:
         """(reason, failed enrollments, one contact) per reason, as they stand now."""
         return list(
-            self.db.execute(
+            self.sql.execute(
                 "SELECT COALESCE(reason, ''), COUNT(*), MIN(contact) FROM enrollments"
                 " WHERE sequence = ? AND state = 'failed' GROUP BY reason"
                 " ORDER BY COUNT(*) DESC, reason",

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from seqctl.store.records import SequenceRecord, VersionRecord
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from seqctl.store.sql import Sql
 
 _SEQUENCE_COLUMNS = """s.id, s.status, s.created_at, s.updated_at, s.paused_at,
     (SELECT MAX(number) FROM versions v WHERE v.sequence = s.id)"""
@@ -17,20 +17,20 @@ _VERSION_COLUMNS = (
 
 
 class SequenceQueries:
-    db: Database
+    sql: Sql
 
     def sequence(self, sequence_id: str) -> SequenceRecord | None:
-        row = self.db.execute(
+        row = self.sql.execute(
             f"SELECT {_SEQUENCE_COLUMNS} FROM sequences s WHERE s.id = ?", [sequence_id]
         ).fetchone()
         return SequenceRecord(*row) if row else None
 
     def sequences(self) -> list[SequenceRecord]:
-        rows = self.db.execute(f"SELECT {_SEQUENCE_COLUMNS} FROM sequences s ORDER BY s.id")
+        rows = self.sql.execute(f"SELECT {_SEQUENCE_COLUMNS} FROM sequences s ORDER BY s.id")
         return [SequenceRecord(*row) for row in rows]
 
     def create_sequence(self, sequence_id: str, at: str) -> None:
-        self.db.execute(
+        self.sql.execute(
             "INSERT INTO sequences (id, status, created_at, updated_at) VALUES (?, 'draft', ?, ?)",
             [sequence_id, at, at],
         )
@@ -38,7 +38,7 @@ class SequenceQueries:
     def set_sequence_status(
         self, sequence_id: str, status: str, at: str, paused_at: str | None
     ) -> None:
-        self.db.execute(
+        self.sql.execute(
             "UPDATE sequences SET status = ?, updated_at = ?, paused_at = ? WHERE id = ?",
             [status, at, paused_at, sequence_id],
         )
@@ -46,13 +46,13 @@ class SequenceQueries:
     def version(self, sequence_id: str, number: int | None = None) -> VersionRecord | None:
         """A version by number, or the newest when number is None."""
         if number is None:
-            row = self.db.execute(
+            row = self.sql.execute(
                 f"SELECT {_VERSION_COLUMNS} FROM versions WHERE sequence = ? "
                 "ORDER BY number DESC LIMIT 1",
                 [sequence_id],
             ).fetchone()
         else:
-            row = self.db.execute(
+            row = self.sql.execute(
                 f"SELECT {_VERSION_COLUMNS} FROM versions WHERE sequence = ? AND number = ?",
                 [sequence_id, number],
             ).fetchone()
@@ -62,7 +62,7 @@ class SequenceQueries:
         """Whether an active sequence's version caps its sends per day (`limits.per_day`, an
         `auto_approve` rule's `max_per_day`)."""
         return bool(
-            self.db.execute(
+            self.sql.execute(
                 "SELECT EXISTS (SELECT 1 FROM versions v JOIN sequences s ON s.id = v.sequence"
                 " WHERE s.status = 'active' AND ("
                 "json_extract(v.definition, '$.limits.per_day') IS NOT NULL OR EXISTS ("
@@ -72,14 +72,14 @@ class SequenceQueries:
         )
 
     def versions(self, sequence_id: str) -> list[VersionRecord]:
-        rows = self.db.execute(
+        rows = self.sql.execute(
             f"SELECT {_VERSION_COLUMNS} FROM versions WHERE sequence = ? ORDER BY number",
             [sequence_id],
         )
         return [VersionRecord(*row) for row in rows]
 
     def add_version(self, record: VersionRecord) -> None:
-        self.db.execute(
+        self.sql.execute(
             f"INSERT INTO versions ({_VERSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 record.sequence,
@@ -95,13 +95,13 @@ class SequenceQueries:
 
     def add_attachment(self, sha256: str, name: str, content: bytes) -> None:
         """Keep an attachment's bytes, once per content, for the versions that send it."""
-        self.db.execute(
+        self.sql.execute(
             "INSERT OR IGNORE INTO attachments (sha256, name, size, content) VALUES (?, ?, ?, ?)",
             [sha256, name, len(content), content],
         )
 
     def attachment(self, sha256: str) -> bytes | None:
-        row = self.db.execute(
+        row = self.sql.execute(
             "SELECT content FROM attachments WHERE sha256 = ?", [sha256]
         ).fetchone()
         return bytes(row[0]) if row else None

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Protocol
 
 
 def json_list(values: Iterable[str | int]) -> str:
@@ -29,3 +29,33 @@ def equal(*pairs: tuple[str, object]) -> tuple[list[str], list[Any]]:
 def where(conditions: list[str]) -> str:
     """A WHERE clause joining the conditions with AND; empty when there are none."""
     return f"WHERE {' AND '.join(conditions)}" if conditions else ""
+
+
+NO_LIMIT = 2**62  # LIMIT for "all rows": both stores take a number, neither takes NULL or -1
+
+
+def limit(most: int | None) -> int:
+    """A LIMIT parameter: `most` rows, or all of them (None or a negative number)."""
+    return NO_LIMIT if most is None or most < 0 else most
+
+
+class Cursor(Protocol):
+    """What a query returns, in either store."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Sql(Protocol):
+    """The connection the queries run on: sqlite3's own, or the PostgreSQL one, which takes
+    the same SQL (see store/postgres/dialect.py)."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Cursor: ...
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor: ...

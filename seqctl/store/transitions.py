@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 from seqctl.store.enrollments import COLUMNS
 from seqctl.store.records import EnrollmentRecord, Transition
 from seqctl.store.sql import json_list
+from seqctl.store.sql import limit as sql_limit
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from seqctl.store.sql import Sql
 
 # A due enrollment with what the tick needs of its contact, in one read.
 DUE_QUERY = """
@@ -30,7 +31,7 @@ LIMIT ?
 
 
 class TransitionQueries:
-    db: Database
+    sql: Sql
 
     if TYPE_CHECKING:  # Store's, from HistoryQueries: apply and advance write history rows too
 
@@ -59,11 +60,11 @@ class TransitionQueries:
         if skip:
             where["skip"] = " AND e.id NOT IN (SELECT value FROM json_each(?))"
             params.append(json_list(skip))
-        return list(self.db.execute(DUE_QUERY.format(**where), [*params, limit]))
+        return list(self.sql.execute(DUE_QUERY.format(**where), [*params, sql_limit(limit)]))
 
     def count_due(self, now: str) -> int:
         return int(
-            self.db.execute(
+            self.sql.execute(
                 "SELECT COUNT(*) FROM enrollments e JOIN sequences s ON s.id = e.sequence "
                 "AND s.status = 'active' WHERE e.state = 'active' AND e.next_due_at <= ?",
                 [now],
@@ -72,7 +73,7 @@ class TransitionQueries:
 
     def paused_until(self, now: str) -> list[EnrollmentRecord]:
         """Paused enrollments whose pause ends by itself at or before now (out of office)."""
-        rows = self.db.execute(
+        rows = self.sql.execute(
             f"SELECT {COLUMNS} FROM enrollments WHERE state = 'paused' AND resume_at <= ?"
             " ORDER BY resume_at, id",
             [now],
@@ -85,7 +86,7 @@ class TransitionQueries:
         `status IN (...) AND status = 'queued'` says the same twice on purpose: SQLite uses a
         partial index only when the query repeats its WHERE term (messages_pending's)."""
         return bool(
-            self.db.execute(
+            self.sql.execute(
                 "SELECT EXISTS (SELECT 1 FROM enrollments WHERE state = 'active'"
                 " AND next_due_at <= ?) OR EXISTS (SELECT 1 FROM enrollments WHERE"
                 " state = 'paused' AND resume_at <= ?) OR EXISTS (SELECT 1 FROM messages"
@@ -98,7 +99,7 @@ class TransitionQueries:
     def enrollment_positions(self, ids: Sequence[int]) -> dict[int, tuple[str, int, str | None]]:
         """(state, step, next_due_at) of each of these enrollments; the state reads `paused`
         while their sequence is not active."""
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT e.id, CASE WHEN s.status = 'active' THEN e.state ELSE 'paused' END,"
             " e.step, e.next_due_at FROM enrollments e JOIN sequences s ON s.id = e.sequence"
             " WHERE e.id IN (SELECT value FROM json_each(?))",
@@ -108,7 +109,7 @@ class TransitionQueries:
 
     def enrollment_states(self, ids: Sequence[int]) -> dict[int, str]:
         """The current state of each of these enrollments."""
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT id, state FROM enrollments WHERE id IN (SELECT value FROM json_each(?))",
             [json_list(ids)],
         )
@@ -116,7 +117,7 @@ class TransitionQueries:
 
     def apply(self, transitions: Sequence[Transition]) -> None:
         """Write new states and their history rows."""
-        self.db.conn.executemany(
+        self.sql.executemany(
             "UPDATE enrollments SET state = ?, step = ?, anchor_at = ?, next_due_at = ?,"
             " reason = ?, updated_at = ?, paused_at = NULL, resume_at = NULL WHERE id = ?",
             [
@@ -134,7 +135,7 @@ class TransitionQueries:
         depends on it, the dearest part of a tick's writes.
         """
         guard = " WHERE id = ? AND state = 'active'"
-        self.db.conn.executemany(
+        self.sql.executemany(
             "UPDATE enrollments SET step = ?, anchor_at = ?, next_due_at = ?, reason = ?,"
             " updated_at = ?" + guard,
             [
@@ -143,7 +144,7 @@ class TransitionQueries:
                 if t.state == "active"
             ],
         )
-        self.db.conn.executemany(
+        self.sql.executemany(
             "UPDATE enrollments SET state = ?, step = ?, anchor_at = ?, next_due_at = ?,"
             " reason = ?, updated_at = ?" + guard,
             [
@@ -157,7 +158,7 @@ class TransitionQueries:
     def set_paused(
         self, enrollment_id: int, *, at: str, reason: str, resume_at: str | None = None
     ) -> None:
-        self.db.execute(
+        self.sql.execute(
             "UPDATE enrollments SET state = 'paused', paused_at = ?, reason = ?, updated_at = ?,"
             " resume_at = ? WHERE id = ?",
             [at, reason, at, resume_at, enrollment_id],
@@ -165,13 +166,13 @@ class TransitionQueries:
 
     def set_due(self, updates: Iterable[tuple[str | None, int]], *, at: str) -> None:
         """Move (next_due_at, id) pairs, e.g. after a pause."""
-        self.db.conn.executemany(
+        self.sql.executemany(
             "UPDATE enrollments SET next_due_at = ?, updated_at = ? WHERE id = ?",
             ((due, at, enrollment_id) for due, enrollment_id in updates),
         )
 
     def set_version(self, enrollment_id: int, version: int, step: int, at: str) -> None:
-        self.db.execute(
+        self.sql.execute(
             "UPDATE enrollments SET version = ?, step = ?, updated_at = ? WHERE id = ?",
             [version, step, at, enrollment_id],
         )
