@@ -52,9 +52,10 @@ class ActionQueries:
         """Open actions due before `until` counted per (sequence, version, step, UTC date);
         those already due count on now's date."""
         where = "a.status = 'open' AND a.due_at < ?" + (" AND e.sequence = ?" if sequence else "")
-        params: list[Any] = [now, until, *([sequence] if sequence else [])]
+        params: list[Any] = [now, now, until, *([sequence] if sequence else [])]
         rows = self.sql.execute(
-            "SELECT e.sequence, e.version, a.step, substr(max(a.due_at, ?), 1, 10) AS day, "
+            "SELECT e.sequence, e.version, a.step,"
+            " substr(CASE WHEN a.due_at > ? THEN a.due_at ELSE ? END, 1, 10) AS day, "
             f"COUNT(*) FROM actions a JOIN enrollments e ON e.id = a.enrollment WHERE {where} "
             "GROUP BY e.sequence, e.version, a.step, day ORDER BY day, e.sequence, a.step",
             params,

@@ -37,8 +37,9 @@ class ConditionQueries:
         """Remember who meets `condition` now (`held`) and who no longer does (`unheld`)."""
         if held:
             self.sql.execute(
-                "INSERT OR REPLACE INTO enroll_conditions (sequence, contact, condition)"
-                " SELECT ?, value, ? FROM json_each(?)",
+                "INSERT INTO enroll_conditions (sequence, contact, condition)"
+                " SELECT ?, value, ? FROM json_each(?) WHERE true"  # WHERE: SQLite's upsert parse
+                " ON CONFLICT (sequence, contact) DO UPDATE SET condition = excluded.condition",
                 [sequence, condition, json_list(held)],
             )
         if unheld:

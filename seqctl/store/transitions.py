@@ -58,7 +58,7 @@ class TransitionQueries:
             where["shard"] = " AND e.id % ? = ?"
             params += [count, index]
         if skip:
-            where["skip"] = " AND e.id NOT IN (SELECT value FROM json_each(?))"
+            where["skip"] = " AND e.id NOT IN (SELECT CAST(value AS INTEGER) FROM json_each(?))"
             params.append(json_list(skip))
         return list(self.sql.execute(DUE_QUERY.format(**where), [*params, sql_limit(limit)]))
 
@@ -102,7 +102,7 @@ class TransitionQueries:
         rows = self.sql.execute(
             "SELECT e.id, CASE WHEN s.status = 'active' THEN e.state ELSE 'paused' END,"
             " e.step, e.next_due_at FROM enrollments e JOIN sequences s ON s.id = e.sequence"
-            " WHERE e.id IN (SELECT value FROM json_each(?))",
+            " WHERE e.id IN (SELECT CAST(value AS INTEGER) FROM json_each(?))",
             [json_list(ids)],
         )
         return {int(i): (str(state), int(step), due) for i, state, step, due in rows}
@@ -110,7 +110,7 @@ class TransitionQueries:
     def enrollment_states(self, ids: Sequence[int]) -> dict[int, str]:
         """The current state of each of these enrollments."""
         rows = self.sql.execute(
-            "SELECT id, state FROM enrollments WHERE id IN (SELECT value FROM json_each(?))",
+            "SELECT id, state FROM enrollments WHERE id IN (SELECT CAST(value AS INTEGER) FROM json_each(?))",
             [json_list(ids)],
         )
         return {int(i): str(state) for i, state in rows}
