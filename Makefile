@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(VENV)/.installed: pyproject.toml $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test,docs]'
+	$(BIN)/python -m pip install -q -e '.[test,docs,postgres]'
 	touch $@
 
 demo: $(VENV)/.installed
@@ -28,6 +28,7 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed .cache/mermaid.min.js
 	-@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium not installed: the report's browser test will be skipped"; }
 	-@command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq dovecot-imapd >/dev/null) || echo "dovecot not installed: the IMAP tests of inbox sync will be skipped"; }
+	-@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null) || echo "postgresql not installed: the PostgreSQL half of the tests will be skipped"; }
 	$(BIN)/ruff check seqctl tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest --cov --cov-branch --cov-report=term --cov-fail-under=85

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import json
+import os
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 
 from seqctl.cli import app
 from seqctl.store import open_store
+from tests.servers import postgres
 
 
 @dataclass
@@ -100,3 +102,28 @@ def launch(run: Run, write: Write) -> Launch:
         return run
 
     return launcher
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A PostgreSQL superuser's URL for the whole session: SEQCTL_TEST_POSTGRES's server when
+    set, else a throwaway cluster started on first use. Without one, the test is skipped."""
+    pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -e '.[postgres]')")
+    external = os.environ.get("SEQCTL_TEST_POSTGRES")
+    if external:
+        yield external
+        return
+    try:
+        cluster = postgres.start()
+    except postgres.PostgresUnavailable as exc:
+        pytest.skip(f"no PostgreSQL server: {exc}")
+    yield cluster.url
+    cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """The URL of an empty database of this test's own, dropped afterwards."""
+    url = postgres.create_database(postgres_server)
+    yield url
+    postgres.drop_database(postgres_server, url)
