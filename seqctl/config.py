@@ -10,6 +10,7 @@ from seqctl.errors import ConfigError
 from seqctl.playbook.config_rules import credential_findings
 from seqctl.playbook.schema import CONFIG_SCHEMA, schema_findings
 from seqctl.playbook.source import LoadError, load_document
+from seqctl.store.location import Location, locate
 
 CONFIG_NAME = "seqctl.yaml"
 DEFAULT_DB = "seqctl.db"
@@ -27,8 +28,14 @@ class Config:
         """The folder paths in the config are relative to."""
         return self.path.parent if self.path is not None else Path.cwd()
 
-    def database(self) -> Path:
-        return self.root / str(self.data.get("database", DEFAULT_DB))
+    def database(self) -> Location:
+        """The database: `database` (a file relative to this one, or a postgresql:// URL)."""
+        password_env = self.data.get("password_env")
+        return locate(
+            str(self.data.get("database", DEFAULT_DB)),
+            base=self.root,
+            password_env=str(password_env) if password_env else None,
+        )
 
     @property
     def playbooks(self) -> Path:

@@ -41,12 +41,31 @@ def bare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+# Both stores, for a module whose tests run on each: `pytestmark = BOTH_STORES`.
+STORES = ("sqlite", "postgresql")
+BOTH_STORES = pytest.mark.parametrize("store_kind", STORES, indirect=True)
+
+
 @pytest.fixture
-def project(bare: Path) -> Path:
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """Which store `project` uses: SQLite unless the module asks for both (BOTH_STORES)."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def project(
+    bare: Path, store_kind: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """A project folder as the current directory: playbooks/ and its database (./seqctl.db,
-    as `seqctl db init` makes it), no seqctl settings leaking in."""
+    as `seqctl db init` makes it, or an empty PostgreSQL database named by SEQCTL_DB), no
+    seqctl settings leaking in."""
     (bare / "playbooks").mkdir()
-    open_store(bare / "seqctl.db").close()
+    if store_kind == "postgresql":
+        url = str(request.getfixturevalue("postgres_url"))
+        monkeypatch.setenv("SEQCTL_DB", url)
+        open_store(url).close()
+    else:
+        open_store(bare / "seqctl.db").close()
     return bare
 
 

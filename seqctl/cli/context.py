@@ -16,16 +16,17 @@ from seqctl.config import Config, load_config
 from seqctl.engine import composers
 from seqctl.errors import InputError, SeqctlError
 from seqctl.store import Store, database_fault, open_store
+from seqctl.store.location import Location, is_url, locate
 from seqctl.timeutil import parse_instant, utcnow
 
 
 @dataclass
 class Settings:
-    db: Path | None = None
+    db: str | None = None  # --db or SEQCTL_DB: a file or a postgresql:// URL
     now: str | None = None
     config: Path | None = None
     log_json: bool = False  # --log-format json: errors too are printed as JSON lines
-    database: Path | None = None  # the database this run opened: errors name it
+    database: Location | None = None  # the database this run opened: errors name it
 
 
 def settings(ctx: typer.Context) -> Settings:
@@ -42,12 +43,18 @@ def config(ctx: typer.Context, explicit: Path | None = None) -> Config:
     return found
 
 
-def database_path(ctx: typer.Context, db: Path | None = None) -> Path:
-    chosen = db or settings(ctx).db
-    return chosen if chosen is not None else config(ctx).database()
+def database_path(ctx: typer.Context, db: Location | None = None) -> Location:
+    """The database chosen by --db, SEQCTL_DB, seqctl.yaml, or ./seqctl.db."""
+    if db is not None:
+        return db
+    given = settings(ctx).db
+    if given is None:
+        return config(ctx).database()
+    password_env = config(ctx).data.get("password_env") if is_url(given) else None
+    return locate(given, password_env=str(password_env) if password_env else None)
 
 
-def store(ctx: typer.Context, db: Path | None = None, *, create: bool = False) -> Store:
+def store(ctx: typer.Context, db: Location | None = None, *, create: bool = False) -> Store:
     """Open the database chosen by --db, SEQCTL_DB, seqctl.yaml, or ./seqctl.db.
 
     Only `create` (`seqctl init`, `seqctl db init`) makes a new one: a command run from the
@@ -65,18 +72,18 @@ def store_for_file(ctx: typer.Context) -> Store:
     """The database when there is one, else an empty one in memory: for a command given a
     playbook file, which needs nothing stored (`graph playbooks/x.yaml` in a fresh clone)."""
     path = database_path(ctx)
-    if str(path) != ":memory:" and not path.exists():
+    if isinstance(path, Path) and str(path) != ":memory:" and not path.exists():
         opened = open_store(":memory:")
         ctx.call_on_close(opened.close)
         return opened
     return store(ctx)
 
 
-def existing_database(ctx: typer.Context, db: Path | None = None) -> Path:
+def existing_database(ctx: typer.Context, db: Location | None = None) -> Location:
     """The database path, which must exist: else an InputError naming the path looked for
-    and how to create one."""
+    and how to create one. (A server's database is looked for when it is opened.)"""
     path = database_path(ctx, db)
-    if str(path) == ":memory:" or path.exists():
+    if not isinstance(path, Path) or str(path) == ":memory:" or path.exists():
         return path
     shown = path if path.is_absolute() else Path.cwd() / path
     raise InputError(
@@ -86,7 +93,7 @@ def existing_database(ctx: typer.Context, db: Path | None = None) -> Path:
     )
 
 
-def _chosen_by(ctx: typer.Context, db: Path | None) -> str:
+def _chosen_by(ctx: typer.Context, db: Location | None) -> str:
     if db is not None or settings(ctx).db is not None:
         return "from --db or SEQCTL_DB"
     found = config(ctx)

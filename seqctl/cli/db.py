@@ -4,6 +4,7 @@ which store and schema it has and what is in it."""
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 
 import typer
 
@@ -29,7 +30,7 @@ def init_database(ctx: typer.Context) -> None:
     Example: seqctl db init
     """
     path = context.database_path(ctx)
-    existed = path.exists()
+    existed = not isinstance(path, Path) or path.exists()
     context.store(ctx, create=True)
     typer.echo(f"{'database is ready' if existed else 'created'}: {path}")
 

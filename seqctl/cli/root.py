@@ -111,12 +111,15 @@ def _version(value: bool) -> None:
 def main_options(
     ctx: typer.Context,
     db: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--db",
             envvar="SEQCTL_DB",
             show_default=False,
-            help="Database file (default: seqctl.yaml's `database`, else ./seqctl.db).",
+            help=(
+                "Database: an SQLite file or a postgresql:// URL (default: seqctl.yaml's "
+                "`database`, else ./seqctl.db)."
+            ),
         ),
     ] = None,
     now: Annotated[

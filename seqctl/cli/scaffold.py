@@ -11,6 +11,7 @@ from seqctl.cli import context
 from seqctl.cli.root import app
 from seqctl.config import CONFIG_NAME, load_config
 from seqctl.playbook.scaffold import STARTERS, init_project
+from seqctl.store.location import locate
 
 
 @app.command()
@@ -38,7 +39,11 @@ def init(
     """
     for path in init_project(directory, template=template, force=force):
         typer.echo(f"created {path}")
-    chosen = context.settings(ctx).db or load_config(directory / CONFIG_NAME).database()
-    if not chosen.exists():
+    given = context.settings(ctx).db
+    chosen = locate(given) if given else load_config(directory / CONFIG_NAME).database()
+    if not isinstance(chosen, Path):  # a server's database: its schema made if need be
+        context.store(ctx, chosen, create=True)
+        typer.echo(f"database is ready: {chosen}")
+    elif not chosen.exists():
         context.store(ctx, chosen, create=True)
         typer.echo(f"created {chosen}")

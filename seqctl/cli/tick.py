@@ -7,6 +7,7 @@ import re
 import time
 from contextlib import nullcontext
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -122,7 +123,10 @@ class _Ticker:
         self.log_format, self.as_json = log_format, as_json
         self.store = context.store(ctx)
         self.config = context.config(ctx)
-        self.outbox = context.database_path(ctx).resolve().parent / "outbox.jsonl"
+        database = context.database_path(ctx)
+        # The file channel's outbox: beside an SQLite database, else beside seqctl.yaml.
+        folder = database.resolve().parent if isinstance(database, Path) else self.config.root
+        self.outbox = folder / "outbox.jsonl"
 
     def once(self, now: datetime, stop: StopRequest | None) -> tuple[TickReport, SyncReport | None]:
         """One tick: the inboxes read first (a reply read now stops the step this tick would

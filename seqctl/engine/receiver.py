@@ -24,7 +24,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -33,6 +32,7 @@ from seqctl.engine.contacts.strict_json import BadValue, decode_line
 from seqctl.engine.events import Event, EventReport, parse_event, read_events, record
 from seqctl.errors import DatabaseError, InputError, SeqctlError
 from seqctl.store import Store, database_fault, open_store
+from seqctl.store.location import Location
 from seqctl.store.records import MessageRecord
 
 MAX_BODY = 1024 * 1024
@@ -46,7 +46,7 @@ _URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
 
 @dataclass(frozen=True)
 class ReceiverSettings:
-    store_path: Path
+    store_path: Location
     secret: bytes
     tracking_secret: bytes | None
     now: Callable[[], datetime]
@@ -64,7 +64,7 @@ class EventServer(ThreadingHTTPServer):
 
 
 def make_server(
-    store_path: Path,
+    store_path: Location,
     *,
     host: str = "127.0.0.1",
     port: int,

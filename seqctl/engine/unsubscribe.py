@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from html import escape
-from pathlib import Path
 
 from seqctl.engine.events import Event, record
 from seqctl.engine.tracking import read_unsubscribe_token
 from seqctl.store import Store, open_store
+from seqctl.store.location import Location
 from seqctl.store.records import MessageRecord
 
 PATH = "/u/"
@@ -86,7 +86,7 @@ def unsubscribe(store: Store, message_id: int, *, now: datetime) -> MessageRecor
 
 
 def answer(
-    store_path: Path, token: str, secret: bytes | None, *, now: datetime, post: bool
+    store_path: Location, token: str, secret: bytes | None, *, now: datetime, post: bool
 ) -> tuple[int, str]:
     """(HTTP status, HTML page) for a GET (post=False) or POST of /u/{token}."""
     message_id = read_unsubscribe_token(token, secret) if secret else None

@@ -10,10 +10,11 @@ point at seqctl itself (a constraint, a query that does not fit the schema) stay
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
+import sys
 
 from seqctl.errors import DatabaseError
 from seqctl.store import connection
+from seqctl.store.location import Location, ServerUrl
 
 _WHERE = "--db, SEQCTL_DB or seqctl.yaml's `database`"
 
@@ -64,8 +65,14 @@ _ADVICE = {
 }
 
 
-def database_fault(exc: BaseException, path: Path | str | None) -> DatabaseError | None:
-    """The DatabaseError an SQLite error amounts to, or None when it points at seqctl itself."""
+def database_fault(exc: BaseException, path: Location | str | None) -> DatabaseError | None:
+    """The DatabaseError a database error amounts to, or None when it points at seqctl itself."""
+    if isinstance(path, ServerUrl) or "psycopg" in sys.modules:
+        from seqctl.store.postgres.connection import fault
+
+        found = fault(exc, path if isinstance(path, ServerUrl) else None)
+        if found is not None or isinstance(path, ServerUrl):
+            return found
     if type(exc) not in (sqlite3.OperationalError, sqlite3.DatabaseError):
         return None  # IntegrityError, ProgrammingError, ...: a bug, shown as one
     code = getattr(exc, "sqlite_errorcode", None)
@@ -76,7 +83,7 @@ def database_fault(exc: BaseException, path: Path | str | None) -> DatabaseError
     return DatabaseError(f"{describe(path)}: {advice}")
 
 
-def describe(path: Path | str | None) -> str:
+def describe(path: Location | str | None) -> str:
     """How a message names the database."""
     return str(path) if path is not None and str(path) != ":memory:" else "the database"
 

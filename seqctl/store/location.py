@@ -52,7 +52,9 @@ def is_url(text: str | Path) -> bool:
     return isinstance(text, str) and text.split(":", 1)[0].lower() in SCHEMES and "://" in text
 
 
-def locate(given: str | Path, *, base: Path | None = None, password_env: str | None = None) -> Location:
+def locate(
+    given: str | Path, *, base: Path | None = None, password_env: str | None = None
+) -> Location:
     """The location `given` names: a URL as it is, a path relative to `base` (when given).
 
     InputError for a URL with a password in it, or one that does not parse.

@@ -172,14 +172,15 @@ class MessageQueries:
     def failing_channels(self) -> list[tuple[str, int, str | None, str | None]]:
         """(message type, waiting, next try, latest error) of the messages that wait after a
         temporary failure: what a tick says about channels that are down."""
+        failing = "status = 'queued' AND failing_since IS NOT NULL"
         rows = self.sql.execute(
-            "SELECT channel, COUNT(*), MIN(next_attempt_at), MAX(failing_since), error"
-            " FROM messages INDEXED BY messages_failing"
-            " WHERE status = 'queued' AND failing_since IS NOT NULL GROUP BY channel"
-            " ORDER BY channel"
+            "SELECT channel, COUNT(*), MIN(next_attempt_at), (SELECT l.error FROM messages l"
+            f" WHERE l.channel = m.channel AND l.{failing.replace(' AND ', ' AND l.')}"
+            " ORDER BY l.failing_since DESC, l.id DESC LIMIT 1)"
+            f" FROM messages m INDEXED BY messages_failing WHERE {failing}"
+            " GROUP BY channel ORDER BY channel"
         )
-        # With MAX(), SQLite takes the bare column (error) from the row holding the maximum.
-        return [(str(c), int(n), nxt, error) for c, n, nxt, _, error in rows]
+        return [(str(c), int(n), nxt, error) for c, n, nxt, error in rows]
 
     def sent_since(
         self, since: str, *, sequence: str | None = None, sender: str | None = None

@@ -25,6 +25,7 @@ from seqctl.errors import DatabaseError, InputError
 from seqctl.store.base import Store
 from seqctl.store.connection import Access, connect
 from seqctl.store.faults import database_fault, describe, is_code
+from seqctl.store.location import Location, ServerUrl, locate
 from seqctl.store.migrations import migrations
 
 MIGRATIONS_TABLE = "_sqlite_migrations"
@@ -37,8 +38,31 @@ class Layout(NamedTuple):
     applied: tuple[str, ...]
 
 
-def open_store(path: Path | str) -> Store:
-    """Open (creating if needed) and migrate the database at path; ':memory:' for tests.
+def open_store(location: Location | str) -> Store:
+    """Open (creating if needed) and migrate the database: an SQLite file (':memory:' for
+    tests), or a PostgreSQL database named by a postgresql:// URL.
+
+    DatabaseError when it cannot be used (see open_sqlite, and store/postgres/opening.py).
+    """
+    if isinstance(location, str):
+        location = locate(location)
+    if isinstance(location, ServerUrl):
+        return _open_postgres(location)
+    return open_sqlite(location)
+
+
+def _open_postgres(where: ServerUrl) -> Store:
+    try:
+        from seqctl.store.postgres.opening import open_postgres
+    except ImportError:
+        raise DatabaseError(
+            f"{where}: PostgreSQL needs the psycopg driver: pip install 'seqctl[postgres]'"
+        ) from None
+    return open_postgres(where)  # type: ignore[return-value]
+
+
+def open_sqlite(path: Path | str) -> Store:
+    """Open (creating if needed) and migrate the SQLite database at path; ':memory:' for tests.
 
     DatabaseError when it cannot be used: locked, read-only and out of date, not a database,
     another program's database, or newer than this seqctl.

@@ -83,7 +83,8 @@ class OutcomeQueries:
     def open_actions_due(self, sequence: str, now: str, overdue_before: str) -> tuple[int, int]:
         """(open actions due at or before `now`, those due before `overdue_before`)."""
         row = self.sql.execute(
-            "SELECT COUNT(*), COALESCE(SUM(a.due_at < ?), 0) FROM actions a"
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN a.due_at < ? THEN 1 ELSE 0 END), 0)"
+            " FROM actions a"
             " JOIN enrollments e ON e.id = a.enrollment"
             " WHERE a.status = 'open' AND e.sequence = ? AND a.due_at <= ?",
             [overdue_before, sequence, now],

@@ -110,7 +110,8 @@ class TransitionQueries:
     def enrollment_states(self, ids: Sequence[int]) -> dict[int, str]:
         """The current state of each of these enrollments."""
         rows = self.sql.execute(
-            "SELECT id, state FROM enrollments WHERE id IN (SELECT CAST(value AS INTEGER) FROM json_each(?))",
+            "SELECT id, state FROM enrollments"
+            " WHERE id IN (SELECT CAST(value AS INTEGER) FROM json_each(?))",
             [json_list(ids)],
         )
         return {int(i): str(state) for i, state in rows}

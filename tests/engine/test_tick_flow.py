@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Launch, Run
+from tests.conftest import BOTH_STORES, Launch, Run
 from tests.engine.outbox import outbox
 from tests.playbooks import INTRO, auto_playbook
+
+pytestmark = BOTH_STORES
 
 CONTACTS = "key,email,first_name,timezone\nana,ana@example.com,Ana,UTC\nbob,bob@example.com,,UTC\n"
 ANN = "key,email\nann,ann@example.com\n"

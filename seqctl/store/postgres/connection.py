@@ -39,7 +39,7 @@ class PgSql:
 
     def run(self, sql: str, parameters: Sequence[Any] | None = None) -> psycopg.Cursor[Any]:
         """PostgreSQL's own SQL, as it is (the store's own queries and the schema)."""
-        return self.conn.execute(sql, parameters)  # type: ignore[arg-type]
+        return self.conn.execute(sql, parameters)
 
     def close(self) -> None:
         self.conn.close()

@@ -64,4 +64,3 @@ def _code(sql: str) -> str:
 
 def _json_path(match: re.Match[str]) -> str:
     return f"({match.group(1)}::json #>> '{{{match.group(2).replace('.', ',')}}}')"
-

@@ -1,0 +1,278 @@
+"""PostgreSQL store: the shared queries on a PostgreSQL connection, and its own ways where
+SQLite's do not carry over (rowid, functions defined in Python, counting changes)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+
+from seqctl.store.actions import ActionQueries
+from seqctl.store.conditions import ConditionQueries
+from seqctl.store.contacts import ContactQueries, _encode_attributes
+from seqctl.store.enrollments import EnrollmentQueries
+from seqctl.store.events import EventQueries
+from seqctl.store.history import HistoryQueries
+from seqctl.store.leases import LeaseQueries
+from seqctl.store.location import ServerUrl
+from seqctl.store.mailboxes import MailboxQueries
+from seqctl.store.messages import MessageQueries
+from seqctl.store.outcomes import OutcomeQueries
+from seqctl.store.postgres.connection import PgSql, fault
+from seqctl.store.records import ContactRow, NewMessage, SuppressionRow, Upserted
+from seqctl.store.sequences import SequenceQueries
+from seqctl.store.summaries import _COUNTED, DatabaseInfo, SummaryQueries
+from seqctl.store.transitions import TransitionQueries
+
+MIGRATIONS_TABLE = "seqctl_migrations"
+
+
+class PostgresStore(
+    SequenceQueries,
+    ContactQueries,
+    EnrollmentQueries,
+    TransitionQueries,
+    HistoryQueries,
+    ActionQueries,
+    MessageQueries,
+    LeaseQueries,
+    EventQueries,
+    SummaryQueries,
+    OutcomeQueries,
+    ConditionQueries,
+    MailboxQueries,
+):
+    """One PostgreSQL database, migrated to the current schema."""
+
+    kind = "postgresql"
+
+    def __init__(self, pg: PgSql) -> None:
+        self.pg = pg
+        self.sql = pg
+        self.where: ServerUrl = pg.where
+        self.path = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[PostgresStore]:
+        """All writes inside happen together or not at all (nested: a savepoint)."""
+        try:
+            with self.pg.conn.transaction():
+                yield self
+        except psycopg.Error as exc:
+            found = fault(exc, self.where)
+            if found is not None:
+                raise found from None
+            raise
+
+    @contextmanager
+    def unchecked_references(self) -> Iterator[PostgresStore]:
+        """SQLite's switch for the tick's writes; PostgreSQL checks its references cheaply."""
+        yield self
+
+    def close(self) -> None:
+        self.pg.close()
+
+    def __enter__(self) -> PostgresStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # What SQLite does with rowid, total_changes and json_patch.
+
+    def upsert_contacts(
+        self, rows: Iterable[ContactRow], at: str, *, new_keys: list[str] | None = None
+    ) -> Upserted:
+        cursor = self.pg.conn.cursor()
+        encode = _encode_attributes
+        cursor.executemany(
+            """
+            INSERT INTO contacts AS c (key, email, phone, timezone, attributes, created_at,
+                updated_at)
+            VALUES (%s, %s, %s, %s, %s, %s, %s)
+            ON CONFLICT (key) DO UPDATE SET
+                email = COALESCE(excluded.email, c.email),
+                phone = COALESCE(excluded.phone, c.phone),
+                timezone = COALESCE(excluded.timezone, c.timezone),
+                attributes = jsonb_strip_nulls(c.attributes::jsonb || excluded.attributes::jsonb)
+                    ::text,
+                updated_at = excluded.updated_at
+            WHERE c.email IS DISTINCT FROM COALESCE(excluded.email, c.email)
+                OR c.phone IS DISTINCT FROM COALESCE(excluded.phone, c.phone)
+                OR c.timezone IS DISTINCT FROM COALESCE(excluded.timezone, c.timezone)
+                OR c.attributes::jsonb IS DISTINCT FROM
+                    jsonb_strip_nulls(c.attributes::jsonb || excluded.attributes::jsonb)
+            RETURNING key, xmax = 0
+            """,
+            [(r.key, r.email, r.phone, r.timezone, encode(r.attributes), at, at) for r in rows],
+            returning=True,
+        )
+        created: list[str] = []
+        updated = 0
+        for key, new in _returned(cursor):
+            if new:
+                created.append(str(key))
+            else:
+                updated += 1
+        if new_keys is not None:
+            new_keys.extend(created)
+        return Upserted(len(created), updated)
+
+    def insert_enrollments(
+        self,
+        sequence: str,
+        version: int,
+        contacts: Sequence[str],
+        *,
+        first_due: Callable[[str | None], str | None],
+        skip: Collection[str] = (),
+        vars_json: str | None = None,
+        at: str,
+    ) -> set[str]:
+        wanted = [key for key in contacts if key not in skip] if skip else list(contacts)
+        if not wanted:
+            return set()
+        zones = dict(
+            self.pg.run(
+                "SELECT c.key, c.timezone FROM unnest(%s::text[]) AS j(key)"
+                " JOIN contacts c ON c.key = j.key",
+                [wanted],
+            ).fetchall()
+        )
+        due_by_zone: dict[str | None, str | None] = {}
+        keys: list[str] = []
+        dues: list[str | None] = []
+        for key in wanted:
+            if key not in zones:
+                continue
+            zone = zones[key]
+            if zone not in due_by_zone:
+                due_by_zone[zone] = first_due(zone)
+            keys.append(key)
+            dues.append(due_by_zone[zone])
+        # The order of the file is the order of the ids (who goes first under a daily limit).
+        rows = self.pg.run(
+            "INSERT INTO enrollments (sequence, version, contact, state, step, anchor_at,"
+            " next_due_at, vars, enrolled_at, updated_at)"
+            " SELECT %s, %s, j.key, 'active', 0, %s, j.due, %s, %s, %s"
+            " FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS j(key, due, n)"
+            " ORDER BY j.n ON CONFLICT DO NOTHING RETURNING id, contact",
+            [sequence, version, at, vars_json, at, at, keys, dues],
+        ).fetchall()
+        if rows:
+            self.pg.run(
+                "INSERT INTO history (enrollment, at, kind, step, detail)"
+                " SELECT id, %s, 'enrolled', NULL, %s FROM unnest(%s::bigint[]) AS j(id)"
+                " ORDER BY id",
+                [at, f"version {version}", [row[0] for row in rows]],
+            )
+        return {str(contact) for _, contact in rows}
+
+    def add_messages(self, messages: Sequence[NewMessage]) -> dict[str, int]:
+        if not messages:
+            return {}
+        cursor = self.pg.conn.cursor()
+        cursor.executemany(
+            "INSERT INTO messages (idempotency_key, enrollment, sequence, version, step,"
+            " contact, channel, to_address, subject, body, status, created_at, extra, sender,"
+            " next_attempt_at, error, variant)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key, id",
+            [
+                (
+                    m.idempotency_key,
+                    m.enrollment,
+                    m.sequence,
+                    m.version,
+                    m.step,
+                    m.contact,
+                    m.channel,
+                    m.to_address,
+                    m.subject,
+                    m.body,
+                    m.status,
+                    m.created_at,
+                    m.extra_json,
+                    m.sender,
+                    m.next_attempt_at,
+                    m.error,
+                    m.variant,
+                )
+                for m in messages
+            ],
+            returning=True,
+        )
+        return {str(key): int(message_id) for key, message_id in _returned(cursor)}
+
+    def suppress(self, rows: Iterable[tuple[str, str, str, str] | SuppressionRow]) -> int:
+        entries = [SuppressionRow(*row) for row in rows]
+        if not entries:
+            return 0
+        cursor = self.pg.conn.cursor()
+        cursor.executemany(
+            "INSERT INTO suppressions (value, kind, reason, at, added_by)"
+            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
+            " RETURNING at, value, kind, reason, added_by",
+            entries,
+            returning=True,
+        )
+        added = list(_returned(cursor))
+        if added:
+            self.pg.conn.cursor().executemany(
+                "INSERT INTO suppression_log (at, value, kind, change, reason, changed_by)"
+                " VALUES (%s, %s, %s, 'added', %s, %s)",
+                added,
+            )
+        return len(added)
+
+    def has_daily_caps(self) -> bool:
+        row = self.pg.run(
+            "SELECT EXISTS (SELECT 1 FROM versions v JOIN sequences s ON s.id = v.sequence"
+            " WHERE s.status = 'active' AND ("
+            " (v.definition::jsonb #>> '{limits,per_day}') IS NOT NULL OR EXISTS ("
+            "  SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof("
+            "   v.definition::jsonb -> 'auto_approve') = 'array'"
+            "   THEN v.definition::jsonb -> 'auto_approve' ELSE '[]'::jsonb END) AS rule"
+            "  WHERE (rule ->> 'max_per_day') IS NOT NULL)))"
+        ).fetchone()
+        return bool(row[0]) if row else False
+
+    def info(self) -> DatabaseInfo:
+        applied = [
+            str(name)
+            for (name,) in self.pg.run(f"SELECT name FROM {MIGRATIONS_TABLE} ORDER BY name")
+        ]
+        counts: dict[str, int] = {}
+        breakdown: dict[str, dict[str, int]] = {}
+        for table, column in _COUNTED.items():
+            counts[table] = _one(self.pg.run(f"SELECT COUNT(*) FROM {table}"))
+            if column is not None:
+                rows = self.pg.run(
+                    f"SELECT {column}, COUNT(*) FROM {table} GROUP BY {column} ORDER BY {column}"
+                )
+                breakdown[table] = {str(value): int(n) for value, n in rows}
+        size = _one(self.pg.run("SELECT pg_database_size(current_database())"))
+        return DatabaseInfo(
+            store="postgresql",
+            location=str(self.where),
+            schema=applied[-1] if applied else "",
+            migrations=len(applied),
+            size_bytes=int(size),
+            counts=counts,
+            breakdown=breakdown,
+        )
+
+
+def _one(cursor: psycopg.Cursor[Any]) -> int:
+    row = cursor.fetchone()
+    return int(row[0]) if row is not None else 0
+
+
+def _returned(cursor: psycopg.Cursor[Any]) -> Iterator[tuple[Any, ...]]:
+    """Every row an executemany(..., returning=True) returned, statement after statement."""
+    while True:
+        yield from cursor.fetchall()
+        if not cursor.nextset():
+            return
