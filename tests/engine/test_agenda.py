@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Launch, Run
+from tests.conftest import BOTH_STORES, Launch, Run
+
+pytestmark = BOTH_STORES
 
 INTRO = """
 sequence: intro

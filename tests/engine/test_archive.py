@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import Launch
+from tests.conftest import BOTH_STORES, Launch
 from tests.engine.outbox import outbox
 from tests.playbooks import auto_playbook
+
+pytestmark = BOTH_STORES
 
 WELCOME = auto_playbook(
     "welcome-series",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Launch
+from tests.conftest import BOTH_STORES, Launch
+
+pytestmark = BOTH_STORES
 
 ROUTINE = """
 sequence: routine

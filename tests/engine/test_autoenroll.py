@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import Run
+from tests.conftest import BOTH_STORES, Run
+
+pytestmark = BOTH_STORES
 
 INTERESTED = """
 sequence: interested

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.conftest import Launch
+from tests.conftest import BOTH_STORES, Launch
+
+pytestmark = BOTH_STORES
 
 LOOP = """
 sequence: loop

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Launch, Run
+from tests.conftest import BOTH_STORES, Launch, Run
 from tests.engine.outbox import outbox
 from tests.playbooks import auto_playbook
+
+pytestmark = BOTH_STORES
 
 SENDER = "sender: {name: Ana, email: ana@acme.test}\n"
 

@@ -3,7 +3,9 @@ attribute set by another sequence's `on:` rule; never again for an unchanged row
 
 from __future__ import annotations
 
-from tests.conftest import Run, Write
+from tests.conftest import BOTH_STORES, Run, Write
+
+pytestmark = BOTH_STORES
 
 CUSTOMERS = """
 sequence: onboarding

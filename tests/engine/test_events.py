@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Launch, Run
+from tests.conftest import BOTH_STORES, Launch, Run
 from tests.engine.outbox import outbox
 from tests.playbooks import HELLO, auto_playbook
+
+pytestmark = BOTH_STORES
 
 FOLLOW_UP = auto_playbook(
     "follow",

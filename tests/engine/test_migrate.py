@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import Launch
+from tests.conftest import BOTH_STORES, Launch
+
+pytestmark = BOTH_STORES
 
 V1 = """
 sequence: moving

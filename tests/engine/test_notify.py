@@ -6,8 +6,10 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import Launch
+from tests.conftest import BOTH_STORES, Launch
 from tests.playbooks import HELLO, auto_playbook
+
+pytestmark = BOTH_STORES
 
 PLAYBOOK = auto_playbook(
     "owned",

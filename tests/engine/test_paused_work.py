@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import Launch
+from tests.conftest import BOTH_STORES, Launch
 from tests.engine.outbox import outbox
+
+pytestmark = BOTH_STORES
 
 CALLS = "sequence: calls\nsteps:\n  - id: ring\n    type: call\n    instructions: Say hi\n"
 HELD = "sequence: {}\nsteps:\n  - id: offer\n    type: email\n    subject: Offer\n    body: Hi\n"

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Launch, Run
+from tests.conftest import BOTH_STORES, Launch, Run
 from tests.playbooks import auto_playbook
+
+pytestmark = BOTH_STORES
 
 STEPS = """
   - id: hello

@@ -10,8 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-from tests.conftest import Launch
+from tests.conftest import BOTH_STORES, Launch
 from tests.playbooks import auto_playbook
+
+pytestmark = BOTH_STORES
 
 BOMBS = {
     "endless": (

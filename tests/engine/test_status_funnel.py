@@ -6,8 +6,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Launch, Run
+from tests.conftest import BOTH_STORES, Launch, Run
 from tests.playbooks import auto_playbook
+
+pytestmark = BOTH_STORES
 
 FUNNEL = auto_playbook(
     "funnel",

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from seqctl.timeutil import format_instant, parse_instant
-from tests.conftest import Launch, Run
+from tests.conftest import BOTH_STORES, Launch, Run
 from tests.playbooks import auto_playbook
+
+pytestmark = BOTH_STORES
 
 NEW_YORK = auto_playbook(
     "ny",
