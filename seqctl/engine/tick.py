@@ -102,8 +102,7 @@ def tick(
     if dry_run:
         return _dry_run(store, now, limit, report)
     lease = Lease(f"{socket.gethostname()}:{os.getpid()}:{stamp}", now)
-    with store.transaction():
-        busy = store.take_lease("tick", lease.holder, stamp, format_instant(now + LEASE) or stamp)
+    busy = store.start_run(lease.holder, stamp, format_instant(now + LEASE) or stamp)
     if busy is not None:
         report.busy = busy
         return report
@@ -114,7 +113,9 @@ def tick(
             from seqctl.engine.delivery import deliver, recover_in_flight
             from seqctl.engine.events import resume_due
 
-            resume_due(store, now)  # out-of-office pauses that have ended
+            with store.only_one("resume") as mine:
+                if mine:
+                    resume_due(store, now)  # out-of-office pauses that have ended
             run = Run(channels, now, batch_size, senders or {}, lease, stop)
 
             def outbox() -> DeliveryReport:
@@ -149,11 +150,12 @@ def tick(
         if notifications and stop() is None:
             from seqctl.engine.notify import notify_owners
 
-            report.notified = notify_owners(store, channels, notifications, now)
+            with store.only_one("notify") as mine:  # one digest, however many workers
+                if mine:
+                    report.notified = notify_owners(store, channels, notifications, now)
 
     finally:
-        with store.transaction():
-            store.release_lease("tick", lease.holder)
+        store.end_run(lease.holder)
     report.stopped = stop()
     return report
 
@@ -170,12 +172,11 @@ class Lease:
     def renew(self, store: Store) -> None:
         elapsed = timedelta(seconds=time.monotonic() - self.started)
         until = format_instant(self.now + elapsed + LEASE) or ""
-        with store.transaction():
-            if not store.renew_lease("tick", self.holder, until):
-                raise SeqctlError(
-                    "another tick took over (this one ran past its lease); "
-                    "stopping without sending more"
-                )
+        if not store.renew_run(self.holder, until):
+            raise SeqctlError(
+                "another tick took over (this one ran past its lease); "
+                "stopping without sending more"
+            )
 
 
 @dataclass

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import TYPE_CHECKING, Any
 
 from seqctl.store.records import News
 
@@ -11,8 +12,40 @@ if TYPE_CHECKING:
     from seqctl.store.sql import Sql
 
 
+RUN_LEASE = "tick"
+
+
 class LeaseQueries:
+    """How ticks share the database. SQLite's: one tick at a time, holding a lease that expires
+    by itself (a tick killed holds it only that long); its shards are forked by that tick.
+    The PostgreSQL store shares it among any number of workers instead (postgres/claims.py)."""
+
     sql: Sql
+    exclusive_runs = True  # a second tick finds the first one busy and leaves
+
+    if TYPE_CHECKING:
+
+        def transaction(self) -> AbstractContextManager[Any]: ...
+
+    def start_run(self, holder: str, now: str, expires_at: str) -> str | None:
+        """Begin a tick's work as `holder`: None, or who holds the database (it is busy)."""
+        with self.transaction():
+            return self.take_lease(RUN_LEASE, holder, now, expires_at)
+
+    def renew_run(self, holder: str, expires_at: str) -> bool:
+        """Still `holder`'s: extended; False when its lease ran out and another took over."""
+        with self.transaction():
+            return self.renew_lease(RUN_LEASE, holder, expires_at)
+
+    def end_run(self, holder: str) -> None:
+        with self.transaction():
+            self.release_lease(RUN_LEASE, holder)
+
+    @contextmanager
+    def only_one(self, name: str) -> Iterator[bool]:
+        """Whether this run is the one to do `name` (a digest, resuming pauses) now: always,
+        where runs never overlap."""
+        yield True
 
     def take_lease(self, name: str, holder: str, now: str, expires_at: str) -> str | None:
         """Take the lease, or return who holds it. Call inside an immediate transaction."""

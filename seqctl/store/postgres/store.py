@@ -20,6 +20,7 @@ from seqctl.store.location import ServerUrl
 from seqctl.store.mailboxes import MailboxQueries
 from seqctl.store.messages import MessageQueries
 from seqctl.store.outcomes import OutcomeQueries
+from seqctl.store.postgres.claims import ClaimQueries
 from seqctl.store.postgres.connection import PgSql, fault
 from seqctl.store.records import ContactRow, NewMessage, SuppressionRow, Upserted
 from seqctl.store.sequences import SequenceQueries
@@ -30,6 +31,7 @@ MIGRATIONS_TABLE = "seqctl_migrations"
 
 
 class PostgresStore(
+    ClaimQueries,
     SequenceQueries,
     ContactQueries,
     EnrollmentQueries,
@@ -204,7 +206,9 @@ class PostgresStore(
             ],
             returning=True,
         )
-        return {str(key): int(message_id) for key, message_id in _returned(cursor)}
+        ids = {str(key): int(message_id) for key, message_id in _returned(cursor)}
+        self.claim_new(ids.values())
+        return ids
 
     def suppress(self, rows: Iterable[tuple[str, str, str, str] | SuppressionRow]) -> int:
         entries = [SuppressionRow(*row) for row in rows]

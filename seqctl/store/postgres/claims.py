@@ -1,0 +1,241 @@
+"""Many tick workers on one PostgreSQL database, with no lease over the whole of it.
+
+Each worker names itself (`start_run`) and claims what it works on, in short transactions
+with `FOR UPDATE SKIP LOCKED`: a batch of due enrollments (`due`), a batch of messages to
+send or to settle (`deliverable`). A claim is the worker's name and an expiry on the server's
+clock (`claimed_until`), renewed while the worker runs and cleared when it ends; the claims
+of a worker that died run out by themselves, and another worker takes the work over then.
+The write that moves an enrollment locks its row and checks it is still where the claim
+found it (`enrollment_positions`), so even a claim that ran out is never acted on twice.
+
+Daily caps count what was sent, then count along in memory (engine/limits.py): exact only
+if one worker at a time sends capped messages. While any active sequence has a cap, the
+workers take turns (a session advisory lock); without caps they all run at once. One
+worker at a time also does what must happen once per tick (`only_one`: the owners' digest,
+resuming out-of-office pauses).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import zlib
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from seqctl.store.messages import _COLUMNS, _FIELDS, _JOINS
+from seqctl.store.records import Deliverable, MessageRecord
+from seqctl.store.transitions import DUE_QUERY
+
+if TYPE_CHECKING:
+    from seqctl.store.postgres.connection import PgSql
+
+# How long a claim holds without renewal: a dead worker's work waits this long.
+CLAIM_SECONDS = float(os.environ.get("SEQCTL_CLAIM_SECONDS", "120"))
+CAPS_LOCK = 0x5E9C7101  # pg_advisory_lock key: "a worker is sending capped messages"
+
+_EXPIRY = "clock_timestamp() + make_interval(secs => %s)"
+_FREE = (
+    "({t}.claimed_until IS NULL OR {t}.claimed_until < clock_timestamp() OR {t}.claimed_by = %s)"
+)
+
+
+class ClaimQueries:
+    """The PostgreSQL store's way of sharing a tick's work (see the module's docstring)."""
+
+    pg: PgSql
+    exclusive_runs = False
+    holder: str | None = None
+    _renewed = 0.0
+    _capped = False
+
+    if TYPE_CHECKING:
+
+        def has_daily_caps(self) -> bool: ...
+
+    def start_run(self, holder: str, now: str, expires_at: str) -> str | None:
+        self.holder = holder
+        self._renewed = time.monotonic()
+        self._capped = self.has_daily_caps()
+        if self._capped:
+            self.pg.run("SELECT pg_advisory_lock(%s)", [CAPS_LOCK])
+        return None  # never busy: workers share the work
+
+    def renew_run(self, holder: str, expires_at: str) -> bool:
+        if time.monotonic() - self._renewed > CLAIM_SECONDS / 3:
+            for table in ("enrollments", "messages"):
+                self.pg.run(
+                    f"UPDATE {table} SET claimed_until = {_EXPIRY} WHERE claimed_by = %s",
+                    [CLAIM_SECONDS, holder],
+                )
+            self._renewed = time.monotonic()
+        return True
+
+    def end_run(self, holder: str) -> None:
+        try:
+            for table in ("enrollments", "messages"):
+                self.pg.run(
+                    f"UPDATE {table} SET claimed_by = NULL, claimed_until = NULL"
+                    " WHERE claimed_by = %s",
+                    [holder],
+                )
+        finally:
+            if self._capped:
+                self.pg.run("SELECT pg_advisory_unlock(%s)", [CAPS_LOCK])
+            self.holder = None
+
+    @contextmanager
+    def only_one(self, name: str) -> Iterator[bool]:
+        key = zlib.crc32(f"seqctl:{name}".encode())
+        row = self.pg.run("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()
+        mine = bool(row and row[0])
+        try:
+            yield mine
+        finally:
+            if mine:
+                self.pg.run("SELECT pg_advisory_unlock(%s)", [key])
+
+    def due(
+        self,
+        now: str,
+        limit: int,
+        shard: tuple[int, int] | None = None,
+        skip: Collection[int] = (),
+    ) -> list[tuple[Any, ...]]:
+        """Claim up to `limit` due enrollments no other live worker has; read them as the
+        shared query does. (Shards are SQLite's; workers here need none.)"""
+        if self.holder is None or limit < 0:  # not a tick's (a dry run): read only
+            return list(
+                self.pg.execute(
+                    DUE_QUERY.format(shard="", skip=""), [now, limit if limit >= 0 else 2**62]
+                )
+            )
+        with self.pg.conn.transaction():
+            claimed = self.pg.run(
+                "WITH picked AS (SELECT e.id FROM enrollments e JOIN sequences s"
+                " ON s.id = e.sequence AND s.status = 'active'"
+                " WHERE e.state = 'active' AND e.next_due_at <= %s AND NOT (e.id = ANY(%s))"
+                f" AND {_FREE.format(t='e')} ORDER BY e.next_due_at, e.id LIMIT %s"
+                " FOR UPDATE OF e SKIP LOCKED)"
+                f" UPDATE enrollments e SET claimed_by = %s, claimed_until = {_EXPIRY}"
+                " FROM picked WHERE e.id = picked.id RETURNING e.id",
+                [now, list(skip), self.holder, limit, self.holder, CLAIM_SECONDS],
+            ).fetchall()
+        if not claimed:
+            return []
+        query = DUE_QUERY.format(shard="", skip="").replace(
+            "WHERE e.state = 'active' AND e.next_due_at <= ?", "WHERE e.id = ANY(?)"
+        )
+        return list(self.pg.execute(query, [[i for (i,) in claimed], limit]))
+
+    def enrollment_positions(self, ids: Sequence[int]) -> dict[int, tuple[str, int, str | None]]:
+        """As the shared query, and the rows locked until the transaction ends: a write that
+        checks a position and moves on cannot interleave with another worker's."""
+        rows = self.pg.run(
+            "SELECT e.id, CASE WHEN s.status = 'active' THEN e.state ELSE 'paused' END,"
+            " e.step, e.next_due_at FROM enrollments e JOIN sequences s ON s.id = e.sequence"
+            " WHERE e.id = ANY(%s) ORDER BY e.id FOR UPDATE OF e",
+            [list(ids)],
+        )
+        return {int(i): (str(state), int(step), due) for i, state, step, due in rows}
+
+    def deliverable(
+        self, limit: int | None, *, now: str | None = None, status: str = "queued", after: int = 0
+    ) -> list[Deliverable]:
+        """Claim messages to send (`queued`) or to settle (`sending`, left by a worker whose
+        claim ran out), as the shared query chooses them."""
+        if self.holder is None:
+            return self._deliverable_read(limit, now=now, status=status, after=after)
+        if status == "sending":
+            free = "m.status = 'sending' AND (m.claimed_until IS NULL"
+            free += " OR m.claimed_until < clock_timestamp())"
+            params: list[Any] = []
+        else:
+            free = f"m.status = '{_status(status)}' AND e.state != 'paused'"
+            free += f" AND s.status = 'active' AND {_FREE.format(t='m')}"
+            params = [self.holder]
+        with self.pg.conn.transaction():
+            claimed = self.pg.run(
+                "WITH picked AS (SELECT m.id FROM messages m"
+                " JOIN enrollments e ON e.id = m.enrollment JOIN sequences s ON s.id = m.sequence"
+                f" WHERE {free} AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= %s)"
+                " AND m.id > %s ORDER BY m.id LIMIT %s FOR UPDATE OF m SKIP LOCKED)"
+                f" UPDATE messages m SET claimed_by = %s, claimed_until = {_EXPIRY}"
+                " FROM picked WHERE m.id = picked.id RETURNING m.id",
+                [*params, now or "9999", after, limit if limit is not None else 2**62]
+                + [self.holder, CLAIM_SECONDS],
+            ).fetchall()
+        if not claimed:
+            return []
+        return self._deliverable_read(None, ids=[i for (i,) in claimed])
+
+    def _deliverable_read(
+        self,
+        limit: int | None,
+        *,
+        now: str | None = None,
+        status: str = "queued",
+        after: int = 0,
+        ids: list[int] | None = None,
+    ) -> list[Deliverable]:
+        columns = ", ".join(f"m.{c.strip()}" for c in _COLUMNS.split(","))
+        params: list[Any] = []
+        if ids is not None:
+            where, params = "m.id = ANY(%s)", [ids]
+        elif status == "sending":
+            where, params = "m.status = 'sending'", []
+        else:
+            where = f"m.status = '{_status(status)}' AND e.state != 'paused'"
+            where += " AND s.status = 'active'"
+            params = []
+        if ids is None:
+            where += " AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= %s) AND m.id > %s"
+            params += [now or "9999", after]
+        rows = self.pg.run(
+            f"SELECT {columns}, e.step, e.state, e.anchor_at, e.enrolled_at, c.timezone,"
+            f" m.extra, m.sender FROM messages m {_JOINS} WHERE {where} ORDER BY m.id LIMIT %s",
+            [*params, limit if limit is not None else 2**62],
+        )
+        return [Deliverable(MessageRecord(*row[:_FIELDS]), *row[_FIELDS:]) for row in rows]
+
+    def set_message_status(
+        self,
+        ids: Iterable[int],
+        status: str,
+        *,
+        error: str | None = None,
+        sent_at: str | None = None,
+        attempt: bool = False,
+    ) -> None:
+        """As the shared query; a message started (`sending`) is claimed by this worker, so no
+        other settles it while it is on its way."""
+        self.pg.conn.cursor().executemany(
+            "UPDATE messages SET status = %s, error = %s, sent_at = COALESCE(%s, sent_at),"
+            " attempts = attempts + %s,"
+            " claimed_by = CASE WHEN %s = 'sending' THEN %s ELSE claimed_by END,"
+            f" claimed_until = CASE WHEN %s = 'sending' THEN {_EXPIRY} ELSE claimed_until END"
+            " WHERE id = %s",
+            [
+                (status, error, sent_at, 1 if attempt else 0)
+                + (status, self.holder, status, CLAIM_SECONDS, i)
+                for i in ids
+            ],
+        )
+
+    def claim_new(self, ids: Iterable[int]) -> None:
+        """Messages this worker has just written: its own to send (its connections take them
+        from the batch), not another worker's outbox pass's, until it ends or dies."""
+        if self.holder is not None:
+            self.pg.run(
+                f"UPDATE messages SET claimed_by = %s, claimed_until = {_EXPIRY}"
+                " WHERE id = ANY(%s)",
+                [self.holder, CLAIM_SECONDS, list(ids)],
+            )
+
+
+def _status(status: str) -> str:
+    """A waiting status, checked: it is written into the query."""
+    if status not in ("queued", "pending_approval"):
+        raise ValueError(f"not a waiting status: {status}")
+    return status
