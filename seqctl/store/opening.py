@@ -22,8 +22,9 @@ from sqlite_utils import Database
 
 from seqctl import __version__
 from seqctl.errors import DatabaseError, InputError
-from seqctl.store.base import Store
+from seqctl.store.base import SqliteStore
 from seqctl.store.connection import Access, connect
+from seqctl.store.contract import Store
 from seqctl.store.faults import database_fault, describe, is_code
 from seqctl.store.migrations import migrations
 
@@ -46,7 +47,7 @@ def open_store(path: Path | str) -> Store:
     if str(path) == ":memory:":
         db = connect(":memory:")
         _migrate(db, path, _layout(db))
-        return Store(db, None)
+        return SqliteStore(db, None)
     target = Path(path)
     if not target.parent.exists():
         raise InputError(f"{target}: folder {target.parent} does not exist")
@@ -71,7 +72,7 @@ def open_store(path: Path | str) -> Store:
         if isinstance(exc, sqlite3.Error):
             raise database_fault(exc, target) or exc from None
         raise
-    return Store(db, target, access)
+    return SqliteStore(db, target, access)
 
 
 def _open(target: Path) -> tuple[Database, Access, Layout]:
