@@ -104,7 +104,7 @@ def list_enrollments(
             "--state",
             "-s",
             show_default=False,
-            help="Only this state: active, waiting, paused, completed, exited, failed.",
+            help=f"Only this state: {', '.join(reports.STATES)}.",
         ),
     ] = None,
     owner: OwnerOption = None,

@@ -32,20 +32,13 @@ from seqctl.engine.tick import TickReport
 from seqctl.engine.tick import tick as run_tick
 from seqctl.engine.tracking import signing_key, tracking_settings, unsubscribe_token
 from seqctl.errors import ExitCode, InputError, SeqctlError
+from seqctl.store.states import MessageStatus
 
 if TYPE_CHECKING:
     from seqctl.engine.inbox import SyncReport
     from seqctl.store import Store
 
-MESSAGE_STATUSES = (
-    "pending_approval",
-    "queued",
-    "sending",
-    "sent",
-    "failed",
-    "rejected",
-    "cancelled",
-)
+MESSAGE_STATUSES = tuple(MessageStatus)
 
 
 @app.command()

@@ -15,6 +15,7 @@ from seqctl.engine.visibility import Viewer
 from seqctl.errors import NotFound, SeqctlError
 from seqctl.store import Store
 from seqctl.store.records import ActionRecord
+from seqctl.store.states import ActionStatus, EnrollmentState
 from seqctl.timeutil import format_instant, from_db
 
 OVERDUE_AFTER = timedelta(days=1)
@@ -176,7 +177,7 @@ def close(
     action = store.action(action_id)
     if action is None or not visible(store, action.sequence, viewer):
         raise NotFound(f"no action {action_id} (seqctl actions lists them)")
-    if action.status != "open":
+    if action.status != ActionStatus.OPEN:
         raise SeqctlError(f"action {action_id} is already {action.status}")
     enrollment = store.enrollment(action.enrollment)
     assert enrollment is not None
@@ -185,7 +186,7 @@ def close(
     with store.transaction():
         store.close_action(action_id, status, stamp, by)
         state = finish_step(store, enrollment, now=now, kind=status, step_id=action.step, detail=by)
-        if enrollment.state == "paused" and state != "completed":
+        if enrollment.state == EnrollmentState.PAUSED and state != EnrollmentState.COMPLETED:
             # Done while paused: the step counts, the next countdown stays frozen until resumed.
             store.set_paused(enrollment.id, at=stamp, reason=enrollment.reason or "paused")
             state = "paused"

@@ -7,6 +7,7 @@ from datetime import datetime
 from seqctl.engine.runtime import Place, RunnableVersion, Versions
 from seqctl.store import Store
 from seqctl.store.records import Deliverable, EnrollmentRecord, Transition
+from seqctl.store.states import EnrollmentState
 from seqctl.timeutil import format_instant, from_db
 
 _last: tuple[datetime | None, str] = (None, "")
@@ -122,7 +123,7 @@ def at_message_step(
     """The enrollment of an outbox message stays at that message's step: `retrying` (active,
     out of the due set), or `failed` there with the reason."""
     message = row.message
-    reason = f"step '{message.step}': {detail}" if state == "failed" else None
+    reason = f"step '{message.step}': {detail}" if state == EnrollmentState.FAILED else None
     return Transition(
         message.enrollment,
         state,

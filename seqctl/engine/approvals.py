@@ -16,6 +16,7 @@ from seqctl.engine.visibility import Viewer
 from seqctl.errors import NotFound, SeqctlError
 from seqctl.store import Store
 from seqctl.store.records import MessageRecord, Transition
+from seqctl.store.states import EnrollmentState, MessageStatus
 from seqctl.timeutil import format_instant
 
 
@@ -54,7 +55,7 @@ def _pending_message(store: Store, message_id: int, viewer: Viewer | None) -> Me
     message = store.message(message_id)
     if message is None or not visible(store, message.sequence, viewer):
         raise NotFound(f"no message {message_id} (seqctl approvals lists those waiting)")
-    if message.status != "pending_approval":
+    if message.status != MessageStatus.PENDING_APPROVAL:
         raise SeqctlError(
             f"message {message_id} is not waiting for approval (it is {message.status})"
         )
@@ -84,7 +85,7 @@ def approve(
         for message in messages:
             enrollment = store.enrollment(message.enrollment)
             assert enrollment is not None
-            if enrollment.state == "waiting":
+            if enrollment.state == EnrollmentState.WAITING:
                 transitions.append(
                     Transition(
                         enrollment.id,
@@ -144,7 +145,7 @@ def reject(
     detail = "; ".join(x for x in (reason, f"by {by}" if by else None) if x) or None
     with store.transaction():
         store.set_message_status([message.id], "rejected", error=reason)
-        if enrollment.state != "waiting":
+        if enrollment.state != EnrollmentState.WAITING:
             store.add_history([(enrollment.id, stamp, "rejected", message.step, detail)])
             return enrollment.state
         # What a rejection does is the playbook's `on: {reject: ...}`: move on (the default),
@@ -165,7 +166,7 @@ def reject(
         state = finish_step(
             store, enrollment, now=now, kind="rejected", step_id=message.step, detail=detail
         )
-        if action == "pause" and state != "completed":
+        if action == "pause" and state != EnrollmentState.COMPLETED:
             # Moved past the rejected step, then held: the next countdown waits for a resume.
             store.set_paused(enrollment.id, at=stamp, reason="rejected")
             return "paused"

@@ -15,6 +15,7 @@ from seqctl.engine.runtime import RunnableVersion
 from seqctl.engine.steps import DueEnrollment, Kind, Outcome
 from seqctl.schedule import open_at
 from seqctl.store.records import Deliverable, MessageRecord, NewAction, NewMessage, Transition
+from seqctl.store.states import EnrollmentState, MessageStatus
 from seqctl.timeutil import format_instant
 
 
@@ -153,9 +154,12 @@ class Batch:
             held = not self.auto.allows(version, step.id)
             sender = (version.model.definition.get("sender") or {}).get("email")
             deferral = None if held else self.limits.admit(version, sender)
-            status = "pending_approval" if held else "queued" if deferral else "sending"
-            if status == "sending" and not self.marked_at_once(message.channel):
-                status = "queued"  # marked `sending` by the connection that starts it
+            if held:
+                status = MessageStatus.PENDING_APPROVAL
+            else:
+                status = MessageStatus.QUEUED if deferral else MessageStatus.SENDING
+            if status == MessageStatus.SENDING and not self.marked_at_once(message.channel):
+                status = MessageStatus.QUEUED  # marked `sending` by the connection that starts it
             new = NewMessage(
                 idempotency_key=f"{due.id}:{due.version}:{step.id}",
                 enrollment=due.id,
@@ -236,12 +240,14 @@ class Batch:
         kept = [m for m in self.messages if m.enrollment not in enrollments]
         for message in self.messages:
             if message.enrollment in enrollments:
-                self.approvals -= message.status == "pending_approval"
+                self.approvals -= message.status == MessageStatus.PENDING_APPROVAL
                 self.deferred -= message.next_attempt_at is not None  # held by a daily cap
         self.messages = kept
         self.actions = [a for a in self.actions if a.enrollment not in enrollments]
         self.failed -= sum(
-            1 for t in self.transitions if t.enrollment in enrollments and t.state == "failed"
+            1
+            for t in self.transitions
+            if t.enrollment in enrollments and t.state == EnrollmentState.FAILED
         )
         self.transitions = [t for t in self.transitions if t.enrollment not in enrollments]
         self.sending = [(n, d) for n, d in self.sending if n.enrollment not in enrollments]

@@ -21,6 +21,7 @@ from seqctl.engine.visibility import Viewer
 from seqctl.schedule import Calendar, Deferral, add_wait, open_at, why_deferred
 from seqctl.store import ContactRecord, Store
 from seqctl.store.records import EnrollmentRecord
+from seqctl.store.states import ENDED_STATES, RUNNING_STATES, EnrollmentState, MessageStatus
 from seqctl.timeutil import format_instant, from_db
 
 # Cron runs the tick every minute: a step due longer ago than this was missed by it.
@@ -96,7 +97,7 @@ def diagnose(
     mailbox = _mailbox(store)
     if mailbox is not None:
         checks.append(mailbox)
-    if enrollment.state in ("completed", "exited"):
+    if enrollment.state in ENDED_STATES:
         return checks
 
     checks.append(_approval(store, enrollment))
@@ -106,11 +107,11 @@ def diagnose(
     window = _whatsapp(store, enrollment, now)
     if window is not None:
         checks.append(window)
-    if enrollment.state == "active" and enrollment.next_due_at is not None:
+    if enrollment.state == EnrollmentState.ACTIVE and enrollment.next_due_at is not None:
         # What the tick will meet when the step falls due: no address, a missing value, ...
         found = foresight.predict(store, enrollment, version, person, now)
         checks.extend(Check(name, ok, detail) for name, ok, detail in found)
-    if enrollment.state == "active":
+    if enrollment.state == EnrollmentState.ACTIVE:
         checks.append(_schedule(store, enrollment, version, person, now))
     return checks
 
@@ -151,13 +152,13 @@ def _step_id(version: RunnableVersion, index: int) -> str:
 def _enrolled(e: EnrollmentRecord, version: RunnableVersion, newest: int) -> Check:
     step = _step_id(version, e.step)
     where = f"version {e.version}, step '{step}'"
-    if e.state == "completed":
+    if e.state == EnrollmentState.COMPLETED:
         return Check("enrolled", False, f"completed on {e.updated_at} ({where}): no steps left")
-    if e.state == "exited":
+    if e.state == EnrollmentState.EXITED:
         return Check(
             "enrolled", False, f"exited: {e.reason or 'removed'} on {e.updated_at} ({where})"
         )
-    if e.state == "paused":
+    if e.state == EnrollmentState.PAUSED:
         return Check(
             "enrolled",
             False,
@@ -195,7 +196,7 @@ def _events(store: Store, sequence: str, e: EnrollmentRecord) -> Check:
         what += f", back {data['return_date']}"
     if "mailbox" in data:  # read from a sender's mailbox: where, how matched, and why
         what += f" ({describe(data)})"
-    if e.state in ("active", "waiting"):
+    if e.state in RUNNING_STATES:
         return Check("events", True, f"{what}; the playbook carries on after a {latest.type}")
     return Check("events", False, what)
 
@@ -246,7 +247,7 @@ def _action(store: Store, e: EnrollmentRecord) -> Check:
 
 
 def _failed(e: EnrollmentRecord, version: RunnableVersion, sequence: str, contact: str) -> Check:
-    if e.state != "failed":
+    if e.state != EnrollmentState.FAILED:
         return Check("failed", True, "no failed step")
     step = _step_id(version, e.step)
     reason = (e.reason or "unknown reason").removeprefix(f"step '{step}': ")
@@ -276,18 +277,18 @@ def _whatsapp(store: Store, e: EnrollmentRecord, now: datetime) -> Check | None:
     waiting = [
         m
         for m in store.messages(enrollment=e.id)
-        if m.status in ("pending_approval", "queued")
+        if m.status in (MessageStatus.PENDING_APPROVAL, MessageStatus.QUEUED)
         and whatsapp.free_text(m.channel, store.message_extra(m.id))
     ]
     if not waiting:
         return None
     m = waiting[0]
     versions = Versions(store)
-    later = from_db(m.next_attempt_at) if m.status == "queued" else None
+    later = from_db(m.next_attempt_at) if m.status == MessageStatus.QUEUED else None
     leaves = max(later, now) if later is not None else now
     when = (
         "approved now"
-        if m.status == "pending_approval"
+        if m.status == MessageStatus.PENDING_APPROVAL
         else f"at its next attempt at {m.next_attempt_at}"
         if later is not None and later > now
         else "at the next tick"

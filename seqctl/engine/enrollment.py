@@ -20,6 +20,7 @@ from seqctl.errors import NotFound, SeqctlError
 from seqctl.schedule import open_at
 from seqctl.store import Store
 from seqctl.store.records import ContactRecord, ContactRow, EnrollmentRecord, Transition
+from seqctl.store.states import EnrollmentState
 from seqctl.timeutil import format_instant, from_db
 
 BATCH_SIZE = 50_000
@@ -204,7 +205,7 @@ class Policy:
                 )
         if self.reenroll != "always":
             for key, state in self.store.last_ended(self.sequence, keys).items():
-                if self.reenroll == "never" or state == "completed":
+                if self.reenroll == "never" or state == EnrollmentState.COMPLETED:
                     refused.setdefault(
                         key,
                         f"already went through this sequence ({state}; reenroll: {self.reenroll})",
@@ -310,9 +311,9 @@ def pause(
 ) -> EnrollmentRecord:
     """Hold one enrollment where it is; its countdown freezes until resumed."""
     enrollment = live(store, sequence, contact, viewer)
-    if enrollment.state == "paused":
+    if enrollment.state == EnrollmentState.PAUSED:
         raise SeqctlError(f"'{contact}' is already paused in '{sequence}'")
-    if enrollment.state == "failed":
+    if enrollment.state == EnrollmentState.FAILED:
         raise SeqctlError(f"'{contact}' failed in '{sequence}': {enrollment.reason}")
     stamp = format_instant(now) or ""
     with store.transaction():
@@ -326,7 +327,7 @@ def resume(
 ) -> EnrollmentRecord:
     """Resume one paused enrollment; its due time moves later by the time spent paused."""
     enrollment = live(store, sequence, contact, viewer)
-    if enrollment.state != "paused":
+    if enrollment.state != EnrollmentState.PAUSED:
         raise SeqctlError(f"'{contact}' is not paused in '{sequence}' (it is {enrollment.state})")
     with store.transaction():
         resume_enrollment(store, enrollment, now=now)

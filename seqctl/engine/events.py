@@ -26,6 +26,7 @@ from seqctl.engine.runtime import Versions
 from seqctl.errors import InputError, SeqctlError
 from seqctl.store import Store
 from seqctl.store.records import ContactRow, EnrollmentRecord, MessageRecord, NewEvent
+from seqctl.store.states import RUNNING_STATES
 from seqctl.timeutil import format_instant, parse_instant, zone
 
 if TYPE_CHECKING:
@@ -277,7 +278,7 @@ def _apply(
                 detail=detail,
                 step_id=step,
             )
-        elif action == "pause" and enrollment.state in ("active", "waiting"):
+        elif action == "pause" and enrollment.state in RUNNING_STATES:
             # Only a running enrollment pauses: a failed one keeps its failure and reason (an
             # out-of-office must not hide it), a paused one its pause (by a person, say).
             report.paused += 1

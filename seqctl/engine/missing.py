@@ -25,7 +25,7 @@ from seqctl.engine.visibility import Viewer
 from seqctl.errors import NotFound
 from seqctl.playbook.model import MESSAGE_TYPES, Step, StepType
 from seqctl.store import Store
-from seqctl.store.enrollments import LIVE_STATES
+from seqctl.store.states import LIVE_STATES, EnrollmentState
 from seqctl.timeutil import from_db
 
 PLACEHOLDER = "\u2026"  # stands in for a missing value so that rendering can go on
@@ -82,7 +82,7 @@ def find_missing(
     ):
         version = versions.get(sequence, enrollment.version)
         # A waiting enrollment's current step already made its action: only later steps count.
-        key = (enrollment.version, enrollment.step, enrollment.state == "waiting")
+        key = (enrollment.version, enrollment.step, enrollment.state == EnrollmentState.WAITING)
         if key not in ahead:
             ahead[key] = upcoming(version, enrollment.step, include_current=not key[2])
         enrolled_at = from_db(enrollment.enrolled_at)

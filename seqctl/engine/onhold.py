@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from seqctl.store import Store
+from seqctl.store.states import EnrollmentState
 
 
 class OnHold:
@@ -25,4 +26,4 @@ class OnHold:
         listed = list(pairs)
         held = {e for s, e in listed if s in self.paused_sequences}
         states = self.store.enrollment_states([e for _, e in listed if e not in held])
-        return held | {e for e, state in states.items() if state == "paused"}
+        return held | {e for e, state in states.items() if state == EnrollmentState.PAUSED}

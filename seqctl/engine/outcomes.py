@@ -20,6 +20,7 @@ from seqctl.engine.advance import at_message_step, moved_on
 from seqctl.engine.runtime import Versions
 from seqctl.store import Store
 from seqctl.store.records import Deliverable, Transition
+from seqctl.store.states import EnrollmentState
 from seqctl.timeutil import format_instant, from_db
 
 FIRST_RETRY = timedelta(minutes=1)
@@ -106,7 +107,8 @@ def record(
         # message was on its way wins over moving the enrollment on.
         if writes.transitions:
             states = store.enrollment_states([t.enrollment for t in writes.transitions])
-            store.advance([t for t in writes.transitions if states.get(t.enrollment) == "active"])
+            active = EnrollmentState.ACTIVE
+            store.advance([t for t in writes.transitions if states.get(t.enrollment) == active])
 
 
 def _sent(
@@ -121,7 +123,7 @@ def _sent(
     message = row.message
     writes.sent.append((at, delivery.provider_id, message.id))
     report.sent += 1
-    if row.enrollment_state != "active":
+    if row.enrollment_state != EnrollmentState.ACTIVE:
         return  # removed or exited while the message was in the outbox
     version = versions.get(message.sequence, message.version)
     enrolled = from_db(row.enrolled_at)
@@ -138,7 +140,7 @@ def _sent(
         step_id=message.step,
         detail=_sent_detail(row),
     )
-    report.completed += moves[-1].state == "completed"
+    report.completed += moves[-1].state == EnrollmentState.COMPLETED
     writes.transitions.extend(moves)
 
 
@@ -211,6 +213,6 @@ def _failed(
         )
     writes.failed.append((message.id, error, tried))
     report.failed += 1
-    if row.enrollment_state != "active":
+    if row.enrollment_state != EnrollmentState.ACTIVE:
         return
     writes.transitions.append(at_message_step(row, "failed", at, "failed", error))

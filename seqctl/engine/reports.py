@@ -13,9 +13,10 @@ from seqctl.engine.visibility import Viewer
 from seqctl.errors import NotFound
 from seqctl.store import Store
 from seqctl.store.records import MessageRecord
+from seqctl.store.states import RUNNING_STATES, EnrollmentState, MessageStatus
 from seqctl.timeutil import format_instant
 
-STATES = ("active", "waiting", "paused", "completed", "exited", "failed")
+STATES = tuple(EnrollmentState)
 STEP_COUNTS = ("sent", "done", "skipped", "failed", "action", "approval", "rejected")
 # An enrollment reached a step when the step did something to it (a branch step only branches).
 REACHED_KINDS = (*STEP_COUNTS, "branched")
@@ -44,11 +45,11 @@ def enrollments(
     versions = Versions(store)
     paused = {r.id for r in store.sequences() if r.status == "paused"}
     # Everyone in a paused sequence is paused (DESIGN.md), whatever their own state says.
-    stored = None if state in ("active", "waiting", "paused") and paused else state
+    stored = None if state in (*RUNNING_STATES, EnrollmentState.PAUSED) and paused else state
     rows: list[dict[str, Any]] = []
     for e in store.enrollments(sequence=sequence, contact=contact, state=stored):
         shown, reason = e.state, e.reason
-        if e.sequence in paused and e.state in ("active", "waiting"):
+        if e.sequence in paused and e.state in RUNNING_STATES:
             shown, reason = "paused", "the sequence is paused"
         if state is not None and shown != state:
             continue
@@ -106,7 +107,8 @@ def status(
         row["pending"] = sum(
             n
             for (s, st), n in messages.items()
-            if s == step.id and st in ("pending_approval", "queued", "sending")
+            if s == step.id
+            and st in (MessageStatus.PENDING_APPROVAL, MessageStatus.QUEUED, MessageStatus.SENDING)
         )
         row["reached"] = reached.get(step.id, 0)
         for field, event_type in ENGAGEMENT.items():
@@ -151,7 +153,7 @@ def _fraction(part: int, whole: int) -> float:
 
 def _shown_states(counts: dict[str, int], *, paused: bool) -> dict[str, int]:
     """Counts by state; in a paused sequence the active and waiting are paused (DESIGN.md)."""
-    shown = {state: counts.get(state, 0) for state in STATES}
+    shown: dict[str, int] = {state: counts.get(state, 0) for state in STATES}
     if paused:
         shown["paused"] += shown["active"] + shown["waiting"]
         shown["active"] = shown["waiting"] = 0

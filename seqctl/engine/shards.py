@@ -23,8 +23,7 @@ from typing import Any
 
 from seqctl.engine.stopping import StopRequest
 from seqctl.errors import SeqctlError
-from seqctl.store import Store, database_fault, open_store
-from seqctl.store.base import WriterLock
+from seqctl.store import Parallel, Store, WriterLock
 
 PARALLEL_FROM = 20_000  # due enrollments; below that one process finishes in about a second
 MAX_WORKERS = 8
@@ -39,7 +38,7 @@ def workers(store: Store, now: str, limit: int | None, senders: Mapping[str, Any
     Only on Linux: elsewhere a forked process is not safe (macOS) or not possible (Windows).
     """
     cores = _cores()
-    if not sys.platform.startswith("linux") or cores < 2 or store.path is None:
+    if not sys.platform.startswith("linux") or cores < 2 or store.parallel() is None:
         return 1
     if limit is not None:
         return 1
@@ -66,14 +65,14 @@ def run(
 ) -> list[dict[str, int]]:
     """Run work(store, (k, count), progress) in `count` forked processes; return their counts.
 
-    The parent's connection is closed across the fork (SQLite connections must not cross
-    one) and opened again after. A shard that fails stops the tick with its error, once the
-    others are done: what they committed stays, as when a one-process tick stops.
+    The parent's connection is closed across the fork (a connection must not cross one) and
+    opened again after. A shard that fails stops the tick with its error, once the others are
+    done: what they committed stays, as when a one-process tick stops.
     """
     context = multiprocessing.get_context("fork")
-    path = store.path
-    assert path is not None
-    store.close()
+    parallel = store.parallel()
+    assert parallel is not None
+    parallel.close()
     children = []
     writers = context.Lock()
     # Set when this process is asked to stop: the shards stop too. A plain shared byte, read
@@ -84,7 +83,7 @@ def run(
             parent_end, child_end = context.Pipe(duplex=False)
             process = context.Process(
                 target=_shard,
-                args=(path, (index, count), work, child_end, writers, stop, halt),
+                args=(parallel, (index, count), work, child_end, writers, stop, halt),
                 daemon=True,
             )
             process.start()
@@ -97,7 +96,7 @@ def run(
     finally:
         for process, _ in children:
             process.join()
-        store.reopen()
+        parallel.reopen()
     if errors:
         raise SeqctlError("; ".join(dict.fromkeys(errors)))  # a locked database: said once
     return results
@@ -149,7 +148,7 @@ def _collect(
 
 
 def _shard(
-    path: Any,
+    parallel: Parallel,
     shard: tuple[int, int],
     work: Work,
     conn: Connection,
@@ -161,15 +160,12 @@ def _shard(
     if stop is not None:
         stop.follow(lambda: bool(halt.value), "stopped by the parent")
     try:
-        with open_store(path) as store:
-            store.writers = writers
-            store.share_cache(shard[1])  # all shards together hold what one process would
+        with parallel.shard(shard[1], writers) as store:
             counts = work(store, shard, lambda n: conn.send(("progress", n)))
         conn.send(("done", counts))
-    except SeqctlError as exc:
+    except SeqctlError as exc:  # a locked database among them
         conn.send(("error", str(exc)))
-    except BaseException as exc:  # a bug (the parent shows where), or a read of a locked database
-        fault = database_fault(exc, path)
-        conn.send(("error", str(fault) if fault is not None else traceback.format_exc()))
+    except BaseException:  # a bug: the parent shows where
+        conn.send(("error", traceback.format_exc()))
     finally:
         conn.close()

@@ -28,8 +28,8 @@ from seqctl.engine.advance import exit_enrollment
 from seqctl.errors import InputError, NotFound
 from seqctl.playbook.model import MESSAGE_TYPES, Step, StepType
 from seqctl.store import Store
-from seqctl.store.enrollments import LIVE_STATES
 from seqctl.store.records import ContactRecord, Deliverable, MessageRecord, SuppressionRow
+from seqctl.store.states import LIVE_STATES
 from seqctl.timeutil import format_instant
 
 

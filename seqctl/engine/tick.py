@@ -16,6 +16,7 @@ from seqctl.engine.runtime import Versions
 from seqctl.engine.stopping import StopRequest
 from seqctl.errors import SeqctlError
 from seqctl.store import Store
+from seqctl.store.states import EnrollmentState
 from seqctl.timeutil import format_instant
 
 if TYPE_CHECKING:
@@ -332,7 +333,8 @@ def _advance_all(
         report.approvals += batch.approvals
         report.failed += batch.failed
         report.deferred += batch.deferred
-        report.completed += sum(1 for t in batch.transitions if t.state == "completed")
+        completed = EnrollmentState.COMPLETED
+        report.completed += sum(1 for t in batch.transitions if t.state == completed)
         report.suppressed += sum(1 for t in batch.transitions if t.reason == "suppressed")
         if batch.sending:
             in_flight.send(batch.deliverables(ids))

@@ -24,6 +24,7 @@ from seqctl.engine.runtime import Versions
 from seqctl.engine.steps import variables_for
 from seqctl.store import Store
 from seqctl.store.records import Deliverable, MessageRecord
+from seqctl.store.states import EnrollmentState
 from seqctl.timeutil import format_instant, from_db
 
 CHANNEL = "whatsapp"
@@ -149,7 +150,7 @@ def leaving(
             [
                 at_message_step(row, "failed", stamp, "failed", reason)
                 for row, reason in failed
-                if live.get(row.message.enrollment) == "active"
+                if live.get(row.message.enrollment) == EnrollmentState.ACTIVE
             ]
         )
     gone = {row.message.id for row, _ in failed}

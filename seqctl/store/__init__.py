@@ -1,6 +1,8 @@
-"""The database. Everything above talks to it through `Store`, so another backend can sit beside."""
+"""The database. Everything above talks to it through the contract `Store` (contract.py), so
+another backend can sit beside `SqliteStore`."""
 
-from seqctl.store.base import Store
+from seqctl.store.base import SqliteStore
+from seqctl.store.contract import Parallel, Store, WriterLock
 from seqctl.store.faults import database_fault
 from seqctl.store.opening import open_store
 from seqctl.store.records import ContactRecord, ContactRow, SequenceRecord, VersionRecord
@@ -8,9 +10,12 @@ from seqctl.store.records import ContactRecord, ContactRow, SequenceRecord, Vers
 __all__ = [
     "ContactRecord",
     "ContactRow",
+    "Parallel",
     "SequenceRecord",
+    "SqliteStore",
     "Store",
     "VersionRecord",
+    "WriterLock",
     "database_fault",
     "open_store",
 ]

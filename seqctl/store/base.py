@@ -1,4 +1,7 @@
-"""SQLite store: connection, migrations, transactions. Queries live in one mixin per concept."""
+"""SQLite store: connection, migrations, transactions. Queries live in one mixin per concept.
+
+`SqliteStore` implements the contract (`seqctl.store.contract.Store`).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
 
 from sqlite_utils import Database
 
@@ -14,6 +16,7 @@ from seqctl.store.actions import ActionQueries
 from seqctl.store.conditions import ConditionQueries
 from seqctl.store.connection import BUSY_TIMEOUT_SECONDS, CACHE_KIB, Access, connect
 from seqctl.store.contacts import ContactQueries
+from seqctl.store.contract import WriterLock
 from seqctl.store.enrollments import EnrollmentQueries
 from seqctl.store.events import EventQueries
 from seqctl.store.faults import database_fault
@@ -28,13 +31,7 @@ from seqctl.store.summaries import SummaryQueries
 from seqctl.store.transitions import TransitionQueries
 
 
-class WriterLock(Protocol):
-    def acquire(self, block: bool = True, timeout: float | None = None) -> bool: ...
-
-    def release(self) -> None: ...
-
-
-class Store(
+class SqliteStore(
     SequenceQueries,
     ContactQueries,
     EnrollmentQueries,
@@ -62,7 +59,7 @@ class Store(
         self.writers: WriterLock | None = None
 
     @contextmanager
-    def transaction(self) -> Iterator[Store]:
+    def transaction(self) -> Iterator[SqliteStore]:
         """All writes inside happen together or not at all.
 
         The outermost transaction is BEGIN IMMEDIATE: it takes the write lock up front, so two
@@ -96,7 +93,7 @@ class Store(
         self.db.execute(f"PRAGMA cache_size=-{CACHE_KIB // max(ways, 1)}")
 
     @contextmanager
-    def unchecked_references(self) -> Iterator[Store]:
+    def unchecked_references(self) -> Iterator[SqliteStore]:
         """Write without checking foreign keys, for writers whose references are sure.
 
         The tick's: each message and history row it writes names an enrollment it has just
@@ -107,6 +104,10 @@ class Store(
             yield self
         finally:
             self.db.execute("PRAGMA foreign_keys=ON")
+
+    def parallel(self) -> SqliteParallel | None:
+        """Forked processes each open the file anew; a database in memory has no file to open."""
+        return SqliteParallel(self, self.path) if self.path is not None else None
 
     def close(self) -> None:
         self.db.close()
@@ -120,11 +121,42 @@ class Store(
         self.sql = self.db.conn
         vars(self).pop("_first_due", None)  # SQL functions belong to a connection: made again
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> SqliteStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class SqliteParallel:
+    """A tick on several cores: forked processes, each with its own connection to the file."""
+
+    def __init__(self, store: SqliteStore, path: Path) -> None:
+        self.store = store
+        self.path = path
+
+    def close(self) -> None:
+        self.store.close()
+
+    def reopen(self) -> None:
+        self.store.reopen()
+
+    @contextmanager
+    def shard(self, ways: int, writers: WriterLock) -> Iterator[SqliteStore]:
+        """The file opened afresh in a forked process; SQLite's errors as DatabaseErrors."""
+        from seqctl.store.opening import open_store  # which builds on this module
+
+        try:
+            with open_store(self.path) as store:
+                assert isinstance(store, SqliteStore)
+                store.writers = writers
+                store.share_cache(ways)  # all shards together hold what one process would
+                yield store
+        except BaseException as exc:  # a read of a locked database, say, outside a transaction
+            fault = database_fault(exc, self.path)
+            if fault is not None:
+                raise fault from None
+            raise
 
 
 def _roll_back(conn: sqlite3.Connection) -> None:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from seqctl.store.records import ContactRecord, MessageRecord
+from seqctl.store.records import MAIL_EVENT_PREFIX, ContactRecord, FolderState, MessageRecord
 
 if TYPE_CHECKING:
     from seqctl.store.sql import Sql
@@ -18,25 +17,6 @@ _FOLDER_COLUMNS = (
 _MESSAGE_COLUMNS = """id, idempotency_key, enrollment, sequence, version, step, contact, channel,
     to_address, subject, body, status, attempts, error, created_at, sent_at, provider_id"""
 _CONTACT_COLUMNS = "key, email, phone, timezone, attributes, created_at, updated_at"
-# Event ids of mail read from a mailbox start with this (engine.inbox); a range over the
-# unique index on event_id finds them.
-MAIL_EVENT_PREFIX = "mail:"
-
-
-@dataclass(frozen=True)
-class FolderState:
-    """One folder of one inbox: read up to `last_uid` under `uidvalidity`, and the totals."""
-
-    inbox: str
-    folder: str
-    uidvalidity: int
-    last_uid: int
-    synced_at: str
-    error: str | None = None
-    messages: int = 0
-    events: int = 0
-    unmatched: int = 0
-    skipped: int = 0
 
 
 class MailboxQueries:

@@ -22,8 +22,9 @@ from sqlite_utils import Database
 
 from seqctl import __version__
 from seqctl.errors import DatabaseError, InputError
-from seqctl.store.base import Store
+from seqctl.store.base import SqliteStore
 from seqctl.store.connection import Access, connect
+from seqctl.store.contract import Store
 from seqctl.store.faults import database_fault, describe, is_code
 from seqctl.store.location import Location, ServerUrl, locate
 from seqctl.store.migrations import migrations
@@ -58,7 +59,7 @@ def _open_postgres(where: ServerUrl) -> Store:
         raise DatabaseError(
             f"{where}: PostgreSQL needs the psycopg driver: pip install 'seqctl[postgres]'"
         ) from None
-    return open_postgres(where)  # type: ignore[return-value]
+    return open_postgres(where)
 
 
 def open_sqlite(path: Path | str) -> Store:
@@ -70,7 +71,7 @@ def open_sqlite(path: Path | str) -> Store:
     if str(path) == ":memory:":
         db = connect(":memory:")
         _migrate(db, path, _layout(db))
-        return Store(db, None)
+        return SqliteStore(db, None)
     target = Path(path)
     if not target.parent.exists():
         raise InputError(f"{target}: folder {target.parent} does not exist")
@@ -95,7 +96,7 @@ def open_sqlite(path: Path | str) -> Store:
         if isinstance(exc, sqlite3.Error):
             raise database_fault(exc, target) or exc from None
         raise
-    return Store(db, target, access)
+    return SqliteStore(db, target, access)
 
 
 def _open(target: Path) -> tuple[Database, Access, Layout]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
 
@@ -289,6 +289,40 @@ class EventRecord:
     def data(self) -> dict[str, Any]:
         parsed: dict[str, Any] = json.loads(self.data_json) if self.data_json else {}
         return parsed
+
+
+# Event ids of mail read from a mailbox start with this (engine.inbox); a range over the
+# unique index on event_id finds them.
+MAIL_EVENT_PREFIX = "mail:"
+
+
+@dataclass(frozen=True)
+class FolderState:
+    """One folder of one inbox: read up to `last_uid` under `uidvalidity`, and the totals."""
+
+    inbox: str
+    folder: str
+    uidvalidity: int
+    last_uid: int
+    synced_at: str
+    error: str | None = None
+    messages: int = 0
+    events: int = 0
+    unmatched: int = 0
+    skipped: int = 0
+
+
+@dataclass(frozen=True)
+class DatabaseInfo:
+    """Which store, which schema, and how much is in it (`seqctl db info`)."""
+
+    store: str  # "sqlite"
+    location: str  # the file
+    schema: str  # the newest migration applied
+    migrations: int
+    size_bytes: int
+    counts: dict[str, int] = field(default_factory=dict)
+    breakdown: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 @functools.lru_cache(maxsize=256)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from seqctl.store.records import DatabaseInfo
 
 if TYPE_CHECKING:
     from seqctl.store.sql import Sql
@@ -15,19 +16,6 @@ _COUNTED = {
     "messages": "status", "history": None, "events": None, "actions": "status",
     "suppressions": "kind",
 }  # fmt: skip
-
-
-@dataclass(frozen=True)
-class DatabaseInfo:
-    """Which store, which schema, and how much is in it (`seqctl db info`)."""
-
-    store: str  # "sqlite"
-    location: str  # the file
-    schema: str  # the newest migration applied
-    migrations: int
-    size_bytes: int
-    counts: dict[str, int] = field(default_factory=dict)
-    breakdown: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 class SummaryQueries:

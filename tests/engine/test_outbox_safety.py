@@ -111,18 +111,18 @@ def test_a_tick_whose_lease_was_taken_over_stops_before_the_next_batch(
 ) -> None:
     """A tick that ran past its lease (another took over) writes and sends nothing more."""
     from seqctl.errors import SeqctlError
-    from seqctl.store.base import Store
+    from seqctl.store import SqliteStore
 
-    original = Store.due
+    original = SqliteStore.due
     calls = []
 
-    def due_then_taken_over(self: Store, *args: object, **kwargs: object) -> object:
+    def due_then_taken_over(self: SqliteStore, *args: object, **kwargs: object) -> object:
         calls.append(1)
         if len(calls) == 2:  # between the batches another tick takes the lease
             self.db.execute("UPDATE leases SET holder = 'other-host:42'")
         return original(self, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Store, "due", due_then_taken_over)
+    monkeypatch.setattr(SqliteStore, "due", due_then_taken_over)
     channels = ChannelSet({}, project / "outbox.jsonl")
     with open_store(queued) as store, pytest.raises(SeqctlError, match="another tick took over"):
         tick(store, channels, now=datetime(2026, 11, 23, 8, tzinfo=UTC), batch_size=1)

@@ -28,7 +28,7 @@ CLAIM_SECONDS = 1.0  # a dead worker's claims run out this fast here (120 s by d
 PLAYBOOK = auto_playbook(
     "far",
     "  - id: hello\n    type: sms\n    body: Hello {{ contact.key }}\n"
-    "  - id: later\n    type: wait\n    duration: 1h\n"
+    "  - id: later\n    type: wait\n    wait: 1h\n"
     "  - id: again\n    type: sms\n    body: Again {{ contact.key }}\n",
 )
 

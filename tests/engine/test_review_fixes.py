@@ -141,7 +141,7 @@ def test_a_reply_while_the_batch_is_rendered_wins(
     launch: Launch, project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The due rows are read without the write lock; what changed them since is left alone."""
-    from seqctl.store.base import Store
+    from seqctl.store import SqliteStore
 
     run = setup(
         launch,
@@ -150,9 +150,9 @@ def test_a_reply_while_the_batch_is_rendered_wins(
         "  - id: call\n    type: call\n    wait: 1 day\n",
         "key,email\nann,ann@example.com\nbob,bob@example.com\n",
     )
-    original = Store.due
+    original = SqliteStore.due
 
-    def due_then_reply(self: Store, now: str, limit: int, *rest: Any) -> object:
+    def due_then_reply(self: SqliteStore, now: str, limit: int, *rest: Any) -> object:
         rows = original(self, now, limit, *rest)
         if rows:  # ann replies (another process) while the batch is being worked out
             with open_store(project / "seqctl.db") as other:
@@ -160,9 +160,9 @@ def test_a_reply_while_the_batch_is_rendered_wins(
                 record(other, [("line 1", reply)], now=NOW)
         return rows
 
-    monkeypatch.setattr(Store, "due", due_then_reply)
+    monkeypatch.setattr(SqliteStore, "due", due_then_reply)
     done = run("--now=2026-11-23T09:00:00Z", "tick", "--json").json
-    monkeypatch.setattr(Store, "due", original)
+    monkeypatch.setattr(SqliteStore, "due", original)
 
     assert done["due"] == 1 and done["approvals"] == 1  # bob's message waits for approval
     with open_store(project / "seqctl.db") as store:

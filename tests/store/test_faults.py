@@ -25,7 +25,7 @@ from seqctl.engine import shards
 from seqctl.engine.contacts import import_contacts, read_contacts
 from seqctl.engine.tick import Run as TickRun
 from seqctl.errors import DatabaseError
-from seqctl.store import Store, connection, database_fault, open_store
+from seqctl.store import SqliteStore, Store, connection, database_fault, open_store
 from seqctl.store.migrations import migrations
 from tests.conftest import Launch, Run, Write
 from tests.playbooks import HELLO, auto_playbook
@@ -137,12 +137,12 @@ def test_a_read_that_fails_after_opening_is_named_by_the_one_handler(
     write("c.csv", "key\na\n")
     assert run(NOW, "contacts", "import", "c.csv").exit_code == 0
 
-    def locked(self: Store, **_: object) -> None:
+    def locked(self: SqliteStore, **_: object) -> None:
         error = sqlite3.OperationalError("database is locked")
         error.sqlite_errorcode = sqlite3.SQLITE_BUSY  # type: ignore[attr-defined]
         raise error
 
-    monkeypatch.setattr(Store, "contacts", locked)
+    monkeypatch.setattr(SqliteStore, "contacts", locked)
     result = run("contacts", "list")
     assert (result.exit_code, result.stderr) == (2, f"seqctl: {project / 'seqctl.db'}{LOCKED}")
 

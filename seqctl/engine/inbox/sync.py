@@ -31,7 +31,7 @@ from seqctl.engine.runtime import Versions
 from seqctl.engine.stopping import StopRequest
 from seqctl.errors import ConfigError, SeqctlError
 from seqctl.store import Store
-from seqctl.store.mailboxes import MAIL_EVENT_PREFIX, FolderState
+from seqctl.store.records import MAIL_EVENT_PREFIX, FolderState
 from seqctl.timeutil import format_instant, from_db
 
 Connect = Callable[[InboxSettings, str, str], ImapSession]

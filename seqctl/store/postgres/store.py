@@ -73,6 +73,10 @@ class PostgresStore(
         """SQLite's switch for the tick's writes; PostgreSQL checks its references cheaply."""
         yield self
 
+    def parallel(self) -> None:
+        """No forked shards: workers share a PostgreSQL database by claiming (see claims)."""
+        return None
+
     def close(self) -> None:
         self.pg.close()
 
