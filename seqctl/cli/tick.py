@@ -63,6 +63,17 @@ def tick(
             "and hosts without cron.",
         ),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            show_default=False,
+            help="Processes to advance due enrollments with (default: one per core, for a "
+            "big tick with no daily cap).",
+        ),
+    ] = None,
     log_format: LogFormatOption = LogFormat.TEXT,
     as_json: JsonOption = False,
 ) -> None:
@@ -80,7 +91,9 @@ def tick(
         raise InputError("--dry-run and --every do not go together: a dry run ticks once")
     if log_format is LogFormat.JSON:
         context.settings(ctx).log_json = True  # errors as JSON lines too
-    run = _Ticker(ctx, limit=limit, dry_run=dry_run, log_format=log_format, as_json=as_json)
+    run = _Ticker(
+        ctx, limit=limit, dry_run=dry_run, log_format=log_format, as_json=as_json, workers=workers
+    )
     announce = (
         (lambda said: json_line("stopping", said, level="warning"))
         if log_format is LogFormat.JSON
@@ -111,8 +124,9 @@ class _Ticker:
         dry_run: bool,
         log_format: LogFormat,
         as_json: bool,
+        workers: int | None = None,
     ) -> None:
-        self.ctx, self.limit, self.dry_run = ctx, limit, dry_run
+        self.ctx, self.limit, self.dry_run, self.workers = ctx, limit, dry_run, workers
         self.log_format, self.as_json = log_format, as_json
         self.store = context.store(ctx)
         self.config = context.config(ctx)
@@ -147,6 +161,7 @@ class _Ticker:
                     notifications=config.data.get("notifications"),
                     progress=advancing.add,
                     stop=stop,
+                    workers=self.workers,
                 )
         finally:
             channels.close()

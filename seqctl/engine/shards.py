@@ -32,19 +32,32 @@ STOP_POLL_SECONDS = 0.2  # how soon a stop request of the parent reaches the sha
 Work = Callable[[Store, tuple[int, int], Callable[[int], None]], dict[str, int]]
 
 
-def workers(store: Store, now: str, limit: int | None, senders: Mapping[str, Any]) -> int:
-    """How many processes this tick should use: 1 unless it is big and nothing is capped.
+def workers(
+    store: Store,
+    now: str,
+    limit: int | None,
+    senders: Mapping[str, Any],
+    wanted: int | None = None,
+) -> int:
+    """How many processes this tick should use: `wanted` (--workers) or, by default, one per
+    core for a big tick; 1 whenever anything is capped or a --limit counts.
 
     Only on Linux: elsewhere a forked process is not safe (macOS) or not possible (Windows).
     """
     cores = _cores()
-    if not sys.platform.startswith("linux") or cores < 2 or store.parallel() is None:
+    if not sys.platform.startswith("linux") or store.parallel() is None or wanted == 1:
+        return 1
+    if wanted is None and cores < 2:
         return 1
     if limit is not None:
         return 1
     if any((sender or {}).get("per_day") is not None for sender in senders.values()):
         return 1
-    if store.count_due(now) < PARALLEL_FROM or store.has_daily_caps():
+    if store.has_daily_caps():
+        return 1
+    if wanted is not None:
+        return wanted
+    if store.count_due(now) < PARALLEL_FROM:
         return 1
     return min(cores, MAX_WORKERS)
 

@@ -90,6 +90,7 @@ def tick(
     notifications: Mapping[str, Any] | None = None,
     progress: Callable[[int], None] | None = None,
     stop: StopRequest | None = None,
+    workers: int | None = None,
 ) -> TickReport:
     """Advance everything due at or before now; hold, send, or hand to people.
 
@@ -103,7 +104,8 @@ def tick(
     if dry_run:
         return _dry_run(store, now, limit, report)
     lease = Lease(f"{socket.gethostname()}:{os.getpid()}:{stamp}", now)
-    busy = store.start_run(lease.holder, stamp, format_instant(now + LEASE) or stamp)
+    capped = any((sender or {}).get("per_day") is not None for sender in (senders or {}).values())
+    busy = store.start_run(lease.holder, stamp, format_instant(now + LEASE) or stamp, capped=capped)
     if busy is not None:
         report.busy = busy
         return report
@@ -131,16 +133,16 @@ def tick(
                     stop=stop,
                 )
 
-            workers = shards.workers(store, stamp, limit, senders or {})
+            processes = shards.workers(store, stamp, limit, senders or {}, workers)
             with collector_paused():  # a tick makes no reference cycles; see bulk
                 # What a dead tick left in flight is settled before anything new is sent.
                 report.add(recover_in_flight(store, channels, Versions(store), now, stop))
                 # Then what waits in the outbox (held by a daily cap, approved, to be retried),
                 # oldest first: newly due messages never take a cap's slot before it.
                 report.add(outbox())
-                if workers > 1 and stop() is None:
+                if processes > 1 and stop() is None:
                     channels.close()  # no connection or thread may cross the fork
-                    for part in shards.run(store, workers, run.advance_shard, progress, stop):
+                    for part in shards.run(store, processes, run.advance_shard, progress, stop):
                         report.add_counts(part)
                 elif stop() is None:
                     run.advance(store, limit, report, progress)

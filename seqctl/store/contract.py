@@ -498,8 +498,11 @@ class Leases(Protocol):
 
     exclusive_runs: bool
 
-    def start_run(self, holder: str, now: str, expires_at: str) -> str | None:
-        """Begin a tick's work as `holder`: None, or who holds the database (it is busy)."""
+    def start_run(
+        self, holder: str, now: str, expires_at: str, *, capped: bool = False
+    ) -> str | None:
+        """Begin a tick's work as `holder`: None, or who holds the database (it is busy).
+        `capped`: mailboxes have daily caps (seqctl.yaml's; the store knows the sequences')."""
 
     def renew_run(self, holder: str, expires_at: str) -> bool:
         """Still `holder`'s run: extended; False when another took over."""

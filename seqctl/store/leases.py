@@ -27,8 +27,11 @@ class LeaseQueries:
 
         def transaction(self) -> AbstractContextManager[Any]: ...
 
-    def start_run(self, holder: str, now: str, expires_at: str) -> str | None:
-        """Begin a tick's work as `holder`: None, or who holds the database (it is busy)."""
+    def start_run(
+        self, holder: str, now: str, expires_at: str, *, capped: bool = False
+    ) -> str | None:
+        """Begin a tick's work as `holder`: None, or who holds the database (it is busy).
+        `capped`: mailboxes have daily caps (seqctl.yaml's; the store knows the sequences')."""
         with self.transaction():
             return self.take_lease(RUN_LEASE, holder, now, expires_at)
 

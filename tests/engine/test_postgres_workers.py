@@ -24,7 +24,7 @@ pytestmark = pytest.mark.parametrize("store_kind", ["postgresql"], indirect=True
 
 CONTACTS = 600
 CONNECTIONS = 4
-CLAIM_SECONDS = 1.0  # a dead worker's claims run out this fast here (120 s by default)
+CLAIM_SECONDS = 3.0  # a dead worker's claims run out this fast here (120 s by default)
 PLAYBOOK = auto_playbook(
     "far",
     "  - id: hello\n    type: sms\n    body: Hello {{ contact.key }}\n"
@@ -33,10 +33,13 @@ PLAYBOOK = auto_playbook(
 )
 
 
-def tick(project: Path, now: str, *args: str) -> subprocess.Popen[bytes]:
+def tick(
+    project: Path, now: str, *args: str, claims: float | None = None
+) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEQCTL_")}
     env["SEQCTL_DB"] = os.environ["SEQCTL_DB"]
-    env["SEQCTL_CLAIM_SECONDS"] = str(CLAIM_SECONDS)
+    if claims is not None:  # how soon a dead worker's claims run out
+        env["SEQCTL_CLAIM_SECONDS"] = str(claims)
     return subprocess.Popen(
         [sys.executable, "-m", "seqctl", f"--now={now}", "tick", "--json", *args],
         cwd=project,
@@ -124,7 +127,8 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_only_its_messages_i
         for part in range(4):  # a group of contacts falls due each hour
             now = f"2026-11-23T{8 + part:02d}:00:00Z"
             before = provider.repeats
-            victim, other = tick(project, now), tick(project, now)
+            victim = tick(project, now, claims=CLAIM_SECONDS)
+            other = tick(project, now, claims=CLAIM_SECONDS)
             total = sum(provider.received.values())
             while victim.poll() is None and sum(provider.received.values()) == total:
                 time.sleep(0.002)
@@ -136,11 +140,26 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_only_its_messages_i
             _, err = other.communicate(timeout=120)
             assert other.returncode == 0, err.decode()
             time.sleep(CLAIM_SECONDS + 0.2)  # the dead worker's claims run out
-            final = tick(project, now)
+            final = tick(project, now, claims=CLAIM_SECONDS)
             _, err = final.communicate(timeout=120)
             assert final.returncode == 0, err.decode()
             # What the kill left in flight went again: at most one per connection.
             assert provider.repeats - before <= CONNECTIONS
     assert kills >= 2
     assert len(provider.received) == CONTACTS, "a message was lost"
+    assert statuses(project) == {"sent": CONTACTS}
+
+
+def test_one_tick_with_several_worker_processes_sends_each_message_once(
+    far: Callable[..., Path],
+) -> None:
+    provider = Provider(latency=0.001)
+    with http_server(provider) as port:
+        project = far(port)
+        worker = tick(project, "2026-11-23T08:00:00Z", "--workers", "3")
+        out, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err.decode()
+    assert json.loads(out)["sent"] == CONTACTS
+    assert len(provider.received) == CONTACTS
+    assert provider.repeats == 0
     assert statuses(project) == {"sent": CONTACTS}

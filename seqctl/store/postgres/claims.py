@@ -54,20 +54,23 @@ class ClaimQueries:
 
         def has_daily_caps(self) -> bool: ...
 
-    def start_run(self, holder: str, now: str, expires_at: str) -> str | None:
+    def start_run(
+        self, holder: str, now: str, expires_at: str, *, capped: bool = False
+    ) -> str | None:
         self.holder = holder
         self._renewed = time.monotonic()
-        self._capped = self.has_daily_caps()
+        self._capped = capped or self.has_daily_caps()
         if self._capped:
             self.pg.run("SELECT pg_advisory_lock(%s)", [CAPS_LOCK])
         return None  # never busy: workers share the work
 
     def renew_run(self, holder: str, expires_at: str) -> bool:
-        if time.monotonic() - self._renewed > CLAIM_SECONDS / 3:
+        """Extend this worker's claims (a forked worker's are its own, under its own name)."""
+        if self.holder is not None and time.monotonic() - self._renewed > CLAIM_SECONDS / 3:
             for table in ("enrollments", "messages"):
                 self.pg.run(
                     f"UPDATE {table} SET claimed_until = {_EXPIRY} WHERE claimed_by = %s",
-                    [CLAIM_SECONDS, holder],
+                    [CLAIM_SECONDS, self.holder],
                 )
             self._renewed = time.monotonic()
         return True

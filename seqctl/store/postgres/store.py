@@ -3,6 +3,7 @@ SQLite's do not carry over (rowid, functions defined in Python, counting changes
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -21,7 +22,7 @@ from seqctl.store.mailboxes import MailboxQueries
 from seqctl.store.messages import MessageQueries
 from seqctl.store.outcomes import OutcomeQueries
 from seqctl.store.postgres.claims import ClaimQueries
-from seqctl.store.postgres.connection import PgSql, fault
+from seqctl.store.postgres.connection import PgSql, connect, fault
 from seqctl.store.records import ContactRow, NewMessage, SuppressionRow, Upserted
 from seqctl.store.sequences import SequenceQueries
 from seqctl.store.summaries import _COUNTED, DatabaseInfo, SummaryQueries
@@ -73,9 +74,13 @@ class PostgresStore(
         """SQLite's switch for the tick's writes; PostgreSQL checks its references cheaply."""
         yield self
 
-    def parallel(self) -> None:
-        """No forked shards: workers share a PostgreSQL database by claiming (see claims)."""
-        return None
+    def parallel(self) -> PgParallel:
+        """Forked workers, each with a connection of its own, claiming as any worker does."""
+        return PgParallel(self)
+
+    def reopen(self) -> None:
+        """Connect again (after the forked workers are done: no connection crosses a fork)."""
+        self.pg = self.sql = connect(self.where)
 
     def close(self) -> None:
         self.pg.close()
@@ -271,6 +276,38 @@ class PostgresStore(
             counts=counts,
             breakdown=breakdown,
         )
+
+
+class PgParallel:
+    """A tick's forked workers: each claims its batches, as separate ticks would."""
+
+    def __init__(self, store: PostgresStore) -> None:
+        self.store = store
+
+    def close(self) -> None:
+        self.store.close()
+
+    def reopen(self) -> None:
+        self.store.reopen()
+
+    @contextmanager
+    def shard(self, ways: int, writers: object) -> Iterator[PostgresStore]:
+        """A connection of this worker's own; its claims under the tick's name and its pid."""
+        holder = f"{self.store.holder}/{os.getpid()}"
+        try:
+            worker = PostgresStore(connect(self.store.where))
+        except psycopg.Error as exc:
+            raise fault(exc, self.store.where) or exc from None
+        try:
+            worker.holder = holder
+            yield worker
+        except psycopg.Error as exc:
+            raise fault(exc, self.store.where) or exc from None
+        finally:
+            try:
+                worker.end_run(holder)
+            finally:
+                worker.close()
 
 
 def _one(cursor: psycopg.Cursor[Any]) -> int:
