@@ -187,3 +187,14 @@ def test_a_failure_midway_leaves_the_target_empty(
     counts = busy("--db", postgres_url, "db", "info", "--json").json["counts"]
     assert set(counts.values()) == {0}
     assert busy("db", "copy", "seqctl.db", postgres_url).exit_code == 0
+
+
+def test_refuses_a_source_a_newer_seqctl_made(run: Run, project: Path, postgres_url: str) -> None:
+    with sqlite3.connect(project / "seqctl.db") as db:
+        db.execute(
+            "INSERT INTO _sqlite_migrations (migration_set, name, applied_at)"
+            " VALUES ('seqctl', 'm999_future', '2030-01-01')"
+        )
+    result = run("db", "copy", "seqctl.db", postgres_url)
+    assert result.exit_code == 2
+    assert "made by a newer seqctl (its schema has m999_future" in result.stderr
