@@ -1,19 +1,27 @@
-"""`seqctl db init` and `db info`: create the database a playbook repository uses, and say
-which store and schema it has and what is in it."""
+"""`seqctl db init`, `db info` and `db copy`: create the database a playbook repository uses,
+say which store and schema it has and what is in it, and move it from SQLite to PostgreSQL."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from seqctl.cli import context
 from seqctl.cli.options import JsonOption
+from seqctl.cli.progress import progress
 from seqctl.cli.root import app
+from seqctl.errors import DatabaseError
+from seqctl.store.location import locate
 
 db_app = typer.Typer(
-    help="The database itself: create it, or say what it holds.\n\nExample: seqctl db info",
+    help=(
+        "The database itself: create it, say what it holds, or copy it to PostgreSQL."
+        "\n\nExample: seqctl db info"
+    ),
     no_args_is_help=True,
 )
 app.add_typer(db_app, name="db")
@@ -51,3 +59,57 @@ def info(ctx: typer.Context, as_json: JsonOption = False) -> None:
         parts = found.breakdown.get(table) or {}
         detail = ", ".join(f"{n:,} {value}" for value, n in parts.items())
         typer.echo(f"{table}: {count:,}" + (f" ({detail})" if detail else ""))
+
+
+@db_app.command("copy")
+def copy_to_postgres(
+    ctx: typer.Context,
+    source: Annotated[
+        str, typer.Argument(metavar="FROM", help="The SQLite database to copy.", show_default=False)
+    ],
+    target: Annotated[
+        str,
+        typer.Argument(
+            metavar="TO",
+            help="An empty PostgreSQL database: postgresql://user@host/database.",
+            show_default=False,
+        ),
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """Copy a whole SQLite database into an empty PostgreSQL database, ids and all.
+
+    Everything but the tick's lease is copied in one transaction: if anything fails, TO is left
+    empty. The rows of every table are counted on both sides before it commits. Stop the cron
+    job first, copy, then point `database` (or SEQCTL_DB) at TO. The password comes from
+    PGPASSWORD (or the variable seqctl.yaml's `password_env` names), never from the URL.
+
+    Example: seqctl db copy seqctl.db postgresql://seqctl@db.internal/seqctl
+    """
+    password_env = context.config(ctx).data.get("password_env")
+    start = locate(source)
+    end = locate(target, password_env=str(password_env) if password_env else None)
+    settings = context.settings(ctx)
+    settings.database = end
+    try:
+        from seqctl.store.postgres.copy import copy_database
+    except ImportError:
+        raise DatabaseError(
+            f"{end}: PostgreSQL needs the psycopg driver: pip install 'seqctl[postgres]'"
+        ) from None
+    began = time.monotonic()
+    with progress("copying rows") as rows:
+        copied = copy_database(start, end, rows.add)
+    seconds = time.monotonic() - began
+    total = sum(copied.values())
+    if as_json:
+        context.emit_json(
+            {"from": str(start), "to": str(end), "tables": copied, "rows": total, "checked": True}
+        )
+        return
+    for table, count in copied.items():
+        typer.echo(f"{table}: {count:,}")
+    typer.echo(
+        f"copied {total:,} rows in {seconds:.1f}s from {start} to {end}; "
+        "every table's count matches"
+    )
