@@ -13,10 +13,13 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from typer.testing import CliRunner
 
+from seqctl.cli import app
 from tests.conftest import Launch, Run
 from tests.playbooks import INTRO
 
@@ -166,3 +169,56 @@ def test_the_image_builds_and_ticks(due: Path) -> None:  # pragma: no cover - ne
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["sent"] == 2
+
+
+def _compose_postgres() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((DEPLOY / "compose.postgres.yaml").read_text("utf-8"))
+    return data
+
+
+def test_the_postgres_compose_file_starts_the_database_first_and_ticks(run: Run) -> None:
+    compose = _compose_postgres()
+    services = compose["services"]
+    database, init, tick = services["postgres"], services["init"], services["tick"]
+
+    assert set(services) == {"postgres", "init", "tick"}
+    assert database["image"] == "postgres:16"
+    assert database["healthcheck"]["test"][:2] == ["CMD", "pg_isready"]
+    (volume,) = database["volumes"]
+    assert volume.split(":")[0] in compose["volumes"]  # a named volume: the data outlives it
+    assert init["command"] == ["db", "init"]
+    assert init["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    assert tick["command"] == ["tick", "--every", "60s"]
+    assert tick["depends_on"] == {"init": {"condition": "service_completed_successfully"}}
+    for service in (init, tick):
+        assert service["env_file"] == ["seqctl.env"]  # SEQCTL_DB and PGPASSWORD
+        assert service["volumes"] == ["./playbooks:/playbooks:ro"]
+        assert run(*service["command"], "--help").exit_code == 0
+
+
+def test_the_postgres_compose_file_holds_no_password() -> None:
+    services = _compose_postgres()["services"]
+    for name, service in services.items():
+        for key in service.get("environment", {}):
+            assert "PASSWORD" not in key.upper() and key != "SEQCTL_DB", (name, key)
+    text = (DEPLOY / "compose.postgres.yaml").read_text("utf-8")
+    assert not re.search(r"://[^@\s/]*:[^@\s/]*@", text)  # no user:password@ in a URL
+    assert not re.search(r"^\s*[A-Z_]*PASSWORD[A-Z_]*\s*[:=]\s*\S", text, re.M)
+
+
+def test_the_postgres_compose_commands_run_on_an_empty_database(
+    bare: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `init` and one round of `tick` do, with SEQCTL_DB as seqctl.env sets it."""
+    services = _compose_postgres()["services"]
+    monkeypatch.setenv("SEQCTL_DB", postgres_url)
+    runner = CliRunner()
+
+    init = runner.invoke(app, services["init"]["command"], catch_exceptions=False)
+    again = runner.invoke(app, services["init"]["command"], catch_exceptions=False)
+    tick = runner.invoke(app, ["tick", "--json"], catch_exceptions=False)
+
+    assert (init.exit_code, again.exit_code) == (0, 0), init.output + again.output
+    assert "database is ready: postgresql://" in init.output
+    assert tick.exit_code == 0, tick.output
+    assert json.loads(tick.stdout)["sent"] == 0
