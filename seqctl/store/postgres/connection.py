@@ -85,8 +85,9 @@ def fault(exc: BaseException, where: ServerUrl | None) -> DatabaseError | None:
         )
     if state in ("57P01", "57P02", "57P03"):
         return DatabaseError(
-            f"{shown}: the server is shutting down or starting; the unfinished work was "
-            "rolled back: run the command again"
+            f"{shown}: the server ended the connection (it is shutting down or starting, or "
+            "an administrator ended it); the unfinished work was rolled back: run the command "
+            "again"
         )
     if state == "53100":
         return DatabaseError(f"{shown}: the server's disk is full; the work was rolled back")
