@@ -84,7 +84,8 @@ def _grouped(name: str) -> bool:
 def _located(line: str) -> bool:
     """Lines already of the form path:line:col: ... are printed as they are."""
     head = line.split(": ", 1)[0]
-    return head.count(":") >= 2
+    parts = head.rsplit(":", 2)
+    return len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit()  # not a URL's colons
 
 
 app = typer.Typer(
