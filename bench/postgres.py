@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -42,6 +43,7 @@ ENROLL_AT = "2026-11-23T12:00:00Z"
 TICK_AT = "2026-11-24T12:00:00Z"
 SEQUENCE = "bench-task"
 FLOOR = Path(__file__).resolve().parent / "postgres_floor.py"
+REPO = FLOOR.parents[1]
 PLAYBOOK = """\
 # Benchmark: one task per contact, made by the tick; nothing is sent.
 sequence: bench-task
@@ -132,10 +134,12 @@ def run_at_once(commands: list[list[str]], cwd: Path) -> tuple[float, list[str]]
     """Start every command at once; wall seconds until the last exits, and their outputs."""
     outputs = [tempfile.TemporaryFile() for _ in commands]
     errors = [tempfile.TemporaryFile() for _ in commands]
+    env = clean_env()  # this repository's seqctl, whichever one the environment installed
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     start = time.perf_counter()
     procs = [
         subprocess.Popen(
-            command, cwd=cwd, env=clean_env(), stdin=subprocess.DEVNULL, stdout=out, stderr=err
+            command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err
         )
         for command, out, err in zip(commands, outputs, errors, strict=True)
     ]
