@@ -176,7 +176,7 @@ class MessageQueries:
         rows = self.sql.execute(
             "SELECT channel, COUNT(*), MIN(next_attempt_at), (SELECT l.error FROM messages l"
             f" WHERE l.channel = m.channel AND l.{failing.replace(' AND ', ' AND l.')}"
-            " ORDER BY l.failing_since DESC, l.id DESC LIMIT 1)"
+            " ORDER BY l.failing_since DESC, l.id LIMIT 1)"
             f" FROM messages m INDEXED BY messages_failing WHERE {failing}"
             " GROUP BY channel ORDER BY channel"
         )
