@@ -206,10 +206,38 @@ CREATE TABLE enroll_conditions (
 """
 
 
+# SQLite's json_patch: a JSON Merge Patch (RFC 7396) of `target` by `patch`. An object in the
+# patch merges into the target's object key by key, recursively; a null removes its key;
+# anything else replaces. (`||` merges only the top level.) One statement: it holds `;`s.
+_JSON_PATCH = """
+CREATE FUNCTION seqctl_json_patch(target jsonb, patch jsonb) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF jsonb_typeof(patch) IS DISTINCT FROM 'object' THEN
+        RETURN patch;
+    END IF;
+    IF jsonb_typeof(target) IS DISTINCT FROM 'object' THEN
+        target := '{}';
+    END IF;
+    RETURN (
+        SELECT COALESCE(jsonb_object_agg(merged.key, merged.value), '{}')
+        FROM (
+            SELECT t.key, t.value FROM jsonb_each(target) AS t WHERE NOT patch ? t.key
+            UNION ALL
+            SELECT p.key, seqctl_json_patch(target -> p.key, p.value)
+            FROM jsonb_each(patch) AS p WHERE jsonb_typeof(p.value) <> 'null'
+        ) AS merged
+    );
+END
+$$
+"""
+
+
 def _schema(sql: PgSql) -> None:
     for statement in _SCHEMA.split(";"):
         if statement.strip():
             sql.run(statement)
+    sql.run(_JSON_PATCH)
 
 
 # In order; a name once released is never changed or reused.
