@@ -160,6 +160,9 @@ def test_attributes_merge_as_json_merge_patch(store: Store) -> None:
         "new": 1,
     }
     assert merged.updated_at == T1
+    # Keys keep their places, new ones after: `contacts show` lists them in this order.
+    assert list(merged.attributes) == ["plan", "company", "tags", "new"]
+    assert list(merged.attributes["company"]) == ["name", "size", "city"]
 
 
 def test_a_null_inside_a_nested_object_removes_that_key(store: Store) -> None:

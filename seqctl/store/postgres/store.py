@@ -112,14 +112,14 @@ class PostgresStore(
                 email = COALESCE(excluded.email, c.email),
                 phone = COALESCE(excluded.phone, c.phone),
                 timezone = COALESCE(excluded.timezone, c.timezone),
-                attributes = seqctl_json_patch(c.attributes::jsonb, excluded.attributes::jsonb)
+                attributes = seqctl_json_patch(c.attributes::json, excluded.attributes::json)
                     ::text,
                 updated_at = excluded.updated_at
             WHERE c.email IS DISTINCT FROM COALESCE(excluded.email, c.email)
                 OR c.phone IS DISTINCT FROM COALESCE(excluded.phone, c.phone)
                 OR c.timezone IS DISTINCT FROM COALESCE(excluded.timezone, c.timezone)
                 OR c.attributes::jsonb IS DISTINCT FROM
-                    seqctl_json_patch(c.attributes::jsonb, excluded.attributes::jsonb)
+                    seqctl_json_patch(c.attributes::json, excluded.attributes::json)::jsonb
             RETURNING key, xmax = 0
             """,
             values,
