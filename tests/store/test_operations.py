@@ -521,6 +521,31 @@ def test_approve_pending_releases_all_but_paused_ones(store: Store) -> None:
     assert store.approve_pending(T1, "ann", sequence="other") == 0
 
 
+# ---- Outcomes.
+
+
+def test_failures_per_error_a_missing_one_first_among_equals(store: Store) -> None:
+    """NULL sorts first, as on SQLite (PostgreSQL's own default puts it last)."""
+    a, b, c = launch(store, "a", "b", "c")
+    ids = store.add_messages([message("m1", a), message("m2", b, contact="b")])
+    store.set_message_status([ids["m1"]], "failed", error="bounced")
+    store.set_message_status([ids["m2"]], "failed")
+    assert store.message_failures("s", None, None) == [
+        ("hello", "", 1, "b"),
+        ("hello", "bounced", 1, "a"),
+    ]
+    store.apply(
+        [
+            Transition(a, "failed", 0, T0, None, "render", T1, "failed", "hello"),
+            Transition(c, "failed", 0, T0, None, None, T1, "failed", "hello"),
+        ]
+    )
+    assert [tuple(row) for row in store.enrollment_failures("s")] == [
+        ("", 1, "c"),
+        ("render", 1, "a"),
+    ]
+
+
 # ---- Events.
 
 
