@@ -546,6 +546,33 @@ def test_failures_per_error_a_missing_one_first_among_equals(store: Store) -> No
     ]
 
 
+def test_sent_and_contacted_per_period(store: Store) -> None:
+    a, b = launch(store, "a", "b")
+    ids = store.add_messages([message("m1", a), message("m2", b, contact="b"), message("m3", a)])
+    store.mark_sent([(T1, None, ids["m1"]), ("2026-11-23T09:30:00Z", None, ids["m3"])])
+    store.mark_sent([(T2, None, ids["m2"])])
+    store.add_history(
+        [
+            (a, T1, "sent", "hello", None),
+            (a, "2026-11-23T09:30:00Z", "sent", "hello", None),
+            (b, T2, "sent", "hello", None),
+        ]
+    )
+    assert store.sent_per_hour(["s"], None, None) == [("2026-11-23T09", 2), ("2026-11-23T10", 1)]
+    assert store.contacted("s", T0, T2) == 1
+    assert store.contacted("s", None, None) == 2
+
+
+def test_within_a_run_the_same_work_is_handed_out(store: Store) -> None:
+    """PostgreSQL claims what it hands to a run; what it hands is SQLite's choice."""
+    a, b = launch(store, "a", "b")
+    ids = store.add_messages([message("m1", a), message("m2", b, contact="b")])
+    assert store.start_run("tick", T1, T2) is None
+    assert [row[0] for row in store.due(T1, 1)] == [a]
+    assert [d.message.id for d in store.deliverable(10, now=T1)] == [ids["m1"], ids["m2"]]
+    store.end_run("tick")
+
+
 # ---- Events.
 
 
