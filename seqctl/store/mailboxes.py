@@ -41,8 +41,11 @@ class MailboxQueries:
         self.sql.execute(
             f"INSERT INTO inbox_folders ({_FOLDER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT(inbox, folder) DO UPDATE SET"
-            " last_uid = CASE WHEN uidvalidity = excluded.uidvalidity"
-            " THEN MAX(last_uid, excluded.last_uid) ELSE excluded.last_uid END,"
+            # Columns named with their table (PostgreSQL finds a bare one ambiguous) and no
+            # two-argument MAX (PostgreSQL's is an aggregate only).
+            " last_uid = CASE WHEN inbox_folders.uidvalidity = excluded.uidvalidity"
+            " AND inbox_folders.last_uid > excluded.last_uid THEN inbox_folders.last_uid"
+            " ELSE excluded.last_uid END,"
             " uidvalidity = excluded.uidvalidity, synced_at = excluded.synced_at,"
             " error = excluded.error, messages = excluded.messages, events = excluded.events,"
             " unmatched = excluded.unmatched, skipped = excluded.skipped",

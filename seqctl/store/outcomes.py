@@ -134,7 +134,7 @@ class OutcomeQueries:
             self.sql.execute(
                 "SELECT step, COALESCE(error, ''), COUNT(*), MIN(contact) FROM messages"
                 f" WHERE sequence = ? AND status = 'failed'{at} GROUP BY step, error"
-                " ORDER BY COUNT(*) DESC, step, error",
+                " ORDER BY COUNT(*) DESC, step, error NULLS FIRST",
                 [sequence, *params],
             )
         )
@@ -145,7 +145,7 @@ class OutcomeQueries:
             self.sql.execute(
                 "SELECT COALESCE(reason, ''), COUNT(*), MIN(contact) FROM enrollments"
                 " WHERE sequence = ? AND state = 'failed' GROUP BY reason"
-                " ORDER BY COUNT(*) DESC, reason",
+                " ORDER BY COUNT(*) DESC, reason NULLS FIRST",
                 [sequence],
             )
         )

@@ -67,7 +67,7 @@ class SummaryQueries:
             self.sql.execute(
                 "SELECT sequence, COALESCE(reason, ''), COUNT(*), MIN(contact) FROM enrollments"
                 " WHERE state = 'failed' GROUP BY sequence, reason"
-                " ORDER BY sequence, COUNT(*) DESC, reason"
+                " ORDER BY sequence, COUNT(*) DESC, reason NULLS FIRST"
             )
         )
 
@@ -77,6 +77,6 @@ class SummaryQueries:
             self.sql.execute(
                 "SELECT sequence, step, COALESCE(error, ''), COUNT(*), MIN(contact) FROM messages"
                 " WHERE status = 'failed' GROUP BY sequence, step, error"
-                " ORDER BY sequence, COUNT(*) DESC, step, error"
+                " ORDER BY sequence, COUNT(*) DESC, step, error NULLS FIRST"
             )
         )

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from seqctl.store.messages import _COLUMNS, _FIELDS, _JOINS
 from seqctl.store.records import Deliverable, MessageRecord
+from seqctl.store.sql import limit as sql_limit
 from seqctl.store.transitions import DUE_QUERY
 
 if TYPE_CHECKING:
@@ -109,11 +110,8 @@ class ClaimQueries:
         """Claim up to `limit` due enrollments no other live worker has; read them as the
         shared query does. (Shards are SQLite's; workers here need none.)"""
         if self.holder is None or limit < 0:  # not a tick's (a dry run): read only
-            return list(
-                self.pg.execute(
-                    DUE_QUERY.format(shard="", skip=""), [now, limit if limit >= 0 else 2**62]
-                )
-            )
+            query = DUE_QUERY.format(shard="", skip=" AND NOT (e.id = ANY(?))")
+            return list(self.pg.execute(query, [now, list(skip), sql_limit(limit)]))
         with self.pg.conn.transaction():
             claimed = self.pg.run(
                 "WITH picked AS (SELECT e.id FROM enrollments e JOIN sequences s"

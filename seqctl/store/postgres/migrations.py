@@ -206,10 +206,47 @@ CREATE TABLE enroll_conditions (
 """
 
 
+# SQLite's json_patch: a JSON Merge Patch (RFC 7396) of `target` by `patch`. An object in the
+# patch merges into the target's object key by key, recursively; a null removes its key;
+# anything else replaces. Keys keep their order, new ones after (json, not jsonb, which would
+# sort them: `contacts show` lists attributes in this order). One statement: it holds `;`s.
+_JSON_PATCH = """
+CREATE FUNCTION seqctl_json_patch(target json, patch json) RETURNS json
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF json_typeof(patch) IS DISTINCT FROM 'object' THEN
+        RETURN patch;
+    END IF;
+    IF json_typeof(target) IS DISTINCT FROM 'object' THEN
+        target := '{}';
+    END IF;
+    RETURN (
+        SELECT COALESCE(json_object_agg(merged.key, merged.value ORDER BY merged.side, merged.n),
+            '{}')
+        FROM (
+            SELECT 0 AS side, t.n, t.key,
+                CASE WHEN p.key IS NULL THEN t.value ELSE seqctl_json_patch(t.value, p.value) END
+                    AS value
+            FROM json_each(target) WITH ORDINALITY AS t(key, value, n)
+            LEFT JOIN json_each(patch) AS p ON p.key = t.key
+            WHERE p.key IS NULL OR json_typeof(p.value) <> 'null'
+            UNION ALL
+            SELECT 1, p.n, p.key, seqctl_json_patch(NULL, p.value)
+            FROM json_each(patch) WITH ORDINALITY AS p(key, value, n)
+            WHERE json_typeof(p.value) <> 'null'
+                AND NOT EXISTS (SELECT 1 FROM json_each(target) AS t WHERE t.key = p.key)
+        ) AS merged
+    );
+END
+$$
+"""
+
+
 def _schema(sql: PgSql) -> None:
     for statement in _SCHEMA.split(";"):
         if statement.strip():
             sql.run(statement)
+    sql.run(_JSON_PATCH)
 
 
 # In order; a name once released is never changed or reused.

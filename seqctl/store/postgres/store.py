@@ -91,13 +91,18 @@ class PostgresStore(
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # What SQLite does with rowid, total_changes and json_patch.
+    # What SQLite does with rowid, total_changes and json_patch (seqctl_json_patch: m001).
 
     def upsert_contacts(
         self, rows: Iterable[ContactRow], at: str, *, new_keys: list[str] | None = None
     ) -> Upserted:
+        values = [
+            (r.key, r.email, r.phone, r.timezone, _encode_attributes(r.attributes), at, at)
+            for r in rows
+        ]
+        if not values:  # executemany of nothing has no result to read
+            return Upserted(0, 0)
         cursor = self.pg.conn.cursor()
-        encode = _encode_attributes
         cursor.executemany(
             """
             INSERT INTO contacts AS c (key, email, phone, timezone, attributes, created_at,
@@ -107,17 +112,17 @@ class PostgresStore(
                 email = COALESCE(excluded.email, c.email),
                 phone = COALESCE(excluded.phone, c.phone),
                 timezone = COALESCE(excluded.timezone, c.timezone),
-                attributes = jsonb_strip_nulls(c.attributes::jsonb || excluded.attributes::jsonb)
+                attributes = seqctl_json_patch(c.attributes::json, excluded.attributes::json)
                     ::text,
                 updated_at = excluded.updated_at
             WHERE c.email IS DISTINCT FROM COALESCE(excluded.email, c.email)
                 OR c.phone IS DISTINCT FROM COALESCE(excluded.phone, c.phone)
                 OR c.timezone IS DISTINCT FROM COALESCE(excluded.timezone, c.timezone)
                 OR c.attributes::jsonb IS DISTINCT FROM
-                    jsonb_strip_nulls(c.attributes::jsonb || excluded.attributes::jsonb)
+                    seqctl_json_patch(c.attributes::json, excluded.attributes::json)::jsonb
             RETURNING key, xmax = 0
             """,
-            [(r.key, r.email, r.phone, r.timezone, encode(r.attributes), at, at) for r in rows],
+            values,
             returning=True,
         )
         created: list[str] = []
