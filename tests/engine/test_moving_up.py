@@ -284,7 +284,7 @@ def test_moving_to_postgresql_with_workers_on_several_machines_changes_nothing(
             kills += killed
             if not killed:  # the work of the minute, shared out: the same in sum
                 assert add_up(reports) == add_up([alone]), now
-    assert kills == 1
+    assert kills == 1, "no worker was seen with a message on its way at KILL_AT"
 
     # The schedule: every contact's history, step by step and minute by minute.
     for key in KEYS:
