@@ -114,23 +114,22 @@ class ClaimQueries:
                     DUE_QUERY.format(shard="", skip=""), [now, limit if limit >= 0 else 2**62]
                 )
             )
-        with self.pg.conn.transaction():
-            claimed = self.pg.run(
-                "WITH picked AS (SELECT e.id FROM enrollments e JOIN sequences s"
-                " ON s.id = e.sequence AND s.status = 'active'"
-                " WHERE e.state = 'active' AND e.next_due_at <= %s AND NOT (e.id = ANY(%s))"
-                f" AND {_FREE.format(t='e')} ORDER BY e.next_due_at, e.id LIMIT %s"
-                " FOR UPDATE OF e SKIP LOCKED)"
-                f" UPDATE enrollments e SET claimed_by = %s, claimed_until = {_EXPIRY}"
-                " FROM picked WHERE e.id = picked.id RETURNING e.id",
-                [now, list(skip), self.holder, limit, self.holder, CLAIM_SECONDS],
-            ).fetchall()
-        if not claimed:
-            return []
-        query = DUE_QUERY.format(shard="", skip="").replace(
-            "WHERE e.state = 'active' AND e.next_due_at <= ?", "WHERE e.id = ANY(?)"
+        # One statement: pick, claim, and read them back with their contacts.
+        rows = self.pg.run(
+            "WITH picked AS (SELECT e.id FROM enrollments e JOIN sequences s"
+            " ON s.id = e.sequence AND s.status = 'active'"
+            " WHERE e.state = 'active' AND e.next_due_at <= %s AND NOT (e.id = ANY(%s))"
+            f" AND {_FREE.format(t='e')} ORDER BY e.next_due_at, e.id LIMIT %s"
+            " FOR UPDATE OF e SKIP LOCKED),"
+            f" claimed AS (UPDATE enrollments e SET claimed_by = %s, claimed_until = {_EXPIRY}"
+            " FROM picked WHERE e.id = picked.id RETURNING e.id, e.sequence, e.version,"
+            " e.contact, e.step, e.anchor_at, e.next_due_at, e.vars, e.enrolled_at)"
+            " SELECT e.id, e.sequence, e.version, e.contact, e.step, e.anchor_at, e.next_due_at,"
+            " e.vars, e.enrolled_at, c.email, c.phone, c.timezone, c.attributes"
+            " FROM claimed e JOIN contacts c ON c.key = e.contact ORDER BY e.next_due_at, e.id",
+            [now, list(skip), self.holder, limit, self.holder, CLAIM_SECONDS],
         )
-        return list(self.pg.execute(query, [[i for (i,) in claimed], limit]))
+        return list(rows)
 
     def enrollment_positions(self, ids: Sequence[int]) -> dict[int, tuple[str, int, str | None]]:
         """As the shared query, and the rows locked until the transaction ends: a write that
@@ -213,28 +212,20 @@ class ClaimQueries:
     ) -> None:
         """As the shared query; a message started (`sending`) is claimed by this worker, so no
         other settles it while it is on its way."""
-        self.pg.conn.cursor().executemany(
-            "UPDATE messages SET status = %s, error = %s, sent_at = COALESCE(%s, sent_at),"
-            " attempts = attempts + %s,"
-            " claimed_by = CASE WHEN %s = 'sending' THEN %s ELSE claimed_by END,"
-            f" claimed_until = CASE WHEN %s = 'sending' THEN {_EXPIRY} ELSE claimed_until END"
-            " WHERE id = %s",
-            [
-                (status, error, sent_at, 1 if attempt else 0)
-                + (status, self.holder, status, CLAIM_SECONDS, i)
-                for i in ids
-            ],
+        chosen = list(ids)
+        if not chosen:
+            return
+        # A message named twice counts its attempt twice, as a statement per id would.
+        self.pg.run(
+            "UPDATE messages m SET status = %s, error = %s, sent_at = COALESCE(%s, m.sent_at),"
+            " attempts = m.attempts + %s * v.n,"
+            " claimed_by = CASE WHEN %s = 'sending' THEN %s ELSE m.claimed_by END,"
+            f" claimed_until = CASE WHEN %s = 'sending' THEN {_EXPIRY} ELSE m.claimed_until END"
+            " FROM (SELECT id, count(*) AS n FROM unnest(%s::bigint[]) AS u(id) GROUP BY id) v"
+            " WHERE m.id = v.id",
+            [status, error, sent_at, 1 if attempt else 0]
+            + [status, self.holder, status, CLAIM_SECONDS, chosen],
         )
-
-    def claim_new(self, ids: Iterable[int]) -> None:
-        """Messages this worker has just written: its own to send (its connections take them
-        from the batch), not another worker's outbox pass's, until it ends or dies."""
-        if self.holder is not None:
-            self.pg.run(
-                f"UPDATE messages SET claimed_by = %s, claimed_until = {_EXPIRY}"
-                " WHERE id = ANY(%s)",
-                [self.holder, CLAIM_SECONDS, list(ids)],
-            )
 
 
 def _status(status: str) -> str:
