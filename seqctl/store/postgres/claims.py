@@ -114,7 +114,9 @@ class ClaimQueries:
                     DUE_QUERY.format(shard="", skip=""), [now, limit if limit >= 0 else 2**62]
                 )
             )
-        # One statement: pick, claim, and read them back with their contacts.
+        # One statement: pick, claim, and read them back with their contacts. The rows are
+        # found by `= ANY(ARRAY(...))`, through the primary keys: joined, the planner would
+        # hash a scan of both whole tables for each batch, a cost growing with the tables.
         rows = self.pg.run(
             "WITH picked AS (SELECT e.id FROM enrollments e JOIN sequences s"
             " ON s.id = e.sequence AND s.status = 'active'"
@@ -122,11 +124,12 @@ class ClaimQueries:
             f" AND {_FREE.format(t='e')} ORDER BY e.next_due_at, e.id LIMIT %s"
             " FOR UPDATE OF e SKIP LOCKED),"
             f" claimed AS (UPDATE enrollments e SET claimed_by = %s, claimed_until = {_EXPIRY}"
-            " FROM picked WHERE e.id = picked.id RETURNING e.id, e.sequence, e.version,"
-            " e.contact, e.step, e.anchor_at, e.next_due_at, e.vars, e.enrolled_at)"
+            " WHERE e.id = ANY(ARRAY(SELECT id FROM picked)) RETURNING e.id, e.sequence,"
+            " e.version, e.contact, e.step, e.anchor_at, e.next_due_at, e.vars, e.enrolled_at)"
             " SELECT e.id, e.sequence, e.version, e.contact, e.step, e.anchor_at, e.next_due_at,"
             " e.vars, e.enrolled_at, c.email, c.phone, c.timezone, c.attributes"
-            " FROM claimed e JOIN contacts c ON c.key = e.contact ORDER BY e.next_due_at, e.id",
+            " FROM claimed e JOIN contacts c ON c.key = e.contact"
+            " AND c.key = ANY(ARRAY(SELECT contact FROM claimed)) ORDER BY e.next_due_at, e.id",
             [now, list(skip), self.holder, limit, self.holder, CLAIM_SECONDS],
         )
         return list(rows)
@@ -222,9 +225,9 @@ class ClaimQueries:
             " claimed_by = CASE WHEN %s = 'sending' THEN %s ELSE m.claimed_by END,"
             f" claimed_until = CASE WHEN %s = 'sending' THEN {_EXPIRY} ELSE m.claimed_until END"
             " FROM (SELECT id, count(*) AS n FROM unnest(%s::bigint[]) AS u(id) GROUP BY id) v"
-            " WHERE m.id = v.id",
+            " WHERE m.id = v.id AND m.id = ANY(%s::bigint[])",
             [status, error, sent_at, 1 if attempt else 0]
-            + [status, self.holder, status, CLAIM_SECONDS, chosen],
+            + [status, self.holder, status, CLAIM_SECONDS, chosen, chosen],
         )
 
 

@@ -4,8 +4,10 @@ The shared queries write a batch with executemany: on PostgreSQL that is a state
 each parsed, planned and executed by the server. Here each batch is one statement over arrays,
 a column each (`unnest(%s::bigint[], %s::text[], ...)`, NULLs included), with the same
 effect: rows inserted in the batch's order (ids, and so history's order, as before), the same
-guards. Where a batch names a row twice the per-row statements' effect depends on their order,
-so such a batch (never the tick's) goes the shared way.
+guards. An update names its rows twice, joined to the arrays and `id = ANY(ids)`: the second
+finds them through the primary key, where the join alone may hash a scan of the whole table
+for every batch. Where a batch names a row twice the per-row statements' effect depends on
+their order, so such a batch (never the tick's) goes the shared way.
 """
 
 from __future__ import annotations
@@ -79,8 +81,8 @@ class WriteQueries(TransitionQueries, HistoryQueries, ActionQueries, MessageQuer
                 f" updated_at = v.at{', ' if also else ''}{also}"
                 " FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::text[], %s::text[],"
                 " %s::text[], %s::text[]) AS v(id, state, step, anchor_at, next_due_at, reason, at)"
-                f" WHERE e.id = v.id{guard}",
-                columns,
+                f" WHERE e.id = v.id AND e.id = ANY(%s::bigint[]){guard}",
+                [*columns, columns[0]],
             )
 
     def add_actions(self, actions: Sequence[NewAction]) -> None:
@@ -161,8 +163,8 @@ class WriteQueries(TransitionQueries, HistoryQueries, ActionQueries, MessageQuer
                 " provider_id = v.provider_id, error = NULL, attempts = m.attempts + 1,"
                 " failing_since = NULL"
                 " FROM unnest(%s::text[], %s::text[], %s::bigint[]) AS v(sent_at, provider_id, id)"
-                " WHERE m.id = v.id",
-                columns,
+                " WHERE m.id = v.id AND m.id = ANY(%s::bigint[])",
+                [*columns, columns[2]],
             )
 
     def postpone(self, updates: Iterable[tuple[str | None, str, bool, int]]) -> None:
@@ -177,8 +179,8 @@ class WriteQueries(TransitionQueries, HistoryQueries, ActionQueries, MessageQuer
                 "UPDATE messages m SET status = 'queued', error = v.error,"
                 " next_attempt_at = v.until, attempts = m.attempts + v.n"
                 " FROM unnest(%s::text[], %s::text[], %s::int[], %s::bigint[])"
-                " AS v(error, until, n, id) WHERE m.id = v.id",
-                columns,
+                " AS v(error, until, n, id) WHERE m.id = v.id AND m.id = ANY(%s::bigint[])",
+                [*columns, columns[3]],
             )
 
     def finished_keys(self, keys: Sequence[str]) -> set[str]:
