@@ -211,7 +211,8 @@ def stage_enroll(bench: Bench, mine: str, floor: str) -> Row:
 
 def stage_tick(bench: Bench, enrolled: str, workers: int) -> Row:
     mine, floor = bench.database(enrolled), bench.database(enrolled)
-    tick = bench.seqctl(mine, "tick", "--json", now=TICK_AT)
+    # One process a worker, as the floor's (a tick forks one per core by default).
+    tick = bench.seqctl(mine, "tick", "--json", "--workers", "1", now=TICK_AT)
     seconds, outs = run_at_once([tick] * workers, bench.project)
     reports = [json.loads(out) for out in outs]
     require(

@@ -24,6 +24,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from seqctl.errors import ConfigError
 from seqctl.store.messages import _COLUMNS, _FIELDS, _JOINS
 from seqctl.store.records import Deliverable, MessageRecord
 from seqctl.store.sql import limit as sql_limit
@@ -33,7 +34,23 @@ if TYPE_CHECKING:
     from seqctl.store.postgres.connection import PgSql
 
 # How long a claim holds without renewal: a dead worker's work waits this long.
-CLAIM_SECONDS = float(os.environ.get("SEQCTL_CLAIM_SECONDS", "120"))
+def _claim_seconds(text: str | None) -> float:
+    """SEQCTL_CLAIM_SECONDS: how long a claim holds unrenewed (a positive number of seconds)."""
+    if text is None or not text.strip():
+        return 120.0
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < 86_400:
+        raise ConfigError(
+            f"SEQCTL_CLAIM_SECONDS={text!r}: give the seconds a claim holds, a number above 0 "
+            "and below 86400 (default 120)"
+        )
+    return seconds
+
+
+CLAIM_SECONDS = _claim_seconds(os.environ.get("SEQCTL_CLAIM_SECONDS"))
 CAPS_LOCK = 0x5E9C7101  # pg_advisory_lock key: "a worker is sending capped messages"
 
 _EXPIRY = "clock_timestamp() + make_interval(secs => %s)"
@@ -112,23 +129,25 @@ class ClaimQueries:
         if self.holder is None or limit < 0:  # not a tick's (a dry run): read only
             query = DUE_QUERY.format(shard="", skip=" AND NOT (e.id = ANY(?))")
             return list(self.pg.execute(query, [now, list(skip), sql_limit(limit)]))
-        with self.pg.conn.transaction():
-            claimed = self.pg.run(
-                "WITH picked AS (SELECT e.id FROM enrollments e JOIN sequences s"
-                " ON s.id = e.sequence AND s.status = 'active'"
-                " WHERE e.state = 'active' AND e.next_due_at <= %s AND NOT (e.id = ANY(%s))"
-                f" AND {_FREE.format(t='e')} ORDER BY e.next_due_at, e.id LIMIT %s"
-                " FOR UPDATE OF e SKIP LOCKED)"
-                f" UPDATE enrollments e SET claimed_by = %s, claimed_until = {_EXPIRY}"
-                " FROM picked WHERE e.id = picked.id RETURNING e.id",
-                [now, list(skip), self.holder, limit, self.holder, CLAIM_SECONDS],
-            ).fetchall()
-        if not claimed:
-            return []
-        query = DUE_QUERY.format(shard="", skip="").replace(
-            "WHERE e.state = 'active' AND e.next_due_at <= ?", "WHERE e.id = ANY(?)"
+        # One statement: pick, claim, and read them back with their contacts. The rows are
+        # found by `= ANY(ARRAY(...))`, through the primary keys: joined, the planner would
+        # hash a scan of both whole tables for each batch, a cost growing with the tables.
+        rows = self.pg.run(
+            "WITH picked AS (SELECT e.id FROM enrollments e JOIN sequences s"
+            " ON s.id = e.sequence AND s.status = 'active'"
+            " WHERE e.state = 'active' AND e.next_due_at <= %s AND NOT (e.id = ANY(%s))"
+            f" AND {_FREE.format(t='e')} ORDER BY e.next_due_at, e.id LIMIT %s"
+            " FOR UPDATE OF e SKIP LOCKED),"
+            f" claimed AS (UPDATE enrollments e SET claimed_by = %s, claimed_until = {_EXPIRY}"
+            " WHERE e.id = ANY(ARRAY(SELECT id FROM picked)) RETURNING e.id, e.sequence,"
+            " e.version, e.contact, e.step, e.anchor_at, e.next_due_at, e.vars, e.enrolled_at)"
+            " SELECT e.id, e.sequence, e.version, e.contact, e.step, e.anchor_at, e.next_due_at,"
+            " e.vars, e.enrolled_at, c.email, c.phone, c.timezone, c.attributes"
+            " FROM claimed e JOIN contacts c ON c.key = e.contact"
+            " AND c.key = ANY(ARRAY(SELECT contact FROM claimed)) ORDER BY e.next_due_at, e.id",
+            [now, list(skip), self.holder, limit, self.holder, CLAIM_SECONDS],
         )
-        return list(self.pg.execute(query, [[i for (i,) in claimed], limit]))
+        return list(rows)
 
     def enrollment_positions(self, ids: Sequence[int]) -> dict[int, tuple[str, int, str | None]]:
         """As the shared query, and the rows locked until the transaction ends: a write that
@@ -211,28 +230,20 @@ class ClaimQueries:
     ) -> None:
         """As the shared query; a message started (`sending`) is claimed by this worker, so no
         other settles it while it is on its way."""
-        self.pg.conn.cursor().executemany(
-            "UPDATE messages SET status = %s, error = %s, sent_at = COALESCE(%s, sent_at),"
-            " attempts = attempts + %s,"
-            " claimed_by = CASE WHEN %s = 'sending' THEN %s ELSE claimed_by END,"
-            f" claimed_until = CASE WHEN %s = 'sending' THEN {_EXPIRY} ELSE claimed_until END"
-            " WHERE id = %s",
-            [
-                (status, error, sent_at, 1 if attempt else 0)
-                + (status, self.holder, status, CLAIM_SECONDS, i)
-                for i in ids
-            ],
+        chosen = list(ids)
+        if not chosen:
+            return
+        # A message named twice counts its attempt twice, as a statement per id would.
+        self.pg.run(
+            "UPDATE messages m SET status = %s, error = %s, sent_at = COALESCE(%s, m.sent_at),"
+            " attempts = m.attempts + %s * v.n,"
+            " claimed_by = CASE WHEN %s = 'sending' THEN %s ELSE m.claimed_by END,"
+            f" claimed_until = CASE WHEN %s = 'sending' THEN {_EXPIRY} ELSE m.claimed_until END"
+            " FROM (SELECT id, count(*) AS n FROM unnest(%s::bigint[]) AS u(id) GROUP BY id) v"
+            " WHERE m.id = v.id AND m.id = ANY(%s::bigint[])",
+            [status, error, sent_at, 1 if attempt else 0]
+            + [status, self.holder, status, CLAIM_SECONDS, chosen, chosen],
         )
-
-    def claim_new(self, ids: Iterable[int]) -> None:
-        """Messages this worker has just written: its own to send (its connections take them
-        from the batch), not another worker's outbox pass's, until it ends or dies."""
-        if self.holder is not None:
-            self.pg.run(
-                f"UPDATE messages SET claimed_by = %s, claimed_until = {_EXPIRY}"
-                " WHERE id = ANY(%s)",
-                [self.holder, CLAIM_SECONDS, list(ids)],
-            )
 
 
 def _status(status: str) -> str:

@@ -10,36 +10,30 @@ from typing import Any
 
 import psycopg
 
-from seqctl.store.actions import ActionQueries
 from seqctl.store.conditions import ConditionQueries
 from seqctl.store.contacts import ContactQueries, _encode_attributes
 from seqctl.store.enrollments import EnrollmentQueries
 from seqctl.store.events import EventQueries
-from seqctl.store.history import HistoryQueries
 from seqctl.store.leases import LeaseQueries
 from seqctl.store.location import ServerUrl
 from seqctl.store.mailboxes import MailboxQueries
-from seqctl.store.messages import MessageQueries
 from seqctl.store.outcomes import OutcomeQueries
 from seqctl.store.postgres.claims import ClaimQueries
 from seqctl.store.postgres.connection import PgSql, connect, fault
-from seqctl.store.records import ContactRow, NewMessage, SuppressionRow, Upserted
+from seqctl.store.postgres.writes import WriteQueries
+from seqctl.store.records import ContactRow, SuppressionRow, Upserted
 from seqctl.store.sequences import SequenceQueries
 from seqctl.store.summaries import _COUNTED, DatabaseInfo, SummaryQueries
-from seqctl.store.transitions import TransitionQueries
 
 MIGRATIONS_TABLE = "seqctl_migrations"
 
 
 class PostgresStore(
     ClaimQueries,
+    WriteQueries,  # with the shared transitions, history, actions and messages beneath
     SequenceQueries,
     ContactQueries,
     EnrollmentQueries,
-    TransitionQueries,
-    HistoryQueries,
-    ActionQueries,
-    MessageQueries,
     LeaseQueries,
     EventQueries,
     SummaryQueries,
@@ -185,44 +179,6 @@ class PostgresStore(
                 [at, f"version {version}", [row[0] for row in rows]],
             )
         return {str(contact) for _, contact in rows}
-
-    def add_messages(self, messages: Sequence[NewMessage]) -> dict[str, int]:
-        if not messages:
-            return {}
-        cursor = self.pg.conn.cursor()
-        cursor.executemany(
-            "INSERT INTO messages (idempotency_key, enrollment, sequence, version, step,"
-            " contact, channel, to_address, subject, body, status, created_at, extra, sender,"
-            " next_attempt_at, error, variant)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key, id",
-            [
-                (
-                    m.idempotency_key,
-                    m.enrollment,
-                    m.sequence,
-                    m.version,
-                    m.step,
-                    m.contact,
-                    m.channel,
-                    m.to_address,
-                    m.subject,
-                    m.body,
-                    m.status,
-                    m.created_at,
-                    m.extra_json,
-                    m.sender,
-                    m.next_attempt_at,
-                    m.error,
-                    m.variant,
-                )
-                for m in messages
-            ],
-            returning=True,
-        )
-        ids = {str(key): int(message_id) for key, message_id in _returned(cursor)}
-        self.claim_new(ids.values())
-        return ids
 
     def suppress(self, rows: Iterable[tuple[str, str, str, str] | SuppressionRow]) -> int:
         entries = [SuppressionRow(*row) for row in rows]

@@ -1,0 +1,214 @@
+"""The tick's writes on PostgreSQL, a statement per batch instead of one per row.
+
+The shared queries write a batch with executemany: on PostgreSQL that is a statement per row,
+each parsed, planned and executed by the server. Here each batch is one statement over arrays,
+a column each (`unnest(%s::bigint[], %s::text[], ...)`, NULLs included), with the same
+effect: rows inserted in the batch's order (ids, and so history's order, as before), the same
+guards. An update names its rows twice, joined to the arrays and `id = ANY(ids)`: the second
+finds them through the primary key, where the join alone may hash a scan of the whole table
+for every batch. Where a batch names a row twice the per-row statements' effect depends on
+their order, so such a batch (never the tick's) goes the shared way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from seqctl.store.actions import ActionQueries
+from seqctl.store.history import HistoryQueries
+from seqctl.store.messages import MessageQueries
+from seqctl.store.postgres.claims import _EXPIRY, CLAIM_SECONDS
+from seqctl.store.records import NewAction, NewMessage, Transition
+from seqctl.store.transitions import TransitionQueries
+
+if TYPE_CHECKING:
+    from seqctl.store.postgres.connection import PgSql
+
+_FINISHED = "('sent', 'failed', 'rejected', 'cancelled')"
+
+
+class WriteQueries(TransitionQueries, HistoryQueries, ActionQueries, MessageQueries):
+    """Set-based versions of the shared writes the tick makes for every batch."""
+
+    pg: PgSql
+    holder: str | None
+
+    def add_history(self, rows: Iterable[tuple[int, str, str, str | None, str | None]]) -> None:
+        """(enrollment, at, kind, step, detail) rows."""
+        columns = _columns(rows, 5)
+        if columns:
+            self.pg.run(
+                "INSERT INTO history (enrollment, at, kind, step, detail)"
+                " SELECT v.enrollment, v.at, v.kind, v.step, v.detail FROM unnest(%s::bigint[],"
+                " %s::text[], %s::text[], %s::text[], %s::text[])"
+                " WITH ORDINALITY AS v(enrollment, at, kind, step, detail, n) ORDER BY v.n",
+                columns,
+            )
+
+    def apply(self, transitions: Sequence[Transition]) -> None:
+        """Write new states and their history rows."""
+        if _repeated(t.enrollment for t in transitions):
+            super().apply(transitions)
+            return
+        self._move(transitions, "paused_at = NULL, resume_at = NULL", "")
+        self.add_history((t.enrollment, t.at, t.kind, t.step_id, t.detail) for t in transitions)
+
+    def advance(self, transitions: Sequence[Transition]) -> None:
+        """`apply` for enrollments the tick found active; one no longer active is left alone.
+
+        One statement for all: `state` is written even where it stays `active`, which costs
+        PostgreSQL nothing more: an update makes a new row version either way, and whether it
+        may leave the indexes alone depends on the values that change, not the columns named."""
+        if _repeated(t.enrollment for t in transitions):
+            super().advance(transitions)
+            return
+        self._move(transitions, "", " AND e.state = 'active'")
+        self.add_history((t.enrollment, t.at, t.kind, t.step_id, t.detail) for t in transitions)
+
+    def _move(self, transitions: Sequence[Transition], also: str, guard: str) -> None:
+        columns = _columns(
+            (
+                (t.enrollment, t.state, t.step, t.anchor_at, t.next_due_at, t.reason, t.at)
+                for t in transitions
+            ),
+            7,
+        )
+        if columns:
+            self.pg.run(
+                "UPDATE enrollments e SET state = v.state, step = v.step,"
+                " anchor_at = v.anchor_at, next_due_at = v.next_due_at, reason = v.reason,"
+                f" updated_at = v.at{', ' if also else ''}{also}"
+                " FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::text[], %s::text[],"
+                " %s::text[], %s::text[]) AS v(id, state, step, anchor_at, next_due_at, reason, at)"
+                f" WHERE e.id = v.id AND e.id = ANY(%s::bigint[]){guard}",
+                [*columns, columns[0]],
+            )
+
+    def add_actions(self, actions: Sequence[NewAction]) -> None:
+        columns = _columns(
+            ((a.enrollment, a.step, a.type, a.due_at, a.title, a.instructions) for a in actions), 6
+        )
+        if columns:
+            self.pg.run(
+                "INSERT INTO actions (enrollment, step, type, due_at, title, instructions)"
+                " SELECT v.enrollment, v.step, v.type, v.due_at, v.title, v.instructions"
+                " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[],"
+                " %s::text[]) WITH ORDINALITY"
+                " AS v(enrollment, step, type, due_at, title, instructions, n) ORDER BY v.n",
+                columns,
+            )
+
+    def add_messages(self, messages: Sequence[NewMessage]) -> dict[str, int]:
+        """Store messages; one already stored under the same key is left as it is (the first
+        of a batch's own is kept). A tick's worker claims the ones it wrote as it writes them:
+        its own to send (its connections take them from the batch), not another worker's
+        outbox pass's, until it ends or dies."""
+        columns = _columns(
+            (
+                (
+                    m.idempotency_key,
+                    m.enrollment,
+                    m.sequence,
+                    m.version,
+                    m.step,
+                    m.contact,
+                    m.channel,
+                    m.to_address,
+                    m.subject,
+                    m.body,
+                    m.status,
+                    m.created_at,
+                    m.extra_json,
+                    m.sender,
+                    m.next_attempt_at,
+                    m.error,
+                    m.variant,
+                )
+                for m in messages
+            ),
+            17,
+        )
+        if not columns:
+            return {}
+        claim = f"%s::text, CASE WHEN %s::text IS NOT NULL THEN {_EXPIRY} END"
+        rows = self.pg.run(
+            "INSERT INTO messages (idempotency_key, enrollment, sequence, version, step,"
+            " contact, channel, to_address, subject, body, status, created_at, extra, sender,"
+            " next_attempt_at, error, variant, claimed_by, claimed_until)"
+            " SELECT v.key, v.enrollment, v.sequence, v.version, v.step, v.contact, v.channel,"
+            " v.to_address, v.subject, v.body, v.status, v.created_at, v.extra, v.sender,"
+            f" v.next_attempt_at, v.error, v.variant, {claim}"
+            " FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::int[], %s::text[],"
+            " %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
+            " %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])"
+            " WITH ORDINALITY AS v(key, enrollment, sequence, version, step, contact, channel,"
+            " to_address, subject, body, status, created_at, extra, sender, next_attempt_at,"
+            " error, variant, n) ORDER BY v.n"
+            " ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key, id",
+            [self.holder, self.holder, CLAIM_SECONDS, *columns],
+        ).fetchall()
+        return {str(key): int(message_id) for key, message_id in rows}
+
+    def mark_sent(self, sent: Iterable[tuple[str, str | None, int]]) -> None:
+        """(sent_at, provider_id, id) triples."""
+        rows = list(sent)
+        if _repeated(i for _, _, i in rows):
+            super().mark_sent(rows)
+            return
+        columns = _columns(rows, 3)
+        if columns:
+            self.pg.run(
+                "UPDATE messages m SET status = 'sent', sent_at = v.sent_at,"
+                " provider_id = v.provider_id, error = NULL, attempts = m.attempts + 1,"
+                " failing_since = NULL"
+                " FROM unnest(%s::text[], %s::text[], %s::bigint[]) AS v(sent_at, provider_id, id)"
+                " WHERE m.id = v.id AND m.id = ANY(%s::bigint[])",
+                [*columns, columns[2]],
+            )
+
+    def postpone(self, updates: Iterable[tuple[str | None, str, bool, int]]) -> None:
+        """(error, next_attempt_at, counts_as_attempt, id): back to queued until then."""
+        rows = [(error, until, 1 if attempt else 0, i) for error, until, attempt, i in updates]
+        if _repeated(i for *_, i in rows):
+            super().postpone((error, until, bool(n), i) for error, until, n, i in rows)
+            return
+        columns = _columns(rows, 4)
+        if columns:
+            self.pg.run(
+                "UPDATE messages m SET status = 'queued', error = v.error,"
+                " next_attempt_at = v.until, attempts = m.attempts + v.n"
+                " FROM unnest(%s::text[], %s::text[], %s::int[], %s::bigint[])"
+                " AS v(error, until, n, id) WHERE m.id = v.id AND m.id = ANY(%s::bigint[])",
+                [*columns, columns[3]],
+            )
+
+    def finished_keys(self, keys: Sequence[str]) -> set[str]:
+        """Of these idempotency keys, those whose message is done with (sent, failed, ...)."""
+        if not keys:
+            return set()
+        rows = self.pg.run(
+            "SELECT idempotency_key FROM messages WHERE idempotency_key = ANY(%s::text[])"
+            f" AND status IN {_FINISHED}",
+            [list(keys)],
+        )
+        return {str(key) for (key,) in rows}
+
+
+def _columns(rows: Iterable[Sequence[Any]], width: int) -> list[list[Any]]:
+    """Rows as `width` lists, a column each (arrays for unnest); [] when there are no rows."""
+    columns: list[list[Any]] = [[] for _ in range(width)]
+    for row in rows:
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    return columns if columns[0] else []
+
+
+def _repeated(ids: Iterable[int]) -> bool:
+    """Whether an id comes more than once (the per-row statements' order then counts)."""
+    seen: set[int] = set()
+    for i in ids:
+        if i in seen:
+            return True
+        seen.add(i)
+    return False
