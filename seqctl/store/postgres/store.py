@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -219,8 +220,8 @@ class PostgresStore(
         self.claim_new(ids.values())
         return ids
 
-    def suppress(self, rows: Iterable[tuple[str, str, str, str] | SuppressionRow]) -> int:
-        entries = [SuppressionRow(*row) for row in rows]
+    def suppress(self, rows: Iterable[tuple[str, str, str, datetime] | SuppressionRow]) -> int:
+        entries = [SuppressionRow(*row).to_db() for row in rows]
         if not entries:
             return 0
         cursor = self.pg.conn.cursor()
