@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from seqctl.errors import InputError
@@ -32,6 +33,14 @@ def parse_instant(text: str, *, default_zone: str = "UTC", what: str = "time") -
     return value.astimezone(UTC).replace(microsecond=0)
 
 
+@overload
+def format_instant(value: datetime) -> str: ...
+@overload
+def format_instant(value: None) -> None: ...
+@overload
+def format_instant(value: datetime | None) -> str | None: ...
+
+
 def format_instant(value: datetime | None) -> str | None:
     """ISO 8601 in UTC with a Z, the one format of times in JSON and in the database."""
     if value is None:
@@ -42,8 +51,16 @@ def format_instant(value: datetime | None) -> str | None:
     return value.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
+@overload
+def from_db(text: str) -> datetime: ...
+@overload
+def from_db(text: None) -> None: ...
+@overload
+def from_db(text: str | None) -> datetime | None: ...
+
+
 def from_db(text: str | None) -> datetime | None:
-    """Read a time written by format_instant."""
+    """Read a time written by format_instant: an aware UTC datetime."""
     if text is None:
         return None
     return datetime.fromisoformat(text)

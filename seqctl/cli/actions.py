@@ -20,6 +20,7 @@ from seqctl.cli.options import (
 from seqctl.cli.root import app
 from seqctl.engine import actions as queue
 from seqctl.errors import InputError
+from seqctl.timeutil import format_instant
 
 
 @app.command()
@@ -76,7 +77,10 @@ def actions(
     if as_json:
         context.emit_json([v.as_json() for v in views])
         return
-    rows = [[v.id, v.status, v.due_at, v.sequence, v.contact, v.type, v.title] for v in views]
+    rows = [
+        [v.id, v.status, format_instant(v.due_at), v.sequence, v.contact, v.type, v.title]
+        for v in views
+    ]
     typer.echo(
         context.table(["id", "status", "due", "sequence", "contact", "type", "title"], rows)
         if rows

@@ -17,7 +17,7 @@ from seqctl.engine import composers
 from seqctl.errors import InputError, SeqctlError
 from seqctl.store import Store, database_fault, open_store
 from seqctl.store.location import Location, is_url, locate
-from seqctl.timeutil import parse_instant, utcnow
+from seqctl.timeutil import format_instant, parse_instant, utcnow
 
 
 @dataclass
@@ -119,7 +119,14 @@ def now(ctx: typer.Context, value: str | None = None) -> datetime:
 
 
 def emit_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default))
+
+
+def _json_default(value: Any) -> Any:
+    """Times as JSON shows them: ISO 8601 in UTC with a Z."""
+    if isinstance(value, datetime):
+        return format_instant(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def table(headers: list[str], rows: list[list[Any]]) -> str:
@@ -160,6 +167,8 @@ def _pad(text: str, width: int) -> str:
 def _cell(value: Any) -> str:
     if value is None or value == "":
         return "-"
+    if isinstance(value, datetime):
+        return format_instant(value)
     return " ".join(str(value).splitlines()) if not isinstance(value, int) else str(value)
 
 

@@ -27,6 +27,7 @@ from seqctl.engine import events as incoming
 from seqctl.engine import suppression
 from seqctl.engine.contacts import Lines, open_source
 from seqctl.errors import ExitCode, InputError
+from seqctl.timeutil import format_instant
 
 events_app = typer.Typer(
     help=(
@@ -242,9 +243,9 @@ def suppressions(
     if history:
         changes = store.suppression_history()[: limit or None]
         if as_json:
-            context.emit_json([asdict(c) for c in changes])
+            context.emit_json([{**asdict(c), "at": format_instant(c.at)} for c in changes])
             return
-        rows = [[c.at, c.change, c.value, c.kind, c.reason, c.by] for c in changes]
+        rows = [[format_instant(c.at), c.change, c.value, c.kind, c.reason, c.by] for c in changes]
         headers = ["at", "change", "value", "kind", "reason", "by"]
         typer.echo(context.table(headers, rows) if rows else "the list was never changed")
         context.more_note(len(rows), limit)
@@ -253,7 +254,13 @@ def suppressions(
     if as_json:
         context.emit_json(
             [
-                {"value": e.value, "kind": e.kind, "reason": e.reason, "at": e.at, "by": e.by}
+                {
+                    "value": e.value,
+                    "kind": e.kind,
+                    "reason": e.reason,
+                    "at": format_instant(e.at),
+                    "by": e.by,
+                }
                 for e in entries
             ]
         )
@@ -261,7 +268,7 @@ def suppressions(
     typer.echo(
         context.table(
             ["value", "kind", "reason", "by", "since"],
-            [[e.value, e.kind, e.reason, e.by, e.at] for e in entries],
+            [[e.value, e.kind, e.reason, e.by, format_instant(e.at)] for e in entries],
         )
         if entries
         else "nobody is suppressed"

@@ -9,6 +9,7 @@ from seqctl.cli.options import JsonOption
 from seqctl.cli.root import app
 from seqctl.engine.inbox import SyncReport, inbox_settings, sync
 from seqctl.errors import InputError
+from seqctl.timeutil import format_instant
 
 inbox_app = typer.Typer(
     help=(
@@ -71,7 +72,7 @@ def status_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
         {
             "inbox": f.inbox,
             "folder": f.folder,
-            "synced_at": f.synced_at,
+            "synced_at": format_instant(f.synced_at),
             "uidvalidity": f.uidvalidity,
             "last_uid": f.last_uid,
             "messages": f.messages,

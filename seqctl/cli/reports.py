@@ -23,7 +23,7 @@ from seqctl.engine import preview as previewing
 from seqctl.engine.inbox.settings import configured_folders
 from seqctl.errors import NotFound
 from seqctl.store import Store
-from seqctl.timeutil import parse_instant
+from seqctl.timeutil import format_instant, parse_instant
 
 # The columns of `status`, in funnel order.
 FUNNEL_COLUMNS = ["step", "type", "reached", "sent", "opened", "clicked", "replied", "bounced"]
@@ -112,10 +112,12 @@ def _inbox_lines(store: Store, config: Mapping[str, Any] | None) -> list[str]:
             f"{folder.unmatched:,} matched nobody, {folder.skipped:,} skipped"
         )
         if not folder.error:
-            lines.append(f"{where} read at {folder.synced_at}: {counts}")
+            lines.append(f"{where} read at {format_instant(folder.synced_at)}: {counts}")
         else:
             before = f"; read before: {counts}" if folder.messages else ""
-            lines.append(f"{where} failed at {folder.synced_at}: {folder.error}{before}")
+            lines.append(
+                f"{where} failed at {format_instant(folder.synced_at)}: {folder.error}{before}"
+            )
     return lines
 
 

@@ -16,7 +16,7 @@ from seqctl.errors import NotFound, SeqctlError
 from seqctl.store import Store
 from seqctl.store.records import ActionRecord
 from seqctl.store.states import ActionStatus, EnrollmentState
-from seqctl.timeutil import format_instant, from_db
+from seqctl.timeutil import format_instant
 
 OVERDUE_AFTER = timedelta(days=1)
 
@@ -36,7 +36,7 @@ class ActionView:
     contact: str
     step: str
     type: str
-    due_at: str
+    due_at: datetime
     status: str
     title: str | None = None
     instructions: str | None = None
@@ -48,16 +48,14 @@ class ActionView:
             "contact": self.contact,
             "step": self.step,
             "type": self.type,
-            "due_at": self.due_at,
+            "due_at": format_instant(self.due_at),
             "status": self.status,
             "title": self.title,
             "instructions": self.instructions,
         }
 
 
-def timing(due_at: str, now: datetime) -> Timing:
-    due = from_db(due_at)
-    assert due is not None
+def timing(due: datetime, now: datetime) -> Timing:
     if due > now:
         return Timing.UPCOMING
     return Timing.OVERDUE if now - due > OVERDUE_AFTER else Timing.DUE
@@ -135,10 +133,9 @@ def _assignee(store: Store, versions: Versions, action: ActionRecord) -> str | N
 def _upcoming(
     store: Store, now: datetime, sequence: str | None, versions: Versions, audience: Audience
 ) -> list[ActionView]:
-    stamp = format_instant(now) or ""
     views = []
     for enrollment in store.enrollments(sequence=sequence, state="active"):
-        if enrollment.next_due_at is None or enrollment.next_due_at <= stamp:
+        if enrollment.next_due_at is None or enrollment.next_due_at <= now:
             continue
         version = versions.get(enrollment.sequence, enrollment.version)
         step = version.steps[enrollment.step]

@@ -8,7 +8,7 @@ from seqctl.engine.runtime import Place, RunnableVersion, Versions
 from seqctl.store import Store
 from seqctl.store.records import Deliverable, EnrollmentRecord, Transition
 from seqctl.store.states import EnrollmentState
-from seqctl.timeutil import format_instant, from_db
+from seqctl.timeutil import format_instant
 
 _last: tuple[datetime | None, str] = (None, "")
 
@@ -68,8 +68,7 @@ def finish_step(
     """
     version = Versions(store).get(enrollment.sequence, enrollment.version)
     contact = store.contact(enrollment.contact)
-    enrolled = from_db(enrollment.enrolled_at)
-    assert enrolled is not None
+    enrolled = enrollment.enrolled_at
     moves = moved_on(
         version,
         enrollment.id,
@@ -105,7 +104,7 @@ def exit_enrollment(
                 enrollment.id,
                 "exited",
                 enrollment.step,
-                enrollment.anchor_at,
+                format_instant(enrollment.anchor_at),
                 None,
                 reason,
                 at,
@@ -128,7 +127,7 @@ def at_message_step(
         message.enrollment,
         state,
         row.step_index,
-        row.anchor_at,
+        format_instant(row.anchor_at),
         None,
         reason,
         at,

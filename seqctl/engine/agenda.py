@@ -19,7 +19,7 @@ from seqctl.engine.runtime import Place, RunnableVersion, Versions
 from seqctl.engine.visibility import Viewer
 from seqctl.playbook.model import MESSAGE_TYPES, Step, StepType
 from seqctl.store import Store
-from seqctl.timeutil import format_instant, from_db
+from seqctl.timeutil import format_instant
 
 MAX_STEPS = 200  # a loop of `next:` with no waits must not walk forever
 
@@ -137,9 +137,8 @@ def agenda(
     for enrollment, contact in store.enrollments_with_contacts(
         states=("active",), sequence=sequence, due_before=until_stamp
     ):
-        due = from_db(enrollment.next_due_at)
-        enrolled_at = from_db(enrollment.enrolled_at)
-        if due is None or enrolled_at is None or not is_running(enrollment.sequence):
+        due, enrolled_at = enrollment.next_due_at, enrollment.enrolled_at
+        if due is None or not is_running(enrollment.sequence):
             continue
         version = versions.get(enrollment.sequence, enrollment.version)
         steps = forecast(

@@ -91,7 +91,7 @@ def approve(
                         enrollment.id,
                         "active",
                         enrollment.step,
-                        enrollment.anchor_at,
+                        format_instant(enrollment.anchor_at),
                         None,
                         None,
                         stamp,

@@ -322,7 +322,7 @@ class Batch:
                 "sending",
                 0,
                 None,
-                new.created_at,
+                self.now,  # new.created_at, as a time
                 None,
                 None,
             )
@@ -331,8 +331,8 @@ class Batch:
                     record,
                     due.step,
                     "active",
-                    due.anchor_text,
-                    due.enrolled_text,
+                    due.anchor_at,
+                    due.enrolled_at,
                     due.contact_zone,
                     new.extra_json,
                     new.sender,

@@ -9,6 +9,7 @@ from seqctl.engine.visibility import Viewer, admits
 from seqctl.errors import NotFound
 from seqctl.playbook.model import SequenceDef, Step, from_definition
 from seqctl.store import SequenceRecord, Store, VersionRecord
+from seqctl.timeutil import format_instant
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class SequenceView:
             "version": self.version.number,
             "steps": len(self.model.steps),
             "owner": self.model.definition.get("owner"),
-            "published_at": self.version.published_at,
+            "published_at": format_instant(self.version.published_at),
         }
 
     def details(self, versions: list[VersionRecord]) -> dict[str, Any]:
@@ -55,7 +56,7 @@ class SequenceView:
                 {
                     "version": v.number,
                     "digest": v.digest,
-                    "published_at": v.published_at,
+                    "published_at": format_instant(v.published_at),
                     "published_by": v.published_by,
                     "commit": v.git_commit,
                 }

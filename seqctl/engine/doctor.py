@@ -22,7 +22,7 @@ from seqctl.schedule import Calendar, Deferral, add_wait, open_at, why_deferred
 from seqctl.store import ContactRecord, Store
 from seqctl.store.records import EnrollmentRecord
 from seqctl.store.states import ENDED_STATES, RUNNING_STATES, EnrollmentState, MessageStatus
-from seqctl.timeutil import format_instant, from_db
+from seqctl.timeutil import format_instant
 
 # Cron runs the tick every minute: a step due longer ago than this was missed by it.
 TICK_GRACE = timedelta(minutes=5)
@@ -63,7 +63,7 @@ def diagnose(
         Check(
             "published",
             True,
-            f"version {published.number} published {published.published_at}",
+            f"version {published.number} published {format_instant(published.published_at)}",
         )
     )
     checks.append(_active(record.status, record.paused_at, sequence))
@@ -116,11 +116,11 @@ def diagnose(
     return checks
 
 
-def _active(status: str, paused_at: str | None, sequence: str) -> Check:
+def _active(status: str, paused_at: datetime | None, sequence: str) -> Check:
     if status == "active":
         return Check("active", True, "the sequence is active")
     if status == "paused":
-        since = f" since {paused_at}" if paused_at else ""
+        since = f" since {format_instant(paused_at)}" if paused_at else ""
         return Check("active", False, f"the sequence is paused{since}: seqctl resume {sequence}")
     return Check(
         "active",
@@ -153,16 +153,23 @@ def _enrolled(e: EnrollmentRecord, version: RunnableVersion, newest: int) -> Che
     step = _step_id(version, e.step)
     where = f"version {e.version}, step '{step}'"
     if e.state == EnrollmentState.COMPLETED:
-        return Check("enrolled", False, f"completed on {e.updated_at} ({where}): no steps left")
+        return Check(
+            "enrolled",
+            False,
+            f"completed on {format_instant(e.updated_at)} ({where}): no steps left",
+        )
     if e.state == EnrollmentState.EXITED:
         return Check(
-            "enrolled", False, f"exited: {e.reason or 'removed'} on {e.updated_at} ({where})"
+            "enrolled",
+            False,
+            f"exited: {e.reason or 'removed'} on {format_instant(e.updated_at)} ({where})",
         )
     if e.state == EnrollmentState.PAUSED:
         return Check(
             "enrolled",
             False,
-            f"paused: {e.reason or 'by a person'} since {e.paused_at or e.updated_at} ({where}):"
+            f"paused: {e.reason or 'by a person'}"
+            f" since {format_instant(e.paused_at or e.updated_at)} ({where}):"
             f" seqctl resume {e.sequence} --contact {e.contact}",
         )
     newer = (
@@ -170,7 +177,9 @@ def _enrolled(e: EnrollmentRecord, version: RunnableVersion, newest: int) -> Che
         if newest > e.version
         else ""
     )
-    return Check("enrolled", True, f"{e.state} ({where}), enrolled {e.enrolled_at}{newer}")
+    return Check(
+        "enrolled", True, f"{e.state} ({where}), enrolled {format_instant(e.enrolled_at)}{newer}"
+    )
 
 
 def _suppression(store: Store, person: ContactRecord) -> Check:
@@ -185,12 +194,15 @@ def _suppression(store: Store, person: ContactRecord) -> Check:
 
 def _events(store: Store, sequence: str, e: EnrollmentRecord) -> Check:
     found = store.events(
-        contact=e.contact, types=tuple(STOPPING_EVENTS), since=e.enrolled_at, sequence=sequence
+        contact=e.contact,
+        types=tuple(STOPPING_EVENTS),
+        since=format_instant(e.enrolled_at),
+        sequence=sequence,
     )
     if not found:
         return Check("events", True, "no reply, bounce or unsubscribe since enrolled")
     latest = found[-1]
-    what = f"{STOPPING_EVENTS[latest.type]} at {latest.at}"
+    what = f"{STOPPING_EVENTS[latest.type]} at {format_instant(latest.at)}"
     data = latest.data
     if latest.type == "out_of_office" and data.get("return_date"):
         what += f", back {data['return_date']}"
@@ -212,12 +224,12 @@ def _mailbox(store: Store) -> Check | None:
         return Check(
             "mailbox",
             False,
-            f"reading {f.inbox}/{f.folder} failed at {f.synced_at}: {f.error}; replies there"
-            " are not seen until it works (seqctl inbox sync)",
+            f"reading {f.inbox}/{f.folder} failed at {format_instant(f.synced_at)}: {f.error};"
+            " replies there are not seen until it works (seqctl inbox sync)",
         )
     last = min(f.synced_at for f in folders)
     names = ", ".join(f"{f.inbox}/{f.folder}" for f in folders)
-    return Check("mailbox", True, f"read at {last}: {names}")
+    return Check("mailbox", True, f"read at {format_instant(last)}: {names}")
 
 
 def _approval(store: Store, e: EnrollmentRecord) -> Check:
@@ -229,7 +241,7 @@ def _approval(store: Store, e: EnrollmentRecord) -> Check:
         "approval",
         False,
         f"message #{m.id} (step '{m.step}', {m.channel} to {m.to_address or '-'}) waits for"
-        f" approval since {m.created_at}: seqctl approve {m.id}",
+        f" approval since {format_instant(m.created_at)}: seqctl approve {m.id}",
     )
 
 
@@ -241,8 +253,8 @@ def _action(store: Store, e: EnrollmentRecord) -> Check:
     return Check(
         "action",
         False,
-        f"action #{a.id} ({a.type} for step '{a.step}', due {a.due_at}) waits for a person:"
-        f" seqctl done {a.id}",
+        f"action #{a.id} ({a.type} for step '{a.step}', due {format_instant(a.due_at)})"
+        f" waits for a person: seqctl done {a.id}",
     )
 
 
@@ -259,15 +271,15 @@ def _failed(e: EnrollmentRecord, version: RunnableVersion, sequence: str, contac
 
 
 def _deferred(store: Store, e: EnrollmentRecord, now: datetime) -> Check:
-    stamp = format_instant(now) or ""
-    held = [(m, at) for m, at in store.deferred_messages(e.id) if at > stamp]
+    held = [(m, at) for m, at in store.deferred_messages(e.id) if at > now]
     if not held:
         return Check("deferred", True, "no message held back by a daily limit")
     m, at = held[0]
     return Check(
         "deferred",
         False,
-        f"message #{m.id} (step '{m.step}'): {m.error or 'deferred'}; next attempt at {at}",
+        f"message #{m.id} (step '{m.step}'): {m.error or 'deferred'};"
+        f" next attempt at {format_instant(at)}",
     )
 
 
@@ -284,12 +296,12 @@ def _whatsapp(store: Store, e: EnrollmentRecord, now: datetime) -> Check | None:
         return None
     m = waiting[0]
     versions = Versions(store)
-    later = from_db(m.next_attempt_at) if m.status == MessageStatus.QUEUED else None
+    later = m.next_attempt_at if m.status == MessageStatus.QUEUED else None
     leaves = max(later, now) if later is not None else now
     when = (
         "approved now"
         if m.status == MessageStatus.PENDING_APPROVAL
-        else f"at its next attempt at {m.next_attempt_at}"
+        else f"at its next attempt at {format_instant(m.next_attempt_at)}"
         if later is not None and later > now
         else "at the next tick"
     )
@@ -342,7 +354,7 @@ def _schedule(
 ) -> Check:
     """When the next step is due and why then; or, when it is due, whether a tick will come."""
     step = _step_id(version, e.step)
-    due = from_db(e.next_due_at)
+    due = e.next_due_at
     if due is None:
         queued = store.messages(enrollment=e.id, status="queued")
         if queued:
@@ -352,20 +364,24 @@ def _schedule(
         return Check("next step", True, f"step '{step}' has nothing scheduled")
     if due > now:
         held, why = _why_then(e, version, person, due, now)
-        return Check("next step", not held, f"step '{step}' is due at {e.next_due_at}: {why}")
+        return Check("next step", not held, f"step '{step}' is due at {format_instant(due)}: {why}")
     last = store.last_history_at(TICK_KINDS)
-    last_tick = f"the last tick that did something ran at {last}" if last else "no tick has run"
+    last_tick = (
+        f"the last tick that did something ran at {format_instant(last)}"
+        if last
+        else "no tick has run"
+    )
     if now - due > TICK_GRACE:
         return Check(
             "due now",
             False,
-            f"step '{step}' was due at {e.next_due_at} and has not been sent: is cron running"
-            f" seqctl tick? ({last_tick})",
+            f"step '{step}' was due at {format_instant(due)} and has not been sent:"
+            f" is cron running seqctl tick? ({last_tick})",
         )
     return Check(
         "due now",
         True,
-        f"step '{step}' is due since {e.next_due_at}: the next tick sends it ({last_tick})",
+        f"step '{step}' is due since {format_instant(due)}: the next tick sends it ({last_tick})",
     )
 
 
@@ -379,23 +395,23 @@ def _why_then(
     """Why the step is due at `due`; held is True when the wait is over but a window holds it."""
     step = version.steps[e.step]
     cal = version.calendar(person.timezone, version.place_of(person.fields()))
-    anchor = from_db(e.anchor_at) or due
+    anchor = e.anchor_at
     if step.day is not None:
-        enrolled = from_db(e.enrolled_at) or anchor
+        enrolled = e.enrolled_at
         raw = add_wait(enrolled, Wait(step.day - 1, Unit.DAYS), cal)
-        base = f"day {step.day} from the enrollment at {e.enrolled_at}"
+        base = f"day {step.day} from the enrollment at {format_instant(e.enrolled_at)}"
     else:
         raw = anchor
         for w in step.waits:
             raw = add_wait(raw, w, cal)
         waits = " + ".join(str(w) for w in step.waits)
-        base = f"the wait of {waits} from {e.anchor_at}" if waits else ""
+        base = f"the wait of {waits} from {format_instant(e.anchor_at)}" if waits else ""
     if open_at(raw, cal) != due:
         # The countdown froze during a pause, or a migration moved the step since.
         return False, f"{base or 'no wait'}, moved later by a pause"
     deferral = why_deferred(raw, cal)
     if deferral is None:
-        return False, base or f"no wait after {e.anchor_at}"
+        return False, base or f"no wait after {format_instant(e.anchor_at)}"
     ready = f"{base} ended at {format_instant(raw)}" if base else f"ready at {format_instant(raw)}"
     moved = _moved_by(deferral, raw, cal)
     skipped = foresight.closed_days_skipped(raw, due, cal) if deferral.reason == "window" else []

@@ -9,7 +9,7 @@ from typing import Any
 
 from seqctl.store import Store
 from seqctl.store.records import EventRecord
-from seqctl.timeutil import format_instant, from_db
+from seqctl.timeutil import format_instant
 
 WHATSAPP_WINDOW = timedelta(hours=24)
 
@@ -30,8 +30,7 @@ class Engagement:
         for event in self.events:
             if event.type != kind or (step is not None and event.step != step):
                 continue
-            at = from_db(event.at)
-            if since is None or (at is not None and at >= since):
+            if since is None or event.at >= since:
                 return True
         return False
 
@@ -58,8 +57,7 @@ def window_open(last: datetime | None, at: datetime) -> bool:
 
 def whatsapp_since(store: Store, contacts: Sequence[str], now: datetime) -> dict[str, datetime]:
     """When each of these contacts last wrote on WhatsApp, at or before `now` (if they did)."""
-    found = store.last_inbound_on(contacts, "whatsapp", format_instant(now) or "")
-    return {contact: at for contact, text in found.items() if (at := from_db(text)) is not None}
+    return store.last_inbound_on(contacts, "whatsapp", format_instant(now))
 
 
 def engagement(

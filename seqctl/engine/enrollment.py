@@ -21,7 +21,7 @@ from seqctl.schedule import open_at
 from seqctl.store import Store
 from seqctl.store.records import ContactRecord, ContactRow, EnrollmentRecord, Transition
 from seqctl.store.states import EnrollmentState
-from seqctl.timeutil import format_instant, from_db
+from seqctl.timeutil import format_instant
 
 BATCH_SIZE = 50_000
 
@@ -357,7 +357,7 @@ def resume_enrollment(
                 enrollment.id,
                 "waiting" if waiting else "active",
                 enrollment.step,
-                enrollment.anchor_at,
+                format_instant(enrollment.anchor_at),
                 due,
                 waiting,
                 stamp,
@@ -369,10 +369,8 @@ def resume_enrollment(
     )
 
 
-def shift_paused_sequence(store: Store, sequence: str, paused_at: str, now: datetime) -> int:
+def shift_paused_sequence(store: Store, sequence: str, since: datetime, now: datetime) -> int:
     """After a whole sequence was paused: move every active due time later by the pause."""
-    since = from_db(paused_at)
-    assert since is not None
     versions = Versions(store)
     stamp = format_instant(now) or ""
     moves = []
@@ -397,10 +395,10 @@ def _shifted_due(
     contact: ContactRecord | None,
     paused_since: datetime | None = None,
 ) -> str | None:
-    due = from_db(enrollment.next_due_at)
-    since = paused_since or from_db(enrollment.paused_at)
+    due = enrollment.next_due_at
+    since = paused_since or enrollment.paused_at
     if due is None or since is None:
-        return enrollment.next_due_at
+        return format_instant(due)
     version = versions.get(enrollment.sequence, enrollment.version)
     zone = contact.timezone if contact is not None else None
     place = version.place_of(contact.fields()) if contact is not None else None

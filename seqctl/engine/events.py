@@ -167,8 +167,7 @@ def _record_one(
         return
     report.recorded += 1
     named = store.message(item.message) if item.message is not None else None
-    at = format_instant(item.at) or ""
-    entries = suppression.opt_out_entries(item.type, item.data, contact, named, at)
+    entries = suppression.opt_out_entries(item.type, item.data, contact, named, item.at)
     if entries:
         store.suppress(entries)
     kind = item.type

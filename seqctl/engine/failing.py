@@ -4,23 +4,30 @@ well, so this is how a broken mail server or webhook gets noticed before the mes
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import datetime
 
 from seqctl.channels import ChannelSet
 from seqctl.store import Store
+from seqctl.timeutil import format_instant
 
 
 @dataclass(frozen=True)
 class ChannelTrouble:
     channel: str  # its name in seqctl.yaml's `channels` (`default` for the rest)
     waiting: int  # messages that wait for a next try
-    next_try: str | None  # the first of their next tries
+    next_try: datetime | None  # the first of their next tries
     error: str | None  # the latest error
+
+    def as_json(self) -> dict[str, object]:
+        return {**asdict(self), "next_try": format_instant(self.next_try)}
 
     def describe(self) -> str:
         """One line for stderr."""
         plural = "message waits" if self.waiting == 1 else "messages wait"
-        when = f"next try at {self.next_try}" if self.next_try else "next try at the next tick"
+        when = "next try at the next tick"
+        if self.next_try:
+            when = f"next try at {format_instant(self.next_try)}"
         return (
             f"channel {self.channel} is failing: {self.error or 'unknown error'}; "
             f"{self.waiting:,} {plural}, {when}"

@@ -24,7 +24,7 @@ from seqctl.playbook.model import MESSAGE_TYPES, StepType
 from seqctl.schedule import Calendar
 from seqctl.store import ContactRecord, Store
 from seqctl.store.records import EnrollmentRecord
-from seqctl.timeutil import from_db
+from seqctl.timeutil import format_instant
 
 Finding = tuple[str, bool, str]  # (check name, ok, detail), as doctor lists them
 
@@ -42,10 +42,9 @@ def predict(
     step = version.steps[e.step]
     if step.type is StepType.BRANCH:
         return []
-    at = max(from_db(e.next_due_at) or now, now)
-    enrolled = from_db(e.enrolled_at) or now
+    at = max(e.next_due_at or now, now)
     fields = person.fields()
-    variables = variables_for(version, step, e.id, fields, e.vars, enrolled, at, e.enrolled_at)
+    variables = variables_for(version, step, e.id, fields, e.vars, e.enrolled_at, at)
     fix = f"seqctl contacts import a file with {person.key}'s values, then seqctl doctor again"
     if step.is_manual or step.type not in (*MESSAGE_TYPES, StepType.WEBHOOK):
         try:
@@ -55,7 +54,7 @@ def predict(
             return [("content", False, f"step '{step.id}' will fail: {exc}; {fix}")]
         return [("content", True, f"step '{step.id}' renders for this contact")]
     keys = suppression_keys(version.model.definition, fields)
-    seen = engagement(store, e.contact, e.sequence, e.enrolled_at, at, keys)
+    seen = engagement(store, e.contact, e.sequence, format_instant(e.enrolled_at), at, keys)
     plain = replace(step, spec={k: v for k, v in step.spec.items() if k != "compose"})
     try:
         message = render_step(version, plain, fields, variables, seen)

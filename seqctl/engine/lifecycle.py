@@ -36,7 +36,7 @@ def set_status(
     assert at is not None
     paused_at = at if status == "paused" else None
     if record.status == "paused" and status == "paused":
-        paused_at = record.paused_at
+        paused_at = format_instant(record.paused_at)
     with store.transaction():
         store.set_sequence_status(sequence_id, status, at, paused_at)
         if record.status == "paused" and status == "active" and record.paused_at is not None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from seqctl.engine.runtime import RunnableVersion
 from seqctl.store import Store
-from seqctl.timeutil import format_instant, from_db
+from seqctl.timeutil import format_instant
 
 DAY = timedelta(days=1)
 
@@ -51,6 +51,6 @@ class Limits:
                 count, first = self.store.sent_since(self.since, sequence=name)
             else:
                 count, first = self.store.sent_since(self.since, sender=name)
-            self._used[key] = [count, from_db(first)]
+            self._used[key] = [count, first]
         count, first = self._used[key]
         return int(count), first

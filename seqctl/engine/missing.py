@@ -26,7 +26,6 @@ from seqctl.errors import NotFound
 from seqctl.playbook.model import MESSAGE_TYPES, Step, StepType
 from seqctl.store import Store
 from seqctl.store.states import LIVE_STATES, EnrollmentState
-from seqctl.timeutil import from_db
 
 PLACEHOLDER = "\u2026"  # stands in for a missing value so that rendering can go on
 
@@ -85,8 +84,7 @@ def find_missing(
         key = (enrollment.version, enrollment.step, enrollment.state == EnrollmentState.WAITING)
         if key not in ahead:
             ahead[key] = upcoming(version, enrollment.step, include_current=not key[2])
-        enrolled_at = from_db(enrollment.enrolled_at)
-        assert enrolled_at is not None
+        enrolled_at = enrollment.enrolled_at
         fields = contact.fields()
         attributes, others = lacking(
             version,

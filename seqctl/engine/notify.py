@@ -94,4 +94,4 @@ def _line(news: News) -> str:
         what = f"failed: {news.detail}" if news.detail else "failed"
     else:
         what = LABELS[news.kind]
-    return f"- {news.at} {news.contact} {what} ({where})"
+    return f"- {format_instant(news.at)} {news.contact} {what} ({where})"

@@ -21,7 +21,7 @@ from seqctl.engine.runtime import Versions
 from seqctl.store import Store
 from seqctl.store.records import Deliverable, Transition
 from seqctl.store.states import EnrollmentState
-from seqctl.timeutil import format_instant, from_db
+from seqctl.timeutil import format_instant
 
 FIRST_RETRY = timedelta(minutes=1)
 LAST_RETRY = timedelta(minutes=30)
@@ -126,8 +126,7 @@ def _sent(
     if row.enrollment_state != EnrollmentState.ACTIVE:
         return  # removed or exited while the message was in the outbox
     version = versions.get(message.sequence, message.version)
-    enrolled = from_db(row.enrolled_at)
-    assert enrolled is not None
+    enrolled = row.enrolled_at
     moves = moved_on(
         version,
         message.enrollment,
@@ -156,7 +155,7 @@ def _sent_detail(row: Deliverable) -> str:
 
 def _given_up(channels: ChannelSet, now: datetime, row: Deliverable) -> bool:
     """True once the message has been failing for longer than its channel retries."""
-    since = from_db(row.message.failing_since) if row.message.failing_since else None
+    since = row.message.failing_since
     return since is not None and now - since >= channels.retry_for(row.message.channel)
 
 
@@ -172,7 +171,7 @@ def _retry(
     message = row.message
     name = channels.name_for(message.channel)
     if delivery.held:
-        since = from_db(message.failing_since) if message.failing_since else now
+        since = message.failing_since or now
         outage = min(max(now - (since or now), FIRST_RETRY), LAST_RETRY)
         until = now + outage * _jitter(f"{message.idempotency_key}:held")
         until = max(until, report.next_try.get(name, until))

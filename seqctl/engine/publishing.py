@@ -108,7 +108,7 @@ def publish(
                     digest=item.sequence.digest,
                     definition_json=json.dumps(item.sequence.definition, sort_keys=True),
                     source=item.source,
-                    published_at=at,
+                    published_at=now,
                     published_by=by,
                     git_commit=git_commit(Path(item.source)),
                 )

@@ -66,9 +66,9 @@ def enrollments(
                 "contact": e.contact,
                 "state": shown,
                 "step": steps[e.step].id if e.step < len(steps) else None,
-                "next_due_at": e.next_due_at,
+                "next_due_at": format_instant(e.next_due_at),
                 "reason": reason,
-                "enrolled_at": e.enrolled_at,
+                "enrolled_at": format_instant(e.enrolled_at),
             }
         )
     return rows
@@ -186,7 +186,13 @@ def timeline(store: Store, contact: str, *, viewer: Viewer | None = None) -> lis
         raise NotFound(f"no contact '{contact}'")
     among = admitted(store, viewer)
     rows = [
-        {"at": h.at, "sequence": h.sequence, "step": h.step, "kind": h.kind, "detail": h.detail}
+        {
+            "at": format_instant(h.at),
+            "sequence": h.sequence,
+            "step": h.step,
+            "kind": h.kind,
+            "detail": h.detail,
+        }
         for h in store.history(contact=contact)
         if among is None or h.sequence in among
     ]
@@ -196,10 +202,10 @@ def timeline(store: Store, contact: str, *, viewer: Viewer | None = None) -> lis
     for event in store.events(contact=contact):
         if among is not None and event.sequence is not None and event.sequence not in among:
             continue
-        if (event.at, event.type) not in written:
+        if (format_instant(event.at), event.type) not in written:
             rows.append(
                 {
-                    "at": event.at,
+                    "at": format_instant(event.at),
                     "sequence": event.sequence,
                     "step": event.step,
                     "kind": event.type,

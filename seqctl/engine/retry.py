@@ -64,7 +64,7 @@ def retry(
                 enrollment.id,
                 "active",
                 enrollment.step,
-                enrollment.anchor_at,
+                format_instant(enrollment.anchor_at),
                 due,
                 None,
                 stamp,

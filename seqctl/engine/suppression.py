@@ -132,7 +132,7 @@ def _kind_of(channel: str) -> str:
 
 
 def contact_entries(
-    contact: ContactRecord, reason: str, at: str, by: str | None
+    contact: ContactRecord, reason: str, at: datetime, by: str | None
 ) -> list[SuppressionRow]:
     """Entries for every address of a contact (its email and phone)."""
     data = contact.fields()
@@ -150,7 +150,7 @@ def opt_out_entries(
     data: Mapping[str, Any],
     contact: ContactRecord,
     message: MessageRecord | None,
-    at: str,
+    at: datetime,
 ) -> list[SuppressionRow]:
     """The entries an event adds: the address it is about, on the channel it came by.
 
@@ -206,7 +206,7 @@ def entries_for(
 ) -> list[SuppressionRow]:
     """List entries for values a person gave: addresses, phones, domains, or contact keys
     (which stand for the contact's addresses). InputError names a value that is none of them."""
-    at = format_instant(now) or ""
+    at = now
     rows: list[SuppressionRow] = []
     for raw in values:
         if not raw.strip():
@@ -259,7 +259,7 @@ def unsuppress(
         if contact is None:
             wanted.append(raw.strip())  # perhaps an entry by contact key
             continue
-        wanted += [raw.strip(), *(e.value for e in contact_entries(contact, "", at, by))]
+        wanted += [raw.strip(), *(e.value for e in contact_entries(contact, "", now, by))]
     change = Change([], [])
     with store.transaction():
         for value in dict.fromkeys(wanted):

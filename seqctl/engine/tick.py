@@ -17,7 +17,7 @@ from seqctl.engine.stopping import StopRequest
 from seqctl.errors import SeqctlError
 from seqctl.store import Store
 from seqctl.store.states import EnrollmentState
-from seqctl.timeutil import format_instant
+from seqctl.timeutil import format_instant, from_db
 
 if TYPE_CHECKING:
     from seqctl.channels import ChannelSet
@@ -73,7 +73,9 @@ class TickReport:
         for optional in ("busy", "stopped"):
             if data[optional] is None:
                 del data[optional]
-        if not self.failing:
+        if self.failing:
+            data["failing"] = [trouble.as_json() for trouble in self.failing]
+        else:
             del data["failing"]
         return data
 
@@ -355,7 +357,7 @@ def _moved_since_read(store: Store, rows: list[tuple[Any, ...]]) -> set[int]:
     return {
         enrollment
         for enrollment, _, _, _, step, _, due_at, *_ in rows
-        if now_at.get(enrollment) != ("active", step, due_at)
+        if now_at.get(enrollment) != ("active", step, from_db(due_at))
     }
 
 

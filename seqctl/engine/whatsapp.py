@@ -25,7 +25,7 @@ from seqctl.engine.steps import variables_for
 from seqctl.store import Store
 from seqctl.store.records import Deliverable, MessageRecord
 from seqctl.store.states import EnrollmentState
-from seqctl.timeutil import format_instant, from_db
+from seqctl.timeutil import format_instant
 
 CHANNEL = "whatsapp"
 
@@ -89,7 +89,7 @@ def verdict(
     contact = store.contact(message.contact)
     if enrollment is None or contact is None:
         return Verdict(at, last, cannot="its contact or enrollment is gone")
-    enrolled = from_db(enrollment.enrolled_at) or at
+    enrolled = enrollment.enrolled_at
     variables = variables_for(
         version,
         step,
@@ -98,7 +98,6 @@ def verdict(
         enrollment.vars,
         enrolled,
         at,
-        enrollment.enrolled_at,
     )
     try:
         rendered = whatsapp_template(step, message.to_address or "", variables)

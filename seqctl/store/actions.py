@@ -20,7 +20,7 @@ class ActionQueries:
 
     def action(self, action_id: int) -> ActionRecord | None:
         row = self.sql.execute(f"{_SELECT} WHERE a.id = ?", [action_id]).fetchone()
-        return ActionRecord(*row) if row else None
+        return ActionRecord.from_row(row) if row else None
 
     def actions(
         self,
@@ -44,7 +44,7 @@ class ActionQueries:
                 params.append(value)
         condition = f"WHERE {' AND '.join(where)}" if where else ""
         rows = self.sql.execute(f"{_SELECT} {condition} ORDER BY a.due_at, a.id", params)
-        return [ActionRecord(*row) for row in rows]
+        return [ActionRecord.from_row(row) for row in rows]
 
     def open_action_days(
         self, *, now: str, until: str, sequence: str | None = None

@@ -25,14 +25,14 @@ class ContactQueries:
 
     def contact(self, key: str) -> ContactRecord | None:
         row = self.sql.execute(f"SELECT {_COLUMNS} FROM contacts WHERE key = ?", [key]).fetchone()
-        return ContactRecord(*row) if row else None
+        return ContactRecord.from_row(row) if row else None
 
     def contacts(self, *, limit: int | None = None, offset: int = 0) -> list[ContactRecord]:
         rows = self.sql.execute(
             f"SELECT {_COLUMNS} FROM contacts ORDER BY key LIMIT ? OFFSET ?",
             [sql_limit(limit), offset],
         )
-        return [ContactRecord(*row) for row in rows]
+        return [ContactRecord.from_row(row) for row in rows]
 
     def contacts_by_key(self, keys: Sequence[str]) -> dict[str, ContactRecord]:
         found: dict[str, ContactRecord] = {}
@@ -42,7 +42,7 @@ class ContactQueries:
             for row in self.sql.execute(
                 f"SELECT {_COLUMNS} FROM contacts WHERE key IN ({marks})", chunk
             ):
-                found[row[0]] = ContactRecord(*row)
+                found[row[0]] = ContactRecord.from_row(row)
         return found
 
     def existing_contact_keys(self, keys: Sequence[str]) -> set[str]:

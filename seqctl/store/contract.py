@@ -3,7 +3,8 @@
 Everything above the store is typed against `Store` and nothing else, so it does not know which
 database it talks to; `SqliteStore` (base.py) is one implementation. Records in and out are those
 of `records`; enrollment, message and action states are the StrEnums of `states` (a `str`
-parameter takes a member or its text). Times are UTC ISO-8601 strings (`timeutil.format_instant`).
+parameter takes a member or its text). Times are aware UTC datetimes (the
+database keeps them as UTC text: the store converts at its edge).
 
 One Protocol per concept, `Store` has them all. `tests/store/test_contract.py`'s
 `missing_operations` checks an implementation against it.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import Any, Protocol
 
 from seqctl.store.records import (
@@ -237,7 +239,9 @@ class Transitions(Protocol):
     def has_work(self, now: str) -> bool:
         """Anything for a tick to do: a step due, a pause ending, a message to (re)send."""
 
-    def enrollment_positions(self, ids: Sequence[int]) -> dict[int, tuple[str, int, str | None]]:
+    def enrollment_positions(
+        self, ids: Sequence[int]
+    ) -> dict[int, tuple[str, int, datetime | None]]:
         """(state, step, next_due_at) of each of these enrollments (paused: sequence not active)."""
 
     def enrollment_states(self, ids: Sequence[int]) -> dict[int, str]:
@@ -277,7 +281,7 @@ class History(Protocol):
     ) -> list[HistoryRecord]:
         """History rows, oldest first, of a contact, a sequence or an enrollment."""
 
-    def last_history_at(self, kinds: Sequence[str]) -> str | None:
+    def last_history_at(self, kinds: Sequence[str]) -> datetime | None:
         """When the newest history row of these kinds was written (a tick's work), or None."""
 
     def step_counts(
@@ -348,7 +352,7 @@ class Messages(Protocol):
     ) -> list[MessageRecord]:
         """Messages by id, in a status, of a sequence or of an enrollment."""
 
-    def deferred_messages(self, enrollment: int) -> list[tuple[MessageRecord, str]]:
+    def deferred_messages(self, enrollment: int) -> list[tuple[MessageRecord, datetime]]:
         """An enrollment's queued messages held until a later attempt, with that time."""
 
     def add_messages(self, messages: Sequence[NewMessage]) -> dict[str, int]:
@@ -374,12 +378,12 @@ class Messages(Protocol):
     def mark_failing(self, since: Iterable[tuple[str, int]]) -> None:
         """(at, id): the first temporary failure of a message, kept until it is sent."""
 
-    def failing_channels(self) -> list[tuple[str, int, str | None, str | None]]:
+    def failing_channels(self) -> list[tuple[str, int, datetime | None, str | None]]:
         """(message type, waiting, next try, latest error) of messages after a temporary failure."""
 
     def sent_since(
         self, since: str, *, sequence: str | None = None, sender: str | None = None
-    ) -> tuple[int, str | None]:
+    ) -> tuple[int, datetime | None]:
         """How many were sent after `since` (by a sequence, or from a mailbox), and the first."""
 
     def set_message_status(
@@ -438,7 +442,9 @@ class Events(Protocol):
     ) -> list[EventRecord]:
         """Events, oldest first, of a contact, of these types, since a time, of a sequence."""
 
-    def last_inbound_on(self, contacts: Sequence[str], channel: str, until: str) -> dict[str, str]:
+    def last_inbound_on(
+        self, contacts: Sequence[str], channel: str, until: str
+    ) -> dict[str, datetime]:
         """Each contact's newest inbound message on `channel` at or before `until`."""
 
     def event_contacts(
@@ -455,7 +461,7 @@ class Events(Protocol):
 
 
 class Suppressions(Protocol):
-    def suppress(self, rows: Iterable[tuple[str, str, str, str] | SuppressionRow]) -> int:
+    def suppress(self, rows: Iterable[tuple[str, str, str, datetime] | SuppressionRow]) -> int:
         """Add entries, SuppressionRow or (value, kind, reason, at[, by]); returns how many."""
 
     def unsuppress(
@@ -559,7 +565,7 @@ class Mailboxes(Protocol):
     def contacts_by_email(self, address: str) -> list[ContactRecord]:
         """Contacts with this email address, whatever its case."""
 
-    def earliest_live_enrollment(self) -> str | None:
+    def earliest_live_enrollment(self) -> datetime | None:
         """When the oldest enrollment still running began: older mail answers none of them."""
 
     def mailbox_event_counts(self, sequence: str | None = None) -> dict[str, int]:

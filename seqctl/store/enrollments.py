@@ -40,7 +40,7 @@ class EnrollmentQueries:
         row = self.sql.execute(
             f"SELECT {COLUMNS} FROM enrollments WHERE id = ?", [enrollment_id]
         ).fetchone()
-        return EnrollmentRecord(*row) if row else None
+        return EnrollmentRecord.from_row(row) if row else None
 
     def live_enrollment(self, sequence: str, contact: str) -> EnrollmentRecord | None:
         row = self.sql.execute(
@@ -48,7 +48,7 @@ class EnrollmentQueries:
             f"AND state IN {_LIVE}",
             [sequence, contact],
         ).fetchone()
-        return EnrollmentRecord(*row) if row else None
+        return EnrollmentRecord.from_row(row) if row else None
 
     def enrollments(
         self,
@@ -66,7 +66,7 @@ class EnrollmentQueries:
         rows = self.sql.execute(
             f"SELECT {COLUMNS} FROM enrollments {where(conditions)} ORDER BY id LIMIT ?", params
         )
-        return [EnrollmentRecord(*row) for row in rows]
+        return [EnrollmentRecord.from_row(row) for row in rows]
 
     def enrollments_with_contacts(
         self,
@@ -92,7 +92,7 @@ class EnrollmentQueries:
         )
         width = len(_E_COLUMNS.split(","))
         for row in rows:
-            yield EnrollmentRecord(*row[:width]), ContactRecord(*row[width:])
+            yield EnrollmentRecord.from_row(row[:width]), ContactRecord.from_row(row[width:])
 
     def live_contacts(self, sequence: str, keys: Sequence[str]) -> set[str]:
         """Which of these contacts already have a live enrollment in the sequence."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from seqctl.store.records import EventRecord, NewEvent, SuppressionChange, SuppressionRow
 from seqctl.store.sql import json_list
+from seqctl.timeutil import from_db
 
 if TYPE_CHECKING:
     from seqctl.store.sql import Sql
@@ -65,9 +67,11 @@ class EventQueries:
         rows = self.sql.execute(
             f"SELECT {_EVENT_COLUMNS} FROM events {clause} ORDER BY at, id", params
         )
-        return [EventRecord(*row) for row in rows]
+        return [EventRecord.from_row(row) for row in rows]
 
-    def last_inbound_on(self, contacts: Sequence[str], channel: str, until: str) -> dict[str, str]:
+    def last_inbound_on(
+        self, contacts: Sequence[str], channel: str, until: str
+    ) -> dict[str, datetime]:
         """Each contact's newest inbound message on `channel` at or before `until` (contacts
         with none are left out): on WhatsApp, what opens its 24-hour window. An inbound event
         that names another channel, or none, does not count."""
@@ -77,7 +81,7 @@ class EventQueries:
             " AND lower(trim(json_extract(data, '$.channel'))) = ? GROUP BY contact",
             [json_list(sorted(set(contacts))), until, channel],
         )
-        return {str(contact): str(at) for contact, at in rows}
+        return {str(contact): from_db(str(at)) for contact, at in rows}
 
     def event_counts(self, sequence: str) -> dict[tuple[str, str], int]:
         """Events per (step, type) of a sequence, for the funnel."""
@@ -106,10 +110,10 @@ class EventQueries:
         )
         return {(str(step), str(kind)): int(n) for step, kind, n in rows}
 
-    def suppress(self, rows: Iterable[tuple[str, str, str, str] | SuppressionRow]) -> int:
+    def suppress(self, rows: Iterable[tuple[str, str, str, datetime] | SuppressionRow]) -> int:
         """Add entries, SuppressionRow or (value, kind, reason, at[, by]); an existing entry keeps
         its first reason. Each one added is written to the list's history. Returns how many."""
-        entries = [SuppressionRow(*row) for row in rows]
+        entries = [SuppressionRow(*row).to_db() for row in rows]
         before = self.sql.execute("SELECT COALESCE(MAX(rowid), 0) FROM suppressions").fetchone()[0]
         self.sql.executemany(
             "INSERT OR IGNORE INTO suppressions (value, kind, reason, at, added_by)"
@@ -140,13 +144,13 @@ class EventQueries:
             " VALUES (?, ?, ?, 'lifted', ?, ?)",
             [at, value, row[1], reason, by],
         )
-        return SuppressionRow(*row)
+        return SuppressionRow.from_row(row)
 
     def suppressions(self) -> list[SuppressionRow]:
         rows = self.sql.execute(
             "SELECT value, kind, reason, at, added_by FROM suppressions ORDER BY at, value"
         )
-        return [SuppressionRow(*row) for row in rows]
+        return [SuppressionRow.from_row(row) for row in rows]
 
     def suppression_history(self, value: str | None = None) -> list[SuppressionChange]:
         """Every entry added or lifted, oldest first (of one value, when given)."""
@@ -155,7 +159,7 @@ class EventQueries:
             f"{' WHERE value = ?' if value is not None else ''} ORDER BY at, id",
             [value] if value is not None else [],
         )
-        return [SuppressionChange(*row) for row in rows]
+        return [SuppressionChange.from_row(row) for row in rows]
 
     def suppressed(self, values: Sequence[str]) -> dict[str, str]:
         """Which of these values (keys, addresses, domains) are suppressed, with the reason."""

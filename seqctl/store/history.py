@@ -4,10 +4,12 @@ count in it."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from seqctl.store.records import HistoryRecord
 from seqctl.store.sql import equal, where
+from seqctl.timeutil import from_db
 
 if TYPE_CHECKING:
     from seqctl.store.sql import Sql
@@ -39,9 +41,9 @@ class HistoryQueries:
             "ORDER BY h.at, h.id",
             params,
         )
-        return [HistoryRecord(*row) for row in rows]
+        return [HistoryRecord.from_row(row) for row in rows]
 
-    def last_history_at(self, kinds: Sequence[str]) -> str | None:
+    def last_history_at(self, kinds: Sequence[str]) -> datetime | None:
         """When the newest history row of these kinds was written (a tick's work), or None."""
         marks = ",".join("?" * len(kinds))
         row = self.sql.execute(
@@ -49,7 +51,7 @@ class HistoryQueries:
             f"SELECT at FROM history WHERE kind IN ({marks}) ORDER BY id DESC LIMIT 1",
             list(kinds),
         ).fetchone()
-        return str(row[0]) if row else None
+        return from_db(str(row[0])) if row else None
 
     def step_counts(
         self, sequence: str, since: str | None = None, until: str | None = None

@@ -92,7 +92,7 @@ class LeaseQueries:
             f"{' OR ' + ended if exits else ''}) ORDER BY h.id",
             [after_id, *kinds, *(x for pair in exits.items() for x in pair)],
         )
-        return [News(*row) for row in rows]
+        return [News.from_row(row) for row in rows]
 
     def last_history_id(self) -> int:
         return int(self.sql.execute("SELECT COALESCE(MAX(id), 0) FROM history").fetchone()[0])

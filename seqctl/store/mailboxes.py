@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from seqctl.store.records import MAIL_EVENT_PREFIX, ContactRecord, FolderState, MessageRecord
+from seqctl.timeutil import format_instant, from_db
 
 if TYPE_CHECKING:
     from seqctl.store.sql import Sql
@@ -27,13 +29,13 @@ class MailboxQueries:
             f"SELECT {_FOLDER_COLUMNS} FROM inbox_folders WHERE inbox = ? AND folder = ?",
             [inbox, folder],
         ).fetchone()
-        return FolderState(*row) if row else None
+        return FolderState.from_row(row) if row else None
 
     def inbox_folders(self) -> list[FolderState]:
         rows = self.sql.execute(
             f"SELECT {_FOLDER_COLUMNS} FROM inbox_folders ORDER BY inbox, folder"
         )
-        return [FolderState(*row) for row in rows]
+        return [FolderState.from_row(row) for row in rows]
 
     def save_inbox_folder(self, state: FolderState) -> None:
         """Write a folder's state; last_uid never goes back under the same uidvalidity (two
@@ -54,7 +56,7 @@ class MailboxQueries:
                 state.folder,
                 state.uidvalidity,
                 state.last_uid,
-                state.synced_at,
+                format_instant(state.synced_at),
                 state.error,
                 state.messages,
                 state.events,
@@ -102,7 +104,7 @@ class MailboxQueries:
         row = self.sql.execute(
             f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE idempotency_key = ?", [idempotency_key]
         ).fetchone()
-        return MessageRecord(*row) if row else None
+        return MessageRecord.from_row(row) if row else None
 
     def contacts_by_email(self, address: str) -> list[ContactRecord]:
         """Contacts with this email address, whatever its case."""
@@ -110,15 +112,15 @@ class MailboxQueries:
             f"SELECT {_CONTACT_COLUMNS} FROM contacts WHERE email = ? COLLATE NOCASE ORDER BY key",
             [address],
         )
-        return [ContactRecord(*row) for row in rows]
+        return [ContactRecord.from_row(row) for row in rows]
 
-    def earliest_live_enrollment(self) -> str | None:
+    def earliest_live_enrollment(self) -> datetime | None:
         """When the oldest enrollment still running began: older mail answers none of them."""
         row = self.sql.execute(
             "SELECT MIN(enrolled_at) FROM enrollments"
             " WHERE state IN ('active', 'waiting', 'paused', 'failed')"
         ).fetchone()
-        return str(row[0]) if row and row[0] is not None else None
+        return from_db(str(row[0])) if row and row[0] is not None else None
 
     def mailbox_event_counts(self, sequence: str | None = None) -> dict[str, int]:
         """Events read from a mailbox, by type (of a sequence)."""

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from seqctl.store.records import Deliverable, MessageRecord, NewMessage
 from seqctl.store.sql import equal, where
 from seqctl.store.sql import limit as sql_limit
+from seqctl.timeutil import from_db
 
 if TYPE_CHECKING:
     from seqctl.store.sql import Sql
@@ -33,7 +35,7 @@ class MessageQueries:
         row = self.sql.execute(
             f"SELECT {_LISTED} FROM messages WHERE id = ?", [message_id]
         ).fetchone()
-        return MessageRecord(*row) if row else None
+        return MessageRecord.from_row(row) if row else None
 
     def message_extra(self, message_id: int) -> dict[str, Any]:
         """A message's extra JSON (html body, WhatsApp template, ...); {} when none."""
@@ -56,16 +58,16 @@ class MessageQueries:
         rows = self.sql.execute(
             f"SELECT {_LISTED} FROM messages {where(conditions)} ORDER BY id LIMIT ?", params
         )
-        return [MessageRecord(*row) for row in rows]
+        return [MessageRecord.from_row(row) for row in rows]
 
-    def deferred_messages(self, enrollment: int) -> list[tuple[MessageRecord, str]]:
+    def deferred_messages(self, enrollment: int) -> list[tuple[MessageRecord, datetime]]:
         """An enrollment's queued messages held until a later attempt, with that time."""
         rows = self.sql.execute(
             f"SELECT {_COLUMNS}, next_attempt_at FROM messages WHERE enrollment = ?"
             " AND status = 'queued' AND next_attempt_at IS NOT NULL ORDER BY id",
             [enrollment],
         )
-        return [(MessageRecord(*row[:_FIELDS]), str(row[_FIELDS])) for row in rows]
+        return [(MessageRecord.from_row(row[:_FIELDS]), from_db(row[_FIELDS])) for row in rows]
 
     def add_messages(self, messages: Sequence[NewMessage]) -> dict[str, int]:
         """Store messages; one already stored under the same key is left as it is.
@@ -132,7 +134,7 @@ class MessageQueries:
             " ORDER BY m.id LIMIT ?",
             [now or "9999", after, sql_limit(limit)],
         )
-        return [Deliverable(MessageRecord(*row[:_FIELDS]), *row[_FIELDS:]) for row in rows]
+        return [Deliverable.from_row(row) for row in rows]
 
     def postpone(self, updates: Iterable[tuple[str | None, str, bool, int]]) -> None:
         """(error, next_attempt_at, counts_as_attempt, id): back to queued until then."""
@@ -169,7 +171,7 @@ class MessageQueries:
             "UPDATE messages SET failing_since = COALESCE(failing_since, ?) WHERE id = ?", since
         )
 
-    def failing_channels(self) -> list[tuple[str, int, str | None, str | None]]:
+    def failing_channels(self) -> list[tuple[str, int, datetime | None, str | None]]:
         """(message type, waiting, next try, latest error) of the messages that wait after a
         temporary failure: what a tick says about channels that are down."""
         failing = "status = 'queued' AND failing_since IS NOT NULL"
@@ -180,11 +182,11 @@ class MessageQueries:
             f" FROM messages m INDEXED BY messages_failing WHERE {failing}"
             " GROUP BY channel ORDER BY channel"
         )
-        return [(str(c), int(n), nxt, error) for c, n, nxt, error in rows]
+        return [(str(c), int(n), from_db(nxt), error) for c, n, nxt, error in rows]
 
     def sent_since(
         self, since: str, *, sequence: str | None = None, sender: str | None = None
-    ) -> tuple[int, str | None]:
+    ) -> tuple[int, datetime | None]:
         """How many were sent after `since` (by a sequence, or from a mailbox), and the first."""
         column, value = ("sequence", sequence) if sequence is not None else ("sender", sender)
         row = self.sql.execute(
@@ -192,7 +194,7 @@ class MessageQueries:
             " AND sent_at > ?",
             [value, since],
         ).fetchone()
-        return int(row[0]), row[1]
+        return int(row[0]), from_db(row[1])
 
     def set_message_status(
         self,
@@ -269,7 +271,7 @@ class MessageQueries:
             f"{clause} ORDER BY sent_at DESC, id DESC LIMIT 1",
             params,
         ).fetchone()
-        return MessageRecord(*row) if row else None
+        return MessageRecord.from_row(row) if row else None
 
     def approve_pending(self, at: str, by: str | None, sequence: str | None = None) -> int:
         """Release every message waiting for approval (of a sequence) in three statements,

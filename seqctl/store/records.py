@@ -1,4 +1,8 @@
-"""Rows as frozen records: what the store hands to the layers above."""
+"""Rows as frozen records: what the store hands to the layers above.
+
+Times are aware UTC datetimes. The database keeps them as fixed-width UTC text; each record
+read back is built by its `from_row`, the one place that text becomes a datetime.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,25 @@ import functools
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any, NamedTuple
+
+from seqctl.timeutil import format_instant, from_db
 
 
 @dataclass(frozen=True)
 class SequenceRecord:
     id: str
     status: str
-    created_at: str
-    updated_at: str
-    paused_at: str | None
+    created_at: datetime
+    updated_at: datetime
+    paused_at: datetime | None
     latest_version: int | None
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> SequenceRecord:
+        sequence_id, status, created, updated, paused, latest = row
+        return cls(sequence_id, status, from_db(created), from_db(updated), from_db(paused), latest)
 
 
 @dataclass(frozen=True)
@@ -26,9 +38,14 @@ class VersionRecord:
     digest: str
     definition_json: str
     source: str | None
-    published_at: str
+    published_at: datetime
     published_by: str | None
     git_commit: str | None
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> VersionRecord:
+        sequence, number, digest, definition, source, published, by, commit = row
+        return cls(sequence, number, digest, definition, source, from_db(published), by, commit)
 
     @property
     def definition(self) -> dict[str, Any]:
@@ -43,8 +60,13 @@ class ContactRecord:
     phone: str | None
     timezone: str | None
     attributes_json: str
-    created_at: str
-    updated_at: str
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> ContactRecord:
+        key, email, phone, zone, attributes, created, updated = row
+        return cls(key, email, phone, zone, attributes, from_db(created), from_db(updated))
 
     @property
     def attributes(self) -> dict[str, Any]:
@@ -68,20 +90,34 @@ class SuppressionRow(NamedTuple):
     value: str
     kind: str  # email | phone | domain | contact
     reason: str
-    at: str
+    at: datetime
     by: str | None = None
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> SuppressionRow:
+        value, kind, reason, at, *by = row
+        return cls(value, kind, reason, from_db(at), *by)
+
+    def to_db(self) -> tuple[str, str, str, str, str | None]:
+        """The entry as the store writes it."""
+        return (self.value, self.kind, self.reason, format_instant(self.at), self.by)
 
 
 @dataclass(frozen=True)
 class SuppressionChange:
     """One line of the suppression list's history: an entry added or lifted, by whom, why."""
 
-    at: str
+    at: datetime
     value: str
     kind: str
     change: str  # added | lifted
     reason: str | None
     by: str | None
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> SuppressionChange:
+        at, value, kind, change, reason, by = row
+        return cls(from_db(at), value, kind, change, reason, by)
 
 
 class News(NamedTuple):
@@ -93,8 +129,13 @@ class News(NamedTuple):
     contact: str
     kind: str
     step: str | None
-    at: str
+    at: datetime
     detail: str | None
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> News:
+        news_id, sequence, version, contact, kind, step, at, detail = row
+        return cls(news_id, sequence, version, contact, kind, step, from_db(at), detail)
 
 
 class Upserted(NamedTuple):
@@ -122,13 +163,22 @@ class EnrollmentRecord:
     contact: str
     state: str
     step: int
-    anchor_at: str
-    next_due_at: str | None
+    anchor_at: datetime
+    next_due_at: datetime | None
     vars_json: str | None
     reason: str | None
-    enrolled_at: str
-    updated_at: str
-    paused_at: str | None
+    enrolled_at: datetime
+    updated_at: datetime
+    paused_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> EnrollmentRecord:
+        (i, sequence, version, contact, state, step, anchor, due, vars_json, reason, enrolled,
+         updated, paused) = row  # fmt: skip
+        return cls(
+            i, sequence, version, contact, state, step, from_db(anchor), from_db(due), vars_json,
+            reason, from_db(enrolled), from_db(updated), from_db(paused),
+        )  # fmt: skip
 
     @property
     def vars(self) -> dict[str, Any]:
@@ -154,13 +204,18 @@ class Transition:
 
 @dataclass(slots=True)
 class HistoryRecord:
-    at: str
+    at: datetime
     sequence: str
     contact: str
     enrollment: int
     step: str | None
     kind: str
     detail: str | None
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> HistoryRecord:
+        at, sequence, contact, enrollment, step, kind, detail = row
+        return cls(from_db(at), sequence, contact, enrollment, step, kind, detail)
 
 
 @dataclass(frozen=True)
@@ -171,12 +226,21 @@ class ActionRecord:
     contact: str
     step: str
     type: str
-    due_at: str
+    due_at: datetime
     status: str
     title: str | None
     instructions: str | None
-    closed_at: str | None
+    closed_at: datetime | None
     closed_by: str | None
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> ActionRecord:
+        (i, enrollment, sequence, contact, step, kind, due, status, title, instructions, closed,
+         by) = row  # fmt: skip
+        return cls(
+            i, enrollment, sequence, contact, step, kind, from_db(due), status, title,
+            instructions, from_db(closed), by,
+        )  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -195,18 +259,27 @@ class MessageRecord:
     status: str
     attempts: int
     error: str | None
-    created_at: str
-    sent_at: str | None
+    created_at: datetime
+    sent_at: datetime | None
     provider_id: str | None
     resent: int = 0  # sends whose outcome was unknown, so it went out again with the same key
-    failing_since: str | None = None  # its first temporary failure (or hold), until sent
-    next_attempt_at: str | None = None  # a queued message waits until then (retry, daily cap)
+    failing_since: datetime | None = None  # its first temporary failure (or hold), until sent
+    next_attempt_at: datetime | None = None  # a queued message waits until then (retry, daily cap)
     variant: str | None = None  # the A/B variant of its step it was rendered from
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> MessageRecord:
+        """From the columns in field order, as many as the query read (17 to 21)."""
+        values = list(row)
+        for index in _MESSAGE_TIMES:
+            if index < len(values):
+                values[index] = from_db(values[index])
+        return cls(*values)
 
     def as_json(self, keys: Sequence[str]) -> dict[str, Any]:
         """The named fields as `--json` prints them (`to` is the address)."""
         values = {**asdict(self), "to": self.to_address}
-        return {key: values[key] for key in keys}
+        return {key: _json_value(values[key]) for key in keys}
 
 
 @dataclass(slots=True)
@@ -247,11 +320,18 @@ class Deliverable:
     message: MessageRecord
     step_index: int
     enrollment_state: str
-    anchor_at: str
-    enrolled_at: str
+    anchor_at: datetime
+    enrolled_at: datetime
     contact_zone: str | None
     extra_json: str | None = None
     sender: str | None = None
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> Deliverable:
+        """A message's columns (MessageRecord's first 20), then its enrollment's facts."""
+        step, state, anchor, enrolled, zone, extra, sender = row[_MESSAGE_FIELDS:]
+        message = MessageRecord.from_row(row[:_MESSAGE_FIELDS])
+        return cls(message, step, state, from_db(anchor), from_db(enrolled), zone, extra, sender)
 
     @property
     def extra(self) -> dict[str, Any]:
@@ -281,9 +361,16 @@ class EventRecord:
     sequence: str | None
     step: str | None
     message: int | None
-    at: str
+    at: datetime
     data_json: str | None
-    created_at: str
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> EventRecord:
+        i, event_id, contact, kind, sequence, step, message, at, data, created = row
+        return cls(
+            i, event_id, contact, kind, sequence, step, message, from_db(at), data, from_db(created)
+        )
 
     @property
     def data(self) -> dict[str, Any]:
@@ -304,12 +391,17 @@ class FolderState:
     folder: str
     uidvalidity: int
     last_uid: int
-    synced_at: str
+    synced_at: datetime
     error: str | None = None
     messages: int = 0
     events: int = 0
     unmatched: int = 0
     skipped: int = 0
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> FolderState:
+        inbox, folder, validity, last_uid, synced, *counts = row
+        return cls(inbox, folder, validity, last_uid, from_db(synced), *counts)
 
 
 @dataclass(frozen=True)
@@ -323,6 +415,17 @@ class DatabaseInfo:
     size_bytes: int
     counts: dict[str, int] = field(default_factory=dict)
     breakdown: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+# MessageRecord's times by position (created_at, sent_at, failing_since, next_attempt_at), and
+# how many columns the queries that feed Deliverable read for the message.
+_MESSAGE_TIMES = (14, 15, 18, 19)
+_MESSAGE_FIELDS = 20
+
+
+def _json_value(value: Any) -> Any:
+    """A field as `--json` prints it: times as ISO 8601 text."""
+    return format_instant(value) if isinstance(value, datetime) else value
 
 
 @functools.lru_cache(maxsize=256)

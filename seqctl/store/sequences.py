@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from seqctl.store.records import SequenceRecord, VersionRecord
+from seqctl.timeutil import format_instant
 
 if TYPE_CHECKING:
     from seqctl.store.sql import Sql
@@ -23,11 +24,11 @@ class SequenceQueries:
         row = self.sql.execute(
             f"SELECT {_SEQUENCE_COLUMNS} FROM sequences s WHERE s.id = ?", [sequence_id]
         ).fetchone()
-        return SequenceRecord(*row) if row else None
+        return SequenceRecord.from_row(row) if row else None
 
     def sequences(self) -> list[SequenceRecord]:
         rows = self.sql.execute(f"SELECT {_SEQUENCE_COLUMNS} FROM sequences s ORDER BY s.id")
-        return [SequenceRecord(*row) for row in rows]
+        return [SequenceRecord.from_row(row) for row in rows]
 
     def create_sequence(self, sequence_id: str, at: str) -> None:
         self.sql.execute(
@@ -56,7 +57,7 @@ class SequenceQueries:
                 f"SELECT {_VERSION_COLUMNS} FROM versions WHERE sequence = ? AND number = ?",
                 [sequence_id, number],
             ).fetchone()
-        return VersionRecord(*row) if row else None
+        return VersionRecord.from_row(row) if row else None
 
     def has_daily_caps(self) -> bool:
         """Whether an active sequence's version caps its sends per day (`limits.per_day`, an
@@ -76,7 +77,7 @@ class SequenceQueries:
             f"SELECT {_VERSION_COLUMNS} FROM versions WHERE sequence = ? ORDER BY number",
             [sequence_id],
         )
-        return [VersionRecord(*row) for row in rows]
+        return [VersionRecord.from_row(row) for row in rows]
 
     def add_version(self, record: VersionRecord) -> None:
         self.sql.execute(
@@ -87,7 +88,7 @@ class SequenceQueries:
                 record.digest,
                 record.definition_json,
                 record.source,
-                record.published_at,
+                format_instant(record.published_at),
                 record.published_by,
                 record.git_commit,
             ],

@@ -7,12 +7,14 @@ migrations move single enrollments the same way. Each transition also writes a h
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from seqctl.store.enrollments import COLUMNS
 from seqctl.store.records import EnrollmentRecord, Transition
 from seqctl.store.sql import json_list
 from seqctl.store.sql import limit as sql_limit
+from seqctl.timeutil import from_db
 
 if TYPE_CHECKING:
     from seqctl.store.sql import Sql
@@ -78,7 +80,7 @@ class TransitionQueries:
             " ORDER BY resume_at, id",
             [now],
         )
-        return [EnrollmentRecord(*row) for row in rows]
+        return [EnrollmentRecord.from_row(row) for row in rows]
 
     def has_work(self, now: str) -> bool:
         """Anything for a tick to do: a step due, a pause ending, a message to (re)send.
@@ -96,7 +98,9 @@ class TransitionQueries:
             ).fetchone()[0]
         )
 
-    def enrollment_positions(self, ids: Sequence[int]) -> dict[int, tuple[str, int, str | None]]:
+    def enrollment_positions(
+        self, ids: Sequence[int]
+    ) -> dict[int, tuple[str, int, datetime | None]]:
         """(state, step, next_due_at) of each of these enrollments; the state reads `paused`
         while their sequence is not active."""
         rows = self.sql.execute(
@@ -105,7 +109,7 @@ class TransitionQueries:
             " WHERE e.id IN (SELECT CAST(value AS INTEGER) FROM json_each(?))",
             [json_list(ids)],
         )
-        return {int(i): (str(state), int(step), due) for i, state, step, due in rows}
+        return {int(i): (str(state), int(step), from_db(due)) for i, state, step, due in rows}
 
     def enrollment_states(self, ids: Sequence[int]) -> dict[int, str]:
         """The current state of each of these enrollments."""

@@ -19,6 +19,7 @@ from seqctl.engine.attachments import refused
 from seqctl.playbook.files import stored_attachment_problem
 from seqctl.playbook.model import digest_of
 from seqctl.store import VersionRecord, open_store
+from seqctl.timeutil import parse_instant
 from tests.channels.test_smtp import Mailbox, Server, _serve
 from tests.conftest import Launch, Run
 from tests.playbooks import auto_playbook
@@ -67,7 +68,7 @@ def publish_as_an_older_seqctl(project: Path, sequence: str, name: str) -> None:
                     digest_of(definition),
                     json.dumps(definition, sort_keys=True),
                     "playbooks/leak.yaml",
-                    "2026-11-20T08:00:00Z",
+                    parse_instant("2026-11-20T08:00:00Z"),
                     "mallory",
                     None,
                 )

@@ -17,9 +17,11 @@ from seqctl.engine import enrollment
 from seqctl.engine.enrollment import EnrollReport, Refusal
 from seqctl.engine.runtime import RunnableVersion
 from seqctl.store import Store, open_store
+from seqctl.timeutil import format_instant
 from tests.conftest import Launch
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # a Monday
+SUPPRESSED_AT = datetime(2026, 11, 22, tzinfo=UTC)
 UNKNOWN = "unknown contact (import it first: seqctl contacts import)"
 # Office hours in the contact's zone: the first step is due at the next opening, zone by zone.
 PLAYBOOK = """
@@ -58,7 +60,8 @@ def store(published: Path) -> Iterator[Store]:
 
 def live(store: Store) -> list[tuple[str, str | None]]:
     """(contact, next due) of live enrollments, in id order."""
-    return [(e.contact, e.next_due_at) for e in store.enrollments(sequence="hours", live=True)]
+    found = store.enrollments(sequence="hours", live=True)
+    return [(e.contact, format_instant(e.next_due_at)) for e in found]
 
 
 def test_each_contact_gets_the_first_due_time_of_its_own_zone(store: Store) -> None:
@@ -104,9 +107,9 @@ def test_enrollments_follow_the_order_given_across_batches(store: Store) -> None
 
 def test_a_mixed_batch_reports_everyone_in_the_order_given(store: Store) -> None:
     enrollment.enroll(store, "hours", ["paris"], now=NOW)
-    store.suppress([("tokyo", "contact", "unsubscribed", "2026-11-22T00:00:00Z")])
-    store.suppress([("paris", "contact", "unsubscribed", "2026-11-22T00:00:00Z")])
-    store.suppress([("ghost", "contact", "unsubscribed", "2026-11-22T00:00:00Z")])
+    store.suppress([("tokyo", "contact", "unsubscribed", SUPPRESSED_AT)])
+    store.suppress([("paris", "contact", "unsubscribed", SUPPRESSED_AT)])
+    store.suppress([("ghost", "contact", "unsubscribed", SUPPRESSED_AT)])
     keys = ["zed", "lima", "tokyo", "paris", "ghost", "nozone", "lima", "amy"]
     report = enrollment.enroll(store, "hours", keys, now=NOW)
     assert report == EnrollReport(
@@ -192,7 +195,7 @@ def test_two_enrolls_started_together_enroll_each_contact_once(published: Path) 
 def test_a_batch_larger_than_sqlites_variable_limit_with_suppressions(store: Store) -> None:
     # 999 variables a statement: SQLite's default before 3.32 (32,766 after; builds vary).
     store.db.conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
-    store.suppress([("tokyo", "contact", "unsubscribed", "2026-11-22T00:00:00Z")])
+    store.suppress([("tokyo", "contact", "unsubscribed", SUPPRESSED_AT)])
     keys = ["paris", *(f"nobody-{i}" for i in range(2000)), "tokyo", "lima"]
     report = enrollment.enroll(store, "hours", keys, now=NOW, variables={"plan": "pro"})
     assert (report.enrolled, report.already, len(report.refused)) == (2, 0, 2001)

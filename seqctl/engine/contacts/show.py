@@ -6,6 +6,7 @@ from typing import Any
 
 from seqctl.errors import NotFound
 from seqctl.store import ContactRecord, Store
+from seqctl.timeutil import format_instant
 
 
 def contact(store: Store, key: str) -> ContactRecord:
@@ -23,6 +24,6 @@ def details(record: ContactRecord) -> dict[str, Any]:
         "phone": record.phone,
         "timezone": record.timezone,
         "attributes": record.attributes,
-        "created_at": record.created_at,
-        "updated_at": record.updated_at,
+        "created_at": format_instant(record.created_at),
+        "updated_at": format_instant(record.updated_at),
     }

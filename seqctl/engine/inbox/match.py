@@ -24,7 +24,6 @@ from seqctl.engine.inbox.mail import Mail
 from seqctl.engine.runtime import Versions
 from seqctl.store import Store
 from seqctl.store.records import EnrollmentRecord, MessageRecord
-from seqctl.timeutil import format_instant
 
 INDEX_BATCH = 5000
 _INDEXED_MARK = "inbox.sent_mail"
@@ -152,14 +151,13 @@ class Matcher:
         this inbox serves: one target per enrollment, or per contact (a bounce is for all)."""
         if not address:
             return []
-        stamp = format_instant(at) or ""
         targets: list[Target] = []
         how = f"{role} address {address} (a contact with a live enrollment)"
         for person in self.store.contacts_by_email(address):
             running = [
                 e
                 for e in self.store.enrollments(contact=person.key, live=True)
-                if e.enrolled_at <= stamp and self._served(e)
+                if e.enrolled_at <= at and self._served(e)
             ]
             if running and not per_sequence:
                 targets.append(Target(person.key, None, None, how))

@@ -32,7 +32,7 @@ from seqctl.engine.stopping import StopRequest
 from seqctl.errors import ConfigError, SeqctlError
 from seqctl.store import Store
 from seqctl.store.records import MAIL_EVENT_PREFIX, FolderState
-from seqctl.timeutil import format_instant, from_db
+from seqctl.timeutil import format_instant
 
 Connect = Callable[[InboxSettings, str, str], ImapSession]
 
@@ -126,7 +126,7 @@ class FolderSync:
             uids = self._since_oldest_enrollment()
             # What is in the folder now and older than that has been looked at: it is read.
             floor = info.uidnext - 1 if info.uidnext else max(uids, default=0)
-            new = FolderState(self.settings.name, self.folder, info.uidvalidity, 0, self.report.now)
+            new = FolderState(self.settings.name, self.folder, info.uidvalidity, 0, self.now)
             state = (
                 new if state is None else replace(state, uidvalidity=info.uidvalidity, last_uid=0)
             )
@@ -141,12 +141,12 @@ class FolderSync:
         if self.stop() is None:
             state = replace(state, last_uid=max(state.last_uid, floor))
         with self.store.transaction():
-            self.store.save_inbox_folder(replace(state, synced_at=self.report.now, error=None))
+            self.store.save_inbox_folder(replace(state, synced_at=self.now, error=None))
         summary.update(uidvalidity=state.uidvalidity, last_uid=state.last_uid)
         self.report.folders.append(summary)
 
     def _since_oldest_enrollment(self) -> list[int]:
-        oldest = from_db(self.store.earliest_live_enrollment())
+        oldest = self.store.earliest_live_enrollment()
         if oldest is None:
             return []
         return self.session.uids_since((oldest - timedelta(days=1)).date())
@@ -173,7 +173,7 @@ class FolderSync:
             state = replace(
                 state,
                 last_uid=last,
-                synced_at=self.report.now,
+                synced_at=self.now,
                 **{name: getattr(state, name) + n for name, n in counts.items()},
             )
             self.store.save_inbox_folder(state)

@@ -22,16 +22,19 @@ import time
 import zlib
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from seqctl.errors import ConfigError
-from seqctl.store.messages import _COLUMNS, _FIELDS, _JOINS
-from seqctl.store.records import Deliverable, MessageRecord
+from seqctl.store.messages import _COLUMNS, _JOINS
+from seqctl.store.records import Deliverable
 from seqctl.store.sql import limit as sql_limit
 from seqctl.store.transitions import DUE_QUERY
+from seqctl.timeutil import from_db
 
 if TYPE_CHECKING:
     from seqctl.store.postgres.connection import PgSql
+
 
 # How long a claim holds without renewal: a dead worker's work waits this long.
 def _claim_seconds(text: str | None) -> float:
@@ -149,7 +152,9 @@ class ClaimQueries:
         )
         return list(rows)
 
-    def enrollment_positions(self, ids: Sequence[int]) -> dict[int, tuple[str, int, str | None]]:
+    def enrollment_positions(
+        self, ids: Sequence[int]
+    ) -> dict[int, tuple[str, int, datetime | None]]:
         """As the shared query, and the rows locked until the transaction ends: a write that
         checks a position and moves on cannot interleave with another worker's."""
         rows = self.pg.run(
@@ -158,7 +163,7 @@ class ClaimQueries:
             " WHERE e.id = ANY(%s) ORDER BY e.id FOR UPDATE OF e",
             [list(ids)],
         )
-        return {int(i): (str(state), int(step), due) for i, state, step, due in rows}
+        return {int(i): (str(state), int(step), from_db(due)) for i, state, step, due in rows}
 
     def deliverable(
         self, limit: int | None, *, now: str | None = None, status: str = "queued", after: int = 0
@@ -217,7 +222,7 @@ class ClaimQueries:
             f" m.extra, m.sender FROM messages m {_JOINS} WHERE {where} ORDER BY m.id LIMIT %s",
             [*params, limit if limit is not None else 2**62],
         )
-        return [Deliverable(MessageRecord(*row[:_FIELDS]), *row[_FIELDS:]) for row in rows]
+        return [Deliverable.from_row(row) for row in rows]
 
     def set_message_status(
         self,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -180,8 +181,8 @@ class PostgresStore(
             )
         return {str(contact) for _, contact in rows}
 
-    def suppress(self, rows: Iterable[tuple[str, str, str, str] | SuppressionRow]) -> int:
-        entries = [SuppressionRow(*row) for row in rows]
+    def suppress(self, rows: Iterable[tuple[str, str, str, datetime] | SuppressionRow]) -> int:
+        entries = [SuppressionRow(*row).to_db() for row in rows]
         if not entries:
             return 0
         cursor = self.pg.conn.cursor()
