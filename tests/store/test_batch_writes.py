@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from seqctl.store import open_store
 from seqctl.store.contract import Store
 from seqctl.store.records import NewAction, NewMessage, Transition
+from seqctl.timeutil import from_db
 from tests.conftest import BOTH_STORES, Launch
 
 pytestmark = BOTH_STORES
@@ -20,6 +22,11 @@ PLAYBOOK = "sequence: s\nsteps:\n  - id: one\n    type: task\n  - id: two\n    t
 AT = "2026-11-23T09:00:00Z"
 LATER = "2026-11-24T09:00:00Z"
 ODD = 'it\'s "quoted", {braced}, back\\slash, NULL'
+
+
+def at(text: str) -> datetime:
+    """A time as the store reads it back (it is written as text, read as an aware datetime)."""
+    return from_db(text)
 
 
 @pytest.fixture
@@ -64,9 +71,9 @@ def test_advance_moves_only_active_enrollments_and_writes_every_history_row(stor
     )
     got = {i: store.enrollment(i) for i in (ann, bob, cat)}
     assert [(e.state, e.step, e.next_due_at, e.reason) for e in got.values() if e] == [
-        ("active", 1, LATER, None),
+        ("active", 1, at(LATER), None),
         ("completed", 2, None, ODD),
-        ("paused", 0, AT, "asked to wait"),
+        ("paused", 0, at(AT), "asked to wait"),
     ]
     rows = [(h.enrollment, h.kind, h.step, h.detail) for h in store.history() if h.kind == "action"]
     assert rows == [
@@ -112,8 +119,13 @@ def test_messages_keep_the_first_of_a_key_their_nulls_and_count_each_attempt(sto
     store.mark_sent([(LATER, None, two.id)])
     one, two = store.message(one.id), store.message(two.id)
     assert one is not None and two is not None
-    assert (one.status, one.attempts, one.error, one.next_attempt_at) == ("queued", 2, None, LATER)
-    assert (two.status, two.attempts, two.error, two.sent_at) == ("sent", 2, None, LATER)
+    assert (one.status, one.attempts, one.error, one.next_attempt_at) == (
+        "queued",
+        2,
+        None,
+        at(LATER),
+    )
+    assert (two.status, two.attempts, two.error, two.sent_at) == ("sent", 2, None, at(LATER))
     assert store.finished_keys(["k1", "k2", "k3"]) == {"k2"}
     assert store.finished_keys([]) == set()
 
