@@ -198,3 +198,17 @@ def test_refuses_a_source_a_newer_seqctl_made(run: Run, project: Path, postgres_
     result = run("db", "copy", "seqctl.db", postgres_url)
     assert result.exit_code == 2
     assert "made by a newer seqctl (its schema has m999_future" in result.stderr
+
+
+def test_a_text_postgresql_cannot_hold_is_named_and_nothing_is_copied(
+    busy: Run, project: Path, postgres_url: str
+) -> None:
+    with sqlite3.connect(project / "seqctl.db") as db:  # SQLite takes a NUL in a text
+        key = db.execute("SELECT key FROM contacts ORDER BY key LIMIT 1").fetchone()[0]
+        db.execute("UPDATE contacts SET phone = 'x' || char(0) || 'y' WHERE key = ?", [key])
+    result = busy("db", "copy", "seqctl.db", postgres_url)
+    assert result.exit_code == 2
+    assert f"contacts (key {key!r}, phone)" in result.stderr
+    assert "Traceback" not in result.stderr
+    counts = busy("--db", postgres_url, "db", "info", "--json").json["counts"]
+    assert set(counts.values()) == {0}

@@ -176,11 +176,26 @@ def _copy_table(
     with pg.conn.cursor() as cursor, cursor.copy(statement) as copy:
         while chunk := rows.fetchmany(CHUNK_ROWS):
             for row in chunk:
-                copy.write_row(row)
+                try:
+                    copy.write_row(row)
+                except psycopg.DataError as exc:
+                    raise _unwritable(table, columns, row, exc) from None
             count += len(chunk)
             if progress is not None:
                 progress(len(chunk))
     return count
+
+
+def _unwritable(
+    table: str, columns: list[str], row: tuple[Any, ...], exc: psycopg.DataError
+) -> DatabaseError:
+    """A row PostgreSQL cannot hold (a NUL character in a text, which SQLite allows)."""
+    fields = [c for c, v in zip(columns, row, strict=True) if isinstance(v, str) and "\x00" in v]
+    where = f"{columns[0]} {row[0]!r}" + (f", {', '.join(fields)}" if fields else "")
+    return DatabaseError(
+        f"{table} ({where}): PostgreSQL cannot store it ({str(exc).strip()}); nothing was "
+        "copied: correct that row in the SQLite database (with seqctl, or sqlite3) and copy again"
+    )
 
 
 def _check_counts(
