@@ -26,6 +26,13 @@ _COLUMNS = """id, idempotency_key, enrollment, sequence, version, step, contact,
     resent, failing_since, next_attempt_at"""
 _FIELDS = 20  # the columns above, in MessageRecord's order
 _LISTED = f"{_COLUMNS}, variant"  # what people look at also names the A/B variant
+# A message to send with its enrollment's facts (Deliverable), before the joins and the WHERE.
+DELIVERABLE = (
+    "SELECT "
+    + ", ".join(f"m.{column.strip()}" for column in _COLUMNS.split(","))
+    + ", e.step, e.state, e.anchor_at, e.enrolled_at, c.timezone, m.extra, m.sender"
+    " FROM messages m"
+)
 
 
 class MessageQueries:
@@ -80,28 +87,7 @@ class MessageQueries:
             " contact, channel, to_address, subject, body, status, created_at, extra, sender,"
             " next_attempt_at, error, variant)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    m.idempotency_key,
-                    m.enrollment,
-                    m.sequence,
-                    m.version,
-                    m.step,
-                    m.contact,
-                    m.channel,
-                    m.to_address,
-                    m.subject,
-                    m.body,
-                    m.status,
-                    m.created_at,
-                    m.extra_json,
-                    m.sender,
-                    m.next_attempt_at,
-                    m.error,
-                    m.variant,
-                )
-                for m in messages
-            ],
+            [m.row() for m in messages],
         )
         rows = self.sql.execute(
             "SELECT idempotency_key, id FROM messages WHERE id > ?", [before]
@@ -113,7 +99,6 @@ class MessageQueries:
     ) -> list[Deliverable]:
         """Messages in `status` (whose retry time has come) with their enrollment's facts, in
         the order they were made; only those after message `after`."""
-        columns = ", ".join(f"m.{c.strip()}" for c in _COLUMNS.split(","))
         if status == "sending":
             # In flight when a tick died: whatever their enrollment is doing now.
             where = "INDEXED BY messages_sending" + _JOINS + " WHERE m.status = 'sending'"
@@ -128,8 +113,7 @@ class MessageQueries:
                 " AND e.state != 'paused' AND s.status = 'active'"
             )
         rows = self.sql.execute(
-            f"SELECT {columns}, e.step, e.state, e.anchor_at, e.enrolled_at, c.timezone, m.extra,"
-            f" m.sender FROM messages m {where}"
+            f"{DELIVERABLE} {where}"
             " AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= ?) AND m.id > ?"
             " ORDER BY m.id LIMIT ?",
             [now or "9999", after, sql_limit(limit)],

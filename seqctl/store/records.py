@@ -302,6 +302,30 @@ class NewMessage:
     error: str | None = None  # why it was deferred
     variant: str | None = None  # the A/B variant of its step it was rendered from
 
+    def row(self) -> tuple[Any, ...]:
+        """Its values for `INSERT INTO messages (idempotency_key, enrollment, sequence,
+        version, step, contact, channel, to_address, subject, body, status, created_at, extra,
+        sender, next_attempt_at, error, variant)`: the fields, in their order."""
+        return (
+            self.idempotency_key,
+            self.enrollment,
+            self.sequence,
+            self.version,
+            self.step,
+            self.contact,
+            self.channel,
+            self.to_address,
+            self.subject,
+            self.body,
+            self.status,
+            self.created_at,
+            self.extra_json,
+            self.sender,
+            self.next_attempt_at,
+            self.error,
+            self.variant,
+        )
+
 
 @dataclass(slots=True)
 class NewAction:

@@ -26,10 +26,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from seqctl.errors import ConfigError
-from seqctl.store.messages import _COLUMNS, _JOINS
+from seqctl.store.messages import _JOINS, DELIVERABLE, MessageQueries
 from seqctl.store.records import Deliverable
-from seqctl.store.sql import limit as sql_limit
-from seqctl.store.transitions import DUE_QUERY
+from seqctl.store.transitions import TransitionQueries
 from seqctl.timeutil import from_db
 
 if TYPE_CHECKING:
@@ -62,7 +61,7 @@ _FREE = (
 )
 
 
-class ClaimQueries:
+class ClaimQueries(TransitionQueries, MessageQueries):
     """The PostgreSQL store's way of sharing a tick's work (see the module's docstring)."""
 
     pg: PgSql
@@ -130,8 +129,7 @@ class ClaimQueries:
         """Claim up to `limit` due enrollments no other live worker has; read them as the
         shared query does. (Shards are SQLite's; workers here need none.)"""
         if self.holder is None or limit < 0:  # not a tick's (a dry run): read only
-            query = DUE_QUERY.format(shard="", skip=" AND NOT (e.id = ANY(?))")
-            return list(self.pg.execute(query, [now, list(skip), sql_limit(limit)]))
+            return super().due(now, limit, skip=skip)
         # One statement: pick, claim, and read them back with their contacts. The rows are
         # found by `= ANY(ARRAY(...))`, through the primary keys: joined, the planner would
         # hash a scan of both whole tables for each batch, a cost growing with the tables.
@@ -170,8 +168,8 @@ class ClaimQueries:
     ) -> list[Deliverable]:
         """Claim messages to send (`queued`) or to settle (`sending`, left by a worker whose
         claim ran out), as the shared query chooses them."""
-        if self.holder is None:
-            return self._deliverable_read(limit, now=now, status=status, after=after)
+        if self.holder is None:  # not a tick's: read only
+            return super().deliverable(limit, now=now, status=status, after=after)
         if status == "sending":
             free = "m.status = 'sending' AND (m.claimed_until IS NULL"
             free += " OR m.claimed_until < clock_timestamp())"
@@ -193,35 +191,11 @@ class ClaimQueries:
             ).fetchall()
         if not claimed:
             return []
-        return self._deliverable_read(None, ids=[i for (i,) in claimed])
+        return self._deliverables([i for (i,) in claimed])
 
-    def _deliverable_read(
-        self,
-        limit: int | None,
-        *,
-        now: str | None = None,
-        status: str = "queued",
-        after: int = 0,
-        ids: list[int] | None = None,
-    ) -> list[Deliverable]:
-        columns = ", ".join(f"m.{c.strip()}" for c in _COLUMNS.split(","))
-        params: list[Any] = []
-        if ids is not None:
-            where, params = "m.id = ANY(%s)", [ids]
-        elif status == "sending":
-            where, params = "m.status = 'sending'", []
-        else:
-            where = f"m.status = '{_status(status)}' AND e.state != 'paused'"
-            where += " AND s.status = 'active'"
-            params = []
-        if ids is None:
-            where += " AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= %s) AND m.id > %s"
-            params += [now or "9999", after]
-        rows = self.pg.run(
-            f"SELECT {columns}, e.step, e.state, e.anchor_at, e.enrolled_at, c.timezone,"
-            f" m.extra, m.sender FROM messages m {_JOINS} WHERE {where} ORDER BY m.id LIMIT %s",
-            [*params, limit if limit is not None else 2**62],
-        )
+    def _deliverables(self, ids: list[int]) -> list[Deliverable]:
+        """The claimed messages, read as the shared query reads them, oldest first."""
+        rows = self.pg.execute(f"{DELIVERABLE} {_JOINS} WHERE m.id = ANY(?) ORDER BY m.id", [ids])
         return [Deliverable.from_row(row) for row in rows]
 
     def set_message_status(

@@ -105,28 +105,7 @@ class WriteQueries(TransitionQueries, HistoryQueries, ActionQueries, MessageQuer
         its own to send (its connections take them from the batch), not another worker's
         outbox pass's, until it ends or dies."""
         columns = _columns(
-            (
-                (
-                    m.idempotency_key,
-                    m.enrollment,
-                    m.sequence,
-                    m.version,
-                    m.step,
-                    m.contact,
-                    m.channel,
-                    m.to_address,
-                    m.subject,
-                    m.body,
-                    m.status,
-                    m.created_at,
-                    m.extra_json,
-                    m.sender,
-                    m.next_attempt_at,
-                    m.error,
-                    m.variant,
-                )
-                for m in messages
-            ),
+            (m.row() for m in messages),
             17,
         )
         if not columns:
