@@ -151,3 +151,39 @@ def test_actions_and_history_keep_the_batch_order(store: Store) -> None:
     store.add_history([])
     store.add_actions([])
     store.advance([])
+
+
+def test_a_worker_lets_go_of_its_claims_as_it_writes_them_not_of_another_workers(
+    store: Store, store_kind: str
+) -> None:
+    """On PostgreSQL a tick's worker claims what it works on; the write that is done with a
+    row lets it go (so ending the run has little left to release), another worker's stays."""
+    if store_kind != "postgresql":
+        pytest.skip("claims are PostgreSQL's (SQLite's tick holds one lease for the database)")
+    pg = store.pg  # type: ignore[attr-defined]
+
+    def claims(table: str) -> dict[int, str | None]:
+        return dict(pg.run(f"SELECT id, claimed_by FROM {table} ORDER BY id").fetchall())
+
+    ann, bob, cat = ids(store)
+    assert store.start_run("one", AT, LATER) is None
+    assert [row[0] for row in store.due("9999", 2)] == [ann, bob]
+    pg.run("UPDATE enrollments SET claimed_by = 'two' WHERE id = %s", [cat])
+    keys = store.add_messages(
+        [
+            NewMessage(f"k{i}", i, "s", 1, "one", "ann", "email", None, None, "b", "queued", AT)
+            for i in (ann, bob)
+        ]
+    )
+    assert set(claims("messages").values()) == {"one"}
+
+    store.advance([move(ann, "active", 1, LATER), move(cat, "active", 1, LATER)])
+    assert claims("enrollments") == {ann: None, bob: "one", cat: "two"}
+
+    store.set_message_status([keys[f"k{ann}"]], "sending")
+    store.mark_sent([(LATER, None, keys[f"k{ann}"])])
+    store.postpone([("busy", LATER, True, keys[f"k{bob}"])])
+    assert set(claims("messages").values()) == {None}
+
+    store.end_run("one")
+    assert claims("enrollments") == {ann: None, bob: None, cat: "two"}

@@ -208,7 +208,7 @@ class ClaimQueries(TransitionQueries, MessageQueries):
         attempt: bool = False,
     ) -> None:
         """As the shared query; a message started (`sending`) is claimed by this worker, so no
-        other settles it while it is on its way."""
+        other settles it while it is on its way; one it is done with is let go."""
         chosen = list(ids)
         if not chosen:
             return
@@ -216,12 +216,15 @@ class ClaimQueries(TransitionQueries, MessageQueries):
         self.pg.run(
             "UPDATE messages m SET status = %s, error = %s, sent_at = COALESCE(%s, m.sent_at),"
             " attempts = m.attempts + %s * v.n,"
-            " claimed_by = CASE WHEN %s = 'sending' THEN %s ELSE m.claimed_by END,"
-            f" claimed_until = CASE WHEN %s = 'sending' THEN {_EXPIRY} ELSE m.claimed_until END"
+            " claimed_by = CASE WHEN %s = 'sending' THEN %s WHEN m.claimed_by = %s THEN NULL"
+            " ELSE m.claimed_by END,"
+            f" claimed_until = CASE WHEN %s = 'sending' THEN {_EXPIRY}"
+            " WHEN m.claimed_by = %s THEN NULL ELSE m.claimed_until END"
             " FROM (SELECT id, count(*) AS n FROM unnest(%s::bigint[]) AS u(id) GROUP BY id) v"
             " WHERE m.id = v.id AND m.id = ANY(%s::bigint[])",
             [status, error, sent_at, 1 if attempt else 0]
-            + [status, self.holder, status, CLAIM_SECONDS, chosen, chosen],
+            + [status, self.holder, self.holder, status, CLAIM_SECONDS, self.holder]
+            + [chosen, chosen],
         )
 
 

@@ -26,6 +26,12 @@ if TYPE_CHECKING:
     from seqctl.store.postgres.connection import PgSql
 
 _FINISHED = "('sent', 'failed', 'rejected', 'cancelled')"
+# A row this worker claimed is let go by the write that is done with it: `end_run` then finds
+# next to nothing left to release, where it would otherwise write every claimed row once more.
+_LET_GO = (
+    "claimed_by = CASE WHEN {t}.claimed_by = %s THEN NULL ELSE {t}.claimed_by END,"
+    " claimed_until = CASE WHEN {t}.claimed_by = %s THEN NULL ELSE {t}.claimed_until END"
+)
 
 
 class WriteQueries(TransitionQueries, HistoryQueries, ActionQueries, MessageQueries):
@@ -78,11 +84,11 @@ class WriteQueries(TransitionQueries, HistoryQueries, ActionQueries, MessageQuer
             self.pg.run(
                 "UPDATE enrollments e SET state = v.state, step = v.step,"
                 " anchor_at = v.anchor_at, next_due_at = v.next_due_at, reason = v.reason,"
-                f" updated_at = v.at{', ' if also else ''}{also}"
+                f" updated_at = v.at, {_LET_GO.format(t='e')}{', ' if also else ''}{also}"
                 " FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::text[], %s::text[],"
                 " %s::text[], %s::text[]) AS v(id, state, step, anchor_at, next_due_at, reason, at)"
                 f" WHERE e.id = v.id AND e.id = ANY(%s::bigint[]){guard}",
-                [*columns, columns[0]],
+                [self.holder, self.holder, *columns, columns[0]],
             )
 
     def add_actions(self, actions: Sequence[NewAction]) -> None:
@@ -140,10 +146,10 @@ class WriteQueries(TransitionQueries, HistoryQueries, ActionQueries, MessageQuer
             self.pg.run(
                 "UPDATE messages m SET status = 'sent', sent_at = v.sent_at,"
                 " provider_id = v.provider_id, error = NULL, attempts = m.attempts + 1,"
-                " failing_since = NULL"
+                f" failing_since = NULL, {_LET_GO.format(t='m')}"
                 " FROM unnest(%s::text[], %s::text[], %s::bigint[]) AS v(sent_at, provider_id, id)"
                 " WHERE m.id = v.id AND m.id = ANY(%s::bigint[])",
-                [*columns, columns[2]],
+                [self.holder, self.holder, *columns, columns[2]],
             )
 
     def postpone(self, updates: Iterable[tuple[str | None, str, bool, int]]) -> None:
@@ -156,10 +162,11 @@ class WriteQueries(TransitionQueries, HistoryQueries, ActionQueries, MessageQuer
         if columns:
             self.pg.run(
                 "UPDATE messages m SET status = 'queued', error = v.error,"
-                " next_attempt_at = v.until, attempts = m.attempts + v.n"
+                " next_attempt_at = v.until, attempts = m.attempts + v.n,"
+                f" {_LET_GO.format(t='m')}"
                 " FROM unnest(%s::text[], %s::text[], %s::int[], %s::bigint[])"
                 " AS v(error, until, n, id) WHERE m.id = v.id AND m.id = ANY(%s::bigint[])",
-                [*columns, columns[3]],
+                [self.holder, self.holder, *columns, columns[3]],
             )
 
     def finished_keys(self, keys: Sequence[str]) -> set[str]:
