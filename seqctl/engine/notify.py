@@ -38,7 +38,7 @@ def notify_owners(
         return 0
     owners: dict[str, list[str]] = defaultdict(list)
     versions = Versions(store)
-    for news in store.news_since(int(seen), kinds=tuple(LABELS), exits=ENDED):
+    for news in store.news_since(int(seen), last, kinds=tuple(LABELS), exits=ENDED):
         owner = versions.get(news.sequence).model.definition.get("owner") or settings.get("to")
         if news.kind == "action":
             owner = _assignee(versions, news) or owner

@@ -526,12 +526,15 @@ class Leases(Protocol):
         """Set a named mark."""
 
     def news_since(
-        self, after_id: int, *, kinds: Sequence[str], exits: Mapping[str, str]
+        self, after_id: int, until_id: int, *, kinds: Sequence[str], exits: Mapping[str, str]
     ) -> list[News]:
-        """History rows after a history id that owners hear about (owners' digests)."""
+        """History rows after a history id, up to another, that owners hear about (owners'
+        digests)."""
 
     def last_history_id(self) -> int:
-        """The newest history row's id, 0 when there is none."""
+        """The newest history row's id, 0 when there is none; every row with a smaller id is
+        written by then (none still in another process's open transaction): a digest that
+        reads up to it never misses a row that commits later."""
 
 
 # ---- Mailboxes: how far `inbox sync` read each folder, and the mail seqctl sent.

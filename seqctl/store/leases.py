@@ -80,21 +80,24 @@ class LeaseQueries:
         )
 
     def news_since(
-        self, after_id: int, *, kinds: Sequence[str], exits: Mapping[str, str]
+        self, after_id: int, until_id: int, *, kinds: Sequence[str], exits: Mapping[str, str]
     ) -> list[News]:
-        """History rows after a history id that owners hear about: of these `kinds`, and of
-        the `exits` kinds when they ended the enrollment (it exited with that reason)."""
+        """History rows after a history id, up to another, that owners hear about: of these
+        `kinds`, and of the `exits` kinds when they ended the enrollment (it exited with that
+        reason)."""
         ended = " OR ".join("(h.kind = ? AND e.state = 'exited' AND e.reason = ?)" for _ in exits)
         rows = self.sql.execute(
             "SELECT h.id, e.sequence, e.version, e.contact, h.kind, h.step, h.at, h.detail"
             " FROM history h JOIN enrollments e ON e.id = h.enrollment"
-            f" WHERE h.id > ? AND (h.kind IN ({','.join('?' * len(kinds))})"
+            f" WHERE h.id > ? AND h.id <= ? AND (h.kind IN ({','.join('?' * len(kinds))})"
             f"{' OR ' + ended if exits else ''}) ORDER BY h.id",
-            [after_id, *kinds, *(x for pair in exits.items() for x in pair)],
+            [after_id, until_id, *kinds, *(x for pair in exits.items() for x in pair)],
         )
         return [News.from_row(row) for row in rows]
 
     def last_history_id(self) -> int:
+        """SQLite has one writer at a time, and a row's id is taken as it is written: no
+        row with a smaller id can still be on its way."""
         return int(self.sql.execute("SELECT COALESCE(MAX(id), 0) FROM history").fetchone()[0])
 
     def renew_lease(self, name: str, holder: str, expires_at: str) -> bool:

@@ -356,9 +356,49 @@ def test_news_since_a_history_id(store: Store) -> None:
     start = store.last_history_id()
     store.add_history([(a, T1, "replied", "one", None), (b, T1, "sent", "one", None)])
     store.apply([Transition(b, "exited", 1, T1, None, "bounced", T2, "bounced", "one")])
-    news = store.news_since(start, kinds=["replied"], exits={"bounced": "bounced"})
+    until = store.last_history_id()
+    store.add_history([(a, T2, "replied", "two", None)])  # after the digest took its bound
+    news = store.news_since(start, until, kinds=["replied"], exits={"bounced": "bounced"})
     assert [(n.contact, n.kind) for n in news] == [("a", "replied"), ("b", "bounced")]
-    assert store.last_history_id() == news[-1].id
+    assert until == news[-1].id
+    later = store.news_since(until, store.last_history_id(), kinds=["replied"], exits={})
+    assert [(n.contact, n.kind, n.step) for n in later] == [("a", "replied", "two")]
+
+
+def test_the_history_bound_waits_for_a_row_another_worker_has_not_committed(
+    store: Store, request: pytest.FixtureRequest
+) -> None:
+    """PostgreSQL takes a row's id as it is written: another worker's row with a smaller id
+    may commit after a larger one. The digest's bound must not pass it by."""
+    if request.node.callspec.params["store"] != "postgresql":
+        pytest.skip("SQLite has one writer at a time: its ids commit in order")
+    import threading
+
+    import psycopg
+
+    a, b = launch(store, "a", "b")
+    seen = store.last_history_id()
+    url = str(request.getfixturevalue("postgres_url"))
+    with psycopg.connect(url, autocommit=False) as other:
+        (slow,) = other.execute(
+            "INSERT INTO history (enrollment, at, kind, step) VALUES (%s, %s, 'replied', 'one')"
+            " RETURNING id",
+            [a, T1],
+        ).fetchone()
+        store.add_history([(b, T1, "replied", "one", None)])  # a larger id, committed first
+        bound: list[int] = []
+        taking = threading.Thread(target=lambda: bound.append(store.last_history_id()))
+        taking.start()
+        with psycopg.connect(url, autocommit=True) as watch:
+            while not watch.execute(  # the bound is waiting for the open transaction
+                "SELECT count(*) FROM pg_locks WHERE relation = 'history'::regclass AND NOT granted"
+            ).fetchone()[0]:
+                taking.join(0.01)
+                assert taking.is_alive(), f"the bound {bound} did not wait for row {slow}"
+        other.commit()
+    taking.join()
+    news = store.news_since(seen, bound[0], kinds=["replied"], exits={})
+    assert sorted(n.contact for n in news) == ["a", "b"]
 
 
 # ---- Actions.

@@ -202,6 +202,16 @@ class PostgresStore(
             )
         return len(added)
 
+    def last_history_id(self) -> int:
+        """Taken when no transaction writing history is open (a SHARE lock waits for them to
+        end, and holds new ones back meanwhile): ids come from a sequence as rows are written,
+        so another worker's row with a smaller id may still commit after a larger one. Read
+        without the lock, a digest would move past it and never tell anyone."""
+        with self.transaction():
+            self.pg.run("LOCK TABLE history IN SHARE MODE")
+            row = self.pg.run("SELECT COALESCE(MAX(id), 0) FROM history").fetchone()
+        return int(row[0]) if row else 0
+
     def has_daily_caps(self) -> bool:
         row = self.pg.run(
             "SELECT EXISTS (SELECT 1 FROM versions v JOIN sequences s ON s.id = v.sequence"
