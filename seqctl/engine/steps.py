@@ -15,7 +15,7 @@ from seqctl.engine.engagement import Engagement
 from seqctl.engine.routing import Undeliverable
 from seqctl.engine.runtime import RunnableVersion
 from seqctl.playbook.model import MESSAGE_TYPES, Step, StepType
-from seqctl.store.records import DueRow
+from seqctl.store.records import DueRow, stored_form
 from seqctl.timeutil import format_instant
 
 
@@ -61,26 +61,9 @@ class DueEnrollment:
             row.enrolled_at,
             fields,
             row.timezone,
-            _stored_form(row.anchor_at),
-            _stored_form(row.enrolled_at),
+            stored_form(row.anchor_at),
+            stored_form(row.enrolled_at),
         )
-
-
-# Times the store handed over, with their stored forms: the rows of a batch share their times as
-# one object (records._instant), so each is formatted once, not once per row.
-_STORED_FORMS: dict[int, tuple[datetime, str]] = {}
-
-
-def _stored_form(value: datetime) -> str:
-    """A time as the store writes it (format_instant), remembered by the object."""
-    known = _STORED_FORMS.get(id(value))
-    if known is not None and known[0] is value:
-        return known[1]
-    if len(_STORED_FORMS) >= 4096:
-        _STORED_FORMS.clear()
-    text = format_instant(value)
-    _STORED_FORMS[id(value)] = (value, text)  # the value kept alive: its id is not reused
-    return text
 
 
 class Kind(StrEnum):

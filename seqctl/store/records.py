@@ -207,10 +207,12 @@ class DueRow(NamedTuple):
     @classmethod
     def from_rows(cls, rows: Iterable[Sequence[Any]]) -> list[DueRow]:
         """From the due query's columns, in field order."""
-        make = cls._make
+        if len(_READ) > _READ_BATCHES:
+            _forget_read()  # before the batch, never during: its times keep their stored forms
+        new = tuple.__new__  # what _make does, without its check of the length: a tick's hot path
         return [
-            make((i, sequence, version, contact, step, _instant(anchor), _instant(due), vars_json,
-                  _instant(enrolled), email, phone, zone, attributes))
+            new(cls, (i, sequence, version, contact, step, _instant(anchor), _instant(due),
+                      vars_json, _instant(enrolled), email, phone, zone, attributes))
             for (i, sequence, version, contact, step, anchor, due, vars_json, enrolled, email,
                  phone, zone, attributes) in rows
         ]  # fmt: skip
@@ -225,9 +227,13 @@ class EnrollmentPosition(NamedTuple):
     next_due_at: datetime | None
 
     @classmethod
-    def from_row(cls, row: Sequence[Any]) -> EnrollmentPosition:
-        state, step, due = row
-        return cls(str(state), int(step), None if due is None else _instant(due))
+    def by_id(cls, rows: Iterable[Sequence[Any]]) -> dict[int, EnrollmentPosition]:
+        """From rows of (id, state, step, next_due_at), by id."""
+        new = tuple.__new__
+        return {
+            int(i): new(cls, (str(state), int(step), None if due is None else _instant(due)))
+            for i, state, step, due in rows
+        }
 
 
 class LiveElsewhere(NamedTuple):
@@ -624,12 +630,35 @@ _MESSAGE_FIELDS = 20
 _SLOT_REST = {13: ":00:00Z", 16: ":00Z"}
 
 
-@functools.lru_cache(maxsize=1024)
+# The times due enrollments were read with, by their stored text, and that text by the time
+# object's id: the rows of a tick share most of their times (enrolled together, moved on by
+# the same tick), parsed once, and the tick writes some back as they were (stored_form).
+_READ: dict[str, datetime] = {}
+_STORED: dict[int, str] = {}  # only ids of objects _READ keeps alive, so none is reused
+_READ_BATCHES = 4096  # kept from batch to batch up to this many
+_READ_MOST = 1 << 16  # within one read of all that is due (a dry run): memory stays bounded
+
+
 def _instant(text: str) -> datetime:
-    """A stored time, parsed once while it is in use: the due enrollments of a batch mostly
-    share their times (enrolled together, moved on by the same tick), and read them as one
-    object."""
-    return datetime.fromisoformat(text)
+    """A stored time as an aware UTC datetime, one object per text while it is in use."""
+    found = _READ.get(text)
+    if found is None:
+        if len(_READ) >= _READ_MOST:
+            _forget_read()
+        found = _READ[text] = datetime.fromisoformat(text)
+        _STORED[id(found)] = text
+    return found
+
+
+def _forget_read() -> None:
+    _STORED.clear()  # first: no id is left whose object _READ let go of
+    _READ.clear()
+
+
+def stored_form(value: datetime) -> str:
+    """A time as the store writes it: the very text it was read from, when it came from a
+    DueRow, else formatted."""
+    return _STORED.get(id(value)) or format_instant(value)
 
 
 def _json_value(value: Any) -> Any:

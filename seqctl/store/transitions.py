@@ -107,7 +107,7 @@ class TransitionQueries:
             " WHERE e.id IN (SELECT CAST(value AS INTEGER) FROM json_each(?))",
             [json_list(ids)],
         )
-        return {int(i): EnrollmentPosition.from_row(rest) for i, *rest in rows}
+        return EnrollmentPosition.by_id(rows)
 
     def enrollment_states(self, ids: Sequence[int]) -> dict[int, str]:
         """The current state of each of these enrollments."""

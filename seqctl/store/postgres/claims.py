@@ -157,7 +157,7 @@ class ClaimQueries(TransitionQueries, MessageQueries):
             " WHERE e.id = ANY(%s) ORDER BY e.id FOR UPDATE OF e",
             [list(ids)],
         )
-        return {int(i): EnrollmentPosition.from_row(rest) for i, *rest in rows}
+        return EnrollmentPosition.by_id(rows)
 
     def deliverable(
         self, limit: int | None, *, now: str | None = None, status: str = "queued", after: int = 0
