@@ -634,7 +634,7 @@ _SLOT_REST = {13: ":00:00Z", 16: ":00Z"}
 # object's id: the rows of a tick share most of their times (enrolled together, moved on by
 # the same tick), parsed once, and the tick writes some back as they were (stored_form).
 _READ: dict[str, datetime] = {}
-_STORED: dict[int, str] = {}  # only ids of objects _READ keeps alive, so none is reused
+_STORED: dict[int, str] = {}  # good only while _READ keeps the object (its id is not reused)
 _READ_BATCHES = 4096  # kept from batch to batch up to this many
 _READ_MOST = 1 << 16  # within one read of all that is due (a dry run): memory stays bounded
 
@@ -651,14 +651,17 @@ def _instant(text: str) -> datetime:
 
 
 def _forget_read() -> None:
-    _STORED.clear()  # first: no id is left whose object _READ let go of
+    _STORED.clear()
     _READ.clear()
 
 
 def stored_form(value: datetime) -> str:
     """A time as the store writes it: the very text it was read from, when it came from a
     DueRow, else formatted."""
-    return _STORED.get(id(value)) or format_instant(value)
+    text = _STORED.get(id(value))
+    if text is not None and _READ.get(text) is value:  # that object, not one reusing its id
+        return text
+    return format_instant(value)
 
 
 def _json_value(value: Any) -> Any:
