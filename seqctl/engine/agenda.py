@@ -155,15 +155,13 @@ def agenda(
             if kind is not None:
                 day = moment.astimezone(UTC).date().isoformat()
                 counts[(day, enrollment.sequence, owner_of(version, step, kind), kind)] += 1
-    for sequence_id, number, step_id, day, n in store.open_action_days(
-        now=stamp, until=until_stamp, sequence=sequence
-    ):
-        if not is_running(sequence_id):
+    for row in store.open_action_days(now=stamp, until=until_stamp, sequence=sequence):
+        if not is_running(row.sequence):
             continue
-        version = versions.get(sequence_id, number)
-        found = version.model.step(step_id)
+        version = versions.get(row.sequence, row.version)
+        found = version.model.step(row.step)
         who = owner_of(version, found, "actions") if found is not None else None
-        counts[(day, sequence_id, who, "actions")] += n
+        counts[(row.day.isoformat(), row.sequence, who, "actions")] += row.count
     return _days(counts, versions, owner)
 
 

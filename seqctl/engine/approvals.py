@@ -11,7 +11,6 @@ from seqctl.engine.catalog import admitted, require_visible, visible
 from seqctl.engine.events import rule_for
 from seqctl.engine.onhold import OnHold
 from seqctl.engine.runtime import Versions
-from seqctl.engine.steps import DueEnrollment
 from seqctl.engine.visibility import Viewer
 from seqctl.errors import NotFound, SeqctlError
 from seqctl.store import Store
@@ -189,11 +188,10 @@ def preview_rules(
     versions = Versions(store)
     due: dict[tuple[str, str], int] = {}
     for row in store.due(stamp, -1):
-        enrollment = DueEnrollment.from_row(row)
-        if sequence is not None and enrollment.sequence != sequence:
+        if sequence is not None and row.sequence != sequence:
             continue
-        step = versions.get(enrollment.sequence, enrollment.version).steps[enrollment.step]
-        due[(enrollment.sequence, step.id)] = due.get((enrollment.sequence, step.id), 0) + 1
+        step = versions.get(row.sequence, row.version).steps[row.step]
+        due[(row.sequence, step.id)] = due.get((row.sequence, step.id), 0) + 1
     rules = []
     for record in store.sequences():
         if record.latest_version is None or sequence not in (None, record.id):

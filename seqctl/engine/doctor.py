@@ -271,15 +271,19 @@ def _failed(e: EnrollmentRecord, version: RunnableVersion, sequence: str, contac
 
 
 def _deferred(store: Store, e: EnrollmentRecord, now: datetime) -> Check:
-    held = [(m, at) for m, at in store.deferred_messages(e.id) if at > now]
+    held = [
+        m
+        for m in store.deferred_messages(e.id)
+        if m.next_attempt_at is not None and m.next_attempt_at > now
+    ]
     if not held:
         return Check("deferred", True, "no message held back by a daily limit")
-    m, at = held[0]
+    m = held[0]
     return Check(
         "deferred",
         False,
         f"message #{m.id} (step '{m.step}'): {m.error or 'deferred'};"
-        f" next attempt at {format_instant(at)}",
+        f" next attempt at {format_instant(m.next_attempt_at)}",
     )
 
 

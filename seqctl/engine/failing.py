@@ -37,8 +37,9 @@ class ChannelTrouble:
 def failing_channels(store: Store, channels: ChannelSet) -> list[ChannelTrouble]:
     """The channels with messages waiting after a temporary failure, one entry each."""
     found: dict[str, ChannelTrouble] = {}
-    for message_type, waiting, next_try, error in store.failing_channels():
-        name = channels.name_for(message_type)
+    for row in store.failing_channels():
+        name = channels.name_for(row.message_type)
+        waiting, next_try, error = row.waiting, row.next_try, row.error
         seen = found.get(name)
         if seen is not None:  # two message types sent through `default`
             waiting += seen.waiting

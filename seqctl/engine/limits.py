@@ -48,9 +48,9 @@ class Limits:
         key = (kind, name)
         if key not in self._used:
             if kind == "sequence":
-                count, first = self.store.sent_since(self.since, sequence=name)
+                sent = self.store.sent_since(self.since, sequence=name)
             else:
-                count, first = self.store.sent_since(self.since, sender=name)
-            self._used[key] = [count, first]
+                sent = self.store.sent_since(self.since, sender=name)
+            self._used[key] = [sent.count, sent.first_at]
         count, first = self._used[key]
         return int(count), first

@@ -24,6 +24,7 @@ from seqctl.engine.report_chart import by_local_day, day_chart, local_days, whol
 from seqctl.engine.visibility import Viewer
 from seqctl.errors import InputError
 from seqctl.store import Store
+from seqctl.store.records import EnrollmentFailure, MessageFailure
 from seqctl.timeutil import format_instant, zone
 
 DEFAULT_PERIOD = timedelta(days=30)
@@ -48,7 +49,7 @@ class ReportData:
     active: list[dict[str, Any]] = field(default_factory=list)  # status() with activity
     quiet: list[dict[str, Any]] = field(default_factory=list)  # enrolled, nothing this period
     drafts: list[dict[str, Any]] = field(default_factory=list)  # drafts nobody is enrolled in
-    failures: dict[str, tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]] = field(
+    failures: dict[str, tuple[list[EnrollmentFailure], list[MessageFailure]]] = field(
         default_factory=dict
     )
     actions: list[ActionView] = field(default_factory=list)

@@ -15,6 +15,8 @@ from datetime import date, datetime, timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
+from seqctl.store.records import SlotCount
+
 HEIGHT = 150  # px, the whole chart
 TOP, BOTTOM = 10, 24  # room above the plot, and below it for the day labels
 AXIS_WIDTH = 44
@@ -40,13 +42,12 @@ def whole_hours(zone: ZoneInfo, days: list[date]) -> bool:
     return True
 
 
-def by_local_day(slots: Iterable[tuple[str, int]], zone: ZoneInfo) -> dict[date, int]:
-    """Counts by UTC hour (`YYYY-MM-DDTHH`) or minute, added up by local date."""
+def by_local_day(slots: Iterable[SlotCount], zone: ZoneInfo) -> dict[date, int]:
+    """Counts by UTC hour or minute, added up by local date."""
     days: dict[date, int] = {}
-    for slot, n in slots:
-        moment = datetime.fromisoformat(slot + (":00:00" if len(slot) == 13 else ":00") + "+00:00")
-        day = moment.astimezone(zone).date()
-        days[day] = days.get(day, 0) + n
+    for slot in slots:
+        day = slot.at.astimezone(zone).date()
+        days[day] = days.get(day, 0) + slot.count
     return days
 
 

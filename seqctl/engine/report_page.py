@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from seqctl.engine.report import MAX_ACTIONS, ReportData
+from seqctl.store.records import EnrollmentFailure, MessageFailure
 
 CSS = """
 *{box-sizing:border-box}
@@ -272,28 +273,35 @@ def _variants(name: str, step: dict[str, Any]) -> str:
 def _failures(
     name: str,
     item: dict[str, Any],
-    enrollments: list[tuple[Any, ...]],
-    messages: list[tuple[Any, ...]],
+    enrollments: list[EnrollmentFailure],
+    messages: list[MessageFailure],
 ) -> str:
     rows = [
         _row(
             "enrollments stuck",
             "",
-            reason,
-            example,
-            _num("count", n, sequence=name, failure="enrollment", reason=reason),
+            stuck.reason,
+            stuck.contact,
+            _num("count", stuck.count, sequence=name, failure="enrollment", reason=stuck.reason),
         )
-        for reason, n, example in enrollments
+        for stuck in enrollments
     ]
     rows += [
         _row(
             "messages not delivered",
-            step,
-            error,
-            example,
-            _num("count", n, sequence=name, failure="message", step=step, reason=error),
+            failed.step,
+            failed.error,
+            failed.contact,
+            _num(
+                "count",
+                failed.count,
+                sequence=name,
+                failure="message",
+                step=failed.step,
+                reason=failed.error,
+            ),
         )
-        for step, error, n, example in messages
+        for failed in messages
     ]
     rows += [
         _row(

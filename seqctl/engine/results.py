@@ -70,8 +70,8 @@ def totals(
     data["reply_rate"] = round(data["replied"] / contacted, 3) if contacted else 0.0
     data["approvals_waiting"] = store.waiting_approval(sequence)
     if now is not None:
-        due, overdue = store.open_actions_due(
+        actions = store.open_actions_due(
             sequence, format_instant(now) or "", format_instant(now - OVERDUE_AFTER) or ""
         )
-        data["actions_due"], data["actions_overdue"] = due, overdue
+        data["actions_due"], data["actions_overdue"] = actions.due, actions.overdue
     return data

@@ -15,7 +15,8 @@ from seqctl.engine.engagement import Engagement
 from seqctl.engine.routing import Undeliverable
 from seqctl.engine.runtime import RunnableVersion
 from seqctl.playbook.model import MESSAGE_TYPES, Step, StepType
-from seqctl.timeutil import format_instant, from_db
+from seqctl.store.records import DueRow, stored_form
+from seqctl.timeutil import format_instant
 
 
 @dataclass(slots=True)
@@ -37,48 +38,31 @@ class DueEnrollment:
     enrolled_text: str
 
     @classmethod
-    def from_row(cls, row: tuple[Any, ...]) -> DueEnrollment:
-        """From a row of the store's due query."""
-        (
-            eid,
-            sequence,
-            version,
-            contact,
-            step,
-            anchor_at,
-            due_at,
-            vars_json,
-            enrolled_at,
-            email,
-            phone,
-            zone,
-            attributes,
-        ) = row
-        fields: dict[str, Any] = json.loads(attributes) if attributes else {}
+    def from_due(cls, row: DueRow) -> DueEnrollment:
+        """From a row of the store's due enrollments."""
+        fields: dict[str, Any] = json.loads(row.attributes_json) if row.attributes_json else {}
         for name, value in (
-            ("key", contact),
-            ("email", email),
-            ("phone", phone),
-            ("timezone", zone),
+            ("key", row.contact),
+            ("email", row.email),
+            ("phone", row.phone),
+            ("timezone", row.timezone),
         ):
             if value is not None:
                 fields[name] = value
-        anchor, due, enrolled = from_db(anchor_at), from_db(due_at), from_db(enrolled_at)
-        assert anchor is not None and due is not None and enrolled is not None
         return cls(
-            eid,
-            sequence,
-            version,
-            contact,
-            step,
-            anchor,
-            due,
-            json.loads(vars_json) if vars_json else {},
-            enrolled,
+            row.id,
+            row.sequence,
+            row.version,
+            row.contact,
+            row.step,
+            row.anchor_at,
+            row.next_due_at,
+            json.loads(row.vars_json) if row.vars_json else {},
+            row.enrolled_at,
             fields,
-            zone,
-            anchor_at,
-            enrolled_at,
+            row.timezone,
+            stored_form(row.anchor_at),
+            stored_form(row.enrolled_at),
         )
 
 

@@ -16,8 +16,9 @@ from seqctl.engine.runtime import Versions
 from seqctl.engine.stopping import StopRequest
 from seqctl.errors import SeqctlError
 from seqctl.store import Store
+from seqctl.store.records import DueRow
 from seqctl.store.states import EnrollmentState
-from seqctl.timeutil import format_instant, from_db
+from seqctl.timeutil import format_instant
 
 if TYPE_CHECKING:
     from seqctl.channels import ChannelSet
@@ -287,7 +288,7 @@ def _advance_all(
         batch = Batch(now, approvals, limits, channels.knows_delivered)
         for row in rows:
             in_flight.record_ready()  # each connection waits for its last report to be written
-            due = DueEnrollment.from_row(row)
+            due = DueEnrollment.from_due(row)
             version = versions.get(due.sequence, due.version)
             if due.step >= len(version.steps):  # moved past its last step by a forced migrate
                 batch.complete(due)
@@ -347,18 +348,24 @@ def _advance_all(
             progress(len(rows))
 
 
-def _moved_since_read(store: Store, rows: list[tuple[Any, ...]]) -> set[int]:
+def _moved_since_read(store: Store, rows: list[DueRow]) -> set[int]:
     """Enrollments of a batch no longer where its unlocked read found them.
 
     Called under the write lock: a reply, a removal or a pause that came in while the batch
     was being rendered wins, and those enrollments are left as they are.
     """
-    now_at = store.enrollment_positions([row[0] for row in rows])
-    return {
-        enrollment
-        for enrollment, _, _, _, step, _, due_at, *_ in rows
-        if now_at.get(enrollment) != ("active", step, from_db(due_at))
-    }
+    now_at = store.enrollment_positions([row.id for row in rows])
+    moved = set()
+    for row in rows:
+        position = now_at.get(row.id)
+        if (
+            position is None
+            or position.state != EnrollmentState.ACTIVE
+            or position.step != row.step
+            or position.next_due_at != row.next_due_at
+        ):
+            moved.add(row.id)
+    return moved
 
 
 def _dry_run(store: Store, now: datetime, limit: int | None, report: TickReport) -> TickReport:
@@ -370,7 +377,7 @@ def _dry_run(store: Store, now: datetime, limit: int | None, report: TickReport)
     stamp = format_instant(now) or ""
     versions = Versions(store)
     for row in store.due(stamp, limit if limit is not None else -1):
-        due = DueEnrollment.from_row(row)
+        due = DueEnrollment.from_due(row)
         version = versions.get(due.sequence, due.version)
         if due.step >= len(version.steps):  # moved past its last step: the tick completes it
             report.due += 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from seqctl.store.records import ActionRecord, NewAction
+from seqctl.store.records import ActionDay, ActionRecord, NewAction
 
 if TYPE_CHECKING:
     from seqctl.store.sql import Sql
@@ -48,7 +48,7 @@ class ActionQueries:
 
     def open_action_days(
         self, *, now: str, until: str, sequence: str | None = None
-    ) -> list[tuple[str, int, str, str, int]]:
+    ) -> list[ActionDay]:
         """Open actions due before `until` counted per (sequence, version, step, UTC date);
         those already due count on now's date."""
         where = "a.status = 'open' AND a.due_at < ?" + (" AND e.sequence = ?" if sequence else "")
@@ -60,7 +60,7 @@ class ActionQueries:
             "GROUP BY e.sequence, e.version, a.step, day ORDER BY day, e.sequence, a.step",
             params,
         )
-        return [(str(s), int(v), str(step), str(d), int(n)) for s, v, step, d, n in rows]
+        return [ActionDay.from_row(row) for row in rows]
 
     def add_actions(self, actions: Sequence[NewAction]) -> None:
         self.sql.executemany(

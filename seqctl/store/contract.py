@@ -18,21 +18,32 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from seqctl.store.records import (
+    ActionDay,
     ActionRecord,
+    ActionsDue,
     ContactRecord,
     ContactRow,
     DatabaseInfo,
     Deliverable,
+    DueRow,
+    EmailMessageRef,
+    EnrollmentFailure,
+    EnrollmentPosition,
     EnrollmentRecord,
     EventRecord,
+    FailingChannel,
     FolderState,
     HistoryRecord,
+    LiveElsewhere,
+    MessageFailure,
     MessageRecord,
     NewAction,
     NewEvent,
     NewMessage,
     News,
+    SentCount,
     SequenceRecord,
+    SlotCount,
     SuppressionChange,
     SuppressionRow,
     Transition,
@@ -192,8 +203,8 @@ class Enrollments(Protocol):
     def last_ended(self, sequence: str, keys: Sequence[str]) -> dict[str, str]:
         """For contacts that went through the sequence before: the state their last one ended in."""
 
-    def live_elsewhere(self, sequence: str, keys: Sequence[str]) -> list[tuple[str, str, int]]:
-        """(contact, sequence, version) of live enrollments of these contacts in other sequences."""
+    def live_elsewhere(self, sequence: str, keys: Sequence[str]) -> list[LiveElsewhere]:
+        """The live enrollments of these contacts in other sequences."""
 
     def insert_enrollments(
         self,
@@ -227,7 +238,7 @@ class Transitions(Protocol):
         limit: int,
         shard: tuple[int, int] | None = None,
         skip: Collection[int] = (),
-    ) -> list[tuple[Any, ...]]:
+    ) -> list[DueRow]:
         """Active enrollments of active sequences due at or before now, oldest first."""
 
     def count_due(self, now: str) -> int:
@@ -239,10 +250,8 @@ class Transitions(Protocol):
     def has_work(self, now: str) -> bool:
         """Anything for a tick to do: a step due, a pause ending, a message to (re)send."""
 
-    def enrollment_positions(
-        self, ids: Sequence[int]
-    ) -> dict[int, tuple[str, int, datetime | None]]:
-        """(state, step, next_due_at) of each of these enrollments (paused: sequence not active)."""
+    def enrollment_positions(self, ids: Sequence[int]) -> dict[int, EnrollmentPosition]:
+        """Where each of these enrollments stands (paused: sequence not active)."""
 
     def enrollment_states(self, ids: Sequence[int]) -> dict[int, str]:
         """The current state of each of these enrollments."""
@@ -319,8 +328,8 @@ class Actions(Protocol):
 
     def open_action_days(
         self, *, now: str, until: str, sequence: str | None = None
-    ) -> list[tuple[str, int, str, str, int]]:
-        """Open actions due before `until` counted per (sequence, version, step, UTC date)."""
+    ) -> list[ActionDay]:
+        """Open actions due before `until` counted per sequence, version, step and UTC date."""
 
     def add_actions(self, actions: Sequence[NewAction]) -> None:
         """Store new open actions."""
@@ -352,8 +361,8 @@ class Messages(Protocol):
     ) -> list[MessageRecord]:
         """Messages by id, in a status, of a sequence or of an enrollment."""
 
-    def deferred_messages(self, enrollment: int) -> list[tuple[MessageRecord, datetime]]:
-        """An enrollment's queued messages held until a later attempt, with that time."""
+    def deferred_messages(self, enrollment: int) -> list[MessageRecord]:
+        """An enrollment's queued messages held until a later attempt (`next_attempt_at`)."""
 
     def add_messages(self, messages: Sequence[NewMessage]) -> dict[str, int]:
         """Store messages; one already stored under the same key is left as it is."""
@@ -378,12 +387,12 @@ class Messages(Protocol):
     def mark_failing(self, since: Iterable[tuple[str, int]]) -> None:
         """(at, id): the first temporary failure of a message, kept until it is sent."""
 
-    def failing_channels(self) -> list[tuple[str, int, datetime | None, str | None]]:
-        """(message type, waiting, next try, latest error) of messages after a temporary failure."""
+    def failing_channels(self) -> list[FailingChannel]:
+        """Per message type: the messages that wait after a temporary failure."""
 
     def sent_since(
         self, since: str, *, sequence: str | None = None, sender: str | None = None
-    ) -> tuple[int, datetime | None]:
+    ) -> SentCount:
         """How many were sent after `since` (by a sequence, or from a mailbox), and the first."""
 
     def set_message_status(
@@ -553,8 +562,8 @@ class Mailboxes(Protocol):
     def inbox_failed(self, inbox: str, folders: Sequence[str], error: str, at: str) -> None:
         """Record that reading these folders failed (a folder never read gets a row saying so)."""
 
-    def email_messages_after(self, after_id: int, limit: int) -> list[tuple[int, str, str, str]]:
-        """(id, idempotency key, sequence, contact) of email messages after an id, in order."""
+    def email_messages_after(self, after_id: int, limit: int) -> list[EmailMessageRef]:
+        """Email messages after an id, in order."""
 
     def add_sent_mail(self, rows: Iterable[tuple[str, int]]) -> None:
         """(Message-ID local part, message id) of mail seqctl sent."""
@@ -595,13 +604,13 @@ class Outcomes(Protocol):
     def waiting_approval(self, sequence: str) -> int:
         """Messages of the sequence waiting for a person's OK now."""
 
-    def open_actions_due(self, sequence: str, now: str, overdue_before: str) -> tuple[int, int]:
-        """(open actions due at or before `now`, those due before `overdue_before`)."""
+    def open_actions_due(self, sequence: str, now: str, overdue_before: str) -> ActionsDue:
+        """Open actions due at or before `now`, and of those, due before `overdue_before`."""
 
     def sent_per_hour(
         self, sequences: Sequence[str], since: str | None, until: str | None, width: int = 13
-    ) -> list[tuple[str, int]]:
-        """(UTC hour `YYYY-MM-DDTHH`, messages sent) over these sequences (16: by minute)."""
+    ) -> list[SlotCount]:
+        """Messages sent per UTC hour over these sequences (width 16: per minute)."""
 
     def events_per_hour(
         self,
@@ -610,16 +619,16 @@ class Outcomes(Protocol):
         since: str | None,
         until: str | None,
         width: int = 13,
-    ) -> list[tuple[str, int]]:
-        """(UTC hour, contacts with an event of this kind that hour) over these sequences."""
+    ) -> list[SlotCount]:
+        """Contacts with an event of this kind per UTC hour (or minute) over these sequences."""
 
     def message_failures(
         self, sequence: str, since: str | None, until: str | None
-    ) -> list[tuple[Any, ...]]:
-        """(step, error, failed messages, one contact) per error, of messages of the period."""
+    ) -> list[MessageFailure]:
+        """Failed messages per step and error, with one contact, of messages of the period."""
 
-    def enrollment_failures(self, sequence: str) -> list[tuple[Any, ...]]:
-        """(reason, failed enrollments, one contact) per reason, as they stand now."""
+    def enrollment_failures(self, sequence: str) -> list[EnrollmentFailure]:
+        """Failed enrollments per reason, with one contact, as they stand now."""
 
 
 class Store(

@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from seqctl.store.records import ContactRecord, EnrollmentRecord
+from seqctl.store.records import ContactRecord, EnrollmentRecord, LiveElsewhere
 from seqctl.store.sql import equal, json_list, where
 from seqctl.store.sql import limit as sql_limit
 from seqctl.store.states import LIVE_STATES
@@ -128,9 +128,9 @@ class EnrollmentQueries:
             found.update({str(contact): str(state) for contact, state in rows})
         return found
 
-    def live_elsewhere(self, sequence: str, keys: Sequence[str]) -> list[tuple[str, str, int]]:
-        """(contact, sequence, version) of live enrollments of these contacts in other sequences."""
-        found: list[tuple[str, str, int]] = []
+    def live_elsewhere(self, sequence: str, keys: Sequence[str]) -> list[LiveElsewhere]:
+        """The live enrollments of these contacts in other sequences."""
+        found: list[LiveElsewhere] = []
         for start in range(0, len(keys), _IN_CHUNK):
             chunk = list(keys[start : start + _IN_CHUNK])
             marks = ",".join("?" * len(chunk))
@@ -139,7 +139,7 @@ class EnrollmentQueries:
                 f" WHERE contact IN ({marks}) AND sequence != ? AND state IN {_LIVE}",
                 [*chunk, sequence],
             )
-            found.extend((str(c), str(s), int(v)) for c, s, v in rows)
+            found.extend(LiveElsewhere.from_row(row) for row in rows)
         return found
 
     def insert_enrollments(

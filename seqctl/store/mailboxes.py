@@ -6,7 +6,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from seqctl.store.records import MAIL_EVENT_PREFIX, ContactRecord, FolderState, MessageRecord
+from seqctl.store.records import (
+    MAIL_EVENT_PREFIX,
+    ContactRecord,
+    EmailMessageRef,
+    FolderState,
+    MessageRecord,
+)
 from seqctl.timeutil import format_instant, from_db
 
 if TYPE_CHECKING:
@@ -75,14 +81,14 @@ class MailboxQueries:
                 [inbox, folder, at, error],
             )
 
-    def email_messages_after(self, after_id: int, limit: int) -> list[tuple[int, str, str, str]]:
-        """(id, idempotency key, sequence, contact) of email messages after an id, in order."""
+    def email_messages_after(self, after_id: int, limit: int) -> list[EmailMessageRef]:
+        """Email messages after an id, in order."""
         rows = self.sql.execute(
             "SELECT id, idempotency_key, sequence, contact FROM messages WHERE id > ?"
             " AND channel = 'email' ORDER BY id LIMIT ?",
             [after_id, limit],
         )
-        return [(int(i), str(k), str(s), str(c)) for i, k, s, c in rows]
+        return [EmailMessageRef.from_row(row) for row in rows]
 
     def add_sent_mail(self, rows: Iterable[tuple[str, int]]) -> None:
         """(Message-ID local part, message id) of mail seqctl sent."""

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from seqctl.store.records import Deliverable, MessageRecord, NewMessage
+from seqctl.store.records import (
+    Deliverable,
+    FailingChannel,
+    MessageRecord,
+    NewMessage,
+    SentCount,
+)
 from seqctl.store.sql import equal, where
 from seqctl.store.sql import limit as sql_limit
-from seqctl.timeutil import from_db
 
 if TYPE_CHECKING:
     from seqctl.store.sql import Sql
@@ -24,7 +28,6 @@ _JOINS = (
 _COLUMNS = """id, idempotency_key, enrollment, sequence, version, step, contact, channel,
     to_address, subject, body, status, attempts, error, created_at, sent_at, provider_id,
     resent, failing_since, next_attempt_at"""
-_FIELDS = 20  # the columns above, in MessageRecord's order
 _LISTED = f"{_COLUMNS}, variant"  # what people look at also names the A/B variant
 # A message to send with its enrollment's facts (Deliverable), before the joins and the WHERE.
 DELIVERABLE = (
@@ -67,14 +70,14 @@ class MessageQueries:
         )
         return [MessageRecord.from_row(row) for row in rows]
 
-    def deferred_messages(self, enrollment: int) -> list[tuple[MessageRecord, datetime]]:
-        """An enrollment's queued messages held until a later attempt, with that time."""
+    def deferred_messages(self, enrollment: int) -> list[MessageRecord]:
+        """An enrollment's queued messages held until a later attempt (`next_attempt_at`)."""
         rows = self.sql.execute(
-            f"SELECT {_COLUMNS}, next_attempt_at FROM messages WHERE enrollment = ?"
+            f"SELECT {_COLUMNS} FROM messages WHERE enrollment = ?"
             " AND status = 'queued' AND next_attempt_at IS NOT NULL ORDER BY id",
             [enrollment],
         )
-        return [(MessageRecord.from_row(row[:_FIELDS]), from_db(row[_FIELDS])) for row in rows]
+        return [MessageRecord.from_row(row) for row in rows]
 
     def add_messages(self, messages: Sequence[NewMessage]) -> dict[str, int]:
         """Store messages; one already stored under the same key is left as it is.
@@ -155,7 +158,7 @@ class MessageQueries:
             "UPDATE messages SET failing_since = COALESCE(failing_since, ?) WHERE id = ?", since
         )
 
-    def failing_channels(self) -> list[tuple[str, int, datetime | None, str | None]]:
+    def failing_channels(self) -> list[FailingChannel]:
         """(message type, waiting, next try, latest error) of the messages that wait after a
         temporary failure: what a tick says about channels that are down."""
         failing = "status = 'queued' AND failing_since IS NOT NULL"
@@ -166,11 +169,11 @@ class MessageQueries:
             f" FROM messages m INDEXED BY messages_failing WHERE {failing}"
             " GROUP BY channel ORDER BY channel"
         )
-        return [(str(c), int(n), from_db(nxt), error) for c, n, nxt, error in rows]
+        return [FailingChannel.from_row(row) for row in rows]
 
     def sent_since(
         self, since: str, *, sequence: str | None = None, sender: str | None = None
-    ) -> tuple[int, datetime | None]:
+    ) -> SentCount:
         """How many were sent after `since` (by a sequence, or from a mailbox), and the first."""
         column, value = ("sequence", sequence) if sequence is not None else ("sender", sender)
         row = self.sql.execute(
@@ -178,7 +181,7 @@ class MessageQueries:
             " AND sent_at > ?",
             [value, since],
         ).fetchone()
-        return int(row[0]), from_db(row[1])
+        return SentCount.from_row(row)
 
     def set_message_status(
         self,

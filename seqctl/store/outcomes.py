@@ -7,7 +7,9 @@ end may be open (None).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from seqctl.store.records import ActionsDue, EnrollmentFailure, MessageFailure, SlotCount
 
 if TYPE_CHECKING:
     from seqctl.store.sql import Sql
@@ -80,8 +82,8 @@ class OutcomeQueries:
         ).fetchone()
         return int(row[0])
 
-    def open_actions_due(self, sequence: str, now: str, overdue_before: str) -> tuple[int, int]:
-        """(open actions due at or before `now`, those due before `overdue_before`)."""
+    def open_actions_due(self, sequence: str, now: str, overdue_before: str) -> ActionsDue:
+        """Open actions due at or before `now`, and of those, due before `overdue_before`."""
         row = self.sql.execute(
             "SELECT COUNT(*), COALESCE(SUM(CASE WHEN a.due_at < ? THEN 1 ELSE 0 END), 0)"
             " FROM actions a"
@@ -89,13 +91,13 @@ class OutcomeQueries:
             " WHERE a.status = 'open' AND e.sequence = ? AND a.due_at <= ?",
             [overdue_before, sequence, now],
         ).fetchone()
-        return int(row[0]), int(row[1])
+        return ActionsDue.from_row(row)
 
     def sent_per_hour(
         self, sequences: Sequence[str], since: str | None, until: str | None, width: int = 13
-    ) -> list[tuple[str, int]]:
-        """(UTC hour `YYYY-MM-DDTHH`, messages sent) over these sequences; `width` 16 counts
-        by minute instead (for zones whose offset is not whole hours)."""
+    ) -> list[SlotCount]:
+        """Messages sent per UTC hour over these sequences; `width` 16 counts by minute
+        instead (for zones whose offset is not whole hours)."""
         at, params = _period("h.at", since, until)
         marks = ",".join("?" * len(sequences))
         rows = self.sql.execute(
@@ -104,7 +106,7 @@ class OutcomeQueries:
             f" WHERE e.sequence IN ({marks}) AND h.kind = 'sent'{at} GROUP BY slot ORDER BY slot",
             [*sequences, *params],
         )
-        return [(str(slot), int(n)) for slot, n in rows]
+        return [SlotCount.from_row(row) for row in rows]
 
     def events_per_hour(
         self,
@@ -113,8 +115,8 @@ class OutcomeQueries:
         since: str | None,
         until: str | None,
         width: int = 13,
-    ) -> list[tuple[str, int]]:
-        """(UTC hour, contacts with an event of this kind that hour) over these sequences."""
+    ) -> list[SlotCount]:
+        """Contacts with an event of this kind per UTC hour (or minute) over these sequences."""
         at, params = _period("at", since, until)
         marks = ",".join("?" * len(sequences))
         rows = self.sql.execute(
@@ -122,30 +124,32 @@ class OutcomeQueries:
             f" WHERE sequence IN ({marks}) AND type = ?{at} GROUP BY slot ORDER BY slot",
             [*sequences, kind, *params],
         )
-        return [(str(slot), int(n)) for slot, n in rows]
+        return [SlotCount.from_row(row) for row in rows]
 
     def message_failures(
         self, sequence: str, since: str | None, until: str | None
-    ) -> list[tuple[Any, ...]]:
-        """(step, error, failed messages, one contact) per error, of messages made in the
+    ) -> list[MessageFailure]:
+        """Failed messages per step and error, with one contact, of messages made in the
         period."""
         at, params = _period("created_at", since, until)
-        return list(
-            self.sql.execute(
+        return [
+            MessageFailure.from_row(row)
+            for row in self.sql.execute(
                 "SELECT step, COALESCE(error, ''), COUNT(*), MIN(contact) FROM messages"
                 f" WHERE sequence = ? AND status = 'failed'{at} GROUP BY step, error"
                 " ORDER BY COUNT(*) DESC, step, error NULLS FIRST",
                 [sequence, *params],
             )
-        )
+        ]
 
-    def enrollment_failures(self, sequence: str) -> list[tuple[Any, ...]]:
-        """(reason, failed enrollments, one contact) per reason, as they stand now."""
-        return list(
-            self.sql.execute(
+    def enrollment_failures(self, sequence: str) -> list[EnrollmentFailure]:
+        """Failed enrollments per reason, with one contact, as they stand now."""
+        return [
+            EnrollmentFailure.from_row(row)
+            for row in self.sql.execute(
                 "SELECT COALESCE(reason, ''), COUNT(*), MIN(contact) FROM enrollments"
                 " WHERE sequence = ? AND state = 'failed' GROUP BY reason"
                 " ORDER BY COUNT(*) DESC, reason NULLS FIRST",
                 [sequence],
             )
-        )
+        ]

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from seqctl.timeutil import format_instant, from_db
@@ -186,6 +186,69 @@ class EnrollmentRecord:
         return data
 
 
+class DueRow(NamedTuple):
+    """An active enrollment whose step is due, with what the tick needs of its contact, in one
+    read (a tuple: a tick reads every due enrollment, a million of them)."""
+
+    id: int
+    sequence: str
+    version: int
+    contact: str
+    step: int
+    anchor_at: datetime
+    next_due_at: datetime
+    vars_json: str | None
+    enrolled_at: datetime
+    email: str | None
+    phone: str | None
+    timezone: str | None
+    attributes_json: str | None
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Sequence[Any]]) -> list[DueRow]:
+        """From the due query's columns, in field order."""
+        if len(_READ) > _READ_BATCHES:
+            _forget_read()  # before the batch, never during: its times keep their stored forms
+        new = tuple.__new__  # what _make does, without its check of the length: a tick's hot path
+        return [
+            new(cls, (i, sequence, version, contact, step, _instant(anchor), _instant(due),
+                      vars_json, _instant(enrolled), email, phone, zone, attributes))
+            for (i, sequence, version, contact, step, anchor, due, vars_json, enrolled, email,
+                 phone, zone, attributes) in rows
+        ]  # fmt: skip
+
+
+class EnrollmentPosition(NamedTuple):
+    """Where an enrollment stands: a tick writes a step's outcome only if it is still there.
+    The state reads `paused` while its sequence is not active."""
+
+    state: str
+    step: int
+    next_due_at: datetime | None
+
+    @classmethod
+    def by_id(cls, rows: Iterable[Sequence[Any]]) -> dict[int, EnrollmentPosition]:
+        """From rows of (id, state, step, next_due_at), by id."""
+        new = tuple.__new__
+        return {
+            int(i): new(cls, (str(state), int(step), None if due is None else _instant(due)))
+            for i, state, step, due in rows
+        }
+
+
+class LiveElsewhere(NamedTuple):
+    """A contact's live enrollment in another sequence than the one it is being enrolled in."""
+
+    contact: str
+    sequence: str
+    version: int
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> LiveElsewhere:
+        contact, sequence, version = row
+        return cls(str(contact), str(sequence), int(version))
+
+
 @dataclass(slots=True)
 class Transition:
     """A change of an enrollment's state, written with its history row."""
@@ -243,6 +306,22 @@ class ActionRecord:
         )  # fmt: skip
 
 
+@dataclass(frozen=True, slots=True)
+class ActionDay:
+    """Open actions of one step of a version due on one UTC date (those overdue: today's)."""
+
+    sequence: str
+    version: int
+    step: str
+    day: date
+    count: int
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> ActionDay:
+        sequence, version, step, day, count = row
+        return cls(str(sequence), int(version), str(step), date.fromisoformat(day), int(count))
+
+
 @dataclass(slots=True)
 class MessageRecord:
     id: int
@@ -280,6 +359,50 @@ class MessageRecord:
         """The named fields as `--json` prints them (`to` is the address)."""
         values = {**asdict(self), "to": self.to_address}
         return {key: _json_value(values[key]) for key in keys}
+
+
+@dataclass(frozen=True, slots=True)
+class FailingChannel:
+    """Messages of one type that wait after a temporary failure: how many, when the first of
+    them is tried next, and the latest error."""
+
+    message_type: str
+    waiting: int
+    next_try: datetime | None
+    error: str | None
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> FailingChannel:
+        message_type, waiting, next_try, error = row
+        return cls(str(message_type), int(waiting), from_db(next_try), error)
+
+
+@dataclass(frozen=True, slots=True)
+class SentCount:
+    """Messages sent in a period, and when the first of them went."""
+
+    count: int
+    first_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> SentCount:
+        count, first = row
+        return cls(int(count), from_db(first))
+
+
+@dataclass(frozen=True, slots=True)
+class EmailMessageRef:
+    """What the Message-ID of an email seqctl wrote is made of, and the message's id."""
+
+    id: int
+    idempotency_key: str
+    sequence: str
+    contact: str
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> EmailMessageRef:
+        message_id, key, sequence, contact = row
+        return cls(int(message_id), str(key), str(sequence), str(contact))
 
 
 @dataclass(slots=True)
@@ -402,6 +525,62 @@ class EventRecord:
         return parsed
 
 
+@dataclass(frozen=True, slots=True)
+class ActionsDue:
+    """A sequence's open actions due now, and how many of them are overdue."""
+
+    due: int
+    overdue: int
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> ActionsDue:
+        due, overdue = row
+        return cls(int(due), int(overdue))
+
+
+@dataclass(frozen=True, slots=True)
+class SlotCount:
+    """A count in one UTC hour (or minute) of a chart: what happened from `at` on."""
+
+    at: datetime
+    count: int
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> SlotCount:
+        """From the slot's first characters of a stored time (`YYYY-MM-DDTHH[:MM]`) and a count."""
+        slot, count = row
+        return cls(from_db(slot + _SLOT_REST[len(slot)]), int(count))
+
+
+@dataclass(frozen=True, slots=True)
+class MessageFailure:
+    """Messages of a step that failed with one error, and one contact they were for."""
+
+    step: str
+    error: str
+    count: int
+    contact: str
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> MessageFailure:
+        step, error, count, contact = row
+        return cls(str(step), str(error), int(count), str(contact))
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollmentFailure:
+    """Enrollments of a sequence that failed for one reason, and one of their contacts."""
+
+    reason: str
+    count: int
+    contact: str
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> EnrollmentFailure:
+        reason, count, contact = row
+        return cls(str(reason), int(count), str(contact))
+
+
 # Event ids of mail read from a mailbox start with this (engine.inbox); a range over the
 # unique index on event_id finds them.
 MAIL_EVENT_PREFIX = "mail:"
@@ -445,6 +624,44 @@ class DatabaseInfo:
 # how many columns the queries that feed Deliverable read for the message.
 _MESSAGE_TIMES = (14, 15, 18, 19)
 _MESSAGE_FIELDS = 20
+
+
+# What completes a chart's slot (a stored time's first 13 or 16 characters) into a time.
+_SLOT_REST = {13: ":00:00Z", 16: ":00Z"}
+
+
+# The times due enrollments were read with, by their stored text, and that text by the time
+# object's id: the rows of a tick share most of their times (enrolled together, moved on by
+# the same tick), parsed once, and the tick writes some back as they were (stored_form).
+_READ: dict[str, datetime] = {}
+_STORED: dict[int, str] = {}  # good only while _READ keeps the object (its id is not reused)
+_READ_BATCHES = 4096  # kept from batch to batch up to this many
+_READ_MOST = 1 << 16  # within one read of all that is due (a dry run): memory stays bounded
+
+
+def _instant(text: str) -> datetime:
+    """A stored time as an aware UTC datetime, one object per text while it is in use."""
+    found = _READ.get(text)
+    if found is None:
+        if len(_READ) >= _READ_MOST:
+            _forget_read()
+        found = _READ[text] = datetime.fromisoformat(text)
+        _STORED[id(found)] = text
+    return found
+
+
+def _forget_read() -> None:
+    _STORED.clear()
+    _READ.clear()
+
+
+def stored_form(value: datetime) -> str:
+    """A time as the store writes it: the very text it was read from, when it came from a
+    DueRow, else formatted."""
+    text = _STORED.get(id(value))
+    if text is not None and _READ.get(text) is value:  # that object, not one reusing its id
+        return text
+    return format_instant(value)
 
 
 def _json_value(value: Any) -> Any:

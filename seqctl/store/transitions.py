@@ -7,14 +7,12 @@ migrations move single enrollments the same way. Each transition also writes a h
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from seqctl.store.enrollments import COLUMNS
-from seqctl.store.records import EnrollmentRecord, Transition
+from seqctl.store.records import DueRow, EnrollmentPosition, EnrollmentRecord, Transition
 from seqctl.store.sql import json_list
 from seqctl.store.sql import limit as sql_limit
-from seqctl.timeutil import from_db
 
 if TYPE_CHECKING:
     from seqctl.store.sql import Sql
@@ -47,7 +45,7 @@ class TransitionQueries:
         limit: int,
         shard: tuple[int, int] | None = None,
         skip: Collection[int] = (),
-    ) -> list[tuple[Any, ...]]:
+    ) -> list[DueRow]:
         """Active enrollments of active sequences due at or before now, oldest first.
 
         With a shard (k, n), only those whose id is k modulo n: one of n processes' share.
@@ -62,7 +60,9 @@ class TransitionQueries:
         if skip:
             where["skip"] = " AND e.id NOT IN (SELECT CAST(value AS INTEGER) FROM json_each(?))"
             params.append(json_list(skip))
-        return list(self.sql.execute(DUE_QUERY.format(**where), [*params, sql_limit(limit)]))
+        return DueRow.from_rows(
+            self.sql.execute(DUE_QUERY.format(**where), [*params, sql_limit(limit)])
+        )
 
     def count_due(self, now: str) -> int:
         return int(
@@ -98,18 +98,16 @@ class TransitionQueries:
             ).fetchone()[0]
         )
 
-    def enrollment_positions(
-        self, ids: Sequence[int]
-    ) -> dict[int, tuple[str, int, datetime | None]]:
-        """(state, step, next_due_at) of each of these enrollments; the state reads `paused`
-        while their sequence is not active."""
+    def enrollment_positions(self, ids: Sequence[int]) -> dict[int, EnrollmentPosition]:
+        """Where each of these enrollments stands; the state reads `paused` while their
+        sequence is not active."""
         rows = self.sql.execute(
             "SELECT e.id, CASE WHEN s.status = 'active' THEN e.state ELSE 'paused' END,"
             " e.step, e.next_due_at FROM enrollments e JOIN sequences s ON s.id = e.sequence"
             " WHERE e.id IN (SELECT CAST(value AS INTEGER) FROM json_each(?))",
             [json_list(ids)],
         )
-        return {int(i): (str(state), int(step), from_db(due)) for i, state, step, due in rows}
+        return EnrollmentPosition.by_id(rows)
 
     def enrollment_states(self, ids: Sequence[int]) -> dict[int, str]:
         """The current state of each of these enrollments."""

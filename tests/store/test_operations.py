@@ -7,18 +7,28 @@ see must not depend on the database. SQLite's behaviour is the reference.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 
 from seqctl.store import Store, open_store
 from seqctl.store.records import (
+    ActionDay,
+    ActionsDue,
     ContactRow,
+    EmailMessageRef,
+    EnrollmentFailure,
+    EnrollmentPosition,
+    FailingChannel,
     FolderState,
+    LiveElsewhere,
+    MessageFailure,
     NewAction,
     NewEvent,
     NewMessage,
+    SentCount,
+    SlotCount,
     SuppressionRow,
     Transition,
     VersionRecord,
@@ -239,7 +249,7 @@ def test_live_and_ended_enrollments(store: Store) -> None:
     ids = launch(store, "a", "b")
     launch(store, "a", sequence="t")
     store.apply([Transition(ids[1], "completed", 1, T1, None, None, T1, "completed", None)])
-    assert store.live_elsewhere("s", ["a", "b"]) == [("a", "t", 1)]
+    assert store.live_elsewhere("s", ["a", "b"]) == [LiveElsewhere("a", "t", 1)]
     assert store.last_ended("s", ["a", "b"]) == {"b": "completed"}
     assert store.live_ids("s", ["a", "b"]) == {"a": ids[0]}
     assert store.state_counts("s") == {"active": 1, "completed": 1}
@@ -282,22 +292,30 @@ def test_due_oldest_first_of_active_sequences_only(store: Store) -> None:
     a, b = launch(store, "a", "b")
     launch(store, "c", sequence="t", status="paused")
     store.set_due([(T2, a)], at=T0)
-    assert [row[0] for row in store.due(T3, 10)] == [b, a]
-    assert [row[0] for row in store.due(T1, 10)] == [b]
+    assert [(row.id, row.next_due_at) for row in store.due(T3, 10)] == [(b, at(T1)), (a, at(T2))]
+    assert [row.id for row in store.due(T1, 10)] == [b]
     assert store.count_due(T3) == 2
     assert store.has_work(T3) and not store.has_work(T0)
 
 
 def test_due_leaves_out_the_skipped(store: Store) -> None:
     a, b = launch(store, "a", "b")
-    assert [row[0] for row in store.due(T3, 10, skip={a})] == [b]
+    assert [row.id for row in store.due(T3, 10, skip={a})] == [b]
+
+
+def test_a_due_row_carries_its_times_and_its_contact(store: Store) -> None:
+    (a,) = launch(store, "a")
+    (row,) = store.due(T3, 10)
+    assert (row.id, row.sequence, row.version, row.contact, row.step) == (a, "s", 1, "a", 0)
+    assert (row.anchor_at, row.next_due_at, row.enrolled_at) == (at(T0), at(T1), at(T0))
+    assert (row.email, row.vars_json) == ("a@example.com", None)
 
 
 def test_positions_read_paused_while_the_sequence_is_not_active(store: Store) -> None:
     (a,) = launch(store, "a")
-    assert store.enrollment_positions([a]) == {a: ("active", 0, at(T1))}
+    assert store.enrollment_positions([a]) == {a: EnrollmentPosition("active", 0, at(T1))}
     store.set_sequence_status("s", "paused", T1, T1)
-    assert store.enrollment_positions([a, 999]) == {a: ("paused", 0, at(T1))}
+    assert store.enrollment_positions([a, 999]) == {a: EnrollmentPosition("paused", 0, at(T1))}
     assert store.enrollment_states([a]) == {a: "active"}
 
 
@@ -311,8 +329,8 @@ def test_advance_leaves_an_enrollment_no_longer_active_alone(store: Store) -> No
         ]
     )
     assert store.enrollment_positions([a, b]) == {
-        a: ("active", 1, at(T2)),
-        b: ("paused", 0, at(T1)),
+        a: EnrollmentPosition("active", 1, at(T2)),
+        b: EnrollmentPosition("paused", 0, at(T1)),
     }
     store.apply([Transition(b, "exited", 0, T1, None, "reply", T2, "exited", None)])
     ended = store.enrollment(b)
@@ -415,8 +433,10 @@ def test_actions_soonest_first_and_closed(store: Store) -> None:
     first, second = store.actions()
     assert (first.contact, second.contact) == ("b", "a")
     assert [x.contact for x in store.actions(due_before=T1)] == ["b"]
-    assert store.open_actions_due("s", T1, T0) == (1, 0)
-    assert store.open_action_days(now=T1, until=T3) == [("s", 1, "call", "2026-11-23", 2)]
+    assert store.open_actions_due("s", T1, T0) == ActionsDue(due=1, overdue=0)
+    assert store.open_action_days(now=T1, until=T3) == [
+        ActionDay("s", 1, "call", date(2026, 11, 23), 2)
+    ]
     store.close_action(first.id, "done", T2, "ann")
     closed = store.action(first.id)
     assert closed is not None and (closed.status, closed.closed_at, closed.closed_by) == (
@@ -475,7 +495,7 @@ def test_postpone_requeue_and_sent(store: Store) -> None:
     assert waiting is not None
     assert (waiting.error, waiting.next_attempt_at, waiting.attempts) == ("timeout", at(T2), 1)
     assert waiting.failing_since == at(T1)
-    assert store.failing_channels() == [("email", 1, at(T2), "timeout")]
+    assert store.failing_channels() == [FailingChannel("email", 1, at(T2), "timeout")]
     store.set_message_status([m1], "failed", error="gave up", attempt=True)
     store.requeue([m1])
     again = store.message(m1)
@@ -488,8 +508,9 @@ def test_postpone_requeue_and_sent(store: Store) -> None:
     )
     store.mark_sent([(T2, "p-1", m1)])
     store.set_message_status([m2], "sent", sent_at=T3)
-    assert store.sent_since(T1, sequence="s") == (2, at(T2))
-    assert store.sent_since(T2, sequence="s") == (1, at(T3))
+    assert store.sent_since(T1, sequence="s") == SentCount(2, at(T2))
+    assert store.sent_since(T2, sequence="s") == SentCount(1, at(T3))
+    assert store.sent_since(T3, sequence="s") == SentCount(0, None)
     assert store.failing_channels() == []
     last = store.last_sent_message("a")
     assert last is not None and last.id == m2
@@ -502,7 +523,7 @@ def test_failing_channels_report_the_first_to_fail(store: Store) -> None:
     ids = store.add_messages([message(f"m{i}", a, channel="sms") for i in range(3)])
     store.postpone([("down", T3, True, ids["m0"]), ("breaker", T2, False, ids["m1"])])
     store.mark_failing([(T1, ids["m1"]), (T1, ids["m0"])])
-    assert store.failing_channels() == [("sms", 2, at(T2), "down")]
+    assert store.failing_channels() == [FailingChannel("sms", 2, at(T2), "down")]
 
 
 def test_requeue_in_flight_and_resent(store: Store) -> None:
@@ -546,7 +567,9 @@ def test_edit_and_rewrite_a_message(store: Store) -> None:
 def test_deferred_messages(store: Store) -> None:
     (a,) = launch(store, "a")
     store.add_messages([message("m1", a, next_attempt_at=T2), message("m2", a)])
-    assert [(m.idempotency_key, due) for m, due in store.deferred_messages(a)] == [("m1", at(T2))]
+    assert [(m.idempotency_key, m.next_attempt_at) for m in store.deferred_messages(a)] == [
+        ("m1", at(T2))
+    ]
 
 
 def test_approve_pending_releases_all_but_paused_ones(store: Store) -> None:
@@ -581,8 +604,8 @@ def test_failures_per_error_a_missing_one_first_among_equals(store: Store) -> No
     store.set_message_status([ids["m1"]], "failed", error="bounced")
     store.set_message_status([ids["m2"]], "failed")
     assert store.message_failures("s", None, None) == [
-        ("hello", "", 1, "b"),
-        ("hello", "bounced", 1, "a"),
+        MessageFailure("hello", "", 1, "b"),
+        MessageFailure("hello", "bounced", 1, "a"),
     ]
     store.apply(
         [
@@ -590,9 +613,9 @@ def test_failures_per_error_a_missing_one_first_among_equals(store: Store) -> No
             Transition(c, "failed", 0, T0, None, None, T1, "failed", "hello"),
         ]
     )
-    assert [tuple(row) for row in store.enrollment_failures("s")] == [
-        ("", 1, "c"),
-        ("render", 1, "a"),
+    assert store.enrollment_failures("s") == [
+        EnrollmentFailure("", 1, "c"),
+        EnrollmentFailure("render", 1, "a"),
     ]
 
 
@@ -608,7 +631,12 @@ def test_sent_and_contacted_per_period(store: Store) -> None:
             (b, T2, "sent", "hello", None),
         ]
     )
-    assert store.sent_per_hour(["s"], None, None) == [("2026-11-23T09", 2), ("2026-11-23T10", 1)]
+    assert store.sent_per_hour(["s"], None, None) == [SlotCount(at(T1), 2), SlotCount(at(T2), 1)]
+    assert store.sent_per_hour(["s"], None, None, width=16) == [
+        SlotCount(at(T1), 1),
+        SlotCount(at("2026-11-23T09:30:00Z"), 1),
+        SlotCount(at(T2), 1),
+    ]
     assert store.contacted("s", T0, T2) == 1
     assert store.contacted("s", None, None) == 2
 
@@ -618,7 +646,7 @@ def test_within_a_run_the_same_work_is_handed_out(store: Store) -> None:
     a, b = launch(store, "a", "b")
     ids = store.add_messages([message("m1", a), message("m2", b, contact="b")])
     assert store.start_run("tick", T1, T2) is None
-    assert [row[0] for row in store.due(T1, 1)] == [a]
+    assert [row.id for row in store.due(T1, 1)] == [a]
     assert [d.message.id for d in store.deliverable(10, now=T1)] == [ids["m1"], ids["m2"]]
     store.end_run("tick")
 
@@ -759,8 +787,8 @@ def test_sent_mail_and_email_messages(store: Store) -> None:
     store.add_sent_mail([("x1", ids["m1"]), ("x3", ids["m3"])])
     store.add_sent_mail([("x1", ids["m3"])])  # a local part is kept for its first message
     assert store.sent_mail(["x1", "x3", "x9"]) == {"x1": ids["m1"], "x3": ids["m3"]}
-    assert [row[1] for row in store.email_messages_after(0, 10)] == ["m1", "m3"]
-    assert store.email_messages_after(ids["m1"], 10) == [(ids["m3"], "m3", "s", "a")]
+    assert [row.idempotency_key for row in store.email_messages_after(0, 10)] == ["m1", "m3"]
+    assert store.email_messages_after(ids["m1"], 10) == [EmailMessageRef(ids["m3"], "m3", "s", "a")]
     assert store.earliest_live_enrollment() == at(T0)
 
 

@@ -61,10 +61,10 @@ def index_sent_mail(store: Store) -> int:
     while rows := store.email_messages_after(after, INDEX_BATCH):
         with store.transaction():
             store.add_sent_mail(
-                (message_id_local(key, sequence, contact), message_id)
-                for message_id, key, sequence, contact in rows
+                (message_id_local(row.idempotency_key, row.sequence, row.contact), row.id)
+                for row in rows
             )
-            after = rows[-1][0]
+            after = rows[-1].id
             store.set_mark(_INDEXED_MARK, str(after))
         done += len(rows)
     return done

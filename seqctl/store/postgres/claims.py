@@ -22,14 +22,12 @@ import time
 import zlib
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from seqctl.errors import ConfigError
 from seqctl.store.messages import _JOINS, DELIVERABLE, MessageQueries
-from seqctl.store.records import Deliverable
+from seqctl.store.records import Deliverable, DueRow, EnrollmentPosition
 from seqctl.store.transitions import TransitionQueries
-from seqctl.timeutil import from_db
 
 if TYPE_CHECKING:
     from seqctl.store.postgres.connection import PgSql
@@ -125,7 +123,7 @@ class ClaimQueries(TransitionQueries, MessageQueries):
         limit: int,
         shard: tuple[int, int] | None = None,
         skip: Collection[int] = (),
-    ) -> list[tuple[Any, ...]]:
+    ) -> list[DueRow]:
         """Claim up to `limit` due enrollments no other live worker has; read them as the
         shared query does. (Shards are SQLite's; workers here need none.)"""
         if self.holder is None or limit < 0:  # not a tick's (a dry run): read only
@@ -148,11 +146,9 @@ class ClaimQueries(TransitionQueries, MessageQueries):
             " AND c.key = ANY(ARRAY(SELECT contact FROM claimed)) ORDER BY e.next_due_at, e.id",
             [now, list(skip), self.holder, limit, self.holder, CLAIM_SECONDS],
         )
-        return list(rows)
+        return DueRow.from_rows(rows)
 
-    def enrollment_positions(
-        self, ids: Sequence[int]
-    ) -> dict[int, tuple[str, int, datetime | None]]:
+    def enrollment_positions(self, ids: Sequence[int]) -> dict[int, EnrollmentPosition]:
         """As the shared query, and the rows locked until the transaction ends: a write that
         checks a position and moves on cannot interleave with another worker's."""
         rows = self.pg.run(
@@ -161,7 +157,7 @@ class ClaimQueries(TransitionQueries, MessageQueries):
             " WHERE e.id = ANY(%s) ORDER BY e.id FOR UPDATE OF e",
             [list(ids)],
         )
-        return {int(i): (str(state), int(step), from_db(due)) for i, state, step, due in rows}
+        return EnrollmentPosition.by_id(rows)
 
     def deliverable(
         self, limit: int | None, *, now: str | None = None, status: str = "queued", after: int = 0
