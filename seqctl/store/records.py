@@ -1,7 +1,8 @@
-"""Rows as frozen records: what the store hands to the layers above.
+"""Rows as frozen records: what the store hands to the layers above, and what it is given.
 
-Times are aware UTC datetimes. The database keeps them as fixed-width UTC text; each record
-read back is built by its `from_row`, the one place that text becomes a datetime.
+Times are aware UTC datetimes, both ways. The database keeps them as fixed-width UTC text;
+each record read back is built by its `from_row`, the one place that text becomes a datetime,
+and the store formats the times it is given as it writes them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from seqctl.store.sql import TimeTexts
 from seqctl.timeutil import format_instant, from_db
 
 
@@ -186,17 +188,17 @@ class EnrollmentRecord:
         return data
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Transition:
     """A change of an enrollment's state, written with its history row."""
 
     enrollment: int
     state: str
     step: int
-    anchor_at: str
-    next_due_at: str | None
+    anchor_at: datetime
+    next_due_at: datetime | None
     reason: str | None
-    at: str
+    at: datetime
     kind: str  # the history kind: sent, action, approval, failed, completed, ...
     step_id: str | None
     detail: str | None = None
@@ -282,7 +284,7 @@ class MessageRecord:
         return {key: _json_value(values[key]) for key in keys}
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class NewMessage:
     idempotency_key: str
     enrollment: int
@@ -295,17 +297,18 @@ class NewMessage:
     subject: str | None
     body: str | None
     status: str
-    created_at: str
+    created_at: datetime
     extra_json: str | None = None
     sender: str | None = None
-    next_attempt_at: str | None = None  # deferred by a daily cap until then
+    next_attempt_at: datetime | None = None  # deferred by a daily cap until then
     error: str | None = None  # why it was deferred
     variant: str | None = None  # the A/B variant of its step it was rendered from
 
-    def row(self) -> tuple[Any, ...]:
+    def row(self, times: TimeTexts) -> tuple[Any, ...]:
         """Its values for `INSERT INTO messages (idempotency_key, enrollment, sequence,
         version, step, contact, channel, to_address, subject, body, status, created_at, extra,
-        sender, next_attempt_at, error, variant)`: the fields, in their order."""
+        sender, next_attempt_at, error, variant)`: the fields, in their order, the times as
+        the database keeps them (`times`: one for the whole batch)."""
         return (
             self.idempotency_key,
             self.enrollment,
@@ -318,21 +321,21 @@ class NewMessage:
             self.subject,
             self.body,
             self.status,
-            self.created_at,
+            times[self.created_at],
             self.extra_json,
             self.sender,
-            self.next_attempt_at,
+            times[self.next_attempt_at],
             self.error,
             self.variant,
         )
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class NewAction:
     enrollment: int
     step: str
     type: str
-    due_at: str
+    due_at: datetime
     title: str | None
     instructions: str | None
 
@@ -363,12 +366,12 @@ class Deliverable:
         return _extra(self.extra_json) if self.extra_json else {}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NewEvent:
     contact: str
     type: str
-    at: str
-    created_at: str
+    at: datetime
+    created_at: datetime
     event_id: str | None = None
     sequence: str | None = None
     step: str | None = None
