@@ -47,8 +47,9 @@ def format_instant(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
-    # isoformat is several times faster than strftime, and the tick formats every due time.
-    return value.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+    # isoformat is several times faster than strftime, and the tick formats every due time;
+    # its first 19 characters are the time to the second (no fraction, no offset).
+    return value.isoformat()[:19] + "Z"
 
 
 @overload

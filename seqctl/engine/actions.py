@@ -179,12 +179,11 @@ def close(
     enrollment = store.enrollment(action.enrollment)
     assert enrollment is not None
     status = "skipped" if skipped else "done"
-    stamp = format_instant(now) or ""
     with store.transaction():
-        store.close_action(action_id, status, stamp, by)
+        store.close_action(action_id, status, now, by)
         state = finish_step(store, enrollment, now=now, kind=status, step_id=action.step, detail=by)
         if enrollment.state == EnrollmentState.PAUSED and state != EnrollmentState.COMPLETED:
             # Done while paused: the step counts, the next countdown stays frozen until resumed.
-            store.set_paused(enrollment.id, at=stamp, reason=enrollment.reason or "paused")
+            store.set_paused(enrollment.id, at=now, reason=enrollment.reason or "paused")
             state = "paused"
     return action, state

@@ -8,17 +8,6 @@ from seqctl.engine.runtime import Place, RunnableVersion, Versions
 from seqctl.store import Store
 from seqctl.store.records import Deliverable, EnrollmentRecord, Transition
 from seqctl.store.states import EnrollmentState
-from seqctl.timeutil import format_instant
-
-_last: tuple[datetime | None, str] = (None, "")
-
-
-def _iso(value: datetime) -> str:
-    # A tick moves thousands of enrollments on at the same `now`: format it once.
-    global _last
-    if _last[0] is not value:
-        _last = (value, format_instant(value) or "")
-    return _last[1]
 
 
 def moved_on(
@@ -37,8 +26,8 @@ def moved_on(
     """The step is done at done_at: schedule step next_index, or complete the enrollment.
 
     `place`: the contact's own country for holidays (RunnableVersion.place_of), if any."""
-    at = _iso(done_at)
-    due = version.due_text(
+    at = done_at
+    due = version.due(
         next_index,
         anchor=done_at,
         enrolled_at=enrolled_at,
@@ -89,7 +78,7 @@ def exit_enrollment(
     store: Store,
     enrollment: EnrollmentRecord,
     *,
-    at: str,
+    at: datetime,
     reason: str,
     kind: str,
     detail: str | None,
@@ -104,7 +93,7 @@ def exit_enrollment(
                 enrollment.id,
                 "exited",
                 enrollment.step,
-                format_instant(enrollment.anchor_at),
+                enrollment.anchor_at,
                 None,
                 reason,
                 at,
@@ -117,7 +106,7 @@ def exit_enrollment(
 
 
 def at_message_step(
-    row: Deliverable, state: str, at: str, kind: str, detail: str | None
+    row: Deliverable, state: str, at: datetime, kind: str, detail: str | None
 ) -> Transition:
     """The enrollment of an outbox message stays at that message's step: `retrying` (active,
     out of the due set), or `failed` there with the reason."""
@@ -127,7 +116,7 @@ def at_message_step(
         message.enrollment,
         state,
         row.step_index,
-        format_instant(row.anchor_at),
+        row.anchor_at,
         None,
         reason,
         at,

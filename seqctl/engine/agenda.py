@@ -19,7 +19,6 @@ from seqctl.engine.runtime import Place, RunnableVersion, Versions
 from seqctl.engine.visibility import Viewer
 from seqctl.playbook.model import MESSAGE_TYPES, Step, StepType
 from seqctl.store import Store
-from seqctl.timeutil import format_instant
 
 MAX_STEPS = 200  # a loop of `next:` with no waits must not walk forever
 
@@ -119,7 +118,6 @@ def agenda(
         require_visible(store, sequence, viewer)
     among = admitted(store, viewer)
     until = window_end(now, days)
-    stamp, until_stamp = format_instant(now) or "", format_instant(until) or ""
     versions = Versions(store)
     running: dict[str, bool] = {}
 
@@ -135,7 +133,7 @@ def agenda(
 
     counts: Counter[tuple[str, str, str | None, str]] = Counter()
     for enrollment, contact in store.enrollments_with_contacts(
-        states=("active",), sequence=sequence, due_before=until_stamp
+        states=("active",), sequence=sequence, due_before=until
     ):
         due, enrolled_at = enrollment.next_due_at, enrollment.enrolled_at
         if due is None or not is_running(enrollment.sequence):
@@ -155,7 +153,7 @@ def agenda(
             if kind is not None:
                 day = moment.astimezone(UTC).date().isoformat()
                 counts[(day, enrollment.sequence, owner_of(version, step, kind), kind)] += 1
-    for row in store.open_action_days(now=stamp, until=until_stamp, sequence=sequence):
+    for row in store.open_action_days(now=now, until=until, sequence=sequence):
         if not is_running(row.sequence):
             continue
         version = versions.get(row.sequence, row.version)

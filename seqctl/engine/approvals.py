@@ -16,7 +16,6 @@ from seqctl.errors import NotFound, SeqctlError
 from seqctl.store import Store
 from seqctl.store.records import MessageRecord, Transition
 from seqctl.store.states import EnrollmentState, MessageStatus
-from seqctl.timeutil import format_instant
 
 
 def pending(
@@ -75,7 +74,6 @@ def approve(
     messages = [_pending_message(store, i, viewer) for i in ids]
     if (subject is not None or body is not None) and len(messages) != 1:
         raise SeqctlError("edit one message at a time (--subject/--body with a single ID)")
-    stamp = format_instant(now) or ""
     with store.transaction():
         if subject is not None or body is not None:
             store.edit_message(messages[0].id, subject, body)
@@ -90,17 +88,17 @@ def approve(
                         enrollment.id,
                         "active",
                         enrollment.step,
-                        format_instant(enrollment.anchor_at),
+                        enrollment.anchor_at,
                         None,
                         None,
-                        stamp,
+                        now,
                         "approved",
                         message.step,
                         by,
                     )
                 )
             else:
-                store.add_history([(enrollment.id, stamp, "approved", message.step, by)])
+                store.add_history([(enrollment.id, now, "approved", message.step, by)])
         store.apply(transitions)
     return messages
 
@@ -120,11 +118,10 @@ def approve_all(
         if store.sequence(sequence) is None:
             raise NotFound(f"no sequence '{sequence}'")
     among = admitted(store, viewer)
-    stamp = format_instant(now) or ""
     with store.transaction():
         if among is None or sequence is not None:
-            return store.approve_pending(stamp, by, sequence)
-        return sum(store.approve_pending(stamp, by, seen) for seen in sorted(among))
+            return store.approve_pending(now, by, sequence)
+        return sum(store.approve_pending(now, by, seen) for seen in sorted(among))
 
 
 def reject(
@@ -140,12 +137,11 @@ def reject(
     message = _pending_message(store, message_id, viewer)
     enrollment = store.enrollment(message.enrollment)
     assert enrollment is not None
-    stamp = format_instant(now) or ""
     detail = "; ".join(x for x in (reason, f"by {by}" if by else None) if x) or None
     with store.transaction():
         store.set_message_status([message.id], "rejected", error=reason)
         if enrollment.state != EnrollmentState.WAITING:
-            store.add_history([(enrollment.id, stamp, "rejected", message.step, detail)])
+            store.add_history([(enrollment.id, now, "rejected", message.step, detail)])
             return enrollment.state
         # What a rejection does is the playbook's `on: {reject: ...}`: move on (the default),
         # end the enrollment, or pause it.
@@ -155,7 +151,7 @@ def reject(
             exit_enrollment(
                 store,
                 enrollment,
-                at=stamp,
+                at=now,
                 reason="rejected",
                 kind="rejected",
                 detail=detail,
@@ -167,7 +163,7 @@ def reject(
         )
         if action == "pause" and state != EnrollmentState.COMPLETED:
             # Moved past the rejected step, then held: the next countdown waits for a resume.
-            store.set_paused(enrollment.id, at=stamp, reason="rejected")
+            store.set_paused(enrollment.id, at=now, reason="rejected")
             return "paused"
         return state
 
@@ -183,11 +179,10 @@ def preview_rules(
     among = admitted(store, viewer)
     if among is not None:
         return [rule for rule in preview_rules(store, now, sequence) if rule["sequence"] in among]
-    stamp = format_instant(now) or ""
-    since = format_instant(now - timedelta(days=1)) or ""
+    since = now - timedelta(days=1)
     versions = Versions(store)
     due: dict[tuple[str, str], int] = {}
-    for row in store.due(stamp, -1):
+    for row in store.due(now, -1):
         if sequence is not None and row.sequence != sequence:
             continue
         step = versions.get(row.sequence, row.version).steps[row.step]

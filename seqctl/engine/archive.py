@@ -20,7 +20,6 @@ from seqctl.engine.visibility import Viewer
 from seqctl.errors import NotFound, SeqctlError
 from seqctl.playbook.lint import display_path
 from seqctl.store import SequenceRecord, Store
-from seqctl.timeutil import format_instant
 
 ARCHIVED = "archived"
 
@@ -46,13 +45,14 @@ def archive(
     record = _record(store, sequence_id, viewer)
     if record.status == ARCHIVED:
         raise SeqctlError(f"sequence '{sequence_id}' is already archived")
-    at = format_instant(now) or ""
     detail = f"sequence archived by {by}" if by else "sequence archived"
     with store.transaction():
         running = store.enrollments(sequence=sequence_id, live=True)
         for enrollment in running:
-            exit_enrollment(store, enrollment, at=at, reason=ARCHIVED, kind="exited", detail=detail)
-        store.set_sequence_status(sequence_id, ARCHIVED, at, None)
+            exit_enrollment(
+                store, enrollment, at=now, reason=ARCHIVED, kind="exited", detail=detail
+            )
+        store.set_sequence_status(sequence_id, ARCHIVED, now, None)
     return len(running)
 
 
@@ -64,7 +64,7 @@ def unarchive(
     if record.status != ARCHIVED:
         raise SeqctlError(f"sequence '{sequence_id}' is not archived (it is {record.status})")
     with store.transaction():
-        store.set_sequence_status(sequence_id, "draft", format_instant(now) or "", None)
+        store.set_sequence_status(sequence_id, "draft", now, None)
 
 
 def refuse_if_archived(record: SequenceRecord) -> None:

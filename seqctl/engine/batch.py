@@ -16,7 +16,6 @@ from seqctl.engine.steps import DueEnrollment, Kind, Outcome
 from seqctl.schedule import open_at
 from seqctl.store.records import Deliverable, MessageRecord, NewAction, NewMessage, Transition
 from seqctl.store.states import EnrollmentState, MessageStatus
-from seqctl.timeutil import format_instant
 
 
 class Batch:
@@ -37,9 +36,8 @@ class Batch:
         self.marked_at_once = marked_at_once
         self.sending: list[tuple[NewMessage, DueEnrollment]] = []  # admitted: deliver now
         self._json: dict[int, str] = {}
-        self.anchors: dict[str, str] = {}  # when each message's visit to its step began
+        self.anchors: dict[str, datetime] = {}  # when each message's visit to its step began
         self.deferred = 0
-        self.stamp = format_instant(now) or ""
         self.messages: list[NewMessage] = []
         self.actions: list[NewAction] = []
         self.transitions: list[Transition] = []
@@ -53,10 +51,10 @@ class Batch:
                 due.id,
                 "completed",
                 due.step,
-                due.anchor_text,
+                due.anchor_at,
                 None,
                 None,
-                self.stamp,
+                self.now,
                 "completed",
                 None,
             )
@@ -70,10 +68,10 @@ class Batch:
                 due.id,
                 "exited",
                 due.step,
-                due.anchor_text,
+                due.anchor_at,
                 None,
                 reason,
-                self.stamp,
+                self.now,
                 "exited",
                 step_id,
                 detail,
@@ -87,10 +85,10 @@ class Batch:
                 due.id,
                 "failed",
                 due.step,
-                due.anchor_text,
+                due.anchor_at,
                 None,
                 reason,
-                self.stamp,
+                self.now,
                 "failed",
                 step_id,
                 reason,
@@ -99,7 +97,6 @@ class Batch:
 
     def add(self, version: RunnableVersion, due: DueEnrollment, outcome: Outcome) -> None:
         step = outcome.step
-        anchor = due.anchor_text
         if outcome.kind is Kind.FAIL:
             self.fail(due, step.id, outcome.reason or "failed")
         elif outcome.kind is Kind.JUMP:
@@ -129,7 +126,7 @@ class Batch:
                     due.id,
                     step.id,
                     str(step.type),
-                    _iso(due.due_at),
+                    due.due_at,
                     outcome.title,
                     outcome.instructions,
                 )
@@ -139,10 +136,10 @@ class Batch:
                     due.id,
                     "waiting",
                     due.step,
-                    anchor,
+                    due.anchor_at,
                     None,
                     f"action for step '{step.id}'",
-                    self.stamp,
+                    self.now,
                     "action",
                     step.id,
                     outcome.title,
@@ -172,7 +169,7 @@ class Batch:
                 subject=message.subject,
                 body=message.body,
                 status=status,
-                created_at=self.stamp,
+                created_at=self.now,
                 extra_json=self.extra_json(
                     {**message.extra, "variant": outcome.variant}
                     if outcome.variant
@@ -180,13 +177,9 @@ class Batch:
                 ),
                 sender=sender,
                 next_attempt_at=(
-                    _iso(
-                        open_at(
-                            deferral[1],
-                            version.calendar(
-                                due.contact_zone, version.place_of(due.contact_fields)
-                            ),
-                        )
+                    open_at(
+                        deferral[1],
+                        version.calendar(due.contact_zone, version.place_of(due.contact_fields)),
                     )
                     if deferral
                     else None
@@ -195,7 +188,7 @@ class Batch:
                 variant=outcome.variant,
             )
             self.messages.append(new)
-            self.anchors[new.idempotency_key] = due.anchor_text
+            self.anchors[new.idempotency_key] = due.anchor_at
             if held:
                 self.approvals += 1
                 state, reason, kind = (
@@ -221,10 +214,10 @@ class Batch:
                     due.id,
                     state,
                     due.step,
-                    anchor,
+                    due.anchor_at,
                     None,
                     reason,
-                    self.stamp,
+                    self.now,
                     kind,
                     step.id,
                     message.to,
@@ -290,10 +283,10 @@ class Batch:
                         due.id,
                         "active",
                         due.step,
-                        due.anchor_text,
+                        due.anchor_at,
                         None,
                         None,
-                        self.stamp,
+                        self.now,
                         "queued",
                         new.step,
                         new.to_address,
@@ -339,7 +332,3 @@ class Batch:
                 )
             )
         return rows
-
-
-def _iso(value: datetime) -> str:
-    return format_instant(value) or ""

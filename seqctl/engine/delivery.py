@@ -26,7 +26,6 @@ from seqctl.engine.suppression import hold_back
 from seqctl.schedule import open_at
 from seqctl.store import Store
 from seqctl.store.records import Deliverable
-from seqctl.timeutil import format_instant
 
 __all__ = ["DeliveryReport", "deliver", "recover_in_flight", "retry_delay", "send_batch"]
 
@@ -51,13 +50,12 @@ def deliver(
     """Send every queued message whose time has come, batch after batch: each is read while
     the one before is on its way (see inflight)."""
     report = DeliveryReport()
-    stamp = format_instant(now) or ""
     caps = limits or Limits(store, senders or {}, now)
     in_flight = InFlight(store, channels, versions, now, report, stop)
     last = 0  # each message once: one postponed here is not due again in this tick anyway
     try:
         while (stop is None or stop() is None) and (
-            batch := store.deliverable(batch_size, now=stamp, after=last)
+            batch := store.deliverable(batch_size, now=now, after=last)
         ):
             last = batch[-1].message.id
             allowed, later = [], []
@@ -75,7 +73,7 @@ def deliver(
                     row.contact_zone, versions.place(version, row.message.contact)
                 )
                 until = open_at(frees, calendar)
-                later.append((reason, format_instant(until) or stamp, False, row.message.id))
+                later.append((reason, until, False, row.message.id))
             # WhatsApp free text whose window closed meanwhile: its template, or failed. After
             # the caps: a message they hold back is judged again when it does leave.
             allowed, failed = whatsapp.leaving(store, versions, now, allowed)

@@ -196,7 +196,7 @@ def _events(store: Store, sequence: str, e: EnrollmentRecord) -> Check:
     found = store.events(
         contact=e.contact,
         types=tuple(STOPPING_EVENTS),
-        since=format_instant(e.enrolled_at),
+        since=e.enrolled_at,
         sequence=sequence,
     )
     if not found:

@@ -9,7 +9,6 @@ from typing import Any
 
 from seqctl.store import Store
 from seqctl.store.records import EventRecord
-from seqctl.timeutil import format_instant
 
 WHATSAPP_WINDOW = timedelta(hours=24)
 
@@ -57,14 +56,14 @@ def window_open(last: datetime | None, at: datetime) -> bool:
 
 def whatsapp_since(store: Store, contacts: Sequence[str], now: datetime) -> dict[str, datetime]:
     """When each of these contacts last wrote on WhatsApp, at or before `now` (if they did)."""
-    return store.last_inbound_on(contacts, "whatsapp", format_instant(now))
+    return store.last_inbound_on(contacts, "whatsapp", now)
 
 
 def engagement(
     store: Store,
     contact: str,
     sequence: str,
-    since: str,
+    since: datetime,
     now: datetime,
     addresses: Sequence[str] = (),
 ) -> Engagement:

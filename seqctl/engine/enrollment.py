@@ -21,7 +21,6 @@ from seqctl.schedule import open_at
 from seqctl.store import Store
 from seqctl.store.records import ContactRecord, ContactRow, EnrollmentRecord, Transition
 from seqctl.store.states import EnrollmentState
-from seqctl.timeutil import format_instant
 
 BATCH_SIZE = 50_000
 
@@ -90,17 +89,16 @@ class Enroller:
         self.version = versions.get(sequence)
         self.policy = Policy(store, versions, self.version)
         self.now = now
-        self.stamp = format_instant(now) or ""
         self.vars_json = json.dumps(dict(variables), sort_keys=True) if variables else None
-        self._first_due: dict[str | None, str | None] = {}
+        self._first_due: dict[str | None, datetime | None] = {}
 
-    def first_due(self, zone: str | None) -> str | None:
+    def first_due(self, zone: str | None) -> datetime | None:
         """When the first step is due for a contact in this time zone (computed once a zone)."""
         try:
             return self._first_due[zone]
         except KeyError:
             due = self.version.due(0, anchor=self.now, enrolled_at=self.now, contact_zone=zone)
-            found = self._first_due[zone] = format_instant(due)
+            found = self._first_due[zone] = due
             return found
 
     def _own_holidays(self, enrolled: set[str]) -> None:
@@ -114,12 +112,12 @@ class Enroller:
             place = version.place_of(contact.fields())
             if place is None or key not in ids:
                 continue
-            due = version.due_text(
+            due = version.due(
                 0, anchor=self.now, enrolled_at=self.now, contact_zone=contact.timezone, place=place
             )
             if due != self.first_due(contact.timezone):  # most share the sequence's calendar
                 moves.append((due, ids[key]))
-        store.set_due(moves, at=self.stamp)
+        store.set_due(moves, at=self.now)
 
     def enroll_all(
         self,
@@ -153,7 +151,7 @@ class Enroller:
                 first_due=self.first_due,
                 skip=refusals.keys(),
                 vars_json=self.vars_json,
-                at=self.stamp,
+                at=self.now,
             )
             report.enrolled += len(enrolled)
             if self.version.contact_holidays is not None:
@@ -294,9 +292,8 @@ def remove(
 ) -> EnrollmentRecord:
     """Take a contact off a sequence: exited, open actions and unsent messages cancelled."""
     enrollment = live(store, sequence, contact, viewer)
-    stamp = format_instant(now) or ""
     with store.transaction():
-        exit_enrollment(store, enrollment, at=stamp, reason=reason, kind="exited", detail=reason)
+        exit_enrollment(store, enrollment, at=now, reason=reason, kind="exited", detail=reason)
     return enrollment
 
 
@@ -315,10 +312,9 @@ def pause(
         raise SeqctlError(f"'{contact}' is already paused in '{sequence}'")
     if enrollment.state == EnrollmentState.FAILED:
         raise SeqctlError(f"'{contact}' failed in '{sequence}': {enrollment.reason}")
-    stamp = format_instant(now) or ""
     with store.transaction():
-        store.set_paused(enrollment.id, at=stamp, reason=reason)
-        store.add_history([(enrollment.id, stamp, "paused", None, reason)])
+        store.set_paused(enrollment.id, at=now, reason=reason)
+        store.add_history([(enrollment.id, now, "paused", None, reason)])
     return enrollment
 
 
@@ -350,17 +346,16 @@ def resume_enrollment(
         if actions
         else None
     )
-    stamp = format_instant(now) or ""
     store.apply(
         [
             Transition(
                 enrollment.id,
                 "waiting" if waiting else "active",
                 enrollment.step,
-                format_instant(enrollment.anchor_at),
+                enrollment.anchor_at,
                 due,
                 waiting,
-                stamp,
+                now,
                 kind,
                 None,
                 None,
@@ -372,7 +367,6 @@ def resume_enrollment(
 def shift_paused_sequence(store: Store, sequence: str, since: datetime, now: datetime) -> int:
     """After a whole sequence was paused: move every active due time later by the pause."""
     versions = Versions(store)
-    stamp = format_instant(now) or ""
     moves = []
     for enrollment in store.enrollments(sequence=sequence, state="active"):
         if enrollment.next_due_at is None:
@@ -384,7 +378,7 @@ def shift_paused_sequence(store: Store, sequence: str, since: datetime, now: dat
                 enrollment.id,
             )
         )
-    store.set_due(moves, at=stamp)
+    store.set_due(moves, at=now)
     return len(moves)
 
 
@@ -394,12 +388,12 @@ def _shifted_due(
     now: datetime,
     contact: ContactRecord | None,
     paused_since: datetime | None = None,
-) -> str | None:
+) -> datetime | None:
     due = enrollment.next_due_at
     since = paused_since or enrollment.paused_at
     if due is None or since is None:
-        return format_instant(due)
+        return due
     version = versions.get(enrollment.sequence, enrollment.version)
     zone = contact.timezone if contact is not None else None
     place = version.place_of(contact.fields()) if contact is not None else None
-    return format_instant(open_at(due + (now - since), version.calendar(zone, place)))
+    return open_at(due + (now - since), version.calendar(zone, place))

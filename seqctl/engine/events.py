@@ -13,7 +13,7 @@ import itertools
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from seqctl.engine import suppression
@@ -225,8 +225,8 @@ def _store_event(
         NewEvent(
             contact=event.contact,
             type=event.type,
-            at=format_instant(event.at) or "",
-            created_at=format_instant(now) or "",
+            at=event.at,
+            created_at=now,
             event_id=event.event_id,
             sequence=sequence,
             step=step,
@@ -249,9 +249,8 @@ def _apply(
     """Apply the rules for `kind` (the event's type, or `unsubscribe` for a STOP by text);
     True when a rule set attributes of the contact. `about`: the message the event answers,
     whose step its enrollment's history names."""
-    stamp = format_instant(now) or ""
     updated = False
-    at = format_instant(event.at) or stamp
+    at = event.at
     scoped = event.sequence if kind not in (*OPT_OUTS, "bounce") else None
     for enrollment in store.enrollments(contact=event.contact, sequence=scoped, live=True):
         definition = versions.get(enrollment.sequence, enrollment.version).model.definition
@@ -259,9 +258,7 @@ def _apply(
         if kind == "bounce" and event.data.get("kind", "hard") != "hard":
             action = "continue"  # a soft bounce (mailbox full, try later) is only recorded
         if updates:
-            store.upsert_contacts(
-                [ContactRow(event.contact, None, None, None, dict(updates))], stamp
-            )
+            store.upsert_contacts([ContactRow(event.contact, None, None, None, dict(updates))], now)
             updated = True
         detail = _describe(event)
         step = about.step if about is not None and about.enrollment == enrollment.id else None
@@ -283,7 +280,7 @@ def _apply(
             report.paused += 1
             resume = _resume_at(event, days, definition)
             store.set_paused(
-                enrollment.id, at=stamp, reason=EXIT_REASONS[event.type], resume_at=resume
+                enrollment.id, at=now, reason=EXIT_REASONS[event.type], resume_at=resume
             )
             store.add_history(
                 [
@@ -292,7 +289,11 @@ def _apply(
                         at,
                         event.type,
                         step,
-                        "; ".join(x for x in (detail, f"back {resume}" if resume else None) if x)
+                        "; ".join(
+                            x
+                            for x in (detail, f"back {format_instant(resume)}" if resume else None)
+                            if x
+                        )
                         or None,
                     )
                 ]
@@ -318,7 +319,7 @@ def rule_for(definition: Mapping[str, Any], kind: str) -> tuple[str, Mapping[str
     return action, updates, days
 
 
-def _resume_at(event: Event, days: int | None, definition: Mapping[str, Any]) -> str | None:
+def _resume_at(event: Event, days: int | None, definition: Mapping[str, Any]) -> datetime | None:
     """When a pause ends by itself: an out-of-office's return date, else after `days`."""
     returns = event.data.get("return_date")
     if returns:
@@ -327,10 +328,10 @@ def _resume_at(event: Event, days: int | None, definition: Mapping[str, Any]) ->
         except ValueError:
             raise InputError(f"return_date {returns!r} is not a date such as 2026-11-30") from None
         local = datetime.combine(back, time(0), zone(str(definition.get("timezone", "UTC"))))
-        return format_instant(local)
+        return local.astimezone(UTC)
     if days is None and event.type == "out_of_office":
         days = OUT_OF_OFFICE_DAYS
-    return format_instant(event.at + timedelta(days=days)) if days else None
+    return event.at + timedelta(days=days) if days else None
 
 
 def _describe(event: Event) -> str | None:
@@ -353,8 +354,7 @@ def describe(data: Mapping[str, Any]) -> str | None:
 
 def resume_due(store: Store, now: datetime) -> int:
     """Enrollments paused until a date (out of office) that has come: resumed, due times moved."""
-    stamp = format_instant(now) or ""
-    ready: list[EnrollmentRecord] = store.paused_until(stamp)
+    ready: list[EnrollmentRecord] = store.paused_until(now)
     with store.transaction():
         for enrollment in ready:
             resume_enrollment(store, enrollment, now=now, kind="back")

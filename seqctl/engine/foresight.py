@@ -24,7 +24,6 @@ from seqctl.playbook.model import MESSAGE_TYPES, StepType
 from seqctl.schedule import Calendar
 from seqctl.store import ContactRecord, Store
 from seqctl.store.records import EnrollmentRecord
-from seqctl.timeutil import format_instant
 
 Finding = tuple[str, bool, str]  # (check name, ok, detail), as doctor lists them
 
@@ -54,7 +53,7 @@ def predict(
             return [("content", False, f"step '{step.id}' will fail: {exc}; {fix}")]
         return [("content", True, f"step '{step.id}' renders for this contact")]
     keys = suppression_keys(version.model.definition, fields)
-    seen = engagement(store, e.contact, e.sequence, format_instant(e.enrolled_at), at, keys)
+    seen = engagement(store, e.contact, e.sequence, e.enrolled_at, at, keys)
     plain = replace(step, spec={k: v for k, v in step.spec.items() if k != "compose"})
     try:
         message = render_step(version, plain, fields, variables, seen)

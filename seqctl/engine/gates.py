@@ -13,7 +13,6 @@ from seqctl.engine.steps import DueEnrollment, Kind, Outcome
 from seqctl.engine.suppression import Checker
 from seqctl.playbook.model import Step, StepType
 from seqctl.store import Store
-from seqctl.timeutil import format_instant
 
 
 def needs_engagement(step: Step) -> bool:
@@ -47,7 +46,7 @@ class AutoApproval:
 
     def __init__(self, store: Store, now: datetime) -> None:
         self.store = store
-        self.since = format_instant(now - timedelta(days=1)) or ""
+        self.since = now - timedelta(days=1)
         self.used: dict[tuple[str, str], int] = {}
 
     def allows(self, version: RunnableVersion, step_id: str) -> bool:

@@ -9,7 +9,6 @@ from seqctl.engine.enrollment import shift_paused_sequence
 from seqctl.engine.visibility import Viewer
 from seqctl.errors import ExitCode, NotFound, SeqctlError
 from seqctl.store import Store
-from seqctl.timeutil import format_instant
 
 SEQUENCE_STATUSES = ("draft", "active", "paused", "archived")  # archived: see engine.archive
 
@@ -32,13 +31,11 @@ def set_status(
         raise SeqctlError(
             f"sequence '{sequence_id}' is a draft: activate it first", exit_code=ExitCode.USAGE
         )
-    at = format_instant(now)
-    assert at is not None
-    paused_at = at if status == "paused" else None
+    paused_at = now if status == "paused" else None
     if record.status == "paused" and status == "paused":
-        paused_at = format_instant(record.paused_at)
+        paused_at = record.paused_at
     with store.transaction():
-        store.set_sequence_status(sequence_id, status, at, paused_at)
+        store.set_sequence_status(sequence_id, status, now, paused_at)
         if record.status == "paused" and status == "active" and record.paused_at is not None:
             shift_paused_sequence(store, sequence_id, record.paused_at, now)
     return record.status

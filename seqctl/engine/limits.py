@@ -8,7 +8,6 @@ from typing import Any
 
 from seqctl.engine.runtime import RunnableVersion
 from seqctl.store import Store
-from seqctl.timeutil import format_instant
 
 DAY = timedelta(days=1)
 
@@ -20,7 +19,7 @@ class Limits:
         self.store = store
         self.senders = senders
         self.now = now
-        self.since = format_instant(now - DAY) or ""
+        self.since = now - DAY
         self._used: dict[tuple[str, str], list[Any]] = {}  # (kind, name) -> [count, first sent]
 
     def admit(self, version: RunnableVersion, sender: str | None) -> tuple[str, datetime] | None:

@@ -11,7 +11,6 @@ from seqctl.engine.runtime import Versions
 from seqctl.engine.visibility import Viewer
 from seqctl.errors import NotFound
 from seqctl.store import Store
-from seqctl.timeutil import format_instant
 
 
 @dataclass
@@ -52,7 +51,6 @@ def migrate(
     if store.version(sequence, to) is None:
         raise NotFound(f"sequence '{sequence}' has no version {to}")
     target = versions.get(sequence, to)
-    stamp = format_instant(now) or ""
     report = MigrateReport(to)
     moves: list[tuple[int, int, int, str, str | None]] = []
     for enrollment in store.enrollments(sequence=sequence, live=True):
@@ -80,8 +78,8 @@ def migrate(
         return report
     with store.transaction():
         for enrollment_id, index, old_version, step_id, _ in moves:
-            store.set_version(enrollment_id, to, index, stamp)
+            store.set_version(enrollment_id, to, index, now)
             store.add_history(
-                [(enrollment_id, stamp, "migrated", step_id, f"version {old_version} -> {to}")]
+                [(enrollment_id, now, "migrated", step_id, f"version {old_version} -> {to}")]
             )
     return report

@@ -21,7 +21,6 @@ from seqctl.engine.runtime import Versions
 from seqctl.store import Store
 from seqctl.store.records import Deliverable, Transition
 from seqctl.store.states import EnrollmentState
-from seqctl.timeutil import format_instant
 
 FIRST_RETRY = timedelta(minutes=1)
 LAST_RETRY = timedelta(minutes=30)
@@ -59,10 +58,10 @@ class _Writes:
     """The rows one report changes, written together."""
 
     started: list[int] = field(default_factory=list)
-    sent: list[tuple[str, str | None, int]] = field(default_factory=list)
+    sent: list[tuple[datetime, str | None, int]] = field(default_factory=list)
     resent: list[tuple[int, int]] = field(default_factory=list)
-    retry: list[tuple[str | None, str, bool, int]] = field(default_factory=list)
-    failing: list[tuple[str, int]] = field(default_factory=list)
+    retry: list[tuple[str | None, datetime, bool, int]] = field(default_factory=list)
+    failing: list[tuple[datetime, int]] = field(default_factory=list)
     failed: list[tuple[int, str, bool]] = field(default_factory=list)  # (id, error, tried)
     transitions: list[Transition] = field(default_factory=list)
 
@@ -77,7 +76,7 @@ def record(
     report: DeliveryReport,
 ) -> None:
     """Write one report of a channel in one transaction."""
-    at = format_instant(now) or ""
+    at = now
     writes = _Writes(started=progress.started)
     # Real failures first: a message held behind them waits until the channel's next try.
     for delivery in sorted(progress.done, key=lambda d: d.held):
@@ -114,7 +113,7 @@ def record(
 def _sent(
     versions: Versions,
     now: datetime,
-    at: str,
+    at: datetime,
     row: Deliverable,
     delivery: Delivery,
     writes: _Writes,
@@ -162,7 +161,7 @@ def _given_up(channels: ChannelSet, now: datetime, row: Deliverable) -> bool:
 def _retry(
     channels: ChannelSet,
     now: datetime,
-    at: str,
+    at: datetime,
     row: Deliverable,
     delivery: Delivery,
     writes: _Writes,
@@ -181,9 +180,7 @@ def _retry(
         until = max(until, now + timedelta(seconds=delivery.retry_after))
     if not delivery.held:
         report.next_try[name] = max(until, report.next_try.get(name, until))
-    writes.retry.append(
-        (delivery.error, format_instant(until) or at, not delivery.held, message.id)
-    )
+    writes.retry.append((delivery.error, until, not delivery.held, message.id))
     writes.failing.append((at, message.id))
     report.retrying += 1
     # Out of the due set while its message waits to be tried again (a message sent straight
@@ -193,7 +190,7 @@ def _retry(
 
 def _failed(
     channels: ChannelSet,
-    at: str,
+    at: datetime,
     row: Deliverable,
     delivery: Delivery,
     writes: _Writes,

@@ -17,7 +17,6 @@ from seqctl.playbook.files import sources_for
 from seqctl.playbook.lint import LintResult, lint_paths
 from seqctl.playbook.model import MAX_ATTACHMENT_BYTES, SequenceDef
 from seqctl.store import Store, VersionRecord
-from seqctl.timeutil import format_instant
 
 
 @dataclass(frozen=True)
@@ -92,14 +91,12 @@ def publish(
     _, planned = plan(store, paths, now=now)
     if dry_run:
         return planned
-    at = format_instant(now)
-    assert at is not None
     with store.transaction():
         for item in planned:
             if not item.changed or archived(store, item.sequence.id):
                 continue  # an archived sequence is not published again until unarchived
             if item.current is None and store.sequence(item.sequence.id) is None:
-                store.create_sequence(item.sequence.id, at)
+                store.create_sequence(item.sequence.id, now)
             _store_attachments(store, item)
             store.add_version(
                 VersionRecord(

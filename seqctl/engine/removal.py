@@ -20,7 +20,6 @@ from seqctl.engine.catalog import admitted, require_visible
 from seqctl.engine.visibility import Viewer
 from seqctl.errors import NotFound
 from seqctl.store import Store
-from seqctl.timeutil import format_instant
 
 BATCH_SIZE = 500
 
@@ -63,7 +62,6 @@ def remove_many(
         raise NotFound(f"no sequence '{sequence}' (seqctl sequences list shows the published ones)")
     among = admitted(store, viewer)  # off every sequence: every one the viewer may see
     report = RemoveReport()
-    stamp = format_instant(now) or ""
     pending = iter(keys)
     seen: set[str] = set()
     while batch := list(islice(pending, BATCH_SIZE)):
@@ -88,7 +86,7 @@ def remove_many(
                 report.not_enrolled += not running
                 for enrollment in running:
                     exit_enrollment(
-                        store, enrollment, at=stamp, reason=reason, kind="exited", detail=reason
+                        store, enrollment, at=now, reason=reason, kind="exited", detail=reason
                     )
                     report.removed += 1
                     report.by_sequence[enrollment.sequence] += 1

@@ -122,12 +122,11 @@ def gather(
     data.active.sort(key=lambda s: (-int(s["totals"]["sent"]), -_live(s), str(s["name"]).lower()))
     data.quiet.sort(key=lambda s: str(s["name"]).lower())
     data.drafts.sort(key=lambda s: str(s["name"]).lower())
-    since_text, until_text = format_instant(period.since), format_instant(period.until)
     for item in data.active:
         sequence = item["sequence"]
         data.failures[sequence] = (
             store.enrollment_failures(sequence),
-            store.message_failures(sequence, since_text, until_text),
+            store.message_failures(sequence, period.since, period.until),
         )
     shown = {item["sequence"] for item in data.shown}
     data.actions = [
@@ -135,7 +134,7 @@ def gather(
     ]
     data.people = _names(store, [a.contact for a in data.actions[:MAX_ACTIONS]])
     data.assignees = _assignees(store, data.actions[:MAX_ACTIONS])
-    data.charts = _charts(store, data, sorted(shown), since_text, until_text)
+    data.charts = _charts(store, data, sorted(shown), period.since, period.until)
     return data
 
 
@@ -179,7 +178,11 @@ def _assignees(store: Store, actions: list[ActionView]) -> dict[tuple[str, str],
 
 
 def _charts(
-    store: Store, data: ReportData, sequences: list[str], since: str | None, until: str | None
+    store: Store,
+    data: ReportData,
+    sequences: list[str],
+    since: datetime | None,
+    until: datetime | None,
 ) -> list[str]:
     tz = data.zone
     days = local_days(data.period.since, data.period.until, tz)

@@ -92,12 +92,11 @@ def status(
     if record is None:
         raise NotFound(f"no sequence '{sequence}'")
     version = Versions(store).get(sequence)
-    stamp, end = format_instant(since), format_instant(until)
     counts = store.state_counts(sequence)
-    by_step = store.step_counts(sequence, since=stamp, until=end)
-    reached = store.step_reached(sequence, REACHED_KINDS, since=stamp, until=end)
-    engaged = store.event_contacts(sequence, tuple(ENGAGEMENT.values()), since=stamp, until=end)
-    tests = results.variant_results(store, version, stamp, end)
+    by_step = store.step_counts(sequence, since=since, until=until)
+    reached = store.step_reached(sequence, REACHED_KINDS, since=since, until=until)
+    engaged = store.event_contacts(sequence, tuple(ENGAGEMENT.values()), since=since, until=until)
+    tests = results.variant_results(store, version, since, until)
     messages = store.message_counts(sequence)
     steps = []
     for step in version.steps:
@@ -123,20 +122,20 @@ def status(
         "version": version.number,
         "enrollments": _shown_states(counts, paused=record.status == "paused"),
         "steps": steps,
-        "since": stamp,
+        "since": format_instant(since),
         # Events read from the senders' mailboxes (`inbox sync`), by type.
         "mailbox": store.mailbox_event_counts(sequence),
         # Enrollments that entered the funnel: all of them, or those enrolled since.
         "reached": (
-            store.enrolled_count(sequence, since=stamp, until=end)
-            if stamp or end
+            store.enrolled_count(sequence, since=since, until=until)
+            if since is not None or until is not None
             else sum(counts.values())
         ),
-        "until": end,
+        "until": format_instant(until),
         "name": version.model.name,
         "owner": definition.get("owner"),
         "timezone": definition.get("timezone", "UTC"),
-        "totals": results.totals(store, sequence, steps, stamp, end, now),
+        "totals": results.totals(store, sequence, steps, since, until, now),
     }
 
 

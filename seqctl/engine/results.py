@@ -11,7 +11,6 @@ from seqctl.engine import experiments
 from seqctl.engine.actions import OVERDUE_AFTER
 from seqctl.engine.runtime import RunnableVersion
 from seqctl.store import Store
-from seqctl.timeutil import format_instant
 
 TOTAL_EVENTS = {
     "opened": "open",
@@ -24,7 +23,7 @@ TOTAL_EVENTS = {
 
 
 def variant_results(
-    store: Store, version: RunnableVersion, since: str | None, until: str | None
+    store: Store, version: RunnableVersion, since: datetime | None, until: datetime | None
 ) -> dict[str, dict[str, Any]]:
     """Per A/B-tested step of the version (or step with messages of variants): its variants'
     results, the comparison on each metric, and the declared winner."""
@@ -55,8 +54,8 @@ def totals(
     store: Store,
     sequence: str,
     steps: list[dict[str, Any]],
-    since: str | None,
-    until: str | None,
+    since: datetime | None,
+    until: datetime | None,
     now: datetime | None,
 ) -> dict[str, Any]:
     """The sequence over the period: messages sent (the steps' `sent`), contacts messaged, and
@@ -70,8 +69,6 @@ def totals(
     data["reply_rate"] = round(data["replied"] / contacted, 3) if contacted else 0.0
     data["approvals_waiting"] = store.waiting_approval(sequence)
     if now is not None:
-        actions = store.open_actions_due(
-            sequence, format_instant(now) or "", format_instant(now - OVERDUE_AFTER) or ""
-        )
+        actions = store.open_actions_due(sequence, now, now - OVERDUE_AFTER)
         data["actions_due"], data["actions_overdue"] = actions.due, actions.overdue
     return data

@@ -11,7 +11,6 @@ from seqctl.engine.visibility import Viewer
 from seqctl.errors import NotFound
 from seqctl.store import Store
 from seqctl.store.records import Transition
-from seqctl.timeutil import format_instant
 
 
 @dataclass
@@ -38,7 +37,6 @@ def retry(
     among = admitted(store, viewer)
     if sequence is not None and store.sequence(sequence) is None:
         raise NotFound(f"no sequence '{sequence}'")
-    stamp = format_instant(now) or ""
     versions = Versions(store)
     report = RetryReport()
     requeue: list[int] = []
@@ -58,16 +56,16 @@ def retry(
             due = None  # the message goes out at the next tick; the step is done then
         else:
             report.steps += 1
-            due = stamp
+            due = now
         transitions.append(
             Transition(
                 enrollment.id,
                 "active",
                 enrollment.step,
-                format_instant(enrollment.anchor_at),
+                enrollment.anchor_at,
                 due,
                 None,
-                stamp,
+                now,
                 "retry",
                 step.id,
                 enrollment.reason,

@@ -20,7 +20,6 @@ from seqctl.schedule import (
     pick_zone,
 )
 from seqctl.store import Store
-from seqctl.timeutil import format_instant
 
 Place = tuple[str, str | None]  # a contact's (country, subdivision), for holidays.from_contact
 
@@ -39,9 +38,6 @@ class RunnableVersion:
     _prepared: dict[str, tuple[Any, Any, Any]] = field(default_factory=dict, repr=False)
     _release: dict[str, tuple[bool, int | None]] = field(default_factory=dict, repr=False)
     _dues: dict[tuple[int, datetime, str | None, Place | None], datetime] = field(
-        default_factory=dict, repr=False
-    )
-    _due_texts: dict[tuple[int, datetime, str | None, Place | None], str] = field(
         default_factory=dict, repr=False
     )
     # A/B tests: winners named by the sequence's newest version, by step id (Versions sets them)
@@ -226,38 +222,10 @@ class RunnableVersion:
                 return day_due(enrolled_at, step.day, cal)  # counted from the enrollment
             if len(self._dues) > _DUE_CACHE:
                 self._dues.clear()
-                self._due_texts.clear()
             moment = anchor
             for wait in step.waits:
                 moment = add_wait(moment, wait, cal)
             found = self._dues[key] = open_at(moment, cal)
-        return found
-
-    def due_text(
-        self,
-        index: int,
-        *,
-        anchor: datetime,
-        enrolled_at: datetime,
-        contact_zone: str | None,
-        place: Place | None = None,
-    ) -> str | None:
-        """`due` as the database stores it, formatted once per distinct due time."""
-        key = (index, anchor, contact_zone, place)
-        found = self._due_texts.get(key)
-        if found is None:
-            due = self.due(
-                index,
-                anchor=anchor,
-                enrolled_at=enrolled_at,
-                contact_zone=contact_zone,
-                place=place,
-            )
-            if due is None:
-                return None
-            found = format_instant(due) or ""
-            if self.steps[index].day is None:
-                self._due_texts[key] = found
         return found
 
 

@@ -18,6 +18,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
@@ -34,7 +35,7 @@ Work = Callable[[Store, tuple[int, int], Callable[[int], None]], dict[str, int]]
 
 def workers(
     store: Store,
-    now: str,
+    now: datetime,
     limit: int | None,
     senders: Mapping[str, Any],
     wanted: int | None = None,

@@ -15,7 +15,7 @@ from seqctl.engine.engagement import Engagement
 from seqctl.engine.routing import Undeliverable
 from seqctl.engine.runtime import RunnableVersion
 from seqctl.playbook.model import MESSAGE_TYPES, Step, StepType
-from seqctl.store.records import DueRow, stored_form
+from seqctl.store.records import DueRow
 from seqctl.timeutil import format_instant
 
 
@@ -34,8 +34,6 @@ class DueEnrollment:
     enrolled_at: datetime
     contact_fields: dict[str, Any]
     contact_zone: str | None
-    anchor_text: str  # the stored forms, reused rather than formatted again
-    enrolled_text: str
 
     @classmethod
     def from_due(cls, row: DueRow) -> DueEnrollment:
@@ -61,8 +59,6 @@ class DueEnrollment:
             row.enrolled_at,
             fields,
             row.timezone,
-            stored_form(row.anchor_at),
-            stored_form(row.enrolled_at),
         )
 
 
@@ -102,7 +98,6 @@ def decide(
         due.vars,
         due.enrolled_at,
         now,
-        due.enrolled_text,
     )
     try:
         if step.type is StepType.BRANCH:
@@ -136,7 +131,6 @@ def variables_for(
     enrollment_vars: Mapping[str, Any],
     enrolled_at: datetime,
     now: datetime,
-    enrolled_text: str | None = None,
 ) -> dict[str, Any]:
     """The template variables of DESIGN.md: contact (and its target alias), sender, ..."""
     sender, sequence, step_vars = version.template_variables(step)
@@ -148,7 +142,7 @@ def variables_for(
         enrollment={
             **enrollment_vars,
             "id": enrollment_id,
-            "enrolled_at": enrolled_text or format_instant(enrolled_at),
+            "enrolled_at": format_instant(enrolled_at),
         },
         now=now,
         target=version.target,

@@ -30,7 +30,6 @@ from seqctl.playbook.model import MESSAGE_TYPES, Step, StepType
 from seqctl.store import Store
 from seqctl.store.records import ContactRecord, Deliverable, MessageRecord, SuppressionRow
 from seqctl.store.states import LIVE_STATES
-from seqctl.timeutil import format_instant
 
 
 @dataclass(frozen=True)
@@ -246,7 +245,6 @@ def unsuppress(
     store: Store, values: Iterable[str], *, reason: str | None, by: str | None, now: datetime
 ) -> Change:
     """Take addresses off the list, with who and why (kept in the list's history)."""
-    at = format_instant(now) or ""
     wanted: list[str] = []
     for raw in values:
         if not raw.strip():
@@ -263,7 +261,7 @@ def unsuppress(
     change = Change([], [])
     with store.transaction():
         for value in dict.fromkeys(wanted):
-            lifted = store.unsuppress(value, at=at, by=by, reason=reason)
+            lifted = store.unsuppress(value, at=now, by=by, reason=reason)
             (change.changed if lifted is not None else change.unchanged).append(value)
     if not change.changed and len(change.unchanged) == 1:
         raise NotFound(f"'{change.unchanged[0]}' is not on the suppression list")
@@ -280,7 +278,6 @@ def hold_back(store: Store, rows: list[Deliverable], now: datetime) -> list[Deli
     checker = Checker(store)
     if not checker.active or not rows:
         return rows
-    stamp = format_instant(now) or ""
     kept: list[Deliverable] = []
     blocked: list[tuple[Deliverable, Block]] = []
     for row in rows:
@@ -303,7 +300,7 @@ def hold_back(store: Store, rows: list[Deliverable], now: datetime) -> list[Deli
                     exit_enrollment(
                         store,
                         enrollment,
-                        at=stamp,
+                        at=now,
                         reason="suppressed",
                         kind="exited",
                         detail=str(found),

@@ -108,12 +108,12 @@ def tick(
         return _dry_run(store, now, limit, report)
     lease = Lease(f"{socket.gethostname()}:{os.getpid()}:{stamp}", now)
     capped = any((sender or {}).get("per_day") is not None for sender in (senders or {}).values())
-    busy = store.start_run(lease.holder, stamp, format_instant(now + LEASE) or stamp, capped=capped)
+    busy = store.start_run(lease.holder, now, now + LEASE, capped=capped)
     if busy is not None:
         report.busy = busy
         return report
     try:
-        if store.has_work(stamp):
+        if store.has_work(now):
             from seqctl.engine import shards
             from seqctl.engine.bulk import collector_paused
             from seqctl.engine.delivery import deliver, recover_in_flight
@@ -136,7 +136,7 @@ def tick(
                     stop=stop,
                 )
 
-            processes = shards.workers(store, stamp, limit, senders or {}, workers)
+            processes = shards.workers(store, now, limit, senders or {}, workers)
             with collector_paused():  # a tick makes no reference cycles; see bulk
                 # What a dead tick left in flight is settled before anything new is sent.
                 report.add(recover_in_flight(store, channels, Versions(store), now, stop))
@@ -177,8 +177,7 @@ class Lease:
 
     def renew(self, store: Store) -> None:
         elapsed = timedelta(seconds=time.monotonic() - self.started)
-        until = format_instant(self.now + elapsed + LEASE) or ""
-        if not store.renew_run(self.holder, until):
+        if not store.renew_run(self.holder, self.now + elapsed + LEASE):
             raise SeqctlError(
                 "another tick took over (this one ran past its lease); "
                 "stopping without sending more"
@@ -268,8 +267,6 @@ def _advance_all(
     from seqctl.engine.routing import auto_suppression_keys
     from seqctl.engine.steps import DueEnrollment, decide
 
-    stamp = format_instant(now)
-    assert stamp is not None
     # Enrollments due again within this tick (steps with no wait): counted to stop branch loops.
     # Only those are kept, so memory does not grow with the number due.
     chained: dict[int, int] = {}
@@ -279,7 +276,7 @@ def _advance_all(
         size = batch_size if report.due else min(batch_size, FIRST_BATCH)
         if limit is not None:
             size = min(size, limit - report.due)
-        rows = store.due(stamp, size, shard, in_flight.enrollments())
+        rows = store.due(now, size, shard, in_flight.enrollments())
         if not rows:
             if not in_flight:
                 return
@@ -305,7 +302,7 @@ def _advance_all(
                         store,
                         due.contact,
                         due.sequence,
-                        due.enrolled_text,
+                        due.enrolled_at,
                         now,
                         auto_suppression_keys(version.model.definition, step, due.contact_fields)
                         if suppressions.checker.active
@@ -321,7 +318,7 @@ def _advance_all(
                 else:  # never sent, and not tried again: the enrollment ends here
                     batch.exit(due, "suppressed", blocked, step.id)
         for transition in batch.transitions:
-            if transition.next_due_at is not None and transition.next_due_at <= stamp:
+            if transition.next_due_at is not None and transition.next_due_at <= now:
                 chained[transition.enrollment] = chained.get(transition.enrollment, 0) + 1
         # Read before taking the write lock (shards take turns holding it): under the tick's
         # lease nothing else finishes messages that are due again.
@@ -374,9 +371,8 @@ def _dry_run(store: Store, now: datetime, limit: int | None, report: TickReport)
     from seqctl.engine.gates import needs_approval, needs_engagement
     from seqctl.engine.steps import DueEnrollment, Kind, decide
 
-    stamp = format_instant(now) or ""
     versions = Versions(store)
-    for row in store.due(stamp, limit if limit is not None else -1):
+    for row in store.due(now, limit if limit is not None else -1):
         due = DueEnrollment.from_due(row)
         version = versions.get(due.sequence, due.version)
         if due.step >= len(version.steps):  # moved past its last step: the tick completes it
@@ -386,7 +382,7 @@ def _dry_run(store: Store, now: datetime, limit: int | None, report: TickReport)
         step = version.steps[due.step]
         # What the contact did, as the tick reads it: a branch, WhatsApp's window, channel auto.
         seen = (
-            engagement(store, due.contact, due.sequence, due.enrolled_text, now)
+            engagement(store, due.contact, due.sequence, due.enrolled_at, now)
             if needs_engagement(step)
             else None
         )

@@ -138,7 +138,6 @@ def leaving(
             )
     if not changed and not failed:
         return rows, 0
-    stamp = format_instant(now) or ""
     with store.transaction():
         for row in changed.values():
             store.rewrite_message(row.message.id, row.message.body, row.extra_json)
@@ -147,7 +146,7 @@ def leaving(
         live = store.enrollment_states([r.message.enrollment for r, _ in failed]) if failed else {}
         store.advance(
             [
-                at_message_step(row, "failed", stamp, "failed", reason)
+                at_message_step(row, "failed", now, "failed", reason)
                 for row, reason in failed
                 if live.get(row.message.enrollment) == EnrollmentState.ACTIVE
             ]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from seqctl.store.records import ActionDay, ActionRecord, NewAction
+from seqctl.store.sql import TimeTexts
+from seqctl.timeutil import format_instant
 
 if TYPE_CHECKING:
     from seqctl.store.sql import Sql
@@ -27,16 +30,16 @@ class ActionQueries:
         *,
         status: str | None = "open",
         sequence: str | None = None,
-        due_before: str | None = None,
-        due_after: str | None = None,
+        due_before: datetime | None = None,
+        due_after: datetime | None = None,
         enrollment: int | None = None,
     ) -> list[ActionRecord]:
         where, params = [], []
         for clause, value in (
             ("a.status = ?", status),
             ("e.sequence = ?", sequence),
-            ("a.due_at <= ?", due_before),
-            ("a.due_at > ?", due_after),
+            ("a.due_at <= ?", format_instant(due_before)),
+            ("a.due_at > ?", format_instant(due_after)),
             ("a.enrollment = ?", enrollment),
         ):
             if value is not None:
@@ -47,12 +50,13 @@ class ActionQueries:
         return [ActionRecord.from_row(row) for row in rows]
 
     def open_action_days(
-        self, *, now: str, until: str, sequence: str | None = None
+        self, *, now: datetime, until: datetime, sequence: str | None = None
     ) -> list[ActionDay]:
         """Open actions due before `until` counted per (sequence, version, step, UTC date);
         those already due count on now's date."""
         where = "a.status = 'open' AND a.due_at < ?" + (" AND e.sequence = ?" if sequence else "")
-        params: list[Any] = [now, now, until, *([sequence] if sequence else [])]
+        stamp = format_instant(now)
+        params: list[Any] = [stamp, stamp, format_instant(until), *([sequence] if sequence else [])]
         rows = self.sql.execute(
             "SELECT e.sequence, e.version, a.step,"
             " substr(CASE WHEN a.due_at > ? THEN a.due_at ELSE ? END, 1, 10) AS day, "
@@ -63,21 +67,25 @@ class ActionQueries:
         return [ActionDay.from_row(row) for row in rows]
 
     def add_actions(self, actions: Sequence[NewAction]) -> None:
+        times = TimeTexts()
         self.sql.executemany(
             "INSERT INTO actions (enrollment, step, type, due_at, title, instructions)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            [(a.enrollment, a.step, a.type, a.due_at, a.title, a.instructions) for a in actions],
+            [
+                (a.enrollment, a.step, a.type, times[a.due_at], a.title, a.instructions)
+                for a in actions
+            ],
         )
 
-    def close_action(self, action_id: int, status: str, at: str, by: str | None) -> None:
+    def close_action(self, action_id: int, status: str, at: datetime, by: str | None) -> None:
         self.sql.execute(
             "UPDATE actions SET status = ?, closed_at = ?, closed_by = ? WHERE id = ?",
-            [status, at, by, action_id],
+            [status, format_instant(at), by, action_id],
         )
 
-    def cancel_actions(self, enrollment: int, at: str) -> None:
+    def cancel_actions(self, enrollment: int, at: datetime) -> None:
         self.sql.execute(
             "UPDATE actions SET status = 'cancelled', closed_at = ? "
             "WHERE enrollment = ? AND status = 'open'",
-            [at, enrollment],
+            [format_instant(at), enrollment],
         )

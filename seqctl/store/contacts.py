@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import json.encoder
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from seqctl.store.records import ContactRecord, ContactRow, Upserted
 from seqctl.store.sql import limit as sql_limit
+from seqctl.timeutil import format_instant
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -57,7 +59,7 @@ class ContactQueries:
         return int(self.sql.execute("SELECT COUNT(*) FROM contacts").fetchone()[0])
 
     def upsert_contacts(
-        self, rows: Iterable[ContactRow], at: str, *, new_keys: list[str] | None = None
+        self, rows: Iterable[ContactRow], at: datetime, *, new_keys: list[str] | None = None
     ) -> Upserted:
         """Insert new contacts; for known keys, set the given fields and merge attributes.
 
@@ -69,6 +71,7 @@ class ContactQueries:
         before = self.sql.execute("SELECT COALESCE(MAX(rowid), 0) FROM contacts").fetchone()[0]
         changes = self.db.conn.total_changes
         encode = _encode_attributes
+        stamp = format_instant(at)
         self.sql.executemany(
             """
             INSERT INTO contacts (key, email, phone, timezone, attributes, created_at, updated_at)
@@ -84,7 +87,10 @@ class ContactQueries:
                 OR contacts.timezone IS NOT COALESCE(excluded.timezone, contacts.timezone)
                 OR contacts.attributes IS NOT json_patch(contacts.attributes, excluded.attributes)
             """,
-            ((r.key, r.email, r.phone, r.timezone, encode(r.attributes), at, at) for r in rows),
+            (
+                (r.key, r.email, r.phone, r.timezone, encode(r.attributes), stamp, stamp)
+                for r in rows
+            ),
         )
         written = self.db.conn.total_changes - changes  # new rows and rows that changed
         if new_keys is None:

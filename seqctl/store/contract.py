@@ -3,8 +3,9 @@
 Everything above the store is typed against `Store` and nothing else, so it does not know which
 database it talks to; `SqliteStore` (base.py) is one implementation. Records in and out are those
 of `records`; enrollment, message and action states are the StrEnums of `states` (a `str`
-parameter takes a member or its text). Times are aware UTC datetimes (the
-database keeps them as UTC text: the store converts at its edge).
+parameter takes a member or its text). Times are aware UTC datetimes both ways: every time
+parameter, every time of a record written or read (the database keeps them as fixed-width UTC
+text: the store formats and parses them at its edge, nothing above it does).
 
 One Protocol per concept, `Store` has them all. `tests/store/test_contract.py`'s
 `missing_operations` checks an implementation against it.
@@ -112,11 +113,11 @@ class Sequences(Protocol):
     def sequences(self) -> list[SequenceRecord]:
         """Every sequence, by id."""
 
-    def create_sequence(self, sequence_id: str, at: str) -> None:
+    def create_sequence(self, sequence_id: str, at: datetime) -> None:
         """A new sequence, as a draft."""
 
     def set_sequence_status(
-        self, sequence_id: str, status: str, at: str, paused_at: str | None
+        self, sequence_id: str, status: str, at: datetime, paused_at: datetime | None
     ) -> None:
         """Set a sequence's status (draft, active, paused, archived) and when it was paused."""
 
@@ -159,7 +160,7 @@ class Contacts(Protocol):
         """How many contacts there are."""
 
     def upsert_contacts(
-        self, rows: Iterable[ContactRow], at: str, *, new_keys: list[str] | None = None
+        self, rows: Iterable[ContactRow], at: datetime, *, new_keys: list[str] | None = None
     ) -> Upserted:
         """Insert new contacts; for known keys, set the given fields and merge attributes."""
 
@@ -190,7 +191,7 @@ class Enrollments(Protocol):
         *,
         states: Sequence[str],
         sequence: str | None = None,
-        due_before: str | None = None,
+        due_before: datetime | None = None,
     ) -> Iterator[tuple[EnrollmentRecord, ContactRecord]]:
         """Enrollments in these states with their contacts, streamed in id order (flat memory)."""
 
@@ -212,18 +213,19 @@ class Enrollments(Protocol):
         version: int,
         contacts: Sequence[str],
         *,
-        first_due: Callable[[str | None], str | None],
+        first_due: Callable[[str | None], datetime | None],
         skip: Collection[str] = (),
         vars_json: str | None = None,
-        at: str,
+        at: datetime,
     ) -> set[str]:
-        """Enroll these contacts (distinct keys) as active on step 0, anchored at `at`."""
+        """Enroll these contacts (distinct keys) as active on step 0, anchored at `at`;
+        `first_due(zone)`: the first step's due time for a contact's time zone."""
 
     def state_counts(self, sequence: str) -> dict[str, int]:
         """Enrollments of a sequence per state."""
 
     def enrolled_count(
-        self, sequence: str, since: str | None = None, until: str | None = None
+        self, sequence: str, since: datetime | None = None, until: datetime | None = None
     ) -> int:
         """Enrollments of a sequence, or those enrolled at or after `since` (and before `until`)."""
 
@@ -234,20 +236,20 @@ class Enrollments(Protocol):
 class Transitions(Protocol):
     def due(
         self,
-        now: str,
+        now: datetime,
         limit: int,
         shard: tuple[int, int] | None = None,
         skip: Collection[int] = (),
     ) -> list[DueRow]:
         """Active enrollments of active sequences due at or before now, oldest first."""
 
-    def count_due(self, now: str) -> int:
+    def count_due(self, now: datetime) -> int:
         """How many active enrollments of active sequences are due at or before now."""
 
-    def paused_until(self, now: str) -> list[EnrollmentRecord]:
+    def paused_until(self, now: datetime) -> list[EnrollmentRecord]:
         """Paused enrollments whose pause ends by itself at or before now (out of office)."""
 
-    def has_work(self, now: str) -> bool:
+    def has_work(self, now: datetime) -> bool:
         """Anything for a tick to do: a step due, a pause ending, a message to (re)send."""
 
     def enrollment_positions(self, ids: Sequence[int]) -> dict[int, EnrollmentPosition]:
@@ -263,14 +265,19 @@ class Transitions(Protocol):
         """`apply` for enrollments the tick found active; one no longer active is left alone."""
 
     def set_paused(
-        self, enrollment_id: int, *, at: str, reason: str, resume_at: str | None = None
+        self,
+        enrollment_id: int,
+        *,
+        at: datetime,
+        reason: str,
+        resume_at: datetime | None = None,
     ) -> None:
         """Pause an enrollment, with why, until resume_at (None: until a person resumes it)."""
 
-    def set_due(self, updates: Iterable[tuple[str | None, int]], *, at: str) -> None:
+    def set_due(self, updates: Iterable[tuple[datetime | None, int]], *, at: datetime) -> None:
         """Move (next_due_at, id) pairs, e.g. after a pause."""
 
-    def set_version(self, enrollment_id: int, version: int, step: int, at: str) -> None:
+    def set_version(self, enrollment_id: int, version: int, step: int, at: datetime) -> None:
         """Move an enrollment to another version of its sequence, at this step."""
 
 
@@ -278,7 +285,9 @@ class Transitions(Protocol):
 
 
 class History(Protocol):
-    def add_history(self, rows: Iterable[tuple[int, str, str, str | None, str | None]]) -> None:
+    def add_history(
+        self, rows: Iterable[tuple[int, datetime, str, str | None, str | None]]
+    ) -> None:
         """(enrollment, at, kind, step, detail) rows."""
 
     def history(
@@ -294,7 +303,7 @@ class History(Protocol):
         """When the newest history row of these kinds was written (a tick's work), or None."""
 
     def step_counts(
-        self, sequence: str, since: str | None = None, until: str | None = None
+        self, sequence: str, since: datetime | None = None, until: datetime | None = None
     ) -> dict[tuple[str, str], int]:
         """History kinds counted per step: {(step id, kind): n}, in the period."""
 
@@ -302,8 +311,8 @@ class History(Protocol):
         self,
         sequence: str,
         kinds: Sequence[str],
-        since: str | None = None,
-        until: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> dict[str, int]:
         """Per step: distinct enrollments with a history row of these kinds for it."""
 
@@ -320,24 +329,24 @@ class Actions(Protocol):
         *,
         status: str | None = "open",
         sequence: str | None = None,
-        due_before: str | None = None,
-        due_after: str | None = None,
+        due_before: datetime | None = None,
+        due_after: datetime | None = None,
         enrollment: int | None = None,
     ) -> list[ActionRecord]:
         """Actions (open ones unless told), soonest due first."""
 
     def open_action_days(
-        self, *, now: str, until: str, sequence: str | None = None
+        self, *, now: datetime, until: datetime, sequence: str | None = None
     ) -> list[ActionDay]:
         """Open actions due before `until` counted per sequence, version, step and UTC date."""
 
     def add_actions(self, actions: Sequence[NewAction]) -> None:
         """Store new open actions."""
 
-    def close_action(self, action_id: int, status: str, at: str, by: str | None) -> None:
+    def close_action(self, action_id: int, status: str, at: datetime, by: str | None) -> None:
         """Close an action as done or skipped, when and by whom."""
 
-    def cancel_actions(self, enrollment: int, at: str) -> None:
+    def cancel_actions(self, enrollment: int, at: datetime) -> None:
         """An enrollment's open actions will not be done: it ended."""
 
 
@@ -368,11 +377,16 @@ class Messages(Protocol):
         """Store messages; one already stored under the same key is left as it is."""
 
     def deliverable(
-        self, limit: int | None, *, now: str | None = None, status: str = "queued", after: int = 0
+        self,
+        limit: int | None,
+        *,
+        now: datetime | None = None,
+        status: str = "queued",
+        after: int = 0,
     ) -> list[Deliverable]:
         """Messages in `status` (whose retry time has come) with their enrollment's facts."""
 
-    def postpone(self, updates: Iterable[tuple[str | None, str, bool, int]]) -> None:
+    def postpone(self, updates: Iterable[tuple[str | None, datetime, bool, int]]) -> None:
         """(error, next_attempt_at, counts_as_attempt, id): back to queued until then."""
 
     def requeue(self, ids: Iterable[int]) -> None:
@@ -384,14 +398,14 @@ class Messages(Protocol):
     def add_resent(self, counts: Iterable[tuple[int, int]]) -> None:
         """(times, id): sends whose outcome was unknown, so the message went out again."""
 
-    def mark_failing(self, since: Iterable[tuple[str, int]]) -> None:
+    def mark_failing(self, since: Iterable[tuple[datetime, int]]) -> None:
         """(at, id): the first temporary failure of a message, kept until it is sent."""
 
     def failing_channels(self) -> list[FailingChannel]:
         """Per message type: the messages that wait after a temporary failure."""
 
     def sent_since(
-        self, since: str, *, sequence: str | None = None, sender: str | None = None
+        self, since: datetime, *, sequence: str | None = None, sender: str | None = None
     ) -> SentCount:
         """How many were sent after `since` (by a sequence, or from a mailbox), and the first."""
 
@@ -401,12 +415,12 @@ class Messages(Protocol):
         status: str,
         *,
         error: str | None = None,
-        sent_at: str | None = None,
+        sent_at: datetime | None = None,
         attempt: bool = False,
     ) -> None:
         """Set these messages' status and error (and when sent; counting an attempt)."""
 
-    def mark_sent(self, sent: Iterable[tuple[str, str | None, int]]) -> None:
+    def mark_sent(self, sent: Iterable[tuple[datetime, str | None, int]]) -> None:
         """(sent_at, provider_id, id) triples."""
 
     def edit_message(self, message_id: int, subject: str | None, body: str | None) -> None:
@@ -418,7 +432,7 @@ class Messages(Protocol):
     def message_counts(self, sequence: str) -> dict[tuple[str, str], int]:
         """Messages of a sequence per (step, status)."""
 
-    def count_released(self, sequence: str, step: str, since: str) -> int:
+    def count_released(self, sequence: str, step: str, since: datetime) -> int:
         """Messages of a step let out (queued, sending or sent) since a time."""
 
     def cancel_messages(self, enrollment: int) -> None:
@@ -427,7 +441,7 @@ class Messages(Protocol):
     def last_sent_message(self, contact: str, sequence: str | None = None) -> MessageRecord | None:
         """The newest message sent to a contact (in a sequence): what a reply answers."""
 
-    def approve_pending(self, at: str, by: str | None, sequence: str | None = None) -> int:
+    def approve_pending(self, at: datetime, by: str | None, sequence: str | None = None) -> int:
         """Release every message waiting for approval (of a sequence), but of paused ones."""
 
     def finished_keys(self, keys: Sequence[str]) -> set[str]:
@@ -446,13 +460,13 @@ class Events(Protocol):
         *,
         contact: str | None = None,
         types: Sequence[str] = (),
-        since: str | None = None,
+        since: datetime | None = None,
         sequence: str | None = None,
     ) -> list[EventRecord]:
         """Events, oldest first, of a contact, of these types, since a time, of a sequence."""
 
     def last_inbound_on(
-        self, contacts: Sequence[str], channel: str, until: str
+        self, contacts: Sequence[str], channel: str, until: datetime
     ) -> dict[str, datetime]:
         """Each contact's newest inbound message on `channel` at or before `until`."""
 
@@ -460,8 +474,8 @@ class Events(Protocol):
         self,
         sequence: str,
         types: Sequence[str],
-        since: str | None = None,
-        until: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> dict[tuple[str, str], int]:
         """Distinct contacts per (step, type) with such an event at or after `since`."""
 
@@ -474,7 +488,7 @@ class Suppressions(Protocol):
         """Add entries, SuppressionRow or (value, kind, reason, at[, by]); returns how many."""
 
     def unsuppress(
-        self, value: str, *, at: str, by: str | None, reason: str | None
+        self, value: str, *, at: datetime, by: str | None, reason: str | None
     ) -> SuppressionRow | None:
         """Lift an entry (written to the history with who and why); None when not listed."""
 
@@ -514,12 +528,12 @@ class Leases(Protocol):
     exclusive_runs: bool
 
     def start_run(
-        self, holder: str, now: str, expires_at: str, *, capped: bool = False
+        self, holder: str, now: datetime, expires_at: datetime, *, capped: bool = False
     ) -> str | None:
         """Begin a tick's work as `holder`: None, or who holds the database (it is busy).
         `capped`: mailboxes have daily caps (seqctl.yaml's; the store knows the sequences')."""
 
-    def renew_run(self, holder: str, expires_at: str) -> bool:
+    def renew_run(self, holder: str, expires_at: datetime) -> bool:
         """Still `holder`'s run: extended; False when another took over."""
 
     def end_run(self, holder: str) -> None:
@@ -559,7 +573,7 @@ class Mailboxes(Protocol):
     def save_inbox_folder(self, state: FolderState) -> None:
         """Write a folder's state; last_uid never goes back under the same uidvalidity."""
 
-    def inbox_failed(self, inbox: str, folders: Sequence[str], error: str, at: str) -> None:
+    def inbox_failed(self, inbox: str, folders: Sequence[str], error: str, at: datetime) -> None:
         """Record that reading these folders failed (a folder never read gets a row saying so)."""
 
     def email_messages_after(self, after_id: int, limit: int) -> list[EmailMessageRef]:
@@ -589,26 +603,32 @@ class Mailboxes(Protocol):
 
 class Outcomes(Protocol):
     def variant_counts(
-        self, sequence: str, types: Sequence[str], since: str | None, until: str | None
+        self, sequence: str, types: Sequence[str], since: datetime | None, until: datetime | None
     ) -> dict[tuple[str, str], dict[str, int]]:
         """Per (step, variant): `sent` messages, and contacts with each event type on them."""
 
     def event_totals(
-        self, sequence: str, types: Sequence[str], since: str | None, until: str | None
+        self, sequence: str, types: Sequence[str], since: datetime | None, until: datetime | None
     ) -> dict[str, int]:
         """Distinct contacts per event type attributed to the sequence in the period."""
 
-    def contacted(self, sequence: str, since: str | None, until: str | None) -> int:
+    def contacted(self, sequence: str, since: datetime | None, until: datetime | None) -> int:
         """Enrollments sent at least one message in the period."""
 
     def waiting_approval(self, sequence: str) -> int:
         """Messages of the sequence waiting for a person's OK now."""
 
-    def open_actions_due(self, sequence: str, now: str, overdue_before: str) -> ActionsDue:
+    def open_actions_due(
+        self, sequence: str, now: datetime, overdue_before: datetime
+    ) -> ActionsDue:
         """Open actions due at or before `now`, and of those, due before `overdue_before`."""
 
     def sent_per_hour(
-        self, sequences: Sequence[str], since: str | None, until: str | None, width: int = 13
+        self,
+        sequences: Sequence[str],
+        since: datetime | None,
+        until: datetime | None,
+        width: int = 13,
     ) -> list[SlotCount]:
         """Messages sent per UTC hour over these sequences (width 16: per minute)."""
 
@@ -616,14 +636,14 @@ class Outcomes(Protocol):
         self,
         sequences: Sequence[str],
         kind: str,
-        since: str | None,
-        until: str | None,
+        since: datetime | None,
+        until: datetime | None,
         width: int = 13,
     ) -> list[SlotCount]:
         """Contacts with an event of this kind per UTC hour (or minute) over these sequences."""
 
     def message_failures(
-        self, sequence: str, since: str | None, until: str | None
+        self, sequence: str, since: datetime | None, until: datetime | None
     ) -> list[MessageFailure]:
         """Failed messages per step and error, with one contact, of messages of the period."""
 

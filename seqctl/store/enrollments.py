@@ -9,12 +9,14 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from seqctl.store.records import ContactRecord, EnrollmentRecord, LiveElsewhere
-from seqctl.store.sql import equal, json_list, where
+from seqctl.store.sql import TimeTexts, equal, json_list, where
 from seqctl.store.sql import limit as sql_limit
 from seqctl.store.states import LIVE_STATES
+from seqctl.timeutil import format_instant
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -73,7 +75,7 @@ class EnrollmentQueries:
         *,
         states: Sequence[str],
         sequence: str | None = None,
-        due_before: str | None = None,
+        due_before: datetime | None = None,
     ) -> Iterator[tuple[EnrollmentRecord, ContactRecord]]:
         """Enrollments in these states with their contacts, streamed in id order (flat memory)."""
         marks = ",".join("?" * len(states))
@@ -84,7 +86,7 @@ class EnrollmentQueries:
             params.append(sequence)
         if due_before is not None:
             where.append("e.next_due_at < ?")
-            params.append(due_before)
+            params.append(format_instant(due_before))
         rows = self.sql.execute(
             f"SELECT {_E_COLUMNS}, {_C_COLUMNS} FROM enrollments e "
             f"JOIN contacts c ON c.key = e.contact WHERE {' AND '.join(where)} ORDER BY e.id",
@@ -148,10 +150,10 @@ class EnrollmentQueries:
         version: int,
         contacts: Sequence[str],
         *,
-        first_due: Callable[[str | None], str | None],
+        first_due: Callable[[str | None], datetime | None],
         skip: Collection[str] = (),
         vars_json: str | None = None,
-        at: str,
+        at: datetime,
     ) -> set[str]:
         """Enroll these contacts (distinct keys) as active on step 0, anchored at `at`.
 
@@ -176,7 +178,8 @@ class EnrollmentQueries:
             f" SELECT ?, ?, c.key, 'active', 0, ?, {_FirstDue.NAME}(c.timezone), ?, ?, ?"
             " FROM json_each(?) AS j CROSS JOIN contacts AS c ON c.key = j.value"
         )
-        params: list[Any] = [sequence, version, at, vars_json, at, at, json_list(contacts)]
+        stamp = format_instant(at)
+        params: list[Any] = [sequence, version, stamp, vars_json, stamp, stamp, json_list(contacts)]
         if skip:
             sql += " WHERE j.value NOT IN (SELECT value FROM json_each(?))"
             params.append(json_list(skip))
@@ -200,14 +203,14 @@ class EnrollmentQueries:
         return {state: int(n) for state, n in rows}
 
     def enrolled_count(
-        self, sequence: str, since: str | None = None, until: str | None = None
+        self, sequence: str, since: datetime | None = None, until: datetime | None = None
     ) -> int:
         """Enrollments of a sequence, or those enrolled at or after `since` (and before `until`)."""
         row = self.sql.execute(
             "SELECT COUNT(*) FROM enrollments WHERE sequence = ?"
             + (" AND enrolled_at >= ?" if since is not None else "")
             + (" AND enrolled_at < ?" if until is not None else ""),
-            [sequence, *(t for t in (since, until) if t is not None)],
+            [sequence, *(format_instant(t) for t in (since, until) if t is not None)],
         ).fetchone()
         return int(row[0])
 
@@ -222,20 +225,21 @@ class _FirstDue:
     NAME = "seqctl_first_due"
 
     def __init__(self) -> None:
-        self.target: Callable[[str | None], str | None] | None = None
+        self.target: Callable[[str | None], datetime | None] | None = None
         self.failure: BaseException | None = None
+        self.times = TimeTexts()
 
     def __call__(self, zone: str | None) -> str | None:
         assert self.target is not None
         try:
-            return self.target(zone)
+            return self.times[self.target(zone)]
         except BaseException as exc:  # SQLite would only say "user-defined function raised"
             self.failure = exc
             raise
 
     @contextmanager
-    def using(self, target: Callable[[str | None], str | None]) -> Iterator[None]:
-        self.target, self.failure = target, None
+    def using(self, target: Callable[[str | None], datetime | None]) -> Iterator[None]:
+        self.target, self.failure, self.times = target, None, TimeTexts()
         try:
             yield
         except sqlite3.Error:

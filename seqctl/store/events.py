@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from seqctl.store.records import EventRecord, NewEvent, SuppressionChange, SuppressionRow
 from seqctl.store.sql import json_list
-from seqctl.timeutil import from_db
+from seqctl.timeutil import format_instant, from_db
 
 if TYPE_CHECKING:
     from seqctl.store.sql import Sql
@@ -33,9 +33,9 @@ class EventQueries:
                 event.sequence,
                 event.step,
                 event.message,
-                event.at,
+                format_instant(event.at),
                 event.data_json,
-                event.created_at,
+                format_instant(event.created_at),
             ],
         )
         row = cursor.fetchone()
@@ -46,7 +46,7 @@ class EventQueries:
         *,
         contact: str | None = None,
         types: Sequence[str] = (),
-        since: str | None = None,
+        since: datetime | None = None,
         sequence: str | None = None,
     ) -> list[EventRecord]:
         where: list[str] = []
@@ -62,7 +62,7 @@ class EventQueries:
             params.extend(types)
         if since is not None:
             where.append("at >= ?")
-            params.append(since)
+            params.append(format_instant(since))
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         rows = self.sql.execute(
             f"SELECT {_EVENT_COLUMNS} FROM events {clause} ORDER BY at, id", params
@@ -70,7 +70,7 @@ class EventQueries:
         return [EventRecord.from_row(row) for row in rows]
 
     def last_inbound_on(
-        self, contacts: Sequence[str], channel: str, until: str
+        self, contacts: Sequence[str], channel: str, until: datetime
     ) -> dict[str, datetime]:
         """Each contact's newest inbound message on `channel` at or before `until` (contacts
         with none are left out): on WhatsApp, what opens its 24-hour window. An inbound event
@@ -79,7 +79,7 @@ class EventQueries:
             "SELECT contact, MAX(at) FROM events WHERE type = 'inbound'"
             " AND contact IN (SELECT value FROM json_each(?)) AND at <= ?"
             " AND lower(trim(json_extract(data, '$.channel'))) = ? GROUP BY contact",
-            [json_list(sorted(set(contacts))), until, channel],
+            [json_list(sorted(set(contacts))), format_instant(until), channel],
         )
         return {str(contact): from_db(str(at)) for contact, at in rows}
 
@@ -96,8 +96,8 @@ class EventQueries:
         self,
         sequence: str,
         types: Sequence[str],
-        since: str | None = None,
-        until: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> dict[tuple[str, str], int]:
         """Distinct contacts per (step, type) with such an event at or after `since`."""
         marks = ",".join("?" * len(types))
@@ -106,7 +106,7 @@ class EventQueries:
             f" AND step IS NOT NULL AND type IN ({marks})"
             f"{' AND at >= ?' if since is not None else ''}"
             f"{' AND at < ?' if until is not None else ''} GROUP BY step, type",
-            [sequence, *types, *(t for t in (since, until) if t is not None)],
+            [sequence, *types, *(format_instant(t) for t in (since, until) if t is not None)],
         )
         return {(str(step), str(kind)): int(n) for step, kind, n in rows}
 
@@ -130,7 +130,7 @@ class EventQueries:
         return int(cursor.rowcount)
 
     def unsuppress(
-        self, value: str, *, at: str, by: str | None, reason: str | None
+        self, value: str, *, at: datetime, by: str | None, reason: str | None
     ) -> SuppressionRow | None:
         """Lift an entry (written to the history with who and why); None when not listed."""
         row = self.sql.execute(
@@ -142,7 +142,7 @@ class EventQueries:
         self.sql.execute(
             "INSERT INTO suppression_log (at, value, kind, change, reason, changed_by)"
             " VALUES (?, ?, ?, 'lifted', ?, ?)",
-            [at, value, row[1], reason, by],
+            [format_instant(at), value, row[1], reason, by],
         )
         return SuppressionRow.from_row(row)
 

@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from seqctl.store.records import HistoryRecord
-from seqctl.store.sql import equal, where
-from seqctl.timeutil import from_db
+from seqctl.store.sql import TimeTexts, equal, where
+from seqctl.timeutil import format_instant, from_db
 
 if TYPE_CHECKING:
     from seqctl.store.sql import Sql
@@ -18,10 +18,17 @@ if TYPE_CHECKING:
 class HistoryQueries:
     sql: Sql
 
-    def add_history(self, rows: Iterable[tuple[int, str, str, str | None, str | None]]) -> None:
+    def add_history(
+        self, rows: Iterable[tuple[int, datetime, str, str | None, str | None]]
+    ) -> None:
         """(enrollment, at, kind, step, detail) rows."""
+        times = TimeTexts()
         self.sql.executemany(
-            "INSERT INTO history (enrollment, at, kind, step, detail) VALUES (?, ?, ?, ?, ?)", rows
+            "INSERT INTO history (enrollment, at, kind, step, detail) VALUES (?, ?, ?, ?, ?)",
+            (
+                (enrollment, times[at], kind, step, detail)
+                for enrollment, at, kind, step, detail in rows
+            ),
         )
 
     def history(
@@ -54,7 +61,7 @@ class HistoryQueries:
         return from_db(str(row[0])) if row else None
 
     def step_counts(
-        self, sequence: str, since: str | None = None, until: str | None = None
+        self, sequence: str, since: datetime | None = None, until: datetime | None = None
     ) -> dict[tuple[str, str], int]:
         """History kinds counted per step: {(step id, kind): n}; rows at or after `since` (and
         before `until`)."""
@@ -63,7 +70,7 @@ class HistoryQueries:
             "ON e.id = h.enrollment WHERE e.sequence = ? AND h.step IS NOT NULL "
             f"{'AND h.at >= ? ' if since is not None else ''}"
             f"{'AND h.at < ? ' if until is not None else ''}GROUP BY h.step, h.kind",
-            [sequence, *(t for t in (since, until) if t is not None)],
+            [sequence, *(format_instant(t) for t in (since, until) if t is not None)],
         )
         return {(step, kind): int(n) for step, kind, n in rows}
 
@@ -71,8 +78,8 @@ class HistoryQueries:
         self,
         sequence: str,
         kinds: Sequence[str],
-        since: str | None = None,
-        until: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> dict[str, int]:
         """Per step: distinct enrollments with a history row of these kinds for it."""
         marks = ",".join("?" * len(kinds))
@@ -81,6 +88,6 @@ class HistoryQueries:
             f"ON e.id = h.enrollment WHERE e.sequence = ? AND h.kind IN ({marks}) "
             f"{'AND h.at >= ? ' if since is not None else ''}"
             f"{'AND h.at < ? ' if until is not None else ''}GROUP BY h.step",
-            [sequence, *kinds, *(t for t in (since, until) if t is not None)],
+            [sequence, *kinds, *(format_instant(t) for t in (since, until) if t is not None)],
         )
         return {str(step): int(n) for step, n in rows}

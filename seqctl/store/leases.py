@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from seqctl.store.records import News
+from seqctl.timeutil import format_instant
 
 if TYPE_CHECKING:
     from seqctl.store.sql import Sql
@@ -28,14 +30,14 @@ class LeaseQueries:
         def transaction(self) -> AbstractContextManager[Any]: ...
 
     def start_run(
-        self, holder: str, now: str, expires_at: str, *, capped: bool = False
+        self, holder: str, now: datetime, expires_at: datetime, *, capped: bool = False
     ) -> str | None:
         """Begin a tick's work as `holder`: None, or who holds the database (it is busy).
         `capped`: mailboxes have daily caps (seqctl.yaml's; the store knows the sequences')."""
         with self.transaction():
             return self.take_lease(RUN_LEASE, holder, now, expires_at)
 
-    def renew_run(self, holder: str, expires_at: str) -> bool:
+    def renew_run(self, holder: str, expires_at: datetime) -> bool:
         """Still `holder`'s: extended; False when its lease ran out and another took over."""
         with self.transaction():
             return self.renew_lease(RUN_LEASE, holder, expires_at)
@@ -50,18 +52,18 @@ class LeaseQueries:
         where runs never overlap."""
         yield True
 
-    def take_lease(self, name: str, holder: str, now: str, expires_at: str) -> str | None:
+    def take_lease(self, name: str, holder: str, now: datetime, expires_at: datetime) -> str | None:
         """Take the lease, or return who holds it. Call inside an immediate transaction."""
         row = self.sql.execute(
             "SELECT holder, expires_at FROM leases WHERE name = ?", [name]
         ).fetchone()
-        if row is not None and row[1] > now and row[0] != holder:
+        if row is not None and row[1] > format_instant(now) and row[0] != holder:
             return str(row[0])
         self.sql.execute(
             "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) "
             "ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, "
             "expires_at = excluded.expires_at",
-            [name, holder, expires_at],
+            [name, holder, format_instant(expires_at)],
         )
         return None
 
@@ -100,10 +102,10 @@ class LeaseQueries:
         row with a smaller id can still be on its way."""
         return int(self.sql.execute("SELECT COALESCE(MAX(id), 0) FROM history").fetchone()[0])
 
-    def renew_lease(self, name: str, holder: str, expires_at: str) -> bool:
+    def renew_lease(self, name: str, holder: str, expires_at: datetime) -> bool:
         """Extend a lease this holder has; False when it expired and another took it."""
         cursor = self.sql.execute(
             "UPDATE leases SET expires_at = ? WHERE name = ? AND holder = ?",
-            [expires_at, name, holder],
+            [format_instant(expires_at), name, holder],
         )
         return bool(cursor.rowcount)

@@ -71,14 +71,15 @@ class MailboxQueries:
             ],
         )
 
-    def inbox_failed(self, inbox: str, folders: Sequence[str], error: str, at: str) -> None:
+    def inbox_failed(self, inbox: str, folders: Sequence[str], error: str, at: datetime) -> None:
         """Record that reading these folders failed (a folder never read gets a row saying so)."""
+        stamp = format_instant(at)
         for folder in folders:
             self.sql.execute(
                 f"INSERT INTO inbox_folders ({_FOLDER_COLUMNS}) VALUES (?, ?, 0, 0, ?, ?, 0, 0,"
                 " 0, 0) ON CONFLICT(inbox, folder) DO UPDATE SET error = excluded.error,"
                 " synced_at = excluded.synced_at",
-                [inbox, folder, at, error],
+                [inbox, folder, stamp, error],
             )
 
     def email_messages_after(self, after_id: int, limit: int) -> list[EmailMessageRef]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from seqctl.store.records import (
@@ -13,8 +14,9 @@ from seqctl.store.records import (
     NewMessage,
     SentCount,
 )
-from seqctl.store.sql import equal, where
+from seqctl.store.sql import TimeTexts, equal, where
 from seqctl.store.sql import limit as sql_limit
+from seqctl.timeutil import format_instant
 
 if TYPE_CHECKING:
     from seqctl.store.sql import Sql
@@ -85,12 +87,13 @@ class MessageQueries:
         Returns the ids of the rows this call inserted, by idempotency key.
         """
         before = self.sql.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()[0]
+        times = TimeTexts()
         self.sql.executemany(
             "INSERT OR IGNORE INTO messages (idempotency_key, enrollment, sequence, version, step,"
             " contact, channel, to_address, subject, body, status, created_at, extra, sender,"
             " next_attempt_at, error, variant)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [m.row() for m in messages],
+            [m.row(times) for m in messages],
         )
         rows = self.sql.execute(
             "SELECT idempotency_key, id FROM messages WHERE id > ?", [before]
@@ -98,7 +101,12 @@ class MessageQueries:
         return {str(key): int(message_id) for key, message_id in rows}
 
     def deliverable(
-        self, limit: int | None, *, now: str | None = None, status: str = "queued", after: int = 0
+        self,
+        limit: int | None,
+        *,
+        now: datetime | None = None,
+        status: str = "queued",
+        after: int = 0,
     ) -> list[Deliverable]:
         """Messages in `status` (whose retry time has come) with their enrollment's facts, in
         the order they were made; only those after message `after`."""
@@ -119,16 +127,17 @@ class MessageQueries:
             f"{DELIVERABLE} {where}"
             " AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= ?) AND m.id > ?"
             " ORDER BY m.id LIMIT ?",
-            [now or "9999", after, sql_limit(limit)],
+            [format_instant(now) if now is not None else "9999", after, sql_limit(limit)],
         )
         return [Deliverable.from_row(row) for row in rows]
 
-    def postpone(self, updates: Iterable[tuple[str | None, str, bool, int]]) -> None:
+    def postpone(self, updates: Iterable[tuple[str | None, datetime, bool, int]]) -> None:
         """(error, next_attempt_at, counts_as_attempt, id): back to queued until then."""
+        times = TimeTexts()
         self.sql.executemany(
             "UPDATE messages SET status = 'queued', error = ?, next_attempt_at = ?,"
             " attempts = attempts + ? WHERE id = ?",
-            [(error, until, 1 if attempt else 0, i) for error, until, attempt, i in updates],
+            [(error, times[until], 1 if attempt else 0, i) for error, until, attempt, i in updates],
         )
 
     def requeue(self, ids: Iterable[int]) -> None:
@@ -152,10 +161,12 @@ class MessageQueries:
         """(times, id): sends whose outcome was unknown, so the message went out again."""
         self.sql.executemany("UPDATE messages SET resent = resent + ? WHERE id = ?", counts)
 
-    def mark_failing(self, since: Iterable[tuple[str, int]]) -> None:
+    def mark_failing(self, since: Iterable[tuple[datetime, int]]) -> None:
         """(at, id): the first temporary failure of a message, kept until it is sent."""
+        times = TimeTexts()
         self.sql.executemany(
-            "UPDATE messages SET failing_since = COALESCE(failing_since, ?) WHERE id = ?", since
+            "UPDATE messages SET failing_since = COALESCE(failing_since, ?) WHERE id = ?",
+            [(times[at], i) for at, i in since],
         )
 
     def failing_channels(self) -> list[FailingChannel]:
@@ -172,14 +183,14 @@ class MessageQueries:
         return [FailingChannel.from_row(row) for row in rows]
 
     def sent_since(
-        self, since: str, *, sequence: str | None = None, sender: str | None = None
+        self, since: datetime, *, sequence: str | None = None, sender: str | None = None
     ) -> SentCount:
         """How many were sent after `since` (by a sequence, or from a mailbox), and the first."""
         column, value = ("sequence", sequence) if sequence is not None else ("sender", sender)
         row = self.sql.execute(
             f"SELECT COUNT(*), MIN(sent_at) FROM messages WHERE {column} = ? AND status = 'sent'"
             " AND sent_at > ?",
-            [value, since],
+            [value, format_instant(since)],
         ).fetchone()
         return SentCount.from_row(row)
 
@@ -189,21 +200,23 @@ class MessageQueries:
         status: str,
         *,
         error: str | None = None,
-        sent_at: str | None = None,
+        sent_at: datetime | None = None,
         attempt: bool = False,
     ) -> None:
+        stamp = format_instant(sent_at)
         self.sql.executemany(
             "UPDATE messages SET status = ?, error = ?, sent_at = COALESCE(?, sent_at),"
             " attempts = attempts + ? WHERE id = ?",
-            [(status, error, sent_at, 1 if attempt else 0, i) for i in ids],
+            [(status, error, stamp, 1 if attempt else 0, i) for i in ids],
         )
 
-    def mark_sent(self, sent: Iterable[tuple[str, str | None, int]]) -> None:
+    def mark_sent(self, sent: Iterable[tuple[datetime, str | None, int]]) -> None:
         """(sent_at, provider_id, id) triples."""
+        times = TimeTexts()
         self.sql.executemany(
             "UPDATE messages SET status = 'sent', sent_at = ?, provider_id = ?, error = NULL,"
             " attempts = attempts + 1, failing_since = NULL WHERE id = ?",
-            sent,
+            [(times[at], provider_id, i) for at, provider_id, i in sent],
         )
 
     def edit_message(self, message_id: int, subject: str | None, body: str | None) -> None:
@@ -227,13 +240,13 @@ class MessageQueries:
         )
         return {(step, status): int(n) for step, status, n in rows}
 
-    def count_released(self, sequence: str, step: str, since: str) -> int:
+    def count_released(self, sequence: str, step: str, since: datetime) -> int:
         """Messages of a step let out (queued, sending or sent) since a time."""
         return int(
             self.sql.execute(
                 "SELECT COUNT(*) FROM messages WHERE sequence = ? AND step = ? AND created_at > ?"
                 " AND status IN ('queued', 'sending', 'sent')",
-                [sequence, step, since],
+                [sequence, step, format_instant(since)],
             ).fetchone()[0]
         )
 
@@ -260,7 +273,7 @@ class MessageQueries:
         ).fetchone()
         return MessageRecord.from_row(row) if row else None
 
-    def approve_pending(self, at: str, by: str | None, sequence: str | None = None) -> int:
+    def approve_pending(self, at: datetime, by: str | None, sequence: str | None = None) -> int:
         """Release every message waiting for approval (of a sequence) in three statements,
         but those of paused sequences and enrollments.
 
@@ -275,15 +288,16 @@ class MessageQueries:
             " AND sequence NOT IN (SELECT id FROM sequences WHERE status = 'paused')"
             " AND enrollment NOT IN (SELECT id FROM enrollments WHERE state = 'paused')"
         )
+        stamp = format_instant(at)
         self.sql.execute(
             "INSERT INTO history (enrollment, at, kind, step, detail)"
             f" SELECT enrollment, ?, 'approved', step, ? FROM messages WHERE {pending}",
-            [at, by, *params],
+            [stamp, by, *params],
         )
         self.sql.execute(
             "UPDATE enrollments SET state = 'active', reason = NULL, updated_at = ?"
             f" WHERE state = 'waiting' AND id IN (SELECT enrollment FROM messages WHERE {pending})",
-            [at, *params],
+            [stamp, *params],
         )
         cursor = self.sql.execute(f"UPDATE messages SET status = 'queued' WHERE {pending}", params)
         return int(cursor.rowcount)

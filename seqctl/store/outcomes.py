@@ -7,27 +7,29 @@ end may be open (None).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from seqctl.store.records import ActionsDue, EnrollmentFailure, MessageFailure, SlotCount
+from seqctl.timeutil import format_instant
 
 if TYPE_CHECKING:
     from seqctl.store.sql import Sql
 
 
-def _period(column: str, since: str | None, until: str | None) -> tuple[str, list[str]]:
+def _period(column: str, since: datetime | None, until: datetime | None) -> tuple[str, list[str]]:
     """` AND column >= ? AND column < ?` for the ends that are given, and their values."""
     clause = (f" AND {column} >= ?" if since is not None else "") + (
         f" AND {column} < ?" if until is not None else ""
     )
-    return clause, [t for t in (since, until) if t is not None]
+    return clause, [format_instant(t) for t in (since, until) if t is not None]
 
 
 class OutcomeQueries:
     sql: Sql
 
     def variant_counts(
-        self, sequence: str, types: Sequence[str], since: str | None, until: str | None
+        self, sequence: str, types: Sequence[str], since: datetime | None, until: datetime | None
     ) -> dict[tuple[str, str], dict[str, int]]:
         """Per (step, variant): `sent` messages, and contacts with each event type on them."""
         found: dict[tuple[str, str], dict[str, int]] = {}
@@ -51,7 +53,7 @@ class OutcomeQueries:
         return found
 
     def event_totals(
-        self, sequence: str, types: Sequence[str], since: str | None, until: str | None
+        self, sequence: str, types: Sequence[str], since: datetime | None, until: datetime | None
     ) -> dict[str, int]:
         """Distinct contacts per event type attributed to the sequence in the period."""
         at, params = _period("at", since, until)
@@ -63,7 +65,7 @@ class OutcomeQueries:
         )
         return {str(kind): int(n) for kind, n in rows}
 
-    def contacted(self, sequence: str, since: str | None, until: str | None) -> int:
+    def contacted(self, sequence: str, since: datetime | None, until: datetime | None) -> int:
         """Enrollments sent at least one message in the period."""
         at, params = _period("h.at", since, until)
         row = self.sql.execute(
@@ -82,19 +84,25 @@ class OutcomeQueries:
         ).fetchone()
         return int(row[0])
 
-    def open_actions_due(self, sequence: str, now: str, overdue_before: str) -> ActionsDue:
+    def open_actions_due(
+        self, sequence: str, now: datetime, overdue_before: datetime
+    ) -> ActionsDue:
         """Open actions due at or before `now`, and of those, due before `overdue_before`."""
         row = self.sql.execute(
             "SELECT COUNT(*), COALESCE(SUM(CASE WHEN a.due_at < ? THEN 1 ELSE 0 END), 0)"
             " FROM actions a"
             " JOIN enrollments e ON e.id = a.enrollment"
             " WHERE a.status = 'open' AND e.sequence = ? AND a.due_at <= ?",
-            [overdue_before, sequence, now],
+            [format_instant(overdue_before), sequence, format_instant(now)],
         ).fetchone()
         return ActionsDue.from_row(row)
 
     def sent_per_hour(
-        self, sequences: Sequence[str], since: str | None, until: str | None, width: int = 13
+        self,
+        sequences: Sequence[str],
+        since: datetime | None,
+        until: datetime | None,
+        width: int = 13,
     ) -> list[SlotCount]:
         """Messages sent per UTC hour over these sequences; `width` 16 counts by minute
         instead (for zones whose offset is not whole hours)."""
@@ -112,8 +120,8 @@ class OutcomeQueries:
         self,
         sequences: Sequence[str],
         kind: str,
-        since: str | None,
-        until: str | None,
+        since: datetime | None,
+        until: datetime | None,
         width: int = 13,
     ) -> list[SlotCount]:
         """Contacts with an event of this kind per UTC hour (or minute) over these sequences."""
@@ -127,7 +135,7 @@ class OutcomeQueries:
         return [SlotCount.from_row(row) for row in rows]
 
     def message_failures(
-        self, sequence: str, since: str | None, until: str | None
+        self, sequence: str, since: datetime | None, until: datetime | None
     ) -> list[MessageFailure]:
         """Failed messages per step and error, with one contact, of messages made in the
         period."""

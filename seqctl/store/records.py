@@ -1,7 +1,8 @@
-"""Rows as frozen records: what the store hands to the layers above.
+"""Rows as frozen records: what the store hands to the layers above, and what it is given.
 
-Times are aware UTC datetimes. The database keeps them as fixed-width UTC text; each record
-read back is built by its `from_row`, the one place that text becomes a datetime.
+Times are aware UTC datetimes, both ways. The database keeps them as fixed-width UTC text;
+each record read back is built by its `from_row`, the one place that text becomes a datetime,
+and the store formats the times it is given as it writes them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
+from seqctl.store.sql import TimeTexts
 from seqctl.timeutil import format_instant, from_db
 
 
@@ -207,12 +209,10 @@ class DueRow(NamedTuple):
     @classmethod
     def from_rows(cls, rows: Iterable[Sequence[Any]]) -> list[DueRow]:
         """From the due query's columns, in field order."""
-        if len(_READ) > _READ_BATCHES:
-            _forget_read()  # before the batch, never during: its times keep their stored forms
         new = tuple.__new__  # what _make does, without its check of the length: a tick's hot path
         return [
-            new(cls, (i, sequence, version, contact, step, _instant(anchor), _instant(due),
-                      vars_json, _instant(enrolled), email, phone, zone, attributes))
+            new(cls, (i, sequence, version, contact, step, _parse(anchor), _parse(due),
+                      vars_json, _parse(enrolled), email, phone, zone, attributes))
             for (i, sequence, version, contact, step, anchor, due, vars_json, enrolled, email,
                  phone, zone, attributes) in rows
         ]  # fmt: skip
@@ -231,7 +231,7 @@ class EnrollmentPosition(NamedTuple):
         """From rows of (id, state, step, next_due_at), by id."""
         new = tuple.__new__
         return {
-            int(i): new(cls, (str(state), int(step), None if due is None else _instant(due)))
+            int(i): new(cls, (str(state), int(step), None if due is None else _parse(due)))
             for i, state, step, due in rows
         }
 
@@ -249,17 +249,17 @@ class LiveElsewhere(NamedTuple):
         return cls(str(contact), str(sequence), int(version))
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Transition:
     """A change of an enrollment's state, written with its history row."""
 
     enrollment: int
     state: str
     step: int
-    anchor_at: str
-    next_due_at: str | None
+    anchor_at: datetime
+    next_due_at: datetime | None
     reason: str | None
-    at: str
+    at: datetime
     kind: str  # the history kind: sent, action, approval, failed, completed, ...
     step_id: str | None
     detail: str | None = None
@@ -405,7 +405,7 @@ class EmailMessageRef:
         return cls(int(message_id), str(key), str(sequence), str(contact))
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class NewMessage:
     idempotency_key: str
     enrollment: int
@@ -418,17 +418,18 @@ class NewMessage:
     subject: str | None
     body: str | None
     status: str
-    created_at: str
+    created_at: datetime
     extra_json: str | None = None
     sender: str | None = None
-    next_attempt_at: str | None = None  # deferred by a daily cap until then
+    next_attempt_at: datetime | None = None  # deferred by a daily cap until then
     error: str | None = None  # why it was deferred
     variant: str | None = None  # the A/B variant of its step it was rendered from
 
-    def row(self) -> tuple[Any, ...]:
+    def row(self, times: TimeTexts) -> tuple[Any, ...]:
         """Its values for `INSERT INTO messages (idempotency_key, enrollment, sequence,
         version, step, contact, channel, to_address, subject, body, status, created_at, extra,
-        sender, next_attempt_at, error, variant)`: the fields, in their order."""
+        sender, next_attempt_at, error, variant)`: the fields, in their order, the times as
+        the database keeps them (`times`: one for the whole batch)."""
         return (
             self.idempotency_key,
             self.enrollment,
@@ -441,21 +442,21 @@ class NewMessage:
             self.subject,
             self.body,
             self.status,
-            self.created_at,
+            times[self.created_at],
             self.extra_json,
             self.sender,
-            self.next_attempt_at,
+            times[self.next_attempt_at],
             self.error,
             self.variant,
         )
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class NewAction:
     enrollment: int
     step: str
     type: str
-    due_at: str
+    due_at: datetime
     title: str | None
     instructions: str | None
 
@@ -486,12 +487,12 @@ class Deliverable:
         return _extra(self.extra_json) if self.extra_json else {}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NewEvent:
     contact: str
     type: str
-    at: str
-    created_at: str
+    at: datetime
+    created_at: datetime
     event_id: str | None = None
     sequence: str | None = None
     step: str | None = None
@@ -630,38 +631,8 @@ _MESSAGE_FIELDS = 20
 _SLOT_REST = {13: ":00:00Z", 16: ":00Z"}
 
 
-# The times due enrollments were read with, by their stored text, and that text by the time
-# object's id: the rows of a tick share most of their times (enrolled together, moved on by
-# the same tick), parsed once, and the tick writes some back as they were (stored_form).
-_READ: dict[str, datetime] = {}
-_STORED: dict[int, str] = {}  # good only while _READ keeps the object (its id is not reused)
-_READ_BATCHES = 4096  # kept from batch to batch up to this many
-_READ_MOST = 1 << 16  # within one read of all that is due (a dry run): memory stays bounded
-
-
-def _instant(text: str) -> datetime:
-    """A stored time as an aware UTC datetime, one object per text while it is in use."""
-    found = _READ.get(text)
-    if found is None:
-        if len(_READ) >= _READ_MOST:
-            _forget_read()
-        found = _READ[text] = datetime.fromisoformat(text)
-        _STORED[id(found)] = text
-    return found
-
-
-def _forget_read() -> None:
-    _STORED.clear()
-    _READ.clear()
-
-
-def stored_form(value: datetime) -> str:
-    """A time as the store writes it: the very text it was read from, when it came from a
-    DueRow, else formatted."""
-    text = _STORED.get(id(value))
-    if text is not None and _READ.get(text) is value:  # that object, not one reusing its id
-        return text
-    return format_instant(value)
+# The due rows' times, parsed (a stored time is ISO 8601 text with its Z: an aware datetime).
+_parse = datetime.fromisoformat
 
 
 def _json_value(value: Any) -> Any:

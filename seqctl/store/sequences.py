@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from seqctl.store.records import SequenceRecord, VersionRecord
@@ -30,18 +31,19 @@ class SequenceQueries:
         rows = self.sql.execute(f"SELECT {_SEQUENCE_COLUMNS} FROM sequences s ORDER BY s.id")
         return [SequenceRecord.from_row(row) for row in rows]
 
-    def create_sequence(self, sequence_id: str, at: str) -> None:
+    def create_sequence(self, sequence_id: str, at: datetime) -> None:
+        stamp = format_instant(at)
         self.sql.execute(
             "INSERT INTO sequences (id, status, created_at, updated_at) VALUES (?, 'draft', ?, ?)",
-            [sequence_id, at, at],
+            [sequence_id, stamp, stamp],
         )
 
     def set_sequence_status(
-        self, sequence_id: str, status: str, at: str, paused_at: str | None
+        self, sequence_id: str, status: str, at: datetime, paused_at: datetime | None
     ) -> None:
         self.sql.execute(
             "UPDATE sequences SET status = ?, updated_at = ?, paused_at = ? WHERE id = ?",
-            [status, at, paused_at, sequence_id],
+            [status, format_instant(at), format_instant(paused_at), sequence_id],
         )
 
     def version(self, sequence_id: str, number: int | None = None) -> VersionRecord | None:

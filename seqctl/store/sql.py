@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import Any, Protocol
+
+from seqctl.timeutil import format_instant
 
 
 def json_list(values: Iterable[str | int]) -> str:
@@ -13,6 +16,18 @@ def json_list(values: Iterable[str | int]) -> str:
 
 
 _JSON_LIST = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+class TimeTexts(dict[datetime | None, str | None]):
+    """Times as the database keeps them (fixed-width UTC text, None as NULL), each distinct
+    time formatted once: the rows of a tick's batch share a few (its `now`, due times)."""
+
+    def __init__(self) -> None:
+        super().__init__({None: None})
+
+    def __missing__(self, value: datetime | None) -> str | None:
+        text = self[value] = format_instant(value)
+        return text
 
 
 def equal(*pairs: tuple[str, object]) -> tuple[list[str], list[Any]]:

@@ -7,12 +7,14 @@ migrations move single enrollments the same way. Each transition also writes a h
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from seqctl.store.enrollments import COLUMNS
 from seqctl.store.records import DueRow, EnrollmentPosition, EnrollmentRecord, Transition
-from seqctl.store.sql import json_list
+from seqctl.store.sql import TimeTexts, json_list
 from seqctl.store.sql import limit as sql_limit
+from seqctl.timeutil import format_instant
 
 if TYPE_CHECKING:
     from seqctl.store.sql import Sql
@@ -36,12 +38,12 @@ class TransitionQueries:
     if TYPE_CHECKING:  # Store's, from HistoryQueries: apply and advance write history rows too
 
         def add_history(
-            self, rows: Iterable[tuple[int, str, str, str | None, str | None]]
+            self, rows: Iterable[tuple[int, datetime, str, str | None, str | None]]
         ) -> None: ...
 
     def due(
         self,
-        now: str,
+        now: datetime,
         limit: int,
         shard: tuple[int, int] | None = None,
         skip: Collection[int] = (),
@@ -51,7 +53,7 @@ class TransitionQueries:
         With a shard (k, n), only those whose id is k modulo n: one of n processes' share.
         Without the enrollments in `skip` (their message is on its way out).
         """
-        params: list[Any] = [now]
+        params: list[Any] = [format_instant(now)]
         where = {"shard": "", "skip": ""}
         if shard is not None:
             index, count = shard
@@ -64,29 +66,30 @@ class TransitionQueries:
             self.sql.execute(DUE_QUERY.format(**where), [*params, sql_limit(limit)])
         )
 
-    def count_due(self, now: str) -> int:
+    def count_due(self, now: datetime) -> int:
         return int(
             self.sql.execute(
                 "SELECT COUNT(*) FROM enrollments e JOIN sequences s ON s.id = e.sequence "
                 "AND s.status = 'active' WHERE e.state = 'active' AND e.next_due_at <= ?",
-                [now],
+                [format_instant(now)],
             ).fetchone()[0]
         )
 
-    def paused_until(self, now: str) -> list[EnrollmentRecord]:
+    def paused_until(self, now: datetime) -> list[EnrollmentRecord]:
         """Paused enrollments whose pause ends by itself at or before now (out of office)."""
         rows = self.sql.execute(
             f"SELECT {COLUMNS} FROM enrollments WHERE state = 'paused' AND resume_at <= ?"
             " ORDER BY resume_at, id",
-            [now],
+            [format_instant(now)],
         )
         return [EnrollmentRecord.from_row(row) for row in rows]
 
-    def has_work(self, now: str) -> bool:
+    def has_work(self, now: datetime) -> bool:
         """Anything for a tick to do: a step due, a pause ending, a message to (re)send.
 
         `status IN (...) AND status = 'queued'` says the same twice on purpose: SQLite uses a
         partial index only when the query repeats its WHERE term (messages_pending's)."""
+        stamp = format_instant(now)
         return bool(
             self.sql.execute(
                 "SELECT EXISTS (SELECT 1 FROM enrollments WHERE state = 'active'"
@@ -94,7 +97,7 @@ class TransitionQueries:
                 " state = 'paused' AND resume_at <= ?) OR EXISTS (SELECT 1 FROM messages"
                 " WHERE status IN ('pending_approval', 'queued') AND status = 'queued')"
                 " OR EXISTS (SELECT 1 FROM messages WHERE status = 'sending')",
-                [now, now],
+                [stamp, stamp],
             ).fetchone()[0]
         )
 
@@ -120,11 +123,20 @@ class TransitionQueries:
 
     def apply(self, transitions: Sequence[Transition]) -> None:
         """Write new states and their history rows."""
+        times = TimeTexts()
         self.sql.executemany(
             "UPDATE enrollments SET state = ?, step = ?, anchor_at = ?, next_due_at = ?,"
             " reason = ?, updated_at = ?, paused_at = NULL, resume_at = NULL WHERE id = ?",
             [
-                (t.state, t.step, t.anchor_at, t.next_due_at, t.reason, t.at, t.enrollment)
+                (
+                    t.state,
+                    t.step,
+                    times[t.anchor_at],
+                    times[t.next_due_at],
+                    t.reason,
+                    times[t.at],
+                    t.enrollment,
+                )
                 for t in transitions
             ],
         )
@@ -138,11 +150,19 @@ class TransitionQueries:
         depends on it, the dearest part of a tick's writes.
         """
         guard = " WHERE id = ? AND state = 'active'"
+        times = TimeTexts()
         self.sql.executemany(
             "UPDATE enrollments SET step = ?, anchor_at = ?, next_due_at = ?, reason = ?,"
             " updated_at = ?" + guard,
             [
-                (t.step, t.anchor_at, t.next_due_at, t.reason, t.at, t.enrollment)
+                (
+                    t.step,
+                    times[t.anchor_at],
+                    times[t.next_due_at],
+                    t.reason,
+                    times[t.at],
+                    t.enrollment,
+                )
                 for t in transitions
                 if t.state == "active"
             ],
@@ -151,7 +171,15 @@ class TransitionQueries:
             "UPDATE enrollments SET state = ?, step = ?, anchor_at = ?, next_due_at = ?,"
             " reason = ?, updated_at = ?" + guard,
             [
-                (t.state, t.step, t.anchor_at, t.next_due_at, t.reason, t.at, t.enrollment)
+                (
+                    t.state,
+                    t.step,
+                    times[t.anchor_at],
+                    times[t.next_due_at],
+                    t.reason,
+                    times[t.at],
+                    t.enrollment,
+                )
                 for t in transitions
                 if t.state != "active"
             ],
@@ -159,23 +187,30 @@ class TransitionQueries:
         self.add_history((t.enrollment, t.at, t.kind, t.step_id, t.detail) for t in transitions)
 
     def set_paused(
-        self, enrollment_id: int, *, at: str, reason: str, resume_at: str | None = None
+        self,
+        enrollment_id: int,
+        *,
+        at: datetime,
+        reason: str,
+        resume_at: datetime | None = None,
     ) -> None:
+        stamp = format_instant(at)
         self.sql.execute(
             "UPDATE enrollments SET state = 'paused', paused_at = ?, reason = ?, updated_at = ?,"
             " resume_at = ? WHERE id = ?",
-            [at, reason, at, resume_at, enrollment_id],
+            [stamp, reason, stamp, format_instant(resume_at), enrollment_id],
         )
 
-    def set_due(self, updates: Iterable[tuple[str | None, int]], *, at: str) -> None:
+    def set_due(self, updates: Iterable[tuple[datetime | None, int]], *, at: datetime) -> None:
         """Move (next_due_at, id) pairs, e.g. after a pause."""
+        times = TimeTexts()
         self.sql.executemany(
             "UPDATE enrollments SET next_due_at = ?, updated_at = ? WHERE id = ?",
-            ((due, at, enrollment_id) for due, enrollment_id in updates),
+            ((times[due], times[at], enrollment_id) for due, enrollment_id in updates),
         )
 
-    def set_version(self, enrollment_id: int, version: int, step: int, at: str) -> None:
+    def set_version(self, enrollment_id: int, version: int, step: int, at: datetime) -> None:
         self.sql.execute(
             "UPDATE enrollments SET version = ?, step = ?, updated_at = ? WHERE id = ?",
-            [version, step, at, enrollment_id],
+            [version, step, format_instant(at), enrollment_id],
         )

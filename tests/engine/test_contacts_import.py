@@ -16,6 +16,7 @@ from seqctl.engine.bulk import collector_paused
 from seqctl.engine.contacts import Parsed, Refusal, import_contacts, read_contacts
 from seqctl.errors import InputError
 from seqctl.store import ContactRow, Store, open_store
+from seqctl.timeutil import from_db
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -183,7 +184,7 @@ def test_attributes_are_stored_as_compact_json_with_text_as_written(tmp_path: Pa
     attributes = {"name": 'Zoë "Z" Ångström', "crm": {"score": 1.5, "tags": ["a", None]}}
     row = ContactRow("k", None, None, None, attributes)
     with open_store(tmp_path / "seqctl.db") as on_file, on_file.transaction():
-        assert on_file.upsert_contacts([row], "2026-11-23T12:00:00Z") == (1, 0)
+        assert on_file.upsert_contacts([row], from_db("2026-11-23T12:00:00Z")) == (1, 0)
         stored = on_file.contact("k")
     assert stored is not None
     compact = json.dumps(attributes, ensure_ascii=False, separators=(",", ":"))

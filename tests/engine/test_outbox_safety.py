@@ -13,6 +13,7 @@ from seqctl.channels import ChannelSet, Delivery, FileChannel, Outgoing
 from seqctl.engine.stopping import StopRequest
 from seqctl.engine.tick import tick
 from seqctl.store import open_store
+from seqctl.timeutil import from_db
 from tests.conftest import Launch, Run
 from tests.engine.outbox import channels_with, outbox
 from tests.playbooks import HELLO, auto_playbook
@@ -84,7 +85,12 @@ def test_a_killed_tick_loses_nothing_and_sends_nothing_twice(
 
 def test_a_second_tick_while_one_runs_says_so_and_exits_zero(queued: Path, run: Run) -> None:
     with open_store(queued) as store, store.transaction():
-        store.take_lease("tick", "other-host:42", "2026-11-23T08:00:00Z", "2026-11-23T08:10:00Z")
+        store.take_lease(
+            "tick",
+            "other-host:42",
+            from_db("2026-11-23T08:00:00Z"),
+            from_db("2026-11-23T08:10:00Z"),
+        )
     result = run("--now=2026-11-23T08:01:00Z", "tick")
     assert result.exit_code == 0
     assert result.stdout == "another tick is running (other-host:42); nothing to do\n"

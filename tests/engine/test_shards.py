@@ -19,6 +19,7 @@ from seqctl.engine.tick import Run as TickRun
 from seqctl.engine.tick import tick
 from seqctl.errors import SeqctlError
 from seqctl.store import open_store
+from seqctl.timeutil import from_db
 from tests.conftest import Run
 
 PLAYBOOK = """\
@@ -63,7 +64,7 @@ def test_a_sharded_tick_sends_each_message_once(
     run: Run, enrolled: Path, project: Path, parallel: None
 ) -> None:
     with open_store(enrolled) as store:
-        assert shards.workers(store, "2026-11-23T09:00:00Z", None, {}) == 2
+        assert shards.workers(store, from_db("2026-11-23T09:00:00Z"), None, {}) == 2
 
     result = run("--now=2026-11-23T09:00:00Z", "tick", "--json")
 
@@ -111,7 +112,7 @@ def test_a_failing_shard_stops_the_tick_with_its_error(
 def test_daily_caps_keep_the_tick_in_one_process(
     run: Run, write: Callable[[str, str], Path], enrolled: Path, parallel: None
 ) -> None:
-    stamp = "2026-11-23T09:00:00Z"
+    stamp = from_db("2026-11-23T09:00:00Z")
     with open_store(enrolled) as store:
         assert shards.workers(store, stamp, None, {}) == 2
         assert shards.workers(store, stamp, 10, {}) == 1  # --limit: one process, in order
@@ -126,7 +127,7 @@ def test_daily_caps_keep_the_tick_in_one_process(
 def test_a_small_tick_or_one_core_stays_in_one_process(
     enrolled: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    stamp = "2026-11-23T09:00:00Z"
+    stamp = from_db("2026-11-23T09:00:00Z")
     with open_store(enrolled) as store:
         assert shards.workers(store, stamp, None, {}) == 1  # 60 due, far below the threshold
         monkeypatch.setattr(shards, "PARALLEL_FROM", 1)

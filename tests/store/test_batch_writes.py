@@ -13,26 +13,33 @@ import pytest
 from seqctl.store import open_store
 from seqctl.store.contract import Store
 from seqctl.store.records import NewAction, NewMessage, Transition
-from seqctl.timeutil import from_db
+from seqctl.timeutil import format_instant, from_db
 from tests.conftest import BOTH_STORES, Launch
 
 pytestmark = BOTH_STORES
 
 PLAYBOOK = "sequence: s\nsteps:\n  - id: one\n    type: task\n  - id: two\n    type: task\n"
-AT = "2026-11-23T09:00:00Z"
-LATER = "2026-11-24T09:00:00Z"
 ODD = 'it\'s "quoted", {braced}, back\\slash, NULL'
 
 
 def at(text: str) -> datetime:
-    """A time as the store reads it back (it is written as text, read as an aware datetime)."""
+    """A time as the store takes it and reads it back: an aware UTC datetime."""
     return from_db(text)
+
+
+AT = at("2026-11-23T09:00:00Z")
+LATER = at("2026-11-24T09:00:00Z")
 
 
 @pytest.fixture
 def store(launch: Launch, project: Path) -> Iterator[Store]:
     run = launch({"s": PLAYBOOK}, "key,email\nann,a@x.test\nbob,b@x.test\ncat,c@x.test\n")
-    assert run(f"--now={AT}", "enroll", "s", "-c", "ann", "-c", "bob", "-c", "cat").exit_code == 0
+    assert (
+        run(
+            f"--now={format_instant(AT)}", "enroll", "s", "-c", "ann", "-c", "bob", "-c", "cat"
+        ).exit_code
+        == 0
+    )
     opened = open_store(os.environ.get("SEQCTL_DB") or str(project / "seqctl.db"))
     yield opened
     opened.close()
@@ -71,9 +78,9 @@ def test_advance_moves_only_active_enrollments_and_writes_every_history_row(stor
     )
     got = {i: store.enrollment(i) for i in (ann, bob, cat)}
     assert [(e.state, e.step, e.next_due_at, e.reason) for e in got.values() if e] == [
-        ("active", 1, at(LATER), None),
+        ("active", 1, LATER, None),
         ("completed", 2, None, ODD),
-        ("paused", 0, at(AT), "asked to wait"),
+        ("paused", 0, AT, "asked to wait"),
     ]
     rows = [(h.enrollment, h.kind, h.step, h.detail) for h in store.history() if h.kind == "action"]
     assert rows == [
@@ -87,7 +94,7 @@ def test_apply_clears_a_pause_and_a_twice_named_enrollment_ends_as_row_by_row(st
     ann, bob, _ = ids(store)
     store.set_paused(ann, at=AT, reason="ooo", resume_at=LATER)
     store.apply([move(ann, "active", 1, LATER)])
-    assert store.paused_until("9999") == []
+    assert store.paused_until(at("9999-12-31T23:59:59Z")) == []
     record = store.enrollment(ann)
     assert record is not None and (record.state, record.paused_at) == ("active", None)
     # Named twice: the later non-active move wins, as the per-row statements leave it.
@@ -123,9 +130,9 @@ def test_messages_keep_the_first_of_a_key_their_nulls_and_count_each_attempt(sto
         "queued",
         2,
         None,
-        at(LATER),
+        LATER,
     )
-    assert (two.status, two.attempts, two.error, two.sent_at) == ("sent", 2, None, at(LATER))
+    assert (two.status, two.attempts, two.error, two.sent_at) == ("sent", 2, None, LATER)
     assert store.finished_keys(["k1", "k2", "k3"]) == {"k2"}
     assert store.finished_keys([]) == set()
 

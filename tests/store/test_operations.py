@@ -35,15 +35,16 @@ from seqctl.store.records import (
 )
 from seqctl.timeutil import from_db
 
-T0 = "2026-11-23T08:00:00Z"
-T1 = "2026-11-23T09:00:00Z"
-T2 = "2026-11-23T10:00:00Z"
-T3 = "2026-11-23T11:00:00Z"
-
 
 def at(text: str) -> datetime:
-    """A time as the store reads it back (it is written as text, read as an aware datetime)."""
+    """A time as the store takes it and reads it back: an aware UTC datetime."""
     return from_db(text)
+
+
+T0 = at("2026-11-23T08:00:00Z")
+T1 = at("2026-11-23T09:00:00Z")
+T2 = at("2026-11-23T10:00:00Z")
+T3 = at("2026-11-23T11:00:00Z")
 
 
 @pytest.fixture(params=("sqlite", "postgresql"))
@@ -58,7 +59,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
 
 def version(sequence: str = "s", number: int = 1, definition: str = "{}") -> VersionRecord:
-    return VersionRecord(sequence, number, f"d{number}", definition, None, at(T0), "ann", None)
+    return VersionRecord(sequence, number, f"d{number}", definition, None, T0, "ann", None)
 
 
 def contact(
@@ -108,7 +109,7 @@ def test_sequence_starts_as_draft_and_takes_a_status(store: Store) -> None:
     store.set_sequence_status("s", "paused", T1, T1)
     paused = store.sequence("s")
     assert paused is not None
-    assert (paused.status, paused.updated_at, paused.paused_at) == ("paused", at(T1), at(T1))
+    assert (paused.status, paused.updated_at, paused.paused_at) == ("paused", T1, T1)
     assert store.sequence("nope") is None
 
 
@@ -159,7 +160,7 @@ def test_an_unchanged_contact_is_not_rewritten(store: Store) -> None:
     assert store.upsert_contacts(again, T1) == (0, 0)
     kept = store.contact("a")
     assert kept is not None
-    assert (kept.email, kept.timezone, kept.updated_at) == ("a@example.com", "Europe/Paris", at(T0))
+    assert (kept.email, kept.timezone, kept.updated_at) == ("a@example.com", "Europe/Paris", T0)
 
 
 def test_attributes_merge_as_json_merge_patch(store: Store) -> None:
@@ -176,7 +177,7 @@ def test_attributes_merge_as_json_merge_patch(store: Store) -> None:
         "tags": ["y"],
         "new": 1,
     }
-    assert merged.updated_at == at(T1)
+    assert merged.updated_at == T1
     # Keys keep their places, new ones after: `contacts show` lists them in this order.
     assert list(merged.attributes) == ["plan", "company", "tags", "new"]
     assert list(merged.attributes["company"]) == ["name", "size", "city"]
@@ -193,7 +194,7 @@ def test_removing_a_key_that_is_not_there_changes_nothing(store: Store) -> None:
     store.upsert_contacts([contact("a", plan="pro")], T0)
     assert store.upsert_contacts([contact("a", seats=None)], T1) == (0, 0)
     kept = store.contact("a")
-    assert kept is not None and kept.updated_at == at(T0)
+    assert kept is not None and kept.updated_at == T0
 
 
 def test_contacts_by_key_email_and_existing_keys(store: Store) -> None:
@@ -231,7 +232,7 @@ def test_first_due_per_zone_unknown_and_skipped_contacts_left_out(store: Store) 
     )
     assert enrolled == {"a", "b"}
     assert {e.contact: e.next_due_at for e in store.enrollments(sequence="s")} == {
-        "a": at(T1),
+        "a": T1,
         "b": None,
     }
     assert set(asked) == {"Europe/Paris", None}  # never for a contact left out
@@ -281,7 +282,7 @@ def test_paused_until_lists_pauses_that_end_by_now(store: Store) -> None:
     assert paused is not None and (paused.state, paused.reason, paused.paused_at) == (
         "paused",
         "by hand",
-        at(T0),
+        T0,
     )
 
 
@@ -292,7 +293,7 @@ def test_due_oldest_first_of_active_sequences_only(store: Store) -> None:
     a, b = launch(store, "a", "b")
     launch(store, "c", sequence="t", status="paused")
     store.set_due([(T2, a)], at=T0)
-    assert [(row.id, row.next_due_at) for row in store.due(T3, 10)] == [(b, at(T1)), (a, at(T2))]
+    assert [(row.id, row.next_due_at) for row in store.due(T3, 10)] == [(b, T1), (a, T2)]
     assert [row.id for row in store.due(T1, 10)] == [b]
     assert store.count_due(T3) == 2
     assert store.has_work(T3) and not store.has_work(T0)
@@ -307,15 +308,15 @@ def test_a_due_row_carries_its_times_and_its_contact(store: Store) -> None:
     (a,) = launch(store, "a")
     (row,) = store.due(T3, 10)
     assert (row.id, row.sequence, row.version, row.contact, row.step) == (a, "s", 1, "a", 0)
-    assert (row.anchor_at, row.next_due_at, row.enrolled_at) == (at(T0), at(T1), at(T0))
+    assert (row.anchor_at, row.next_due_at, row.enrolled_at) == (T0, T1, T0)
     assert (row.email, row.vars_json) == ("a@example.com", None)
 
 
 def test_positions_read_paused_while_the_sequence_is_not_active(store: Store) -> None:
     (a,) = launch(store, "a")
-    assert store.enrollment_positions([a]) == {a: EnrollmentPosition("active", 0, at(T1))}
+    assert store.enrollment_positions([a]) == {a: EnrollmentPosition("active", 0, T1)}
     store.set_sequence_status("s", "paused", T1, T1)
-    assert store.enrollment_positions([a, 999]) == {a: EnrollmentPosition("paused", 0, at(T1))}
+    assert store.enrollment_positions([a, 999]) == {a: EnrollmentPosition("paused", 0, T1)}
     assert store.enrollment_states([a]) == {a: "active"}
 
 
@@ -329,8 +330,8 @@ def test_advance_leaves_an_enrollment_no_longer_active_alone(store: Store) -> No
         ]
     )
     assert store.enrollment_positions([a, b]) == {
-        a: EnrollmentPosition("active", 1, at(T2)),
-        b: EnrollmentPosition("paused", 0, at(T1)),
+        a: EnrollmentPosition("active", 1, T2),
+        b: EnrollmentPosition("paused", 0, T1),
     }
     store.apply([Transition(b, "exited", 0, T1, None, "reply", T2, "exited", None)])
     ended = store.enrollment(b)
@@ -346,7 +347,7 @@ def test_set_version_moves_an_enrollment(store: Store) -> None:
     store.add_version(version(number=2))
     store.set_version(a, 2, 3, T1)
     moved = store.enrollment(a)
-    assert moved is not None and (moved.version, moved.step, moved.updated_at) == (2, 3, at(T1))
+    assert moved is not None and (moved.version, moved.step, moved.updated_at) == (2, 3, T1)
 
 
 # ---- History.
@@ -365,7 +366,7 @@ def test_history_oldest_first_and_counted_per_step(store: Store) -> None:
     assert store.step_counts("s") == {("one", "sent"): 2, ("two", "sent"): 1, ("one", "failed"): 1}
     assert store.step_counts("s", since=T2) == {("two", "sent"): 1}
     assert store.step_reached("s", ["sent", "failed"]) == {"one": 2, "two": 1}
-    assert store.last_history_at(["failed"]) == at(T1)
+    assert store.last_history_at(["failed"]) == T1
     assert store.last_history_at(["opened"]) is None
 
 
@@ -441,7 +442,7 @@ def test_actions_soonest_first_and_closed(store: Store) -> None:
     closed = store.action(first.id)
     assert closed is not None and (closed.status, closed.closed_at, closed.closed_by) == (
         "done",
-        at(T2),
+        T2,
         "ann",
     )
     store.cancel_actions(a, T3)
@@ -493,9 +494,9 @@ def test_postpone_requeue_and_sent(store: Store) -> None:
     store.mark_failing([(T1, m1), (T2, m1)])
     waiting = store.message(m1)
     assert waiting is not None
-    assert (waiting.error, waiting.next_attempt_at, waiting.attempts) == ("timeout", at(T2), 1)
-    assert waiting.failing_since == at(T1)
-    assert store.failing_channels() == [FailingChannel("email", 1, at(T2), "timeout")]
+    assert (waiting.error, waiting.next_attempt_at, waiting.attempts) == ("timeout", T2, 1)
+    assert waiting.failing_since == T1
+    assert store.failing_channels() == [FailingChannel("email", 1, T2, "timeout")]
     store.set_message_status([m1], "failed", error="gave up", attempt=True)
     store.requeue([m1])
     again = store.message(m1)
@@ -508,8 +509,8 @@ def test_postpone_requeue_and_sent(store: Store) -> None:
     )
     store.mark_sent([(T2, "p-1", m1)])
     store.set_message_status([m2], "sent", sent_at=T3)
-    assert store.sent_since(T1, sequence="s") == SentCount(2, at(T2))
-    assert store.sent_since(T2, sequence="s") == SentCount(1, at(T3))
+    assert store.sent_since(T1, sequence="s") == SentCount(2, T2)
+    assert store.sent_since(T2, sequence="s") == SentCount(1, T3)
     assert store.sent_since(T3, sequence="s") == SentCount(0, None)
     assert store.failing_channels() == []
     last = store.last_sent_message("a")
@@ -523,7 +524,7 @@ def test_failing_channels_report_the_first_to_fail(store: Store) -> None:
     ids = store.add_messages([message(f"m{i}", a, channel="sms") for i in range(3)])
     store.postpone([("down", T3, True, ids["m0"]), ("breaker", T2, False, ids["m1"])])
     store.mark_failing([(T1, ids["m1"]), (T1, ids["m0"])])
-    assert store.failing_channels() == [FailingChannel("sms", 2, at(T2), "down")]
+    assert store.failing_channels() == [FailingChannel("sms", 2, T2, "down")]
 
 
 def test_requeue_in_flight_and_resent(store: Store) -> None:
@@ -549,7 +550,7 @@ def test_finished_keys_and_counts(store: Store) -> None:
         ("hello", "queued"): 1,
         ("bye", "sent"): 1,
     }
-    assert store.count_released("s", "hello", "2000") == 1
+    assert store.count_released("s", "hello", at("2000-01-01T00:00:00Z")) == 1
     store.cancel_messages(a)
     assert [m.idempotency_key for m in store.messages(status="cancelled")] == ["m2"]
 
@@ -568,7 +569,7 @@ def test_deferred_messages(store: Store) -> None:
     (a,) = launch(store, "a")
     store.add_messages([message("m1", a, next_attempt_at=T2), message("m2", a)])
     assert [(m.idempotency_key, m.next_attempt_at) for m in store.deferred_messages(a)] == [
-        ("m1", at(T2))
+        ("m1", T2)
     ]
 
 
@@ -622,20 +623,20 @@ def test_failures_per_error_a_missing_one_first_among_equals(store: Store) -> No
 def test_sent_and_contacted_per_period(store: Store) -> None:
     a, b = launch(store, "a", "b")
     ids = store.add_messages([message("m1", a), message("m2", b, contact="b"), message("m3", a)])
-    store.mark_sent([(T1, None, ids["m1"]), ("2026-11-23T09:30:00Z", None, ids["m3"])])
+    store.mark_sent([(T1, None, ids["m1"]), (at("2026-11-23T09:30:00Z"), None, ids["m3"])])
     store.mark_sent([(T2, None, ids["m2"])])
     store.add_history(
         [
             (a, T1, "sent", "hello", None),
-            (a, "2026-11-23T09:30:00Z", "sent", "hello", None),
+            (a, at("2026-11-23T09:30:00Z"), "sent", "hello", None),
             (b, T2, "sent", "hello", None),
         ]
     )
-    assert store.sent_per_hour(["s"], None, None) == [SlotCount(at(T1), 2), SlotCount(at(T2), 1)]
+    assert store.sent_per_hour(["s"], None, None) == [SlotCount(T1, 2), SlotCount(T2, 1)]
     assert store.sent_per_hour(["s"], None, None, width=16) == [
-        SlotCount(at(T1), 1),
+        SlotCount(T1, 1),
         SlotCount(at("2026-11-23T09:30:00Z"), 1),
-        SlotCount(at(T2), 1),
+        SlotCount(T2, 1),
     ]
     assert store.contacted("s", T0, T2) == 1
     assert store.contacted("s", None, None) == 2
@@ -670,8 +671,8 @@ def test_events_filters(store: Store) -> None:
     store.add_event(NewEvent("a", "replied", T1, T1, data_json='{"channel": "sms"}'))
     store.add_event(NewEvent("b", "opened", T1, T1, sequence="t"))
     assert [(e.type, e.at) for e in store.events(contact="a")] == [
-        ("replied", at(T1)),
-        ("opened", at(T2)),
+        ("replied", T1),
+        ("opened", T2),
     ]
     assert [e.contact for e in store.events(types=["opened"])] == ["b", "a"]
     assert [e.type for e in store.events(sequence="s")] == ["replied", "opened"]
@@ -685,7 +686,7 @@ def test_last_inbound_on_a_channel(store: Store) -> None:
     store.add_event(NewEvent("a", "inbound", T1, T1, data_json='{"channel": " WhatsApp "}'))
     store.add_event(NewEvent("a", "inbound", T2, T2, data_json='{"channel": "sms"}'))
     store.add_event(NewEvent("b", "inbound", T3, T3, data_json='{"channel": "whatsapp"}'))
-    assert store.last_inbound_on(["a", "b"], "whatsapp", T2) == {"a": at(T1)}
+    assert store.last_inbound_on(["a", "b"], "whatsapp", T2) == {"a": T1}
 
 
 # ---- Suppressions.
@@ -693,10 +694,10 @@ def test_last_inbound_on_a_channel(store: Store) -> None:
 
 def test_suppress_counts_what_it_added_and_keeps_the_first_reason(store: Store) -> None:
     assert not store.has_suppressions()
-    assert store.suppress([("a@example.com", "email", "bounced", at(T0))]) == 1
+    assert store.suppress([("a@example.com", "email", "bounced", T0)]) == 1
     rows = [
-        SuppressionRow("a@example.com", "email", "complained", at(T1), "ann"),
-        SuppressionRow("example.org", "domain", "competitor", at(T1), "ann"),
+        SuppressionRow("a@example.com", "email", "complained", T1, "ann"),
+        SuppressionRow("example.org", "domain", "competitor", T1, "ann"),
     ]
     assert store.suppress(rows) == 1
     assert store.has_suppressions()
@@ -705,8 +706,8 @@ def test_suppress_counts_what_it_added_and_keeps_the_first_reason(store: Store) 
         "example.org": "competitor",
     }
     assert store.suppressions() == [
-        SuppressionRow("a@example.com", "email", "bounced", at(T0), None),
-        SuppressionRow("example.org", "domain", "competitor", at(T1), "ann"),
+        SuppressionRow("a@example.com", "email", "bounced", T0, None),
+        SuppressionRow("example.org", "domain", "competitor", T1, "ann"),
     ]
     assert [(c.value, c.change, c.reason) for c in store.suppression_history()] == [
         ("a@example.com", "added", "bounced"),
@@ -716,9 +717,9 @@ def test_suppress_counts_what_it_added_and_keeps_the_first_reason(store: Store) 
 
 
 def test_unsuppress_lifts_an_entry_and_logs_who_and_why(store: Store) -> None:
-    store.suppress([("a@example.com", "email", "bounced", at(T0))])
+    store.suppress([("a@example.com", "email", "bounced", T0)])
     lifted = store.unsuppress("a@example.com", at=T1, by="ann", reason="fixed")
-    assert lifted == SuppressionRow("a@example.com", "email", "bounced", at(T0), None)
+    assert lifted == SuppressionRow("a@example.com", "email", "bounced", T0, None)
     assert store.unsuppress("a@example.com", at=T1, by="ann", reason=None) is None
     assert store.suppressed(["a@example.com"]) == {}
     history = store.suppression_history("a@example.com")
@@ -767,10 +768,10 @@ def test_runs_exclusive_on_sqlite_shared_on_postgresql(store: Store) -> None:
 
 
 def test_inbox_folders_never_go_back(store: Store) -> None:
-    store.save_inbox_folder(FolderState("support", "INBOX", 7, 40, at(T0), messages=3))
-    store.save_inbox_folder(FolderState("support", "INBOX", 7, 30, at(T1)))
-    assert store.inbox_folder("support", "INBOX") == FolderState("support", "INBOX", 7, 40, at(T1))
-    store.save_inbox_folder(FolderState("support", "INBOX", 8, 5, at(T2)))
+    store.save_inbox_folder(FolderState("support", "INBOX", 7, 40, T0, messages=3))
+    store.save_inbox_folder(FolderState("support", "INBOX", 7, 30, T1))
+    assert store.inbox_folder("support", "INBOX") == FolderState("support", "INBOX", 7, 40, T1)
+    store.save_inbox_folder(FolderState("support", "INBOX", 8, 5, T2))
     reset = store.inbox_folder("support", "INBOX")
     assert reset is not None and (reset.uidvalidity, reset.last_uid) == (8, 5)
     store.inbox_failed("support", ["INBOX", "Archive"], "login failed", T3)
@@ -789,7 +790,7 @@ def test_sent_mail_and_email_messages(store: Store) -> None:
     assert store.sent_mail(["x1", "x3", "x9"]) == {"x1": ids["m1"], "x3": ids["m3"]}
     assert [row.idempotency_key for row in store.email_messages_after(0, 10)] == ["m1", "m3"]
     assert store.email_messages_after(ids["m1"], 10) == [EmailMessageRef(ids["m3"], "m3", "s", "a")]
-    assert store.earliest_live_enrollment() == at(T0)
+    assert store.earliest_live_enrollment() == T0
 
 
 def test_mailbox_event_counts(store: Store) -> None:
@@ -807,7 +808,7 @@ def test_mailbox_event_counts(store: Store) -> None:
 def test_info_counts_the_rows(store: Store) -> None:
     a, b = launch(store, "a", "b")
     store.apply([Transition(b, "completed", 1, T1, None, None, T1, "completed", None)])
-    store.suppress([("x@example.com", "email", "bounced", at(T0))])
+    store.suppress([("x@example.com", "email", "bounced", T0)])
     info = store.info()
     assert info.store == ("sqlite" if store.exclusive_runs else "postgresql")
     assert info.migrations >= 1 and info.schema

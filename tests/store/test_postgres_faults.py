@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from seqctl.cli import app
 from seqctl.errors import DatabaseError
 from seqctl.store import open_store
+from seqctl.timeutil import from_db
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed")
 
@@ -86,7 +87,7 @@ def test_a_connection_lost_in_the_middle_rolls_back_and_says_so(
     try:
         with pytest.raises(DatabaseError, match="ended the connection|lost the connection"):
             with store.transaction():
-                store.create_sequence("half-written", "2026-11-23T08:00:00Z")
+                store.create_sequence("half-written", from_db("2026-11-23T08:00:00Z"))
                 pid = store.pg.run("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[attr-defined]
                 with psycopg.connect(postgres_server, autocommit=True) as admin:
                     admin.execute("SELECT pg_terminate_backend(%s)", [pid])

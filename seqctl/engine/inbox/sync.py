@@ -95,7 +95,7 @@ def sync(
             report.errors.append((settings.name, exc.message))
             report.misconfigured |= isinstance(exc, ConfigError)
             with store.transaction():
-                store.inbox_failed(settings.name, settings.folders, exc.message, report.now)
+                store.inbox_failed(settings.name, settings.folders, exc.message, now)
         finally:
             if session is not None:
                 session.close()

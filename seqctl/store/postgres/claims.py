@@ -22,12 +22,14 @@ import time
 import zlib
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from seqctl.errors import ConfigError
 from seqctl.store.messages import _JOINS, DELIVERABLE, MessageQueries
 from seqctl.store.records import Deliverable, DueRow, EnrollmentPosition
 from seqctl.store.transitions import TransitionQueries
+from seqctl.timeutil import format_instant
 
 if TYPE_CHECKING:
     from seqctl.store.postgres.connection import PgSql
@@ -73,7 +75,7 @@ class ClaimQueries(TransitionQueries, MessageQueries):
         def has_daily_caps(self) -> bool: ...
 
     def start_run(
-        self, holder: str, now: str, expires_at: str, *, capped: bool = False
+        self, holder: str, now: datetime, expires_at: datetime, *, capped: bool = False
     ) -> str | None:
         self.holder = holder
         self._renewed = time.monotonic()
@@ -82,7 +84,7 @@ class ClaimQueries(TransitionQueries, MessageQueries):
             self.pg.run("SELECT pg_advisory_lock(%s)", [CAPS_LOCK])
         return None  # never busy: workers share the work
 
-    def renew_run(self, holder: str, expires_at: str) -> bool:
+    def renew_run(self, holder: str, expires_at: datetime) -> bool:
         """Extend this worker's claims (a forked worker's are its own, under its own name)."""
         if self.holder is not None and time.monotonic() - self._renewed > CLAIM_SECONDS / 3:
             for table in ("enrollments", "messages"):
@@ -119,7 +121,7 @@ class ClaimQueries(TransitionQueries, MessageQueries):
 
     def due(
         self,
-        now: str,
+        now: datetime,
         limit: int,
         shard: tuple[int, int] | None = None,
         skip: Collection[int] = (),
@@ -144,7 +146,7 @@ class ClaimQueries(TransitionQueries, MessageQueries):
             " e.vars, e.enrolled_at, c.email, c.phone, c.timezone, c.attributes"
             " FROM claimed e JOIN contacts c ON c.key = e.contact"
             " AND c.key = ANY(ARRAY(SELECT contact FROM claimed)) ORDER BY e.next_due_at, e.id",
-            [now, list(skip), self.holder, limit, self.holder, CLAIM_SECONDS],
+            [format_instant(now), list(skip), self.holder, limit, self.holder, CLAIM_SECONDS],
         )
         return DueRow.from_rows(rows)
 
@@ -160,7 +162,12 @@ class ClaimQueries(TransitionQueries, MessageQueries):
         return EnrollmentPosition.by_id(rows)
 
     def deliverable(
-        self, limit: int | None, *, now: str | None = None, status: str = "queued", after: int = 0
+        self,
+        limit: int | None,
+        *,
+        now: datetime | None = None,
+        status: str = "queued",
+        after: int = 0,
     ) -> list[Deliverable]:
         """Claim messages to send (`queued`) or to settle (`sending`, left by a worker whose
         claim ran out), as the shared query chooses them."""
@@ -182,7 +189,8 @@ class ClaimQueries(TransitionQueries, MessageQueries):
                 " AND m.id > %s ORDER BY m.id LIMIT %s FOR UPDATE OF m SKIP LOCKED)"
                 f" UPDATE messages m SET claimed_by = %s, claimed_until = {_EXPIRY}"
                 " FROM picked WHERE m.id = picked.id RETURNING m.id",
-                [*params, now or "9999", after, limit if limit is not None else 2**62]
+                [*params, format_instant(now) if now is not None else "9999", after]
+                + [limit if limit is not None else 2**62]
                 + [self.holder, CLAIM_SECONDS],
             ).fetchall()
         if not claimed:
@@ -200,7 +208,7 @@ class ClaimQueries(TransitionQueries, MessageQueries):
         status: str,
         *,
         error: str | None = None,
-        sent_at: str | None = None,
+        sent_at: datetime | None = None,
         attempt: bool = False,
     ) -> None:
         """As the shared query; a message started (`sending`) is claimed by this worker, so no
@@ -218,7 +226,7 @@ class ClaimQueries(TransitionQueries, MessageQueries):
             " WHEN m.claimed_by = %s THEN NULL ELSE m.claimed_until END"
             " FROM (SELECT id, count(*) AS n FROM unnest(%s::bigint[]) AS u(id) GROUP BY id) v"
             " WHERE m.id = v.id AND m.id = ANY(%s::bigint[])",
-            [status, error, sent_at, 1 if attempt else 0]
+            [status, error, format_instant(sent_at), 1 if attempt else 0]
             + [status, self.holder, self.holder, status, CLAIM_SECONDS, self.holder]
             + [chosen, chosen],
         )

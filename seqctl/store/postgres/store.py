@@ -25,6 +25,7 @@ from seqctl.store.postgres.writes import WriteQueries
 from seqctl.store.records import ContactRow, SuppressionRow, Upserted
 from seqctl.store.sequences import SequenceQueries
 from seqctl.store.summaries import _COUNTED, DatabaseInfo, SummaryQueries
+from seqctl.timeutil import format_instant
 
 MIGRATIONS_TABLE = "seqctl_migrations"
 
@@ -89,10 +90,11 @@ class PostgresStore(
     # What SQLite does with rowid, total_changes and json_patch (seqctl_json_patch: m001).
 
     def upsert_contacts(
-        self, rows: Iterable[ContactRow], at: str, *, new_keys: list[str] | None = None
+        self, rows: Iterable[ContactRow], at: datetime, *, new_keys: list[str] | None = None
     ) -> Upserted:
+        stamp = format_instant(at)
         values = [
-            (r.key, r.email, r.phone, r.timezone, _encode_attributes(r.attributes), at, at)
+            (r.key, r.email, r.phone, r.timezone, _encode_attributes(r.attributes), stamp, stamp)
             for r in rows
         ]
         if not values:  # executemany of nothing has no result to read
@@ -137,10 +139,10 @@ class PostgresStore(
         version: int,
         contacts: Sequence[str],
         *,
-        first_due: Callable[[str | None], str | None],
+        first_due: Callable[[str | None], datetime | None],
         skip: Collection[str] = (),
         vars_json: str | None = None,
-        at: str,
+        at: datetime,
     ) -> set[str]:
         wanted = [key for key in contacts if key not in skip] if skip else list(contacts)
         if not wanted:
@@ -160,24 +162,25 @@ class PostgresStore(
                 continue
             zone = zones[key]
             if zone not in due_by_zone:
-                due_by_zone[zone] = first_due(zone)
+                due_by_zone[zone] = format_instant(first_due(zone))
             keys.append(key)
             dues.append(due_by_zone[zone])
         # The order of the file is the order of the ids (who goes first under a daily limit).
+        stamp = format_instant(at)
         rows = self.pg.run(
             "INSERT INTO enrollments (sequence, version, contact, state, step, anchor_at,"
             " next_due_at, vars, enrolled_at, updated_at)"
             " SELECT %s, %s, j.key, 'active', 0, %s, j.due, %s, %s, %s"
             " FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS j(key, due, n)"
             " ORDER BY j.n ON CONFLICT DO NOTHING RETURNING id, contact",
-            [sequence, version, at, vars_json, at, at, keys, dues],
+            [sequence, version, stamp, vars_json, stamp, stamp, keys, dues],
         ).fetchall()
         if rows:
             self.pg.run(
                 "INSERT INTO history (enrollment, at, kind, step, detail)"
                 " SELECT id, %s, 'enrolled', NULL, %s FROM unnest(%s::bigint[]) AS j(id)"
                 " ORDER BY id",
-                [at, f"version {version}", [row[0] for row in rows]],
+                [stamp, f"version {version}", [row[0] for row in rows]],
             )
         return {str(contact) for _, contact in rows}
 

@@ -13,6 +13,7 @@ their order, so such a batch (never the tick's) goes the shared way.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from seqctl.store.actions import ActionQueries
@@ -20,6 +21,7 @@ from seqctl.store.history import HistoryQueries
 from seqctl.store.messages import MessageQueries
 from seqctl.store.postgres.claims import _EXPIRY, CLAIM_SECONDS
 from seqctl.store.records import NewAction, NewMessage, Transition
+from seqctl.store.sql import TimeTexts
 from seqctl.store.transitions import TransitionQueries
 
 if TYPE_CHECKING:
@@ -40,9 +42,18 @@ class WriteQueries(TransitionQueries, HistoryQueries, ActionQueries, MessageQuer
     pg: PgSql
     holder: str | None
 
-    def add_history(self, rows: Iterable[tuple[int, str, str, str | None, str | None]]) -> None:
+    def add_history(
+        self, rows: Iterable[tuple[int, datetime, str, str | None, str | None]]
+    ) -> None:
         """(enrollment, at, kind, step, detail) rows."""
-        columns = _columns(rows, 5)
+        times = TimeTexts()
+        columns = _columns(
+            (
+                (enrollment, times[at], kind, step, detail)
+                for enrollment, at, kind, step, detail in rows
+            ),
+            5,
+        )
         if columns:
             self.pg.run(
                 "INSERT INTO history (enrollment, at, kind, step, detail)"
@@ -73,9 +84,18 @@ class WriteQueries(TransitionQueries, HistoryQueries, ActionQueries, MessageQuer
         self.add_history((t.enrollment, t.at, t.kind, t.step_id, t.detail) for t in transitions)
 
     def _move(self, transitions: Sequence[Transition], also: str, guard: str) -> None:
+        times = TimeTexts()
         columns = _columns(
             (
-                (t.enrollment, t.state, t.step, t.anchor_at, t.next_due_at, t.reason, t.at)
+                (
+                    t.enrollment,
+                    t.state,
+                    t.step,
+                    times[t.anchor_at],
+                    times[t.next_due_at],
+                    t.reason,
+                    times[t.at],
+                )
                 for t in transitions
             ),
             7,
@@ -92,8 +112,13 @@ class WriteQueries(TransitionQueries, HistoryQueries, ActionQueries, MessageQuer
             )
 
     def add_actions(self, actions: Sequence[NewAction]) -> None:
+        times = TimeTexts()
         columns = _columns(
-            ((a.enrollment, a.step, a.type, a.due_at, a.title, a.instructions) for a in actions), 6
+            (
+                (a.enrollment, a.step, a.type, times[a.due_at], a.title, a.instructions)
+                for a in actions
+            ),
+            6,
         )
         if columns:
             self.pg.run(
@@ -110,10 +135,8 @@ class WriteQueries(TransitionQueries, HistoryQueries, ActionQueries, MessageQuer
         of a batch's own is kept). A tick's worker claims the ones it wrote as it writes them:
         its own to send (its connections take them from the batch), not another worker's
         outbox pass's, until it ends or dies."""
-        columns = _columns(
-            (m.row() for m in messages),
-            17,
-        )
+        times = TimeTexts()
+        columns = _columns((m.row(times) for m in messages), 17)
         if not columns:
             return {}
         claim = f"%s::text, CASE WHEN %s::text IS NOT NULL THEN {_EXPIRY} END"
@@ -135,13 +158,14 @@ class WriteQueries(TransitionQueries, HistoryQueries, ActionQueries, MessageQuer
         ).fetchall()
         return {str(key): int(message_id) for key, message_id in rows}
 
-    def mark_sent(self, sent: Iterable[tuple[str, str | None, int]]) -> None:
+    def mark_sent(self, sent: Iterable[tuple[datetime, str | None, int]]) -> None:
         """(sent_at, provider_id, id) triples."""
         rows = list(sent)
         if _repeated(i for _, _, i in rows):
             super().mark_sent(rows)
             return
-        columns = _columns(rows, 3)
+        times = TimeTexts()
+        columns = _columns(((times[at], provider_id, i) for at, provider_id, i in rows), 3)
         if columns:
             self.pg.run(
                 "UPDATE messages m SET status = 'sent', sent_at = v.sent_at,"
@@ -152,13 +176,16 @@ class WriteQueries(TransitionQueries, HistoryQueries, ActionQueries, MessageQuer
                 [self.holder, self.holder, *columns, columns[2]],
             )
 
-    def postpone(self, updates: Iterable[tuple[str | None, str, bool, int]]) -> None:
+    def postpone(self, updates: Iterable[tuple[str | None, datetime, bool, int]]) -> None:
         """(error, next_attempt_at, counts_as_attempt, id): back to queued until then."""
-        rows = [(error, until, 1 if attempt else 0, i) for error, until, attempt, i in updates]
+        rows = list(updates)
         if _repeated(i for *_, i in rows):
-            super().postpone((error, until, bool(n), i) for error, until, n, i in rows)
+            super().postpone(rows)
             return
-        columns = _columns(rows, 4)
+        times = TimeTexts()
+        columns = _columns(
+            ((error, times[until], 1 if attempt else 0, i) for error, until, attempt, i in rows), 4
+        )
         if columns:
             self.pg.run(
                 "UPDATE messages m SET status = 'queued', error = v.error,"
