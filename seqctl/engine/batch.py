@@ -16,6 +16,7 @@ from seqctl.engine.steps import DueEnrollment, Kind, Outcome
 from seqctl.schedule import open_at
 from seqctl.store.records import Deliverable, MessageRecord, NewAction, NewMessage, Transition
 from seqctl.store.states import EnrollmentState, MessageStatus
+from seqctl.timeutil import format_instant
 
 
 class Batch:
@@ -269,7 +270,7 @@ class Batch:
         renamed: dict[str, NewMessage] = {}
         for index, message in enumerate(self.messages):
             if message.idempotency_key in finished:
-                anchor = self.anchors[message.idempotency_key]
+                anchor = format_instant(self.anchors[message.idempotency_key])
                 fresh = replace(message, idempotency_key=f"{message.idempotency_key}@{anchor}")
                 renamed[message.idempotency_key] = self.messages[index] = fresh
         self.sending = [(renamed.get(n.idempotency_key, n), d) for n, d in self.sending]
