@@ -52,7 +52,7 @@ from seqctl.store.records import (
     VersionRecord,
 )
 
-# ---- Parallel work: the processes of a tick on several cores (engine/shards.py).
+# ---- Parallel work: the processes of a tick on several cores (engine/run/shards.py).
 
 
 class WriterLock(Protocol):

@@ -299,7 +299,7 @@ def m012_address_suppressions(db: Database) -> None:
 
     Also: who added an entry, and a history of entries added and lifted. Emails are stored
     trimmed and lowercased, phone numbers as `+` and digits (or digits alone, without a country
-    code); the engine normalises the same way (seqctl.engine.suppression).
+    code); the engine normalises the same way (seqctl.engine.incoming.suppression).
     """
     _run(
         db,

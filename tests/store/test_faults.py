@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 from seqctl import __version__
-from seqctl.engine import shards
 from seqctl.engine.contacts import import_contacts, read_contacts
-from seqctl.engine.tick import Run as TickRun
+from seqctl.engine.run import shards
+from seqctl.engine.run.tick import Run as TickRun
 from seqctl.errors import DatabaseError
 from seqctl.store import SqliteStore, Store, connection, database_fault, open_store
 from seqctl.store.migrations import migrations
