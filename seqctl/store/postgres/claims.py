@@ -26,9 +26,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from seqctl.errors import ConfigError
-from seqctl.store.messages import _JOINS, DELIVERABLE, MessageQueries
+from seqctl.store.queries.messages import _JOINS, DELIVERABLE, MessageQueries
+from seqctl.store.queries.transitions import TransitionQueries
 from seqctl.store.records import Deliverable, DueRow, EnrollmentPosition
-from seqctl.store.transitions import TransitionQueries
 from seqctl.timeutil import format_instant
 
 if TYPE_CHECKING:

@@ -13,8 +13,8 @@ import sqlite3
 import sys
 
 from seqctl.errors import DatabaseError
-from seqctl.store import connection
 from seqctl.store.location import Location, ServerUrl
+from seqctl.store.sqlite import connection
 
 _WHERE = "--db, SEQCTL_DB or seqctl.yaml's `database`"
 

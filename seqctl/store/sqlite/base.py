@@ -12,23 +12,23 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from seqctl.store.actions import ActionQueries
-from seqctl.store.conditions import ConditionQueries
-from seqctl.store.connection import BUSY_TIMEOUT_SECONDS, CACHE_KIB, Access, connect
-from seqctl.store.contacts import ContactQueries
 from seqctl.store.contract import WriterLock
-from seqctl.store.enrollments import EnrollmentQueries
-from seqctl.store.events import EventQueries
-from seqctl.store.faults import database_fault
-from seqctl.store.history import HistoryQueries
-from seqctl.store.leases import LeaseQueries
-from seqctl.store.mailboxes import MailboxQueries
-from seqctl.store.messages import MessageQueries
-from seqctl.store.outcomes import OutcomeQueries
-from seqctl.store.sequences import SequenceQueries
+from seqctl.store.queries.actions import ActionQueries
+from seqctl.store.queries.conditions import ConditionQueries
+from seqctl.store.queries.contacts import ContactQueries
+from seqctl.store.queries.enrollments import EnrollmentQueries
+from seqctl.store.queries.events import EventQueries
+from seqctl.store.queries.history import HistoryQueries
+from seqctl.store.queries.leases import LeaseQueries
+from seqctl.store.queries.mailboxes import MailboxQueries
+from seqctl.store.queries.messages import MessageQueries
+from seqctl.store.queries.outcomes import OutcomeQueries
+from seqctl.store.queries.sequences import SequenceQueries
+from seqctl.store.queries.summaries import SummaryQueries
+from seqctl.store.queries.transitions import TransitionQueries
 from seqctl.store.sql import Sql
-from seqctl.store.summaries import SummaryQueries
-from seqctl.store.transitions import TransitionQueries
+from seqctl.store.sqlite.connection import BUSY_TIMEOUT_SECONDS, CACHE_KIB, Access, connect
+from seqctl.store.sqlite.faults import database_fault
 
 
 class SqliteStore(

@@ -10,7 +10,7 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from seqctl.store.enrollments import COLUMNS
+from seqctl.store.queries.enrollments import COLUMNS
 from seqctl.store.records import DueRow, EnrollmentPosition, EnrollmentRecord, Transition
 from seqctl.store.sql import TimeTexts, json_list
 from seqctl.store.sql import limit as sql_limit
