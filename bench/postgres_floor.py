@@ -35,8 +35,8 @@ from typing import Any
 import psycopg
 
 IMPORT_BATCH = 10_000  # seqctl.engine.contacts.importing.BATCH_SIZE
-ENROLL_BATCH = 50_000  # seqctl.engine.enrollment.BATCH_SIZE
-TICK_BATCH = 1000  # seqctl.engine.tick.BATCH_SIZE
+ENROLL_BATCH = 50_000  # seqctl.engine.enrollments.enrollment.BATCH_SIZE
+TICK_BATCH = 1000  # seqctl.engine.run.tick.BATCH_SIZE
 COLUMNS = ("key", "email", "phone", "timezone")
 CLAIM_SECONDS = 120
 

@@ -10,7 +10,7 @@ import pytest
 from seqctl.channels.smtp import SmtpChannel
 from seqctl.config import load_config
 from seqctl.credentials import is_secret_key, redacted_url, url_has_credentials
-from seqctl.engine.tracking import tracking_settings
+from seqctl.engine.messages.tracking import tracking_settings
 from seqctl.errors import ConfigError
 from tests.conftest import Run, Write
 

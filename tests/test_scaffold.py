@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from seqctl.durations import Unit, parse_wait
-from seqctl.engine.preview import preview
-from seqctl.engine.runtime import RunnableVersion
+from seqctl.engine.run.runtime import RunnableVersion
+from seqctl.engine.views.preview import preview
 from seqctl.errors import ExitCode, InputError
 from seqctl.playbook.files import sources_for
 from seqctl.playbook.model import normalise

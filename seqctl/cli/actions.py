@@ -18,7 +18,7 @@ from seqctl.cli.options import (
     who_did,
 )
 from seqctl.cli.root import app
-from seqctl.engine import actions as queue
+from seqctl.engine.people import actions as queue
 from seqctl.errors import InputError
 from seqctl.timeutil import format_instant
 

@@ -17,8 +17,8 @@ from seqctl.cli.options import (
     viewer,
 )
 from seqctl.cli.root import app
-from seqctl.engine import agenda as planning
-from seqctl.engine import missing as lacking
+from seqctl.engine.enrollments import missing as lacking
+from seqctl.engine.views import agenda as planning
 from seqctl.errors import ExitCode
 
 

@@ -17,7 +17,7 @@ from seqctl.cli.options import (
     who_did,
 )
 from seqctl.cli.root import app
-from seqctl.engine import approvals as gate
+from seqctl.engine.people import approvals as gate
 from seqctl.errors import InputError
 
 

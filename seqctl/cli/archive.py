@@ -7,7 +7,7 @@ import typer
 from seqctl.cli import context
 from seqctl.cli.options import AsOption, ByOption, SequenceArgument, viewer, who_did
 from seqctl.cli.root import app
-from seqctl.engine import archive as archiving
+from seqctl.engine.sequences import archive as archiving
 
 
 @app.command()

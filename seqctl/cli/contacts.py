@@ -11,7 +11,8 @@ from seqctl.cli import context
 from seqctl.cli.options import JsonOption
 from seqctl.cli.progress import progress
 from seqctl.cli.root import app
-from seqctl.engine import autoenroll, contacts
+from seqctl.engine import contacts
+from seqctl.engine.enrollments import autoenroll
 from seqctl.errors import ExitCode
 
 contacts_app = typer.Typer(

@@ -13,7 +13,7 @@ from typing import Any
 import typer
 
 from seqctl.config import Config, load_config
-from seqctl.engine import composers
+from seqctl.engine.messages import composers
 from seqctl.errors import InputError, SeqctlError
 from seqctl.store import Store, database_fault, open_store
 from seqctl.store.location import Location, is_url, locate

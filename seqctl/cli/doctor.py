@@ -9,7 +9,7 @@ import typer
 from seqctl.cli import context
 from seqctl.cli.options import AsOption, ContactOption, JsonOption, SequenceArgument, viewer
 from seqctl.cli.root import app
-from seqctl.engine import doctor as doctoring
+from seqctl.engine.views import doctor as doctoring
 from seqctl.errors import ExitCode
 
 

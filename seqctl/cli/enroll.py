@@ -23,7 +23,9 @@ from seqctl.cli.options import (
 )
 from seqctl.cli.progress import progress
 from seqctl.cli.root import app
-from seqctl.engine import catalog, enrollment, removal, reports
+from seqctl.engine.enrollments import enrollment, removal
+from seqctl.engine.sequences import catalog
+from seqctl.engine.views import reports
 from seqctl.errors import ExitCode, InputError
 
 

@@ -23,9 +23,9 @@ from seqctl.cli.options import (
     who_did,
 )
 from seqctl.cli.root import app
-from seqctl.engine import events as incoming
-from seqctl.engine import suppression
 from seqctl.engine.contacts import Lines, open_source
+from seqctl.engine.incoming import events as incoming
+from seqctl.engine.incoming import suppression
 from seqctl.errors import ExitCode, InputError
 from seqctl.timeutil import format_instant
 

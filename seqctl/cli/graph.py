@@ -11,7 +11,7 @@ import typer
 from seqctl.cli import context
 from seqctl.cli.options import AsOption, viewer
 from seqctl.cli.root import app
-from seqctl.engine import graph as graphing
+from seqctl.engine.sequences import graph as graphing
 
 
 class GraphFormat(StrEnum):

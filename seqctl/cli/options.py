@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from seqctl.cli import context
-from seqctl.engine.visibility import Viewer
+from seqctl.engine.sequences.visibility import Viewer
 from seqctl.errors import InputError
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]

@@ -11,7 +11,7 @@ from seqctl.cli import context
 from seqctl.cli.lint import PathsArgument, default_paths
 from seqctl.cli.options import ByOption, JsonOption, who_did
 from seqctl.cli.root import app
-from seqctl.engine import archive, publishing
+from seqctl.engine.sequences import archive, publishing
 from seqctl.playbook.report import text
 from seqctl.store import Store
 

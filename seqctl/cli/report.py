@@ -10,7 +10,7 @@ import typer
 from seqctl.cli import context
 from seqctl.cli.options import AsOption, OwnerOption, viewer
 from seqctl.cli.root import app
-from seqctl.engine.report import build_report
+from seqctl.engine.views.report import build_report
 from seqctl.errors import InputError
 from seqctl.timeutil import parse_instant
 

@@ -17,10 +17,11 @@ from seqctl.cli.options import (
     viewer,
 )
 from seqctl.cli.root import app
-from seqctl.engine import catalog, reports
-from seqctl.engine import migrate as migration
-from seqctl.engine import preview as previewing
+from seqctl.engine.enrollments import migrate as migration
 from seqctl.engine.inbox.settings import configured_folders
+from seqctl.engine.sequences import catalog
+from seqctl.engine.views import preview as previewing
+from seqctl.engine.views import reports
 from seqctl.errors import NotFound
 from seqctl.store import Store
 from seqctl.timeutil import format_instant, parse_instant

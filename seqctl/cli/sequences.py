@@ -9,7 +9,8 @@ import typer
 from seqctl.cli import context
 from seqctl.cli.options import AsOption, JsonOption, OwnerOption, viewer
 from seqctl.cli.root import app
-from seqctl.engine import catalog, enrollment, lifecycle
+from seqctl.engine.enrollments import enrollment
+from seqctl.engine.sequences import catalog, lifecycle
 
 sequences_app = typer.Typer(
     help="Published sequences: list them, show one.\n\nExample: seqctl sequences list",

@@ -13,7 +13,7 @@ from seqctl.cli import context
 from seqctl.cli.events import events_app
 from seqctl.cli.logs import LogFormat, LogFormatOption, log
 from seqctl.credentials import shown
-from seqctl.engine.tracking import tracking_settings
+from seqctl.engine.messages.tracking import tracking_settings
 from seqctl.errors import InputError
 
 DEFAULT_SECRET_ENV = "SEQCTL_EVENTS_SECRET"
@@ -56,7 +56,7 @@ def serve(
     def clock() -> datetime:
         return context.now(ctx)
 
-    from seqctl.engine.receiver import make_server  # http.server only when serving
+    from seqctl.engine.incoming.receiver import make_server  # http.server only when serving
 
     if log_format is LogFormat.JSON:
         context.settings(ctx).log_json = True

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-from seqctl.engine.stopping import StopRequest
+from seqctl.engine.run.stopping import StopRequest
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 

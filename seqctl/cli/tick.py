@@ -26,11 +26,11 @@ from seqctl.cli.options import (
 )
 from seqctl.cli.progress import progress
 from seqctl.cli.root import app
-from seqctl.engine import retry as retrying
-from seqctl.engine.stopping import StopRequest
-from seqctl.engine.tick import TickReport
-from seqctl.engine.tick import tick as run_tick
-from seqctl.engine.tracking import signing_key, tracking_settings, unsubscribe_token
+from seqctl.engine.messages.tracking import signing_key, tracking_settings, unsubscribe_token
+from seqctl.engine.outbox import retry as retrying
+from seqctl.engine.run.stopping import StopRequest
+from seqctl.engine.run.tick import TickReport
+from seqctl.engine.run.tick import tick as run_tick
 from seqctl.errors import ExitCode, InputError, SeqctlError
 from seqctl.store.states import MessageStatus
 
@@ -311,7 +311,7 @@ def messages(
     """
     if status is not None and status not in MESSAGE_STATUSES:
         raise InputError(f"--status {status!r}: one of {', '.join(MESSAGE_STATUSES)}")
-    from seqctl.engine import reports  # here: a tick from cron does not load the reports
+    from seqctl.engine.views import reports  # here: a tick from cron does not load the reports
 
     rows = reports.messages(
         context.store(ctx),

@@ -1,11 +1,12 @@
 """The store contract: every operation the engine, the CLI and `events serve` use.
 
 Everything above the store is typed against `Store` and nothing else, so it does not know which
-database it talks to; `SqliteStore` (base.py) is one implementation. Records in and out are those
-of `records`; enrollment, message and action states are the StrEnums of `states` (a `str`
-parameter takes a member or its text). Times are aware UTC datetimes both ways: every time
-parameter, every time of a record written or read (the database keeps them as fixed-width UTC
-text: the store formats and parses them at its edge, nothing above it does).
+database it talks to; `SqliteStore` (sqlite/base.py) and `PostgresStore` (postgres/store.py)
+implement it. Records in and out are those of `records`; enrollment, message and action
+states are the StrEnums of `states` (a `str` parameter takes a member or its text). Times are
+aware UTC datetimes both ways: every time parameter, every time of a record written or read
+(the database keeps them as fixed-width UTC text: the store formats and parses them at its
+edge, nothing above it does).
 
 One Protocol per concept, `Store` has them all. `tests/store/test_contract.py`'s
 `missing_operations` checks an implementation against it.
@@ -52,7 +53,7 @@ from seqctl.store.records import (
     VersionRecord,
 )
 
-# ---- Parallel work: the processes of a tick on several cores (engine/shards.py).
+# ---- Parallel work: the processes of a tick on several cores (engine/run/shards.py).
 
 
 class WriterLock(Protocol):

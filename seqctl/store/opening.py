@@ -22,12 +22,12 @@ from sqlite_utils import Database
 
 from seqctl import __version__
 from seqctl.errors import DatabaseError, InputError
-from seqctl.store.base import SqliteStore
-from seqctl.store.connection import Access, connect
 from seqctl.store.contract import Store
-from seqctl.store.faults import database_fault, describe, is_code
 from seqctl.store.location import Location, ServerUrl, locate
-from seqctl.store.migrations import migrations
+from seqctl.store.sqlite.base import SqliteStore
+from seqctl.store.sqlite.connection import Access, connect
+from seqctl.store.sqlite.faults import database_fault, describe, is_code
+from seqctl.store.sqlite.migrations import migrations
 
 MIGRATIONS_TABLE = "_sqlite_migrations"
 

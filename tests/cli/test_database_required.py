@@ -117,7 +117,7 @@ def test_init_creates_the_database_and_git_ignores_what_holds_people_s_data(
 
 
 def test_db_info_says_which_store_schema_and_counts(run: Run, bare: Path) -> None:
-    from seqctl.store.migrations import migrations
+    from seqctl.store.sqlite.migrations import migrations
 
     assert run("db", "init").exit_code == 0
     (bare / "c.csv").write_text("key,email\nana,ana@x.test\nbob,bob@x.test\n", "utf-8")

@@ -3,7 +3,7 @@ reads it in a pull request, and the same as JSON."""
 
 from __future__ import annotations
 
-from seqctl.engine.changes import diff_definitions
+from seqctl.engine.sequences.changes import diff_definitions
 from seqctl.playbook.model import normalise
 from tests.conftest import Run, Write
 

@@ -116,7 +116,7 @@ def test_a_command_runs_with_only_its_module_loaded(tmp_path: Path) -> None:
         "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
         "print('seqctl.cli.report' in sys.modules, 'seqctl.cli.graph' in sys.modules)\n"
         # A tick with nothing due (cron, every minute) loads neither Jinja nor the delivery.
-        "print('jinja2' in sys.modules, 'seqctl.engine.delivery' in sys.modules)\n"
+        "print('jinja2' in sys.modules, 'seqctl.engine.outbox.delivery' in sys.modules)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script],

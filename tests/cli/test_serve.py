@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from seqctl.engine import receiver
-from seqctl.engine.tracking import instrument, links, token
+from seqctl.engine.incoming import receiver
+from seqctl.engine.messages.tracking import instrument, links, token
 from seqctl.errors import InputError
 from seqctl.store import open_store
 from seqctl.timeutil import parse_instant

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from seqctl.engine.attachments import refused
+from seqctl.engine.outbox.attachments import refused
 from seqctl.playbook.files import stored_attachment_problem
 from seqctl.playbook.model import digest_of
 from seqctl.store import VersionRecord, open_store
@@ -130,7 +130,7 @@ def test_a_message_queued_before_the_upgrade_fails_when_it_would_go_out(
     settings = (project / "seqctl.yaml").read_text()
     write("seqctl.yaml", settings.replace(f"port: {smtp.port}", "port: 9"))
     with pytest.MonkeyPatch.context() as older:
-        older.setattr("seqctl.engine.attachments.refused", lambda extra: None)
+        older.setattr("seqctl.engine.outbox.attachments.refused", lambda extra: None)
         assert run(NOW, "tick", "--json").json["sent"] == 0
     assert {m["status"] for m in run("messages", "--json").json} == {"queued"}
     write("seqctl.yaml", settings)

@@ -7,8 +7,8 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from seqctl.engine.engagement import Engagement
-from seqctl.engine.routing import Undeliverable, route
+from seqctl.engine.incoming.engagement import Engagement
+from seqctl.engine.outbox.routing import Undeliverable, route
 from seqctl.playbook.model import normalise
 from tests.conftest import Launch
 from tests.playbooks import auto_playbook

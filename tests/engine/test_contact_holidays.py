@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from seqctl.engine.runtime import RunnableVersion
+from seqctl.engine.run.runtime import RunnableVersion
 from seqctl.playbook.lint import lint_paths
 from seqctl.playbook.model import normalise
 from tests.conftest import Launch, Run, Write

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from seqctl.engine import contacts
-from seqctl.engine.bulk import collector_paused
 from seqctl.engine.contacts import Parsed, Refusal, import_contacts, read_contacts
+from seqctl.engine.run.bulk import collector_paused
 from seqctl.errors import InputError
 from seqctl.store import ContactRow, Store, open_store
 from seqctl.timeutil import from_db

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from seqctl.engine import enrollment
-from seqctl.engine.enrollment import EnrollReport, Refusal
-from seqctl.engine.runtime import RunnableVersion
+from seqctl.engine.enrollments import enrollment
+from seqctl.engine.enrollments.enrollment import EnrollReport, Refusal
+from seqctl.engine.run.runtime import RunnableVersion
 from seqctl.store import Store, open_store
 from seqctl.timeutil import format_instant
 from tests.conftest import Launch

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from seqctl.engine import experiments
+from seqctl.engine.views import experiments
 from tests.conftest import Launch, Write
 from tests.engine.test_variants import ab_playbook, contacts, enroll_all
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from seqctl.engine.graph import dot, mermaid
+from seqctl.engine.sequences.graph import dot, mermaid
 from seqctl.playbook.model import SequenceDef, normalise
 from tests.conftest import Run
 

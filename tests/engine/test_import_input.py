@@ -21,7 +21,7 @@ from seqctl.engine.contacts import (
     read_contacts,
 )
 from seqctl.engine.contacts.strict_json import MAX_DEPTH
-from seqctl.engine.receiver import receive_events
+from seqctl.engine.incoming.receiver import receive_events
 from seqctl.errors import InputError
 from seqctl.store import open_store
 from tests.conftest import Launch, Run, Write

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from seqctl.channels import ChannelSet, Delivery, Outgoing, Progress
 from seqctl.channels.lanes import LaneFlow, Lanes
-from seqctl.engine.tick import tick
+from seqctl.engine.run.tick import tick
 from seqctl.store import open_store
 from tests.channels.latency import Provider, http_server, smtp_server
 from tests.conftest import Launch

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from seqctl.channels import ChannelSet
-from seqctl.engine import shards
-from seqctl.engine.tick import tick
+from seqctl.engine.run import shards
+from seqctl.engine.run.tick import tick
 from seqctl.store import open_store
 from tests.channels.conftest import free_port
 from tests.channels.latency import Provider, http_server, silent_server

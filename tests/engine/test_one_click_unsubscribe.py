@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from seqctl.channels.smtp import SmtpChannel
-from seqctl.engine import receiver
-from seqctl.engine.tracking import token, unsubscribe_token
-from seqctl.engine.unsubscribe import masked
+from seqctl.engine.incoming import receiver
+from seqctl.engine.incoming.unsubscribe import masked
+from seqctl.engine.messages.tracking import token, unsubscribe_token
 from seqctl.errors import ConfigError
 from seqctl.timeutil import parse_instant
 from tests.channels.test_smtp import Mailbox, Server, _serve

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from seqctl.channels import ChannelSet, Delivery, FileChannel, Outgoing
-from seqctl.engine.stopping import StopRequest
-from seqctl.engine.tick import tick
+from seqctl.engine.run.stopping import StopRequest
+from seqctl.engine.run.tick import tick
 from seqctl.store import open_store
 from seqctl.timeutil import from_db
 from tests.conftest import Launch, Run

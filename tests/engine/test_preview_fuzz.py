@@ -19,9 +19,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from seqctl.engine import composers as composing
-from seqctl.engine.preview import preview
-from seqctl.engine.runtime import RunnableVersion
+from seqctl.engine.messages import composers as composing
+from seqctl.engine.run.runtime import RunnableVersion
+from seqctl.engine.views.preview import preview
 from seqctl.playbook.model import normalise
 from tests.conftest import Run, Write
 

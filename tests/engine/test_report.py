@@ -247,6 +247,6 @@ def test_report_cli_writes_where_asked(run: Run, project: Path, args: tuple[str,
     ("largest", "top"), [(0, 4), (7, 8), (11, 15), (26, 30), (107, 150), (999, 1000), (1001, 1500)]
 )
 def test_the_count_axis_ends_on_a_round_number(largest: int, top: int) -> None:
-    from seqctl.engine.report_chart import nice_top
+    from seqctl.engine.views.report_chart import nice_top
 
     assert nice_top(largest) == top

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from seqctl.channels import Delivery, FileChannel, Outgoing
-from seqctl.engine.events import parse_event, record
-from seqctl.engine.tick import tick
+from seqctl.engine.incoming.events import parse_event, record
+from seqctl.engine.run.tick import tick
 from seqctl.store import open_store
 from tests.conftest import Launch, Run
 from tests.engine.outbox import channels_with, outbox

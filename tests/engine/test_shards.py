@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from seqctl.channels import ChannelSet
-from seqctl.engine import shards
-from seqctl.engine.stopping import StopRequest
-from seqctl.engine.tick import Run as TickRun
-from seqctl.engine.tick import tick
+from seqctl.engine.run import shards
+from seqctl.engine.run.stopping import StopRequest
+from seqctl.engine.run.tick import Run as TickRun
+from seqctl.engine.run.tick import tick
 from seqctl.errors import SeqctlError
 from seqctl.store import open_store
 from seqctl.timeutil import from_db

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from seqctl.engine.addresses import Kind, classify, is_stop, normal_email, normal_phone
+from seqctl.engine.incoming.addresses import Kind, classify, is_stop, normal_email, normal_phone
 from seqctl.store import open_store
-from seqctl.store.migrations import migrations
+from seqctl.store.sqlite.migrations import migrations
 
 
 @pytest.mark.parametrize(

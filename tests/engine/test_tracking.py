@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from seqctl.engine.tracking import (
+from seqctl.engine.messages.tracking import (
     instrument,
     instrument_text,
     links,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from seqctl.engine.tracking import links, read_token
+from seqctl.engine.messages.tracking import links, read_token
 from tests.conftest import Launch, Run
 from tests.engine.outbox import outbox
 from tests.playbooks import auto_playbook

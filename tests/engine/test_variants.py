@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from seqctl.engine.variants import choose, draw, pick, shares
+from seqctl.engine.messages.variants import choose, draw, pick, shares
 from seqctl.playbook.model import Mode, Step, StepType, Variant
 from tests.conftest import Launch, Run, Write
 from tests.playbooks import auto_playbook

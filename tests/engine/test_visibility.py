@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from seqctl.engine.visibility import Viewer, admits
+from seqctl.engine.sequences.visibility import Viewer, admits
 from tests.conftest import Launch, Run
 
 NOW = "--now=2026-11-23T08:00:00Z"

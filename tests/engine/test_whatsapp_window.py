@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from seqctl.channels import Delivery, FileChannel, Outgoing
-from seqctl.engine.tick import tick
+from seqctl.engine.run.tick import tick
 from seqctl.store import open_store
 from tests.conftest import Launch, Run
 from tests.engine.outbox import channels_with, outbox

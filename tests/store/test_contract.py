@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from seqctl.store import Parallel, SqliteStore, Store, migrations
-from seqctl.store.base import SqliteParallel
-from seqctl.store.enrollments import _LIVE
+from seqctl.store import Parallel, SqliteStore, Store
+from seqctl.store.queries.enrollments import _LIVE
+from seqctl.store.sqlite import migrations
+from seqctl.store.sqlite.base import SqliteParallel
 from seqctl.store.states import ENDED_STATES, LIVE_STATES, EnrollmentState, MessageStatus
 
 _DUNDERS = ("__enter__", "__exit__")

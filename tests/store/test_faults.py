@@ -21,12 +21,13 @@ from pathlib import Path
 import pytest
 
 from seqctl import __version__
-from seqctl.engine import shards
 from seqctl.engine.contacts import import_contacts, read_contacts
-from seqctl.engine.tick import Run as TickRun
+from seqctl.engine.run import shards
+from seqctl.engine.run.tick import Run as TickRun
 from seqctl.errors import DatabaseError
-from seqctl.store import SqliteStore, Store, connection, database_fault, open_store
-from seqctl.store.migrations import migrations
+from seqctl.store import SqliteStore, Store, database_fault, open_store
+from seqctl.store.sqlite import connection
+from seqctl.store.sqlite.migrations import migrations
 from tests.conftest import Launch, Run, Write
 from tests.playbooks import HELLO, auto_playbook
 

@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from seqctl.store.migrations import migrations
+from seqctl.store.sqlite.migrations import migrations
 
 ROUNDS = 2
 COMMANDS = (

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from seqctl.engine.bulk import collector_paused
 from seqctl.engine.contacts.rows import ParsedRow, Refusal
+from seqctl.engine.run.bulk import collector_paused
 from seqctl.store import ContactRow, Store
 from seqctl.store.records import Upserted
 

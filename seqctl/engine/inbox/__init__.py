@@ -2,7 +2,7 @@
 
 `imap` reads the mail, `mail` parses it, `classify` says what it is (with `dates` for the
 return date of an out-of-office reply), `match` finds the contact and sequence it is about,
-`sync` ties them together and records the events through `engine.events`, so the playbooks'
+`sync` ties them together and records the events through `engine.incoming.events`, so the playbooks'
 `on:` rules and the suppression list apply as they do to `seqctl event`.
 """
 

@@ -21,7 +21,7 @@ from datetime import datetime
 from seqctl.channels.smtp import message_id_local
 from seqctl.engine.inbox.classify import Kind, Verdict
 from seqctl.engine.inbox.mail import Mail
-from seqctl.engine.runtime import Versions
+from seqctl.engine.run.runtime import Versions
 from seqctl.store import Store
 from seqctl.store.records import EnrollmentRecord, MessageRecord
 

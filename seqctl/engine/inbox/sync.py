@@ -20,15 +20,15 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from seqctl.engine.events import Event, record
 from seqctl.engine.inbox.classify import Kind, Verdict, classify
 from seqctl.engine.inbox.imap import Fetched, ImapError, ImapSession
 from seqctl.engine.inbox.mail import Mail, Skip, parse_mail
 from seqctl.engine.inbox.match import Matcher, Target, index_sent_mail
 from seqctl.engine.inbox.report import SyncReport
 from seqctl.engine.inbox.settings import InboxSettings, inbox_settings
-from seqctl.engine.runtime import Versions
-from seqctl.engine.stopping import StopRequest
+from seqctl.engine.incoming.events import Event, record
+from seqctl.engine.run.runtime import Versions
+from seqctl.engine.run.stopping import StopRequest
 from seqctl.errors import ConfigError, SeqctlError
 from seqctl.store import Store
 from seqctl.store.records import MAIL_EVENT_PREFIX, FolderState

@@ -8,7 +8,7 @@ of a worker that died run out by themselves, and another worker takes the work o
 The write that moves an enrollment locks its row and checks it is still where the claim
 found it (`enrollment_positions`), so even a claim that ran out is never acted on twice.
 
-Daily caps count what was sent, then count along in memory (engine/limits.py): exact only
+Daily caps count what was sent, then count along in memory (engine/run/limits.py): exact only
 if one worker at a time sends capped messages. While any active sequence has a cap, the
 workers take turns (a session advisory lock); without caps they all run at once. One
 worker at a time also does what must happen once per tick (`only_one`: the owners' digest,
@@ -26,9 +26,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from seqctl.errors import ConfigError
-from seqctl.store.messages import _JOINS, DELIVERABLE, MessageQueries
+from seqctl.store.queries.messages import _JOINS, DELIVERABLE, MessageQueries
+from seqctl.store.queries.transitions import TransitionQueries
 from seqctl.store.records import Deliverable, DueRow, EnrollmentPosition
-from seqctl.store.transitions import TransitionQueries
 from seqctl.timeutil import format_instant
 
 if TYPE_CHECKING:

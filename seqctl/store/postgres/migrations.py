@@ -1,6 +1,6 @@
 """The PostgreSQL schema, as an ordered list of migrations of its own.
 
-The tables and columns are SQLite's (seqctl/store/migrations.py), so the same queries read
+The tables and columns are SQLite's (seqctl/store/sqlite/migrations.py), so the same queries read
 both, with PostgreSQL's types: identity keys, bytea for attachments. Instants are kept as
 fixed-width UTC text (`2026-11-23T09:00:00Z`), as in SQLite, and every text column compares
 byte by byte (COLLATE "C") whatever the database's own collation: due times, keys and

@@ -11,20 +11,20 @@ from typing import Any
 
 import psycopg
 
-from seqctl.store.conditions import ConditionQueries
-from seqctl.store.contacts import ContactQueries, _encode_attributes
-from seqctl.store.enrollments import EnrollmentQueries
-from seqctl.store.events import EventQueries
-from seqctl.store.leases import LeaseQueries
 from seqctl.store.location import ServerUrl
-from seqctl.store.mailboxes import MailboxQueries
-from seqctl.store.outcomes import OutcomeQueries
 from seqctl.store.postgres.claims import ClaimQueries
 from seqctl.store.postgres.connection import PgSql, connect, fault
 from seqctl.store.postgres.writes import WriteQueries
+from seqctl.store.queries.conditions import ConditionQueries
+from seqctl.store.queries.contacts import ContactQueries, _encode_attributes
+from seqctl.store.queries.enrollments import EnrollmentQueries
+from seqctl.store.queries.events import EventQueries
+from seqctl.store.queries.leases import LeaseQueries
+from seqctl.store.queries.mailboxes import MailboxQueries
+from seqctl.store.queries.outcomes import OutcomeQueries
+from seqctl.store.queries.sequences import SequenceQueries
+from seqctl.store.queries.summaries import _COUNTED, DatabaseInfo, SummaryQueries
 from seqctl.store.records import ContactRow, SuppressionRow, Upserted
-from seqctl.store.sequences import SequenceQueries
-from seqctl.store.summaries import _COUNTED, DatabaseInfo, SummaryQueries
 from seqctl.timeutil import format_instant
 
 MIGRATIONS_TABLE = "seqctl_migrations"

@@ -16,13 +16,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from seqctl.store.actions import ActionQueries
-from seqctl.store.history import HistoryQueries
-from seqctl.store.messages import MessageQueries
 from seqctl.store.postgres.claims import _EXPIRY, CLAIM_SECONDS
+from seqctl.store.queries.actions import ActionQueries
+from seqctl.store.queries.history import HistoryQueries
+from seqctl.store.queries.messages import MessageQueries
+from seqctl.store.queries.transitions import TransitionQueries
 from seqctl.store.records import NewAction, NewMessage, Transition
 from seqctl.store.sql import TimeTexts
-from seqctl.store.transitions import TransitionQueries
 
 if TYPE_CHECKING:
     from seqctl.store.postgres.connection import PgSql

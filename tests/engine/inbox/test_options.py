@@ -18,7 +18,7 @@ import pytest
 
 from seqctl.config import load_config
 from seqctl.engine.inbox import sync_configured
-from seqctl.engine.stopping import StopRequest
+from seqctl.engine.run.stopping import StopRequest
 from seqctl.store import open_store
 from tests.conftest import Launch, Run
 from tests.engine.inbox import mails

@@ -1,0 +1,1 @@
+"""The life of an enrollment: putting contacts on, taking them off, moving them."""

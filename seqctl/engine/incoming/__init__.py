@@ -1,0 +1,1 @@
+"""What comes back: events, the HTTP receiver, unsubscribes, the suppression list."""

@@ -1,0 +1,1 @@
+"""Messages on their way out: handed to channels, outcomes recorded, retried, reported."""

@@ -1,0 +1,1 @@
+"""Work for people: actions due, messages waiting for approval, work on hold."""

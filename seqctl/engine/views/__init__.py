@@ -1,0 +1,1 @@
+"""Views that answer questions: reports, status, agenda, doctor, preview, experiments."""
