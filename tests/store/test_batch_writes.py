@@ -174,7 +174,7 @@ def test_a_worker_lets_go_of_its_claims_as_it_writes_them_not_of_another_workers
 
     ann, bob, cat = ids(store)
     assert store.start_run("one", AT, LATER) is None
-    assert [row[0] for row in store.due("9999", 2)] == [ann, bob]
+    assert [row.id for row in store.due(at("9999-12-31T00:00:00Z"), 2)] == [ann, bob]
     pg.run("UPDATE enrollments SET claimed_by = 'two' WHERE id = %s", [cat])
     keys = store.add_messages(
         [
