@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from seqctl.channels import ChannelSet, Delivery, Progress
 from seqctl.engine.run.advance import at_message_step, moved_on
@@ -60,6 +61,14 @@ def _jitter(text: str) -> float:
     return 0.8 + 0.4 * spread
 
 
+class _Failure(NamedTuple):
+    """A message that failed for good, why, and whether this try counts as an attempt."""
+
+    message: int
+    error: str
+    tried: bool
+
+
 @dataclass
 class _Writes:
     """The rows one report changes, written together."""
@@ -69,7 +78,7 @@ class _Writes:
     resent: list[Resent] = field(default_factory=list)
     retry: list[Postponement] = field(default_factory=list)
     failing: list[FailingSince] = field(default_factory=list)
-    failed: list[tuple[int, str, bool]] = field(default_factory=list)  # (id, error, tried)
+    failed: list[_Failure] = field(default_factory=list)
     transitions: list[Transition] = field(default_factory=list)
 
 
@@ -107,8 +116,10 @@ def record(
         if writes.retry:
             store.postpone(writes.retry)
             store.mark_failing(writes.failing)
-        for message_id, error, tried in writes.failed:
-            store.set_message_status([message_id], "failed", error=error, attempt=tried)
+        for failure in writes.failed:
+            store.set_message_status(
+                [failure.message], "failed", error=failure.error, attempt=failure.tried
+            )
         # Read again under the write lock: a reply, a removal or a pause that came in while the
         # message was on its way wins over moving the enrollment on.
         if writes.transitions:
@@ -221,7 +232,7 @@ def _failed(
             if tries
             else f" (gave up: the server could not be reached in {window})"
         )
-    writes.failed.append((message.id, error, tried))
+    writes.failed.append(_Failure(message.id, error, tried))
     report.failed += 1
     if row.enrollment_state != EnrollmentState.ACTIVE:
         return
