@@ -34,18 +34,29 @@ from seqctl.store.records import (
     EnrollmentRecord,
     EventRecord,
     FailingChannel,
+    FailingSince,
     FolderState,
     HistoryRecord,
     LiveElsewhere,
     MessageFailure,
     MessageRecord,
     NewAction,
+    NewDue,
     NewEvent,
+    NewHistory,
     NewMessage,
     News,
+    Postponement,
+    Resent,
+    Sent,
     SentCount,
+    SentMail,
     SequenceRecord,
     SlotCount,
+    StepEvent,
+    StepKind,
+    StepStatus,
+    StepVariant,
     SuppressionChange,
     SuppressionRow,
     Transition,
@@ -275,8 +286,8 @@ class Transitions(Protocol):
     ) -> None:
         """Pause an enrollment, with why, until resume_at (None: until a person resumes it)."""
 
-    def set_due(self, updates: Iterable[tuple[datetime | None, int]], *, at: datetime) -> None:
-        """Move (next_due_at, id) pairs, e.g. after a pause."""
+    def set_due(self, updates: Iterable[NewDue], *, at: datetime) -> None:
+        """Move enrollments' next due times, e.g. after a pause."""
 
     def set_version(self, enrollment_id: int, version: int, step: int, at: datetime) -> None:
         """Move an enrollment to another version of its sequence, at this step."""
@@ -286,10 +297,8 @@ class Transitions(Protocol):
 
 
 class History(Protocol):
-    def add_history(
-        self, rows: Iterable[tuple[int, datetime, str, str | None, str | None]]
-    ) -> None:
-        """(enrollment, at, kind, step, detail) rows."""
+    def add_history(self, rows: Iterable[NewHistory]) -> None:
+        """Write history rows, in their order."""
 
     def history(
         self,
@@ -305,7 +314,7 @@ class History(Protocol):
 
     def step_counts(
         self, sequence: str, since: datetime | None = None, until: datetime | None = None
-    ) -> dict[tuple[str, str], int]:
+    ) -> dict[StepKind, int]:
         """History kinds counted per step: {(step id, kind): n}, in the period."""
 
     def step_reached(
@@ -387,8 +396,8 @@ class Messages(Protocol):
     ) -> list[Deliverable]:
         """Messages in `status` (whose retry time has come) with their enrollment's facts."""
 
-    def postpone(self, updates: Iterable[tuple[str | None, datetime, bool, int]]) -> None:
-        """(error, next_attempt_at, counts_as_attempt, id): back to queued until then."""
+    def postpone(self, updates: Iterable[Postponement]) -> None:
+        """Messages back to queued until their next attempt, with why."""
 
     def requeue(self, ids: Iterable[int]) -> None:
         """Failed messages get another go, now (and a new period of retries)."""
@@ -396,11 +405,11 @@ class Messages(Protocol):
     def requeue_in_flight(self, ids: Iterable[int], note: str) -> None:
         """Messages a dead tick left `sending`, outcome unknown: queued to go again now."""
 
-    def add_resent(self, counts: Iterable[tuple[int, int]]) -> None:
-        """(times, id): sends whose outcome was unknown, so the message went out again."""
+    def add_resent(self, counts: Iterable[Resent]) -> None:
+        """Sends whose outcome was unknown, so the message went out again."""
 
-    def mark_failing(self, since: Iterable[tuple[datetime, int]]) -> None:
-        """(at, id): the first temporary failure of a message, kept until it is sent."""
+    def mark_failing(self, since: Iterable[FailingSince]) -> None:
+        """The first temporary failure of a message, kept until it is sent."""
 
     def failing_channels(self) -> list[FailingChannel]:
         """Per message type: the messages that wait after a temporary failure."""
@@ -421,8 +430,8 @@ class Messages(Protocol):
     ) -> None:
         """Set these messages' status and error (and when sent; counting an attempt)."""
 
-    def mark_sent(self, sent: Iterable[tuple[datetime, str | None, int]]) -> None:
-        """(sent_at, provider_id, id) triples."""
+    def mark_sent(self, sent: Iterable[Sent]) -> None:
+        """Messages sent, when, under the provider's id."""
 
     def edit_message(self, message_id: int, subject: str | None, body: str | None) -> None:
         """Change a waiting message's subject or body (None: unchanged)."""
@@ -430,7 +439,7 @@ class Messages(Protocol):
     def rewrite_message(self, message_id: int, body: str | None, extra_json: str | None) -> None:
         """A message's body and extra replaced by what is really sent (a WhatsApp template)."""
 
-    def message_counts(self, sequence: str) -> dict[tuple[str, str], int]:
+    def message_counts(self, sequence: str) -> dict[StepStatus, int]:
         """Messages of a sequence per (step, status)."""
 
     def count_released(self, sequence: str, step: str, since: datetime) -> int:
@@ -477,7 +486,7 @@ class Events(Protocol):
         types: Sequence[str],
         since: datetime | None = None,
         until: datetime | None = None,
-    ) -> dict[tuple[str, str], int]:
+    ) -> dict[StepEvent, int]:
         """Distinct contacts per (step, type) with such an event at or after `since`."""
 
 
@@ -485,8 +494,8 @@ class Events(Protocol):
 
 
 class Suppressions(Protocol):
-    def suppress(self, rows: Iterable[tuple[str, str, str, datetime] | SuppressionRow]) -> int:
-        """Add entries, SuppressionRow or (value, kind, reason, at[, by]); returns how many."""
+    def suppress(self, rows: Iterable[SuppressionRow]) -> int:
+        """Add entries (an existing one keeps its first reason); returns how many."""
 
     def unsuppress(
         self, value: str, *, at: datetime, by: str | None, reason: str | None
@@ -580,8 +589,8 @@ class Mailboxes(Protocol):
     def email_messages_after(self, after_id: int, limit: int) -> list[EmailMessageRef]:
         """Email messages after an id, in order."""
 
-    def add_sent_mail(self, rows: Iterable[tuple[str, int]]) -> None:
-        """(Message-ID local part, message id) of mail seqctl sent."""
+    def add_sent_mail(self, rows: Iterable[SentMail]) -> None:
+        """The Message-ID local parts of mail seqctl sent."""
 
     def sent_mail(self, locals_: Sequence[str]) -> dict[str, int]:
         """The messages seqctl sent under these Message-ID local parts."""
@@ -605,7 +614,7 @@ class Mailboxes(Protocol):
 class Outcomes(Protocol):
     def variant_counts(
         self, sequence: str, types: Sequence[str], since: datetime | None, until: datetime | None
-    ) -> dict[tuple[str, str], dict[str, int]]:
+    ) -> dict[StepVariant, dict[str, int]]:
         """Per (step, variant): `sent` messages, and contacts with each event type on them."""
 
     def event_totals(

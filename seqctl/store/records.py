@@ -3,6 +3,10 @@
 Times are aware UTC datetimes, both ways. The database keeps them as fixed-width UTC text;
 each record read back is built by its `from_row`, the one place that text becomes a datetime,
 and the store formats the times it is given as it writes them.
+
+What a write is given is a record too, never a bare tuple. The NamedTuples among them (cheap:
+the tick makes one per send, per retry) keep their fields in the order of their statement's
+parameters (an update's row id last, as in `WHERE id = ?`); the store reads them by name.
 """
 
 from __future__ import annotations
@@ -100,9 +104,9 @@ class SuppressionRow(NamedTuple):
         value, kind, reason, at, *by = row
         return cls(value, kind, reason, from_db(at), *by)
 
-    def to_db(self) -> tuple[str, str, str, str, str | None]:
-        """The entry as the store writes it."""
-        return (self.value, self.kind, self.reason, format_instant(self.at), self.by)
+    def to_db(self, times: TimeTexts) -> tuple[str, str, str, str | None, str | None]:
+        """The entry as the store writes it (`times`: one for the whole batch)."""
+        return (self.value, self.kind, self.reason, times[self.at], self.by)
 
 
 @dataclass(frozen=True)
@@ -265,6 +269,30 @@ class Transition:
     detail: str | None = None
 
 
+class NewDue(NamedTuple):
+    """An enrollment's next due time moved (after a pause, say); None: nothing is due."""
+
+    next_due_at: datetime | None
+    enrollment: int
+
+
+class NewHistory(NamedTuple):
+    """A history row to write: what happened to an enrollment, when, at which step, and why."""
+
+    enrollment: int
+    at: datetime
+    kind: str
+    step: str | None
+    detail: str | None
+
+
+class StepKind(NamedTuple):
+    """A key of the history counted per step: a step's id and a history kind."""
+
+    step: str
+    kind: str
+
+
 @dataclass(slots=True)
 class HistoryRecord:
     at: datetime
@@ -359,6 +387,52 @@ class MessageRecord:
         """The named fields as `--json` prints them (`to` is the address)."""
         values = {**asdict(self), "to": self.to_address}
         return {key: _json_value(values[key]) for key in keys}
+
+
+class Sent(NamedTuple):
+    """A message sent: when, and the provider's id for it (the tick writes one per send)."""
+
+    at: datetime
+    provider_id: str | None
+    message: int
+
+
+class Postponement(NamedTuple):
+    """A message back to queued until a later attempt (a temporary failure, a daily cap), why,
+    and whether the try it follows counts as an attempt (a message held back was not tried)."""
+
+    error: str | None
+    next_attempt_at: datetime
+    attempt: bool
+    message: int
+
+
+class Resent(NamedTuple):
+    """How many more times a message went out again after an outcome that was unknown."""
+
+    times: int
+    message: int
+
+
+class FailingSince(NamedTuple):
+    """A message's temporary failure; its first is kept until it is sent."""
+
+    at: datetime
+    message: int
+
+
+class StepStatus(NamedTuple):
+    """A key of the messages counted per step: a step's id and a message status."""
+
+    step: str
+    status: str
+
+
+class StepVariant(NamedTuple):
+    """A key of the outcomes counted per A/B variant: a step's id and its variant's."""
+
+    step: str
+    variant: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -500,6 +574,13 @@ class NewEvent:
     data_json: str | None = None
 
 
+class StepEvent(NamedTuple):
+    """A key of the events counted per step: a step's id and an event type."""
+
+    step: str
+    type: str
+
+
 @dataclass(frozen=True)
 class EventRecord:
     id: int
@@ -585,6 +666,13 @@ class EnrollmentFailure:
 # Event ids of mail read from a mailbox start with this (engine.inbox); a range over the
 # unique index on event_id finds them.
 MAIL_EVENT_PREFIX = "mail:"
+
+
+class SentMail(NamedTuple):
+    """An email seqctl sent, by the local part of its Message-ID: what a reply names."""
+
+    local: str
+    message: int
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from seqctl.engine.enrollments import enrollment
 from seqctl.engine.enrollments.enrollment import EnrollReport, Refusal
 from seqctl.engine.run.runtime import RunnableVersion
 from seqctl.store import Store, open_store
+from seqctl.store.records import SuppressionRow
 from seqctl.timeutil import format_instant
 from tests.conftest import Launch
 
@@ -107,9 +108,9 @@ def test_enrollments_follow_the_order_given_across_batches(store: Store) -> None
 
 def test_a_mixed_batch_reports_everyone_in_the_order_given(store: Store) -> None:
     enrollment.enroll(store, "hours", ["paris"], now=NOW)
-    store.suppress([("tokyo", "contact", "unsubscribed", SUPPRESSED_AT)])
-    store.suppress([("paris", "contact", "unsubscribed", SUPPRESSED_AT)])
-    store.suppress([("ghost", "contact", "unsubscribed", SUPPRESSED_AT)])
+    store.suppress([SuppressionRow("tokyo", "contact", "unsubscribed", SUPPRESSED_AT)])
+    store.suppress([SuppressionRow("paris", "contact", "unsubscribed", SUPPRESSED_AT)])
+    store.suppress([SuppressionRow("ghost", "contact", "unsubscribed", SUPPRESSED_AT)])
     keys = ["zed", "lima", "tokyo", "paris", "ghost", "nozone", "lima", "amy"]
     report = enrollment.enroll(store, "hours", keys, now=NOW)
     assert report == EnrollReport(
@@ -195,7 +196,7 @@ def test_two_enrolls_started_together_enroll_each_contact_once(published: Path) 
 def test_a_batch_larger_than_sqlites_variable_limit_with_suppressions(store: Store) -> None:
     # 999 variables a statement: SQLite's default before 3.32 (32,766 after; builds vary).
     store.db.conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
-    store.suppress([("tokyo", "contact", "unsubscribed", SUPPRESSED_AT)])
+    store.suppress([SuppressionRow("tokyo", "contact", "unsubscribed", SUPPRESSED_AT)])
     keys = ["paris", *(f"nobody-{i}" for i in range(2000)), "tokyo", "lima"]
     report = enrollment.enroll(store, "hours", keys, now=NOW, variables={"plan": "pro"})
     assert (report.enrolled, report.already, len(report.refused)) == (2, 0, 2001)

@@ -12,7 +12,7 @@ import pytest
 
 from seqctl.store import open_store
 from seqctl.store.contract import Store
-from seqctl.store.records import NewAction, NewMessage, Transition
+from seqctl.store.records import NewAction, NewHistory, NewMessage, Postponement, Sent, Transition
 from seqctl.timeutil import format_instant, from_db
 from tests.conftest import BOTH_STORES, Launch
 
@@ -122,8 +122,13 @@ def test_messages_keep_the_first_of_a_key_their_nulls_and_count_each_attempt(sto
     assert (one.body, one.subject, one.to_address, two.body) == (ODD, None, None, None)
 
     store.set_message_status([one.id, one.id], "sending", attempt=True)
-    store.postpone([("busy", LATER, True, two.id), (None, LATER, False, one.id)])
-    store.mark_sent([(LATER, None, two.id)])
+    store.postpone(
+        [
+            Postponement(error="busy", next_attempt_at=LATER, attempt=True, message=two.id),
+            Postponement(error=None, next_attempt_at=LATER, attempt=False, message=one.id),
+        ]
+    )
+    store.mark_sent([Sent(at=LATER, provider_id=None, message=two.id)])
     one, two = store.message(one.id), store.message(two.id)
     assert one is not None and two is not None
     assert (one.status, one.attempts, one.error, one.next_attempt_at) == (
@@ -150,7 +155,9 @@ def test_actions_and_history_keep_the_batch_order(store: Store) -> None:
         (ann, None, None),
         (bob, "b", None),
     ]
-    store.add_history([(bob, LATER, "note", None, None), (ann, LATER, "note", "one", ODD)])
+    store.add_history(
+        [NewHistory(bob, LATER, "note", None, None), NewHistory(ann, LATER, "note", "one", ODD)]
+    )
     assert [(h.enrollment, h.step, h.detail) for h in store.history() if h.kind == "note"] == [
         (bob, None, None),
         (ann, "one", ODD),
@@ -188,8 +195,10 @@ def test_a_worker_lets_go_of_its_claims_as_it_writes_them_not_of_another_workers
     assert claims("enrollments") == {ann: None, bob: "one", cat: "two"}
 
     store.set_message_status([keys[f"k{ann}"]], "sending")
-    store.mark_sent([(LATER, None, keys[f"k{ann}"])])
-    store.postpone([("busy", LATER, True, keys[f"k{bob}"])])
+    store.mark_sent([Sent(at=LATER, provider_id=None, message=keys[f"k{ann}"])])
+    store.postpone(
+        [Postponement(error="busy", next_attempt_at=LATER, attempt=True, message=keys[f"k{bob}"])]
+    )
     assert set(claims("messages").values()) == {None}
 
     store.end_run("one")

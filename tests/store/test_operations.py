@@ -21,14 +21,24 @@ from seqctl.store.records import (
     EnrollmentFailure,
     EnrollmentPosition,
     FailingChannel,
+    FailingSince,
     FolderState,
     LiveElsewhere,
     MessageFailure,
     NewAction,
+    NewDue,
     NewEvent,
+    NewHistory,
     NewMessage,
+    Postponement,
+    Resent,
+    Sent,
     SentCount,
+    SentMail,
     SlotCount,
+    StepEvent,
+    StepKind,
+    StepStatus,
     SuppressionRow,
     Transition,
     VersionRecord,
@@ -292,7 +302,7 @@ def test_paused_until_lists_pauses_that_end_by_now(store: Store) -> None:
 def test_due_oldest_first_of_active_sequences_only(store: Store) -> None:
     a, b = launch(store, "a", "b")
     launch(store, "c", sequence="t", status="paused")
-    store.set_due([(T2, a)], at=T0)
+    store.set_due([NewDue(next_due_at=T2, enrollment=a)], at=T0)
     assert [(row.id, row.next_due_at) for row in store.due(T3, 10)] == [(b, T1), (a, T2)]
     assert [row.id for row in store.due(T1, 10)] == [b]
     assert store.count_due(T3) == 2
@@ -355,15 +365,22 @@ def test_set_version_moves_an_enrollment(store: Store) -> None:
 
 def test_history_oldest_first_and_counted_per_step(store: Store) -> None:
     a, b = launch(store, "a", "b")
-    store.add_history([(a, T2, "sent", "two", None), (a, T1, "sent", "one", "x")])
-    store.add_history([(b, T1, "sent", "one", None), (b, T1, "failed", "one", "bounce")])
+    store.add_history(
+        [NewHistory(a, T2, "sent", "two", None), NewHistory(a, T1, "sent", "one", "x")]
+    )
+    store.add_history(
+        [NewHistory(b, T1, "sent", "one", None), NewHistory(b, T1, "failed", "one", "bounce")]
+    )
     assert [(h.kind, h.step) for h in store.history(enrollment=a)] == [
         ("enrolled", None),
         ("sent", "one"),
         ("sent", "two"),
     ]
     assert len(store.history(sequence="s")) == 6
-    assert store.step_counts("s") == {("one", "sent"): 2, ("two", "sent"): 1, ("one", "failed"): 1}
+    counts = store.step_counts("s")
+    assert counts == {("one", "sent"): 2, ("two", "sent"): 1, ("one", "failed"): 1}
+    assert {(key.step, key.kind) for key in counts} == set(counts)
+    assert counts[StepKind(step="one", kind="failed")] == 1
     assert store.step_counts("s", since=T2) == {("two", "sent"): 1}
     assert store.step_reached("s", ["sent", "failed"]) == {"one": 2, "two": 1}
     assert store.last_history_at(["failed"]) == T1
@@ -373,10 +390,14 @@ def test_history_oldest_first_and_counted_per_step(store: Store) -> None:
 def test_news_since_a_history_id(store: Store) -> None:
     a, b = launch(store, "a", "b")
     start = store.last_history_id()
-    store.add_history([(a, T1, "replied", "one", None), (b, T1, "sent", "one", None)])
+    store.add_history(
+        [NewHistory(a, T1, "replied", "one", None), NewHistory(b, T1, "sent", "one", None)]
+    )
     store.apply([Transition(b, "exited", 1, T1, None, "bounced", T2, "bounced", "one")])
     until = store.last_history_id()
-    store.add_history([(a, T2, "replied", "two", None)])  # after the digest took its bound
+    store.add_history(
+        [NewHistory(a, T2, "replied", "two", None)]
+    )  # after the digest took its bound
     news = store.news_since(start, until, kinds=["replied"], exits={"bounced": "bounced"})
     assert [(n.contact, n.kind) for n in news] == [("a", "replied"), ("b", "bounced")]
     assert until == news[-1].id
@@ -404,7 +425,9 @@ def test_the_history_bound_waits_for_a_row_another_worker_has_not_committed(
             " RETURNING id",
             [a, T1],
         ).fetchone()
-        store.add_history([(b, T1, "replied", "one", None)])  # a larger id, committed first
+        store.add_history(
+            [NewHistory(b, T1, "replied", "one", None)]
+        )  # a larger id, committed first
         bound: list[int] = []
         taking = threading.Thread(target=lambda: bound.append(store.last_history_id()))
         taking.start()
@@ -490,8 +513,8 @@ def test_postpone_requeue_and_sent(store: Store) -> None:
     (a,) = launch(store, "a")
     ids = store.add_messages([message("m1", a), message("m2", a)])
     m1, m2 = ids["m1"], ids["m2"]
-    store.postpone([("timeout", T2, True, m1)])
-    store.mark_failing([(T1, m1), (T2, m1)])
+    store.postpone([Postponement(error="timeout", next_attempt_at=T2, attempt=True, message=m1)])
+    store.mark_failing([FailingSince(at=T1, message=m1), FailingSince(at=T2, message=m1)])
     waiting = store.message(m1)
     assert waiting is not None
     assert (waiting.error, waiting.next_attempt_at, waiting.attempts) == ("timeout", T2, 1)
@@ -507,7 +530,7 @@ def test_postpone_requeue_and_sent(store: Store) -> None:
         None,
         None,
     )
-    store.mark_sent([(T2, "p-1", m1)])
+    store.mark_sent([Sent(at=T2, provider_id="p-1", message=m1)])
     store.set_message_status([m2], "sent", sent_at=T3)
     assert store.sent_since(T1, sequence="s") == SentCount(2, T2)
     assert store.sent_since(T2, sequence="s") == SentCount(1, T3)
@@ -522,8 +545,13 @@ def test_postpone_requeue_and_sent(store: Store) -> None:
 def test_failing_channels_report_the_first_to_fail(store: Store) -> None:
     (a,) = launch(store, "a")
     ids = store.add_messages([message(f"m{i}", a, channel="sms") for i in range(3)])
-    store.postpone([("down", T3, True, ids["m0"]), ("breaker", T2, False, ids["m1"])])
-    store.mark_failing([(T1, ids["m1"]), (T1, ids["m0"])])
+    store.postpone(
+        [
+            Postponement(error="down", next_attempt_at=T3, attempt=True, message=ids["m0"]),
+            Postponement(error="breaker", next_attempt_at=T2, attempt=False, message=ids["m1"]),
+        ]
+    )
+    store.mark_failing([FailingSince(at=T1, message=ids["m1"]), FailingSince(T1, ids["m0"])])
     assert store.failing_channels() == [FailingChannel("sms", 2, T2, "down")]
 
 
@@ -532,7 +560,7 @@ def test_requeue_in_flight_and_resent(store: Store) -> None:
     ids = store.add_messages([message("m1", a), message("m2", a)])
     store.set_message_status([ids["m1"]], "sending")
     store.requeue_in_flight([ids["m1"], ids["m2"]], "unknown outcome")
-    store.add_resent([(2, ids["m2"])])
+    store.add_resent([Resent(times=2, message=ids["m2"])])
     assert [(m.status, m.resent, m.error) for m in store.messages()] == [
         ("queued", 1, "unknown outcome"),
         ("queued", 2, None),
@@ -543,13 +571,16 @@ def test_finished_keys_and_counts(store: Store) -> None:
     (a,) = launch(store, "a")
     ids = store.add_messages([message("m1", a), message("m2", a), message("m3", a, step="bye")])
     store.set_message_status([ids["m1"]], "failed", error="bounced")
-    store.mark_sent([(T1, None, ids["m3"])])
+    store.mark_sent([Sent(at=T1, provider_id=None, message=ids["m3"])])
     assert store.finished_keys(["m1", "m2", "m3", "zz"]) == {"m1", "m3"}
-    assert store.message_counts("s") == {
+    counts = store.message_counts("s")
+    assert counts == {
         ("hello", "failed"): 1,
         ("hello", "queued"): 1,
         ("bye", "sent"): 1,
     }
+    assert StepStatus(step="bye", status="sent") in counts
+    assert sorted(key.status for key in counts) == ["failed", "queued", "sent"]
     assert store.count_released("s", "hello", at("2000-01-01T00:00:00Z")) == 1
     store.cancel_messages(a)
     assert [m.idempotency_key for m in store.messages(status="cancelled")] == ["m2"]
@@ -623,13 +654,13 @@ def test_failures_per_error_a_missing_one_first_among_equals(store: Store) -> No
 def test_sent_and_contacted_per_period(store: Store) -> None:
     a, b = launch(store, "a", "b")
     ids = store.add_messages([message("m1", a), message("m2", b, contact="b"), message("m3", a)])
-    store.mark_sent([(T1, None, ids["m1"]), (at("2026-11-23T09:30:00Z"), None, ids["m3"])])
-    store.mark_sent([(T2, None, ids["m2"])])
+    store.mark_sent([Sent(T1, None, ids["m1"]), Sent(at("2026-11-23T09:30:00Z"), None, ids["m3"])])
+    store.mark_sent([Sent(T2, None, ids["m2"])])
     store.add_history(
         [
-            (a, T1, "sent", "hello", None),
-            (a, at("2026-11-23T09:30:00Z"), "sent", "hello", None),
-            (b, T2, "sent", "hello", None),
+            NewHistory(a, T1, "sent", "hello", None),
+            NewHistory(a, at("2026-11-23T09:30:00Z"), "sent", "hello", None),
+            NewHistory(b, T2, "sent", "hello", None),
         ]
     )
     assert store.sent_per_hour(["s"], None, None) == [SlotCount(T1, 2), SlotCount(T2, 1)]
@@ -678,7 +709,7 @@ def test_events_filters(store: Store) -> None:
     assert [e.type for e in store.events(sequence="s")] == ["replied", "opened"]
     assert [e.type for e in store.events(since=T2)] == ["opened"]
     assert store.events(contact="a", types=["replied"])[0].data == {"channel": "sms"}
-    assert store.event_contacts("s", ["opened"]) == {("one", "opened"): 1}
+    assert store.event_contacts("s", ["opened"]) == {StepEvent(step="one", type="opened"): 1}
 
 
 def test_last_inbound_on_a_channel(store: Store) -> None:
@@ -694,7 +725,7 @@ def test_last_inbound_on_a_channel(store: Store) -> None:
 
 def test_suppress_counts_what_it_added_and_keeps_the_first_reason(store: Store) -> None:
     assert not store.has_suppressions()
-    assert store.suppress([("a@example.com", "email", "bounced", T0)]) == 1
+    assert store.suppress([SuppressionRow("a@example.com", "email", "bounced", T0)]) == 1
     rows = [
         SuppressionRow("a@example.com", "email", "complained", T1, "ann"),
         SuppressionRow("example.org", "domain", "competitor", T1, "ann"),
@@ -717,7 +748,7 @@ def test_suppress_counts_what_it_added_and_keeps_the_first_reason(store: Store) 
 
 
 def test_unsuppress_lifts_an_entry_and_logs_who_and_why(store: Store) -> None:
-    store.suppress([("a@example.com", "email", "bounced", T0)])
+    store.suppress([SuppressionRow("a@example.com", "email", "bounced", T0)])
     lifted = store.unsuppress("a@example.com", at=T1, by="ann", reason="fixed")
     assert lifted == SuppressionRow("a@example.com", "email", "bounced", T0, None)
     assert store.unsuppress("a@example.com", at=T1, by="ann", reason=None) is None
@@ -785,8 +816,8 @@ def test_inbox_folders_never_go_back(store: Store) -> None:
 def test_sent_mail_and_email_messages(store: Store) -> None:
     (a,) = launch(store, "a")
     ids = store.add_messages([message("m1", a), message("m2", a, channel="sms"), message("m3", a)])
-    store.add_sent_mail([("x1", ids["m1"]), ("x3", ids["m3"])])
-    store.add_sent_mail([("x1", ids["m3"])])  # a local part is kept for its first message
+    store.add_sent_mail([SentMail(local="x1", message=ids["m1"]), SentMail("x3", ids["m3"])])
+    store.add_sent_mail([SentMail("x1", ids["m3"])])  # a local part is kept for its first message
     assert store.sent_mail(["x1", "x3", "x9"]) == {"x1": ids["m1"], "x3": ids["m3"]}
     assert [row.idempotency_key for row in store.email_messages_after(0, 10)] == ["m1", "m3"]
     assert store.email_messages_after(ids["m1"], 10) == [EmailMessageRef(ids["m3"], "m3", "s", "a")]
@@ -808,7 +839,7 @@ def test_mailbox_event_counts(store: Store) -> None:
 def test_info_counts_the_rows(store: Store) -> None:
     a, b = launch(store, "a", "b")
     store.apply([Transition(b, "completed", 1, T1, None, None, T1, "completed", None)])
-    store.suppress([("x@example.com", "email", "bounced", T0)])
+    store.suppress([SuppressionRow("x@example.com", "email", "bounced", T0)])
     info = store.info()
     assert info.store == ("sqlite" if store.exclusive_runs else "postgresql")
     assert info.migrations >= 1 and info.schema

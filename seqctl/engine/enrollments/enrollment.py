@@ -20,7 +20,14 @@ from seqctl.engine.sequences.visibility import Viewer
 from seqctl.errors import NotFound, SeqctlError
 from seqctl.schedule import open_at
 from seqctl.store import Store
-from seqctl.store.records import ContactRecord, ContactRow, EnrollmentRecord, Transition
+from seqctl.store.records import (
+    ContactRecord,
+    ContactRow,
+    EnrollmentRecord,
+    NewDue,
+    NewHistory,
+    Transition,
+)
 from seqctl.store.states import EnrollmentState
 
 BATCH_SIZE = 50_000
@@ -108,7 +115,7 @@ class Enroller:
         version, store = self.version, self.store
         keys = sorted(enrolled)
         ids = store.live_ids(self.sequence, keys)
-        moves = []
+        moves: list[NewDue] = []
         for key, contact in store.contacts_by_key(keys).items():
             place = version.place_of(contact.fields())
             if place is None or key not in ids:
@@ -117,7 +124,7 @@ class Enroller:
                 0, anchor=self.now, enrolled_at=self.now, contact_zone=contact.timezone, place=place
             )
             if due != self.first_due(contact.timezone):  # most share the sequence's calendar
-                moves.append((due, ids[key]))
+                moves.append(NewDue(next_due_at=due, enrollment=ids[key]))
         store.set_due(moves, at=self.now)
 
     def enroll_all(
@@ -315,7 +322,9 @@ def pause(
         raise SeqctlError(f"'{contact}' failed in '{sequence}': {enrollment.reason}")
     with store.transaction():
         store.set_paused(enrollment.id, at=now, reason=reason)
-        store.add_history([(enrollment.id, now, "paused", None, reason)])
+        store.add_history(
+            [NewHistory(enrollment=enrollment.id, at=now, kind="paused", step=None, detail=reason)]
+        )
     return enrollment
 
 
@@ -368,17 +377,13 @@ def resume_enrollment(
 def shift_paused_sequence(store: Store, sequence: str, since: datetime, now: datetime) -> int:
     """After a whole sequence was paused: move every active due time later by the pause."""
     versions = Versions(store)
-    moves = []
+    moves: list[NewDue] = []
     for enrollment in store.enrollments(sequence=sequence, state="active"):
         if enrollment.next_due_at is None:
             continue
         contact = store.contact(enrollment.contact)
-        moves.append(
-            (
-                _shifted_due(versions, enrollment, now, contact, paused_since=since),
-                enrollment.id,
-            )
-        )
+        due = _shifted_due(versions, enrollment, now, contact, paused_since=since)
+        moves.append(NewDue(next_due_at=due, enrollment=enrollment.id))
     store.set_due(moves, at=now)
     return len(moves)
 

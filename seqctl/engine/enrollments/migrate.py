@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from seqctl.engine.run.runtime import Versions
 from seqctl.engine.sequences.catalog import require_visible
 from seqctl.engine.sequences.visibility import Viewer
 from seqctl.errors import NotFound
 from seqctl.store import Store
+from seqctl.store.records import NewHistory
 
 
 @dataclass
@@ -29,6 +30,15 @@ class MigrateReport:
             "forced": self.forced,
             "stranded": self.stranded,
         }
+
+
+class _Move(NamedTuple):
+    """An enrollment moving from its version to the step at index `step` of the new one."""
+
+    enrollment: int
+    step: int
+    old_version: int
+    step_id: str
 
 
 def migrate(
@@ -52,7 +62,7 @@ def migrate(
         raise NotFound(f"sequence '{sequence}' has no version {to}")
     target = versions.get(sequence, to)
     report = MigrateReport(to)
-    moves: list[tuple[int, int, int, str, str | None]] = []
+    moves: list[_Move] = []
     for enrollment in store.enrollments(sequence=sequence, live=True):
         if enrollment.version == to:
             report.unchanged += 1
@@ -73,13 +83,14 @@ def migrate(
                 continue
             report.forced += 1
         report.moved += 1
-        moves.append((enrollment.id, index, enrollment.version, step_id or "", None))
+        moves.append(_Move(enrollment.id, index, enrollment.version, step_id or ""))
     if dry_run:
         return report
     with store.transaction():
-        for enrollment_id, index, old_version, step_id, _ in moves:
-            store.set_version(enrollment_id, to, index, now)
+        for move in moves:
+            store.set_version(move.enrollment, to, move.step, now)
+            detail = f"version {move.old_version} -> {to}"
             store.add_history(
-                [(enrollment_id, now, "migrated", step_id, f"version {old_version} -> {to}")]
+                [NewHistory(move.enrollment, now, "migrated", step=move.step_id, detail=detail)]
             )
     return report

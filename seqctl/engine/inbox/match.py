@@ -23,7 +23,7 @@ from seqctl.engine.inbox.classify import Kind, Verdict
 from seqctl.engine.inbox.mail import Mail
 from seqctl.engine.run.runtime import Versions
 from seqctl.store import Store
-from seqctl.store.records import EnrollmentRecord, MessageRecord
+from seqctl.store.records import EnrollmentRecord, MessageRecord, SentMail
 
 INDEX_BATCH = 5000
 _INDEXED_MARK = "inbox.sent_mail"
@@ -61,7 +61,10 @@ def index_sent_mail(store: Store) -> int:
     while rows := store.email_messages_after(after, INDEX_BATCH):
         with store.transaction():
             store.add_sent_mail(
-                (message_id_local(row.idempotency_key, row.sequence, row.contact), row.id)
+                SentMail(
+                    local=message_id_local(row.idempotency_key, row.sequence, row.contact),
+                    message=row.id,
+                )
                 for row in rows
             )
             after = rows[-1].id

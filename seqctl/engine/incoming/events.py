@@ -25,7 +25,7 @@ from seqctl.engine.run.advance import exit_enrollment
 from seqctl.engine.run.runtime import Versions
 from seqctl.errors import InputError, SeqctlError
 from seqctl.store import Store
-from seqctl.store.records import ContactRow, EnrollmentRecord, MessageRecord, NewEvent
+from seqctl.store.records import ContactRow, EnrollmentRecord, MessageRecord, NewEvent, NewHistory
 from seqctl.store.states import RUNNING_STATES
 from seqctl.timeutil import format_instant, parse_instant, zone
 
@@ -282,24 +282,11 @@ def _apply(
             store.set_paused(
                 enrollment.id, at=now, reason=EXIT_REASONS[event.type], resume_at=resume
             )
-            store.add_history(
-                [
-                    (
-                        enrollment.id,
-                        at,
-                        event.type,
-                        step,
-                        "; ".join(
-                            x
-                            for x in (detail, f"back {format_instant(resume)}" if resume else None)
-                            if x
-                        )
-                        or None,
-                    )
-                ]
-            )
+            back = f"back {format_instant(resume)}" if resume else None
+            noted = "; ".join(x for x in (detail, back) if x) or None
+            store.add_history([NewHistory(enrollment.id, at, event.type, step=step, detail=noted)])
         else:
-            store.add_history([(enrollment.id, at, event.type, step, detail)])
+            store.add_history([NewHistory(enrollment.id, at, event.type, step=step, detail=detail)])
     return updated
 
 

@@ -25,7 +25,7 @@ from seqctl.engine.run.limits import Limits
 from seqctl.engine.run.runtime import Versions
 from seqctl.schedule import open_at
 from seqctl.store import Store
-from seqctl.store.records import Deliverable
+from seqctl.store.records import Deliverable, Postponement
 
 __all__ = ["DeliveryReport", "deliver", "recover_in_flight", "retry_delay", "send_batch"]
 
@@ -58,7 +58,8 @@ def deliver(
             batch := store.deliverable(batch_size, now=now, after=last)
         ):
             last = batch[-1].message.id
-            allowed, later = [], []
+            allowed: list[Deliverable] = []
+            later: list[Postponement] = []
             kept = hold_back(store, batch, now)  # suppressed meanwhile: cancelled, not sent
             report.suppressed += len(batch) - len(kept)
             for row in kept:
@@ -73,7 +74,11 @@ def deliver(
                     row.contact_zone, versions.place(version, row.message.contact)
                 )
                 until = open_at(frees, calendar)
-                later.append((reason, until, False, row.message.id))
+                later.append(
+                    Postponement(
+                        error=reason, next_attempt_at=until, attempt=False, message=row.message.id
+                    )
+                )
             # WhatsApp free text whose window closed meanwhile: its template, or failed. After
             # the caps: a message they hold back is judged again when it does leave.
             allowed, failed = whatsapp.leaving(store, versions, now, allowed)

@@ -14,12 +14,20 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from seqctl.channels import ChannelSet, Delivery, Progress
 from seqctl.engine.run.advance import at_message_step, moved_on
 from seqctl.engine.run.runtime import Versions
 from seqctl.store import Store
-from seqctl.store.records import Deliverable, Transition
+from seqctl.store.records import (
+    Deliverable,
+    FailingSince,
+    Postponement,
+    Resent,
+    Sent,
+    Transition,
+)
 from seqctl.store.states import EnrollmentState
 
 FIRST_RETRY = timedelta(minutes=1)
@@ -53,16 +61,24 @@ def _jitter(text: str) -> float:
     return 0.8 + 0.4 * spread
 
 
+class _Failure(NamedTuple):
+    """A message that failed for good, why, and whether this try counts as an attempt."""
+
+    message: int
+    error: str
+    tried: bool
+
+
 @dataclass
 class _Writes:
     """The rows one report changes, written together."""
 
     started: list[int] = field(default_factory=list)
-    sent: list[tuple[datetime, str | None, int]] = field(default_factory=list)
-    resent: list[tuple[int, int]] = field(default_factory=list)
-    retry: list[tuple[str | None, datetime, bool, int]] = field(default_factory=list)
-    failing: list[tuple[datetime, int]] = field(default_factory=list)
-    failed: list[tuple[int, str, bool]] = field(default_factory=list)  # (id, error, tried)
+    sent: list[Sent] = field(default_factory=list)
+    resent: list[Resent] = field(default_factory=list)
+    retry: list[Postponement] = field(default_factory=list)
+    failing: list[FailingSince] = field(default_factory=list)
+    failed: list[_Failure] = field(default_factory=list)
     transitions: list[Transition] = field(default_factory=list)
 
 
@@ -82,7 +98,7 @@ def record(
     for delivery in sorted(progress.done, key=lambda d: d.held):
         row = rows[delivery.message_id]
         if delivery.unknown:
-            writes.resent.append((delivery.unknown, row.message.id))
+            writes.resent.append(Resent(times=delivery.unknown, message=row.message.id))
             report.resent += 1
         if delivery.ok:
             _sent(versions, now, at, row, delivery, writes, report)
@@ -100,8 +116,10 @@ def record(
         if writes.retry:
             store.postpone(writes.retry)
             store.mark_failing(writes.failing)
-        for message_id, error, tried in writes.failed:
-            store.set_message_status([message_id], "failed", error=error, attempt=tried)
+        for failure in writes.failed:
+            store.set_message_status(
+                [failure.message], "failed", error=failure.error, attempt=failure.tried
+            )
         # Read again under the write lock: a reply, a removal or a pause that came in while the
         # message was on its way wins over moving the enrollment on.
         if writes.transitions:
@@ -120,7 +138,7 @@ def _sent(
     report: DeliveryReport,
 ) -> None:
     message = row.message
-    writes.sent.append((at, delivery.provider_id, message.id))
+    writes.sent.append(Sent(at, delivery.provider_id, message.id))
     report.sent += 1
     if row.enrollment_state != EnrollmentState.ACTIVE:
         return  # removed or exited while the message was in the outbox
@@ -180,8 +198,15 @@ def _retry(
         until = max(until, now + timedelta(seconds=delivery.retry_after))
     if not delivery.held:
         report.next_try[name] = max(until, report.next_try.get(name, until))
-    writes.retry.append((delivery.error, until, not delivery.held, message.id))
-    writes.failing.append((at, message.id))
+    writes.retry.append(
+        Postponement(
+            error=delivery.error,
+            next_attempt_at=until,
+            attempt=not delivery.held,
+            message=message.id,
+        )
+    )
+    writes.failing.append(FailingSince(at=at, message=message.id))
     report.retrying += 1
     # Out of the due set while its message waits to be tried again (a message sent straight
     # from the tick left its enrollment due).
@@ -207,7 +232,7 @@ def _failed(
             if tries
             else f" (gave up: the server could not be reached in {window})"
         )
-    writes.failed.append((message.id, error, tried))
+    writes.failed.append(_Failure(message.id, error, tried))
     report.failed += 1
     if row.enrollment_state != EnrollmentState.ACTIVE:
         return

@@ -14,7 +14,7 @@ from seqctl.engine.sequences.catalog import admitted, require_visible, visible
 from seqctl.engine.sequences.visibility import Viewer
 from seqctl.errors import NotFound, SeqctlError
 from seqctl.store import Store
-from seqctl.store.records import MessageRecord, Transition
+from seqctl.store.records import MessageRecord, NewHistory, Transition
 from seqctl.store.states import EnrollmentState, MessageStatus
 
 
@@ -98,7 +98,9 @@ def approve(
                     )
                 )
             else:
-                store.add_history([(enrollment.id, now, "approved", message.step, by)])
+                store.add_history(
+                    [NewHistory(enrollment.id, now, "approved", step=message.step, detail=by)]
+                )
         store.apply(transitions)
     return messages
 
@@ -141,7 +143,9 @@ def reject(
     with store.transaction():
         store.set_message_status([message.id], "rejected", error=reason)
         if enrollment.state != EnrollmentState.WAITING:
-            store.add_history([(enrollment.id, now, "rejected", message.step, detail)])
+            store.add_history(
+                [NewHistory(enrollment.id, now, "rejected", step=message.step, detail=detail)]
+            )
             return enrollment.state
         # What a rejection does is the playbook's `on: {reject: ...}`: move on (the default),
         # end the enrollment, or pause it.

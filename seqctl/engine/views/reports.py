@@ -12,7 +12,7 @@ from seqctl.engine.sequences.visibility import Viewer
 from seqctl.engine.views import results
 from seqctl.errors import NotFound
 from seqctl.store import Store
-from seqctl.store.records import MessageRecord
+from seqctl.store.records import MessageRecord, StepEvent, StepKind
 from seqctl.store.states import RUNNING_STATES, EnrollmentState, MessageStatus
 from seqctl.timeutil import format_instant
 
@@ -98,20 +98,18 @@ def status(
     engaged = store.event_contacts(sequence, tuple(ENGAGEMENT.values()), since=since, until=until)
     tests = results.variant_results(store, version, since, until)
     messages = store.message_counts(sequence)
+    pending = (MessageStatus.PENDING_APPROVAL, MessageStatus.QUEUED, MessageStatus.SENDING)
     steps = []
     for step in version.steps:
         row: dict[str, Any] = {"id": step.id, "type": str(step.type)}
         for kind in STEP_COUNTS:
-            row[kind] = by_step.get((step.id, kind), 0)
+            row[kind] = by_step.get(StepKind(step.id, kind), 0)
         row["pending"] = sum(
-            n
-            for (s, st), n in messages.items()
-            if s == step.id
-            and st in (MessageStatus.PENDING_APPROVAL, MessageStatus.QUEUED, MessageStatus.SENDING)
+            n for key, n in messages.items() if key.step == step.id and key.status in pending
         )
         row["reached"] = reached.get(step.id, 0)
         for field, event_type in ENGAGEMENT.items():
-            row[field] = engaged.get((step.id, event_type), 0)
+            row[field] = engaged.get(StepEvent(step.id, event_type), 0)
         row["rates"] = _rates(row)
         row.update(tests.get(step.id, {}))
         steps.append(row)

@@ -31,8 +31,8 @@ def variant_results(
         version.sequence, tuple(experiments.EVENT_TYPES.values()), since, until
     )
     by_step: dict[str, dict[str, dict[str, int]]] = {}
-    for (step_id, variant), found in counts.items():
-        by_step.setdefault(step_id, {})[variant] = {
+    for key, found in counts.items():
+        by_step.setdefault(key.step, {})[key.variant] = {
             metric: found.get(experiments.EVENT_TYPES.get(metric, metric), 0)
             for metric in ("sent", *experiments.METRICS)
         }

@@ -25,6 +25,7 @@ from seqctl.store.queries.outcomes import OutcomeQueries
 from seqctl.store.queries.sequences import SequenceQueries
 from seqctl.store.queries.summaries import _COUNTED, DatabaseInfo, SummaryQueries
 from seqctl.store.records import ContactRow, SuppressionRow, Upserted
+from seqctl.store.sql import TimeTexts
 from seqctl.timeutil import format_instant
 
 MIGRATIONS_TABLE = "seqctl_migrations"
@@ -184,8 +185,9 @@ class PostgresStore(
             )
         return {str(contact) for _, contact in rows}
 
-    def suppress(self, rows: Iterable[tuple[str, str, str, datetime] | SuppressionRow]) -> int:
-        entries = [SuppressionRow(*row).to_db() for row in rows]
+    def suppress(self, rows: Iterable[SuppressionRow]) -> int:
+        times = TimeTexts()
+        entries = [row.to_db(times) for row in rows]
         if not entries:
             return 0
         cursor = self.pg.conn.cursor()

@@ -13,7 +13,6 @@ their order, so such a batch (never the tick's) goes the shared way.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from seqctl.store.postgres.claims import _EXPIRY, CLAIM_SECONDS
@@ -21,11 +20,12 @@ from seqctl.store.queries.actions import ActionQueries
 from seqctl.store.queries.history import HistoryQueries
 from seqctl.store.queries.messages import MessageQueries
 from seqctl.store.queries.transitions import TransitionQueries
-from seqctl.store.records import NewAction, NewMessage, Transition
+from seqctl.store.records import NewAction, NewMessage, Postponement, Sent, Transition
 from seqctl.store.sql import TimeTexts
 
 if TYPE_CHECKING:
     from seqctl.store.postgres.connection import PgSql
+    from seqctl.store.queries.history import StoredHistory
 
 _FINISHED = "('sent', 'failed', 'rejected', 'cancelled')"
 # A row this worker claimed is let go by the write that is done with it: `end_run` then finds
@@ -42,18 +42,9 @@ class WriteQueries(TransitionQueries, HistoryQueries, ActionQueries, MessageQuer
     pg: PgSql
     holder: str | None
 
-    def add_history(
-        self, rows: Iterable[tuple[int, datetime, str, str | None, str | None]]
-    ) -> None:
-        """(enrollment, at, kind, step, detail) rows."""
-        times = TimeTexts()
-        columns = _columns(
-            (
-                (enrollment, times[at], kind, step, detail)
-                for enrollment, at, kind, step, detail in rows
-            ),
-            5,
-        )
+    def _write_history(self, rows: Iterable[StoredHistory]) -> None:
+        """History rows as the database takes them (see HistoryQueries), in one statement."""
+        columns = _columns(rows, 5)
         if columns:
             self.pg.run(
                 "INSERT INTO history (enrollment, at, kind, step, detail)"
@@ -69,7 +60,6 @@ class WriteQueries(TransitionQueries, HistoryQueries, ActionQueries, MessageQuer
             super().apply(transitions)
             return
         self._move(transitions, "paused_at = NULL, resume_at = NULL", "")
-        self.add_history((t.enrollment, t.at, t.kind, t.step_id, t.detail) for t in transitions)
 
     def advance(self, transitions: Sequence[Transition]) -> None:
         """`apply` for enrollments the tick found active; one no longer active is left alone.
@@ -81,9 +71,9 @@ class WriteQueries(TransitionQueries, HistoryQueries, ActionQueries, MessageQuer
             super().advance(transitions)
             return
         self._move(transitions, "", " AND e.state = 'active'")
-        self.add_history((t.enrollment, t.at, t.kind, t.step_id, t.detail) for t in transitions)
 
     def _move(self, transitions: Sequence[Transition], also: str, guard: str) -> None:
+        """The enrollments' new states, then their history rows."""
         times = TimeTexts()
         columns = _columns(
             (
@@ -110,6 +100,9 @@ class WriteQueries(TransitionQueries, HistoryQueries, ActionQueries, MessageQuer
                 f" WHERE e.id = v.id AND e.id = ANY(%s::bigint[]){guard}",
                 [self.holder, self.holder, *columns, columns[0]],
             )
+        self._write_history(
+            (t.enrollment, times[t.at], t.kind, t.step_id, t.detail) for t in transitions
+        )
 
     def add_actions(self, actions: Sequence[NewAction]) -> None:
         times = TimeTexts()
@@ -158,14 +151,14 @@ class WriteQueries(TransitionQueries, HistoryQueries, ActionQueries, MessageQuer
         ).fetchall()
         return {str(key): int(message_id) for key, message_id in rows}
 
-    def mark_sent(self, sent: Iterable[tuple[datetime, str | None, int]]) -> None:
-        """(sent_at, provider_id, id) triples."""
+    def mark_sent(self, sent: Iterable[Sent]) -> None:
+        """Messages sent, when, under the provider's id."""
         rows = list(sent)
-        if _repeated(i for _, _, i in rows):
+        if _repeated(s.message for s in rows):
             super().mark_sent(rows)
             return
         times = TimeTexts()
-        columns = _columns(((times[at], provider_id, i) for at, provider_id, i in rows), 3)
+        columns = _columns(((times[s.at], s.provider_id, s.message) for s in rows), 3)
         if columns:
             self.pg.run(
                 "UPDATE messages m SET status = 'sent', sent_at = v.sent_at,"
@@ -176,15 +169,16 @@ class WriteQueries(TransitionQueries, HistoryQueries, ActionQueries, MessageQuer
                 [self.holder, self.holder, *columns, columns[2]],
             )
 
-    def postpone(self, updates: Iterable[tuple[str | None, datetime, bool, int]]) -> None:
-        """(error, next_attempt_at, counts_as_attempt, id): back to queued until then."""
+    def postpone(self, updates: Iterable[Postponement]) -> None:
+        """Messages back to queued until their next attempt, with why."""
         rows = list(updates)
-        if _repeated(i for *_, i in rows):
+        if _repeated(u.message for u in rows):
             super().postpone(rows)
             return
         times = TimeTexts()
         columns = _columns(
-            ((error, times[until], 1 if attempt else 0, i) for error, until, attempt, i in rows), 4
+            ((u.error, times[u.next_attempt_at], 1 if u.attempt else 0, u.message) for u in rows),
+            4,
         )
         if columns:
             self.pg.run(

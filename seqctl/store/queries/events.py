@@ -6,8 +6,14 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from seqctl.store.records import EventRecord, NewEvent, SuppressionChange, SuppressionRow
-from seqctl.store.sql import json_list
+from seqctl.store.records import (
+    EventRecord,
+    NewEvent,
+    StepEvent,
+    SuppressionChange,
+    SuppressionRow,
+)
+from seqctl.store.sql import TimeTexts, json_list
 from seqctl.timeutil import format_instant, from_db
 
 if TYPE_CHECKING:
@@ -83,14 +89,14 @@ class EventQueries:
         )
         return {str(contact): from_db(str(at)) for contact, at in rows}
 
-    def event_counts(self, sequence: str) -> dict[tuple[str, str], int]:
+    def event_counts(self, sequence: str) -> dict[StepEvent, int]:
         """Events per (step, type) of a sequence, for the funnel."""
         rows = self.sql.execute(
             "SELECT step, type, COUNT(*) FROM events WHERE sequence = ? AND step IS NOT NULL"
             " GROUP BY step, type",
             [sequence],
         )
-        return {(step, kind): int(n) for step, kind, n in rows}
+        return {StepEvent(str(step), str(kind)): int(n) for step, kind, n in rows}
 
     def event_contacts(
         self,
@@ -98,7 +104,7 @@ class EventQueries:
         types: Sequence[str],
         since: datetime | None = None,
         until: datetime | None = None,
-    ) -> dict[tuple[str, str], int]:
+    ) -> dict[StepEvent, int]:
         """Distinct contacts per (step, type) with such an event at or after `since`."""
         marks = ",".join("?" * len(types))
         rows = self.sql.execute(
@@ -108,12 +114,13 @@ class EventQueries:
             f"{' AND at < ?' if until is not None else ''} GROUP BY step, type",
             [sequence, *types, *(format_instant(t) for t in (since, until) if t is not None)],
         )
-        return {(str(step), str(kind)): int(n) for step, kind, n in rows}
+        return {StepEvent(str(step), str(kind)): int(n) for step, kind, n in rows}
 
-    def suppress(self, rows: Iterable[tuple[str, str, str, datetime] | SuppressionRow]) -> int:
-        """Add entries, SuppressionRow or (value, kind, reason, at[, by]); an existing entry keeps
-        its first reason. Each one added is written to the list's history. Returns how many."""
-        entries = [SuppressionRow(*row).to_db() for row in rows]
+    def suppress(self, rows: Iterable[SuppressionRow]) -> int:
+        """Add entries; an existing entry keeps its first reason. Each one added is written to
+        the list's history. Returns how many."""
+        times = TimeTexts()
+        entries = [row.to_db(times) for row in rows]
         before = self.sql.execute("SELECT COALESCE(MAX(rowid), 0) FROM suppressions").fetchone()[0]
         self.sql.executemany(
             "INSERT OR IGNORE INTO suppressions (value, kind, reason, at, added_by)"

@@ -7,28 +7,32 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from seqctl.store.records import HistoryRecord
+from seqctl.store.records import HistoryRecord, NewHistory, StepKind
 from seqctl.store.sql import TimeTexts, equal, where
 from seqctl.timeutil import format_instant, from_db
 
 if TYPE_CHECKING:
     from seqctl.store.sql import Sql
 
+# A history row's parameters: enrollment, at (stored text), kind, step, detail.
+StoredHistory = tuple[int, str | None, str, str | None, str | None]
+
 
 class HistoryQueries:
     sql: Sql
 
-    def add_history(
-        self, rows: Iterable[tuple[int, datetime, str, str | None, str | None]]
-    ) -> None:
-        """(enrollment, at, kind, step, detail) rows."""
+    def add_history(self, rows: Iterable[NewHistory]) -> None:
+        """Write history rows, in their order."""
         times = TimeTexts()
+        self._write_history(
+            (row.enrollment, times[row.at], row.kind, row.step, row.detail) for row in rows
+        )
+
+    def _write_history(self, rows: Iterable[StoredHistory]) -> None:
+        """History rows as the database takes them: (enrollment, at, kind, step, detail), the
+        time as its stored text (transitions write theirs, formatted with their own)."""
         self.sql.executemany(
-            "INSERT INTO history (enrollment, at, kind, step, detail) VALUES (?, ?, ?, ?, ?)",
-            (
-                (enrollment, times[at], kind, step, detail)
-                for enrollment, at, kind, step, detail in rows
-            ),
+            "INSERT INTO history (enrollment, at, kind, step, detail) VALUES (?, ?, ?, ?, ?)", rows
         )
 
     def history(
@@ -62,7 +66,7 @@ class HistoryQueries:
 
     def step_counts(
         self, sequence: str, since: datetime | None = None, until: datetime | None = None
-    ) -> dict[tuple[str, str], int]:
+    ) -> dict[StepKind, int]:
         """History kinds counted per step: {(step id, kind): n}; rows at or after `since` (and
         before `until`)."""
         rows = self.sql.execute(
@@ -72,7 +76,7 @@ class HistoryQueries:
             f"{'AND h.at < ? ' if until is not None else ''}GROUP BY h.step, h.kind",
             [sequence, *(format_instant(t) for t in (since, until) if t is not None)],
         )
-        return {(step, kind): int(n) for step, kind, n in rows}
+        return {StepKind(str(step), str(kind)): int(n) for step, kind, n in rows}
 
     def step_reached(
         self,

@@ -12,6 +12,7 @@ from seqctl.store.records import (
     EmailMessageRef,
     FolderState,
     MessageRecord,
+    SentMail,
 )
 from seqctl.timeutil import format_instant, from_db
 
@@ -91,9 +92,12 @@ class MailboxQueries:
         )
         return [EmailMessageRef.from_row(row) for row in rows]
 
-    def add_sent_mail(self, rows: Iterable[tuple[str, int]]) -> None:
-        """(Message-ID local part, message id) of mail seqctl sent."""
-        self.sql.executemany("INSERT OR IGNORE INTO sent_mail (local, message) VALUES (?, ?)", rows)
+    def add_sent_mail(self, rows: Iterable[SentMail]) -> None:
+        """The Message-ID local parts of mail seqctl sent."""
+        self.sql.executemany(
+            "INSERT OR IGNORE INTO sent_mail (local, message) VALUES (?, ?)",
+            [(row.local, row.message) for row in rows],
+        )
 
     def sent_mail(self, locals_: Sequence[str]) -> dict[str, int]:
         """The messages seqctl sent under these Message-ID local parts."""

@@ -10,9 +10,14 @@ from typing import TYPE_CHECKING, Any
 from seqctl.store.records import (
     Deliverable,
     FailingChannel,
+    FailingSince,
     MessageRecord,
     NewMessage,
+    Postponement,
+    Resent,
+    Sent,
     SentCount,
+    StepStatus,
 )
 from seqctl.store.sql import TimeTexts, equal, where
 from seqctl.store.sql import limit as sql_limit
@@ -131,13 +136,16 @@ class MessageQueries:
         )
         return [Deliverable.from_row(row) for row in rows]
 
-    def postpone(self, updates: Iterable[tuple[str | None, datetime, bool, int]]) -> None:
-        """(error, next_attempt_at, counts_as_attempt, id): back to queued until then."""
+    def postpone(self, updates: Iterable[Postponement]) -> None:
+        """Messages back to queued until their next attempt, with why."""
         times = TimeTexts()
         self.sql.executemany(
             "UPDATE messages SET status = 'queued', error = ?, next_attempt_at = ?,"
             " attempts = attempts + ? WHERE id = ?",
-            [(error, times[until], 1 if attempt else 0, i) for error, until, attempt, i in updates],
+            [
+                (u.error, times[u.next_attempt_at], 1 if u.attempt else 0, u.message)
+                for u in updates
+            ],
         )
 
     def requeue(self, ids: Iterable[int]) -> None:
@@ -157,16 +165,19 @@ class MessageQueries:
             [(note, i) for i in ids],
         )
 
-    def add_resent(self, counts: Iterable[tuple[int, int]]) -> None:
-        """(times, id): sends whose outcome was unknown, so the message went out again."""
-        self.sql.executemany("UPDATE messages SET resent = resent + ? WHERE id = ?", counts)
+    def add_resent(self, counts: Iterable[Resent]) -> None:
+        """Sends whose outcome was unknown, so the message went out again."""
+        self.sql.executemany(
+            "UPDATE messages SET resent = resent + ? WHERE id = ?",
+            [(c.times, c.message) for c in counts],
+        )
 
-    def mark_failing(self, since: Iterable[tuple[datetime, int]]) -> None:
-        """(at, id): the first temporary failure of a message, kept until it is sent."""
+    def mark_failing(self, since: Iterable[FailingSince]) -> None:
+        """The first temporary failure of a message, kept until it is sent."""
         times = TimeTexts()
         self.sql.executemany(
             "UPDATE messages SET failing_since = COALESCE(failing_since, ?) WHERE id = ?",
-            [(times[at], i) for at, i in since],
+            [(times[f.at], f.message) for f in since],
         )
 
     def failing_channels(self) -> list[FailingChannel]:
@@ -210,13 +221,13 @@ class MessageQueries:
             [(status, error, stamp, 1 if attempt else 0, i) for i in ids],
         )
 
-    def mark_sent(self, sent: Iterable[tuple[datetime, str | None, int]]) -> None:
-        """(sent_at, provider_id, id) triples."""
+    def mark_sent(self, sent: Iterable[Sent]) -> None:
+        """Messages sent, when, under the provider's id."""
         times = TimeTexts()
         self.sql.executemany(
             "UPDATE messages SET status = 'sent', sent_at = ?, provider_id = ?, error = NULL,"
             " attempts = attempts + 1, failing_since = NULL WHERE id = ?",
-            [(times[at], provider_id, i) for at, provider_id, i in sent],
+            [(times[s.at], s.provider_id, s.message) for s in sent],
         )
 
     def edit_message(self, message_id: int, subject: str | None, body: str | None) -> None:
@@ -233,12 +244,12 @@ class MessageQueries:
             "UPDATE messages SET body = ?, extra = ? WHERE id = ?", [body, extra_json, message_id]
         )
 
-    def message_counts(self, sequence: str) -> dict[tuple[str, str], int]:
+    def message_counts(self, sequence: str) -> dict[StepStatus, int]:
         rows = self.sql.execute(
             "SELECT step, status, COUNT(*) FROM messages WHERE sequence = ? GROUP BY step, status",
             [sequence],
         )
-        return {(step, status): int(n) for step, status, n in rows}
+        return {StepStatus(str(step), str(status)): int(n) for step, status, n in rows}
 
     def count_released(self, sequence: str, step: str, since: datetime) -> int:
         """Messages of a step let out (queued, sending or sent) since a time."""

@@ -10,7 +10,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from seqctl.store.records import ActionsDue, EnrollmentFailure, MessageFailure, SlotCount
+from seqctl.store.records import (
+    ActionsDue,
+    EnrollmentFailure,
+    MessageFailure,
+    SlotCount,
+    StepVariant,
+)
 from seqctl.timeutil import format_instant
 
 if TYPE_CHECKING:
@@ -30,9 +36,9 @@ class OutcomeQueries:
 
     def variant_counts(
         self, sequence: str, types: Sequence[str], since: datetime | None, until: datetime | None
-    ) -> dict[tuple[str, str], dict[str, int]]:
+    ) -> dict[StepVariant, dict[str, int]]:
         """Per (step, variant): `sent` messages, and contacts with each event type on them."""
-        found: dict[tuple[str, str], dict[str, int]] = {}
+        found: dict[StepVariant, dict[str, int]] = {}
         sent, sent_params = _period("sent_at", since, until)
         for step, variant, n in self.sql.execute(
             "SELECT step, variant, COUNT(*) FROM messages INDEXED BY messages_variants"
@@ -40,7 +46,7 @@ class OutcomeQueries:
             f"{sent} GROUP BY step, variant",
             [sequence, *sent_params],
         ):
-            found.setdefault((str(step), str(variant)), {})["sent"] = int(n)
+            found.setdefault(StepVariant(str(step), str(variant)), {})["sent"] = int(n)
         at, at_params = _period("e.at", since, until)
         marks = ",".join("?" * len(types))
         for step, variant, kind, n in self.sql.execute(
@@ -49,7 +55,7 @@ class OutcomeQueries:
             f" AND e.type IN ({marks}){at} GROUP BY m.step, m.variant, e.type",
             [sequence, *types, *at_params],
         ):
-            found.setdefault((str(step), str(variant)), {})[str(kind)] = int(n)
+            found.setdefault(StepVariant(str(step), str(variant)), {})[str(kind)] = int(n)
         return found
 
     def event_totals(

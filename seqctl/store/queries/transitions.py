@@ -11,12 +11,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from seqctl.store.queries.enrollments import COLUMNS
-from seqctl.store.records import DueRow, EnrollmentPosition, EnrollmentRecord, Transition
+from seqctl.store.records import DueRow, EnrollmentPosition, EnrollmentRecord, NewDue, Transition
 from seqctl.store.sql import TimeTexts, json_list
 from seqctl.store.sql import limit as sql_limit
 from seqctl.timeutil import format_instant
 
 if TYPE_CHECKING:
+    from seqctl.store.queries.history import StoredHistory
     from seqctl.store.sql import Sql
 
 # A due enrollment with what the tick needs of its contact, in one read.
@@ -37,9 +38,7 @@ class TransitionQueries:
 
     if TYPE_CHECKING:  # Store's, from HistoryQueries: apply and advance write history rows too
 
-        def add_history(
-            self, rows: Iterable[tuple[int, datetime, str, str | None, str | None]]
-        ) -> None: ...
+        def _write_history(self, rows: Iterable[StoredHistory]) -> None: ...
 
     def due(
         self,
@@ -140,7 +139,9 @@ class TransitionQueries:
                 for t in transitions
             ],
         )
-        self.add_history((t.enrollment, t.at, t.kind, t.step_id, t.detail) for t in transitions)
+        self._write_history(
+            (t.enrollment, times[t.at], t.kind, t.step_id, t.detail) for t in transitions
+        )
 
     def advance(self, transitions: Sequence[Transition]) -> None:
         """`apply` for enrollments the tick found active; one no longer active is left alone.
@@ -184,7 +185,9 @@ class TransitionQueries:
                 if t.state != "active"
             ],
         )
-        self.add_history((t.enrollment, t.at, t.kind, t.step_id, t.detail) for t in transitions)
+        self._write_history(
+            (t.enrollment, times[t.at], t.kind, t.step_id, t.detail) for t in transitions
+        )
 
     def set_paused(
         self,
@@ -201,12 +204,13 @@ class TransitionQueries:
             [stamp, reason, stamp, format_instant(resume_at), enrollment_id],
         )
 
-    def set_due(self, updates: Iterable[tuple[datetime | None, int]], *, at: datetime) -> None:
-        """Move (next_due_at, id) pairs, e.g. after a pause."""
+    def set_due(self, updates: Iterable[NewDue], *, at: datetime) -> None:
+        """Move enrollments' next due times, e.g. after a pause."""
         times = TimeTexts()
+        stamp = times[at]
         self.sql.executemany(
             "UPDATE enrollments SET next_due_at = ?, updated_at = ? WHERE id = ?",
-            ((times[due], times[at], enrollment_id) for due, enrollment_id in updates),
+            ((times[u.next_due_at], stamp, u.enrollment) for u in updates),
         )
 
     def set_version(self, enrollment_id: int, version: int, step: int, at: datetime) -> None:
