@@ -268,6 +268,23 @@ class Transition:
     step_id: str | None
     detail: str | None = None
 
+    def row(self, times: TimeTexts) -> tuple[Any, ...]:
+        """Its enrollment's new values, the times as the database keeps them (`times`: one
+        for the whole batch): (state, step, anchor_at, next_due_at, reason, updated_at, id)."""
+        return (
+            self.state,
+            self.step,
+            times[self.anchor_at],
+            times[self.next_due_at],
+            self.reason,
+            times[self.at],
+            self.enrollment,
+        )
+
+    def history_row(self, times: TimeTexts) -> tuple[int, str | None, str, str | None, str | None]:
+        """Its history row: (enrollment, at, kind, step, detail)."""
+        return (self.enrollment, times[self.at], self.kind, self.step_id, self.detail)
+
 
 class NewDue(NamedTuple):
     """An enrollment's next due time moved (after a pause, say); None: nothing is due."""

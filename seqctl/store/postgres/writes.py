@@ -75,34 +75,19 @@ class WriteQueries(TransitionQueries, HistoryQueries, ActionQueries, MessageQuer
     def _move(self, transitions: Sequence[Transition], also: str, guard: str) -> None:
         """The enrollments' new states, then their history rows."""
         times = TimeTexts()
-        columns = _columns(
-            (
-                (
-                    t.enrollment,
-                    t.state,
-                    t.step,
-                    times[t.anchor_at],
-                    times[t.next_due_at],
-                    t.reason,
-                    times[t.at],
-                )
-                for t in transitions
-            ),
-            7,
-        )
+        columns = _columns((t.row(times) for t in transitions), 7)
         if columns:
             self.pg.run(
                 "UPDATE enrollments e SET state = v.state, step = v.step,"
                 " anchor_at = v.anchor_at, next_due_at = v.next_due_at, reason = v.reason,"
                 f" updated_at = v.at, {_LET_GO.format(t='e')}{', ' if also else ''}{also}"
-                " FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::text[], %s::text[],"
-                " %s::text[], %s::text[]) AS v(id, state, step, anchor_at, next_due_at, reason, at)"
+                " FROM unnest(%s::text[], %s::int[], %s::text[], %s::text[], %s::text[],"
+                " %s::text[], %s::bigint[])"
+                " AS v(state, step, anchor_at, next_due_at, reason, at, id)"
                 f" WHERE e.id = v.id AND e.id = ANY(%s::bigint[]){guard}",
-                [self.holder, self.holder, *columns, columns[0]],
+                [self.holder, self.holder, *columns, columns[6]],
             )
-        self._write_history(
-            (t.enrollment, times[t.at], t.kind, t.step_id, t.detail) for t in transitions
-        )
+        self._write_history(t.history_row(times) for t in transitions)
 
     def add_actions(self, actions: Sequence[NewAction]) -> None:
         times = TimeTexts()

@@ -126,22 +126,9 @@ class TransitionQueries:
         self.sql.executemany(
             "UPDATE enrollments SET state = ?, step = ?, anchor_at = ?, next_due_at = ?,"
             " reason = ?, updated_at = ?, paused_at = NULL, resume_at = NULL WHERE id = ?",
-            [
-                (
-                    t.state,
-                    t.step,
-                    times[t.anchor_at],
-                    times[t.next_due_at],
-                    t.reason,
-                    times[t.at],
-                    t.enrollment,
-                )
-                for t in transitions
-            ],
+            [t.row(times) for t in transitions],
         )
-        self._write_history(
-            (t.enrollment, times[t.at], t.kind, t.step_id, t.detail) for t in transitions
-        )
+        self._write_history(t.history_row(times) for t in transitions)
 
     def advance(self, transitions: Sequence[Transition]) -> None:
         """`apply` for enrollments the tick found active; one no longer active is left alone.
@@ -155,39 +142,14 @@ class TransitionQueries:
         self.sql.executemany(
             "UPDATE enrollments SET step = ?, anchor_at = ?, next_due_at = ?, reason = ?,"
             " updated_at = ?" + guard,
-            [
-                (
-                    t.step,
-                    times[t.anchor_at],
-                    times[t.next_due_at],
-                    t.reason,
-                    times[t.at],
-                    t.enrollment,
-                )
-                for t in transitions
-                if t.state == "active"
-            ],
+            [t.row(times)[1:] for t in transitions if t.state == "active"],
         )
         self.sql.executemany(
             "UPDATE enrollments SET state = ?, step = ?, anchor_at = ?, next_due_at = ?,"
             " reason = ?, updated_at = ?" + guard,
-            [
-                (
-                    t.state,
-                    t.step,
-                    times[t.anchor_at],
-                    times[t.next_due_at],
-                    t.reason,
-                    times[t.at],
-                    t.enrollment,
-                )
-                for t in transitions
-                if t.state != "active"
-            ],
+            [t.row(times) for t in transitions if t.state != "active"],
         )
-        self._write_history(
-            (t.enrollment, times[t.at], t.kind, t.step_id, t.detail) for t in transitions
-        )
+        self._write_history(t.history_row(times) for t in transitions)
 
     def set_paused(
         self,
