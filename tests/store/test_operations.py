@@ -530,6 +530,8 @@ def test_postpone_requeue_and_sent(store: Store) -> None:
         None,
         None,
     )
+    # Held again (a daily cap, say) and then sent: no next attempt is left on a sent message.
+    store.postpone([Postponement(error=None, next_attempt_at=T3, attempt=False, message=m1)])
     store.mark_sent([Sent(at=T2, provider_id="p-1", message=m1)])
     store.set_message_status([m2], "sent", sent_at=T3)
     assert store.sent_since(T1, sequence="s") == SentCount(2, T2)
@@ -539,7 +541,13 @@ def test_postpone_requeue_and_sent(store: Store) -> None:
     last = store.last_sent_message("a")
     assert last is not None and last.id == m2
     sent = store.message(m1)
-    assert sent is not None and (sent.status, sent.provider_id, sent.error) == ("sent", "p-1", None)
+    assert sent is not None
+    assert (sent.status, sent.provider_id, sent.error, sent.next_attempt_at) == (
+        "sent",
+        "p-1",
+        None,
+        None,
+    )
 
 
 def test_failing_channels_report_the_first_to_fail(store: Store) -> None:

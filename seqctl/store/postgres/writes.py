@@ -148,7 +148,7 @@ class WriteQueries(TransitionQueries, HistoryQueries, ActionQueries, MessageQuer
             self.pg.run(
                 "UPDATE messages m SET status = 'sent', sent_at = v.sent_at,"
                 " provider_id = v.provider_id, error = NULL, attempts = m.attempts + 1,"
-                f" failing_since = NULL, {_LET_GO.format(t='m')}"
+                f" failing_since = NULL, next_attempt_at = NULL, {_LET_GO.format(t='m')}"
                 " FROM unnest(%s::text[], %s::text[], %s::bigint[]) AS v(sent_at, provider_id, id)"
                 " WHERE m.id = v.id AND m.id = ANY(%s::bigint[])",
                 [self.holder, self.holder, *columns, columns[2]],

@@ -226,7 +226,7 @@ class MessageQueries:
         times = TimeTexts()
         self.sql.executemany(
             "UPDATE messages SET status = 'sent', sent_at = ?, provider_id = ?, error = NULL,"
-            " attempts = attempts + 1, failing_since = NULL WHERE id = ?",
+            " attempts = attempts + 1, failing_since = NULL, next_attempt_at = NULL WHERE id = ?",
             [(times[s.at], s.provider_id, s.message) for s in sent],
         )
 
