@@ -7,9 +7,10 @@
   URL the request gives.
 - `/u/{token}`: one-click unsubscribe (engine.unsubscribe): a page on GET, the opt-out on POST.
 
-Each request opens its own Store on the SQLite file: the server is threaded, and SQLite's busy
-timeout serialises the writes. A database that cannot take the event (locked past the timeout,
-read-only, full) answers 503 with Retry-After: nothing was recorded, the sender tries again.
+Each request opens its own Store on the database (the server is threaded; the store's own
+locking serialises the writes). A database that cannot take the event (locked past the
+timeout, read-only, full, unreachable) answers 503 with Retry-After: nothing was recorded, the
+sender tries again.
 """
 
 from __future__ import annotations

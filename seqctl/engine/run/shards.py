@@ -1,4 +1,5 @@
-"""A big tick on every core: each process takes the due enrollments whose id is its share.
+"""A big tick on every core: each process takes the due enrollments whose id is its share
+(SQLite's way, `Parallel.shard`), or claims batches as any worker does (PostgreSQL's).
 
 Rendering and scheduling are Python, one core each; SQLite lets one process write at a time
 and each holds the lock only for its batch's statements, so two processes on two cores advance
