@@ -3,7 +3,7 @@
 Rules come from the playbook's `on:` block, per event type: exit, pause or continue, with
 defaults a sales team expects (a reply or a booked meeting ends the sequence; an unsubscribe,
 a complaint or a STOP by text always does, whatever the playbook says). Opt-outs and hard
-bounces put the address on the suppression list (engine.suppression), for every contact that
+bounces put the address on the suppression list (suppression.py), for every contact that
 has it. Events with an id are recorded once.
 """
 

@@ -5,7 +5,7 @@
 - `GET /t/o/{token}.gif`: an `open` of the message the signed token names; always a 1x1 GIF.
 - `GET /t/c/{token}?n=K`: a `click`, then a redirect to the message's own K-th link, never to a
   URL the request gives.
-- `/u/{token}`: one-click unsubscribe (engine.unsubscribe): a page on GET, the opt-out on POST.
+- `/u/{token}`: one-click unsubscribe (unsubscribe.py): a page on GET, the opt-out on POST.
 
 Each request opens its own Store on the database (the server is threaded; the store's own
 locking serialises the writes). A database that cannot take the event (locked past the

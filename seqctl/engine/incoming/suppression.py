@@ -3,7 +3,7 @@
 An unsubscribe, a hard bounce or a complaint suppresses an email address; a STOP by text
 message (or an unsubscribe on SMS/WhatsApp) suppresses a phone number. Every contact key that
 carries a suppressed address is refused by enroll and never messaged there by the tick, now and
-later. Values are compared normalised (engine.addresses). Entries by contact key (from before
+later. Values are compared normalised (addresses.py). Entries by contact key (from before
 this rule) are still honoured.
 """
 

@@ -77,7 +77,7 @@ def list_actions(
     its due time. `viewer` and `owner` keep the actions of sequences the viewer may see and the
     owner owns (newest published version); the step's `assignee`, when set, counts as the owner.
     Those of a paused sequence or enrollment are on hold: left out, or with `paused` listed
-    with the status `paused` (engine.onhold).
+    with the status `paused` (onhold.py).
     """
     audience = Audience(store, viewer, owner)
     versions = Versions(store)

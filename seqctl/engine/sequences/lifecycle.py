@@ -10,7 +10,7 @@ from seqctl.engine.sequences.visibility import Viewer
 from seqctl.errors import ExitCode, NotFound, SeqctlError
 from seqctl.store import Store
 
-SEQUENCE_STATUSES = ("draft", "active", "paused", "archived")  # archived: see engine.archive
+SEQUENCE_STATUSES = ("draft", "active", "paused", "archived")  # archived: see archive.py
 
 
 def set_status(
