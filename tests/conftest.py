@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,29 @@ class Result:
     @property
     def json(self) -> Any:
         return json.loads(self.stdout)
+
+
+def _unformatted(value: object) -> str:
+    """The store writes times as fixed-width UTC text; a datetime handed to the driver as it
+    is would be stored in another spelling, silently. In tests it fails loudly instead."""
+    raise TypeError(f"a time reached the database unformatted: {value!r} (use format_instant)")
+
+
+sqlite3.register_adapter(datetime, _unformatted)
+sqlite3.register_adapter(date, _unformatted)
+try:
+    import psycopg
+    from psycopg.adapt import Dumper
+
+    class _UnformattedDumper(Dumper):
+        def dump(self, obj: Any) -> bytes:
+            _unformatted(obj)
+            return b""
+
+    for _kind in (datetime, date):
+        psycopg.adapters.register_dumper(_kind, _UnformattedDumper)
+except ImportError:  # the PostgreSQL extra is not installed: its tests skip
+    pass
 
 
 Run = Callable[..., Result]

@@ -34,3 +34,15 @@ def test_any_aware_time_reads_back_as_its_instant_to_the_second(value: datetime)
     assert len(text) == 20 and text.endswith("Z")
     assert from_db(text) == value.replace(microsecond=0)
     assert format_instant(value) == text  # the remembered answer is the same
+
+
+def test_a_batch_formats_the_hour_a_clock_goes_back_as_two_instants() -> None:
+    from seqctl.store.sql import TimeTexts
+
+    first = datetime(2026, 11, 1, 1, 30, tzinfo=ZoneInfo("America/New_York"))
+    times = TimeTexts()
+    assert [times[first], times[first.replace(fold=1)], times[None]] == [
+        "2026-11-01T05:30:00Z",
+        "2026-11-01T06:30:00Z",
+        None,
+    ]

@@ -564,10 +564,11 @@ class Leases(Protocol):
         """History rows after a history id, up to another, that owners hear about (owners'
         digests)."""
 
-    def last_history_id(self) -> int:
+    def last_history_id(self) -> int | None:
         """The newest history row's id, 0 when there is none; every row with a smaller id is
         written by then (none still in another process's open transaction): a digest that
-        reads up to it never misses a row that commits later."""
+        reads up to it never misses a row that commits later. None: not now (the writers of
+        history hold it too long); ask again at the next tick."""
 
 
 # ---- Mailboxes: how far `inbox sync` read each folder, and the mail seqctl sent.

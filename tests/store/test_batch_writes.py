@@ -50,7 +50,7 @@ def ids(store: Store) -> list[int]:
 
 
 def move(
-    enrollment: int, state: str, step: int, due: str | None, **extra: str | None
+    enrollment: int, state: str, step: int, due: datetime | None, **extra: str | None
 ) -> Transition:
     return Transition(
         enrollment,
@@ -191,7 +191,12 @@ def test_a_worker_lets_go_of_its_claims_as_it_writes_them_not_of_another_workers
     )
     assert set(claims("messages").values()) == {"one"}
 
-    store.advance([move(ann, "active", 1, LATER), move(cat, "active", 1, LATER)])
+    week = at("2026-11-30T09:00:00Z")  # after the moves' own time: nothing due at once
+    store.advance([move(ann, "active", 1, week), move(cat, "active", 1, week)])
+    assert claims("enrollments") == {ann: None, bob: "one", cat: "two"}
+    # A step due again at once (no wait) stays with the worker taking it: its count of steps
+    # in one tick, the branch-loop guard, is that worker's.
+    store.advance([move(bob, "active", 1, AT)])
     assert claims("enrollments") == {ann: None, bob: "one", cat: "two"}
 
     store.set_message_status([keys[f"k{ann}"]], "sending")

@@ -43,7 +43,7 @@ from seqctl.store.records import (
     Transition,
     VersionRecord,
 )
-from seqctl.timeutil import from_db
+from seqctl.timeutil import format_instant, from_db
 
 
 def at(text: str) -> datetime:
@@ -423,7 +423,7 @@ def test_the_history_bound_waits_for_a_row_another_worker_has_not_committed(
         (slow,) = other.execute(
             "INSERT INTO history (enrollment, at, kind, step) VALUES (%s, %s, 'replied', 'one')"
             " RETURNING id",
-            [a, T1],
+            [a, format_instant(T1)],
         ).fetchone()
         store.add_history(
             [NewHistory(b, T1, "replied", "one", None)]
@@ -861,3 +861,22 @@ def test_a_failed_transaction_writes_nothing(store: Store) -> None:
         store.create_sequence("s", T0)
         raise RuntimeError
     assert store.sequences() == []
+
+
+def test_a_digest_waits_for_the_next_tick_when_history_is_held_too_long(
+    store: Store, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long transaction or a vacuum holding history: the bound is not taken (None) after a
+    short wait, rather than holding every worker's writes back behind the digest's lock."""
+    if request.node.callspec.params["store"] != "postgresql":
+        pytest.skip("SQLite's bound needs no lock")
+    import psycopg
+
+    from seqctl.store.postgres import store as postgres_store
+
+    monkeypatch.setattr(postgres_store, "HISTORY_LOCK_SECONDS", 0.2)
+    url = str(request.getfixturevalue("postgres_url"))
+    with psycopg.connect(url, autocommit=False) as other:
+        other.execute("LOCK TABLE history IN SHARE UPDATE EXCLUSIVE MODE")  # as VACUUM does
+        assert store.last_history_id() is None
+    assert store.last_history_id() == 0  # free again: the next tick takes it

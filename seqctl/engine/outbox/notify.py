@@ -31,6 +31,8 @@ def notify_owners(
     """
     until = format_instant(now) or ""
     last = store.last_history_id()
+    if last is None:  # history busy: the digest waits for the next tick, nothing is lost
+        return 0
     seen = store.mark(MARK)
     if seen is None:  # the first run starts the record; nothing old is dug up
         with store.transaction():

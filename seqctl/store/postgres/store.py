@@ -31,6 +31,10 @@ from seqctl.timeutil import format_instant
 MIGRATIONS_TABLE = "seqctl_migrations"
 
 
+# How long a digest waits for the writers of history to let it take its bound.
+HISTORY_LOCK_SECONDS = 2.0
+
+
 class PostgresStore(
     ClaimQueries,
     WriteQueries,  # with the shared transitions, history, actions and messages beneath
@@ -207,14 +211,24 @@ class PostgresStore(
             )
         return len(added)
 
-    def last_history_id(self) -> int:
+    def last_history_id(self) -> int | None:
         """Taken when no transaction writing history is open (a SHARE lock waits for them to
         end, and holds new ones back meanwhile): ids come from a sequence as rows are written,
         so another worker's row with a smaller id may still commit after a larger one. Read
-        without the lock, a digest would move past it and never tell anyone."""
-        with self.transaction():
-            self.pg.run("LOCK TABLE history IN SHARE MODE")
-            row = self.pg.run("SELECT COALESCE(MAX(id), 0) FROM history").fetchone()
+        without the lock, a digest would move past it and never tell anyone.
+
+        None when the lock does not come within HISTORY_LOCK_SECONDS (a long enroll or a
+        vacuum holds the table): waiting longer would hold every worker's writes back behind
+        this one request; the digest waits for the next tick instead."""
+        try:
+            with self.pg.conn.transaction():
+                self.pg.run(f"SET LOCAL lock_timeout = '{int(HISTORY_LOCK_SECONDS * 1000)}ms'")
+                self.pg.run("LOCK TABLE history IN SHARE MODE")
+                row = self.pg.run("SELECT COALESCE(MAX(id), 0) FROM history").fetchone()
+        except psycopg.errors.LockNotAvailable:
+            return None
+        except psycopg.Error as exc:
+            raise fault(exc, self.where) or exc from None
         return int(row[0]) if row else 0
 
     def has_daily_caps(self) -> bool:

@@ -34,6 +34,15 @@ _LET_GO = (
     "claimed_by = CASE WHEN {t}.claimed_by = %s THEN NULL ELSE {t}.claimed_by END,"
     " claimed_until = CASE WHEN {t}.claimed_by = %s THEN NULL ELSE {t}.claimed_until END"
 )
+# An enrollment whose next step is due at once stays this worker's: it takes that step in the
+# same run, and its count of steps in one tick (the branch-loop guard) stays with it.
+_DUE_AGAIN = 'v.next_due_at IS NOT NULL AND v.next_due_at COLLATE "C" <= v.at'
+_LET_GO_MOVED = (
+    f"claimed_by = CASE WHEN e.claimed_by = %s AND NOT ({_DUE_AGAIN}) THEN NULL"
+    " ELSE e.claimed_by END,"
+    f" claimed_until = CASE WHEN e.claimed_by = %s AND NOT ({_DUE_AGAIN}) THEN NULL"
+    " ELSE e.claimed_until END"
+)
 
 
 class WriteQueries(TransitionQueries, HistoryQueries, ActionQueries, MessageQueries):
@@ -80,7 +89,7 @@ class WriteQueries(TransitionQueries, HistoryQueries, ActionQueries, MessageQuer
             self.pg.run(
                 "UPDATE enrollments e SET state = v.state, step = v.step,"
                 " anchor_at = v.anchor_at, next_due_at = v.next_due_at, reason = v.reason,"
-                f" updated_at = v.at, {_LET_GO.format(t='e')}{', ' if also else ''}{also}"
+                f" updated_at = v.at, {_LET_GO_MOVED}{', ' if also else ''}{also}"
                 " FROM unnest(%s::text[], %s::int[], %s::text[], %s::text[], %s::text[],"
                 " %s::text[], %s::bigint[])"
                 " AS v(state, step, anchor_at, next_due_at, reason, at, id)"

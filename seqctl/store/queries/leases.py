@@ -97,7 +97,7 @@ class LeaseQueries:
         )
         return [News.from_row(row) for row in rows]
 
-    def last_history_id(self) -> int:
+    def last_history_id(self) -> int | None:
         """SQLite has one writer at a time, and a row's id is taken as it is written: no
         row with a smaller id can still be on its way."""
         return int(self.sql.execute("SELECT COALESCE(MAX(id), 0) FROM history").fetchone()[0])
