@@ -25,15 +25,12 @@ class TimeTexts(dict[datetime | None, str | None]):
     def __init__(self) -> None:
         super().__init__({None: None})
 
-    def __getitem__(self, value: datetime | None) -> str | None:
-        if value is not None and value.tzinfo is not UTC:
-            # In UTC first: a local time in the hour a clock goes back equals (and hashes
-            # like) the same wall time an hour later, so it must not be looked up as it is.
-            value = value.astimezone(UTC)
-        return super().__getitem__(value)
-
     def __missing__(self, value: datetime | None) -> str | None:
-        text = self[value] = format_instant(value)
+        text = format_instant(value)
+        if value is not None and value.tzinfo is UTC:
+            # Only UTC times are kept: a local time in the hour a clock goes back equals (and
+            # hashes like) the same wall time an hour later, so it is formatted every time.
+            self[value] = text
         return text
 
 

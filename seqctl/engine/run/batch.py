@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -271,7 +270,7 @@ class Batch:
         for index, message in enumerate(self.messages):
             if message.idempotency_key in finished:
                 anchor = format_instant(self.anchors[message.idempotency_key])
-                fresh = replace(message, idempotency_key=f"{message.idempotency_key}@{anchor}")
+                fresh = message._replace(idempotency_key=f"{message.idempotency_key}@{anchor}")
                 renamed[message.idempotency_key] = self.messages[index] = fresh
         self.sending = [(renamed.get(n.idempotency_key, n), d) for n, d in self.sending]
 
