@@ -205,14 +205,14 @@ def entries_for(
 ) -> list[SuppressionRow]:
     """List entries for values a person gave: addresses, phones, domains, or contact keys
     (which stand for the contact's addresses). InputError names a value that is none of them."""
-    at = now
     rows: list[SuppressionRow] = []
     for raw in values:
         if not raw.strip():
             continue
         found = classify(raw)
         if found is not None:
-            rows.append(SuppressionRow(found[0], found[1], reason, at, by))
+            value, kind = found
+            rows.append(SuppressionRow(value, kind, reason, now, by))
             continue
         contact = store.contact(raw.strip())
         if contact is None:
@@ -220,7 +220,7 @@ def entries_for(
                 f"'{raw}' is not an email address, a domain (@acme.test), a phone number or a "
                 "known contact key"
             )
-        entries = contact_entries(contact, f"{reason} (contact {contact.key})", at, by)
+        entries = contact_entries(contact, f"{reason} (contact {contact.key})", now, by)
         if not entries:
             raise InputError(f"contact '{contact.key}' has no email address or phone to suppress")
         rows.extend(entries)
@@ -251,7 +251,8 @@ def unsuppress(
             continue
         found = classify(raw)
         if found is not None:
-            wanted.append(found[0])
+            value, _ = found
+            wanted.append(value)
             continue
         contact = store.contact(raw.strip())
         if contact is None:

@@ -92,7 +92,6 @@ def record(
     report: DeliveryReport,
 ) -> None:
     """Write one report of a channel in one transaction."""
-    at = now
     writes = _Writes(started=progress.started)
     # Real failures first: a message held behind them waits until the channel's next try.
     for delivery in sorted(progress.done, key=lambda d: d.held):
@@ -101,11 +100,11 @@ def record(
             writes.resent.append(Resent(times=delivery.unknown, message=row.message.id))
             report.resent += 1
         if delivery.ok:
-            _sent(versions, now, at, row, delivery, writes, report)
+            _sent(versions, now, row, delivery, writes, report)
         elif delivery.temporary and not _given_up(channels, now, row):
-            _retry(channels, now, at, row, delivery, writes, report)
+            _retry(channels, now, row, delivery, writes, report)
         else:
-            _failed(channels, at, row, delivery, writes, report)
+            _failed(channels, now, row, delivery, writes, report)
     with store.transaction():  # only the statements with rows: most reports are a few sends
         if writes.started:
             store.set_message_status(writes.started, "sending")
@@ -131,14 +130,13 @@ def record(
 def _sent(
     versions: Versions,
     now: datetime,
-    at: datetime,
     row: Deliverable,
     delivery: Delivery,
     writes: _Writes,
     report: DeliveryReport,
 ) -> None:
     message = row.message
-    writes.sent.append(Sent(at, delivery.provider_id, message.id))
+    writes.sent.append(Sent(now, delivery.provider_id, message.id))
     report.sent += 1
     if row.enrollment_state != EnrollmentState.ACTIVE:
         return  # removed or exited while the message was in the outbox
@@ -179,7 +177,6 @@ def _given_up(channels: ChannelSet, now: datetime, row: Deliverable) -> bool:
 def _retry(
     channels: ChannelSet,
     now: datetime,
-    at: datetime,
     row: Deliverable,
     delivery: Delivery,
     writes: _Writes,
@@ -189,7 +186,7 @@ def _retry(
     name = channels.name_for(message.channel)
     if delivery.held:
         since = message.failing_since or now
-        outage = min(max(now - (since or now), FIRST_RETRY), LAST_RETRY)
+        outage = min(max(now - since, FIRST_RETRY), LAST_RETRY)
         until = now + outage * _jitter(f"{message.idempotency_key}:held")
         until = max(until, report.next_try.get(name, until))
     else:
@@ -206,16 +203,16 @@ def _retry(
             message=message.id,
         )
     )
-    writes.failing.append(FailingSince(at=at, message=message.id))
+    writes.failing.append(FailingSince(at=now, message=message.id))
     report.retrying += 1
     # Out of the due set while its message waits to be tried again (a message sent straight
     # from the tick left its enrollment due).
-    writes.transitions.append(at_message_step(row, "active", at, "retrying", delivery.error))
+    writes.transitions.append(at_message_step(row, "active", now, "retrying", delivery.error))
 
 
 def _failed(
     channels: ChannelSet,
-    at: datetime,
+    now: datetime,
     row: Deliverable,
     delivery: Delivery,
     writes: _Writes,
@@ -236,4 +233,4 @@ def _failed(
     report.failed += 1
     if row.enrollment_state != EnrollmentState.ACTIVE:
         return
-    writes.transitions.append(at_message_step(row, "failed", at, "failed", error))
+    writes.transitions.append(at_message_step(row, "failed", now, "failed", error))
