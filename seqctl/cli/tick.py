@@ -210,6 +210,15 @@ class _Ticker:
                 channel=trouble.channel,
                 waiting=trouble.waiting,
             )
+        for failure in report.digests_failed:
+            self._log(
+                "digest-failed",
+                f"seqctl: {failure.describe()}",
+                level="warning",
+                err=True,
+                owner=failure.owner,
+                again=failure.again,
+            )
         if report.stopped is not None:
             self._log(
                 "stop",

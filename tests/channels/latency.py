@@ -37,6 +37,8 @@ class Provider:
     mode: str = "ok"
     retry_after: int | None = None  # with busy: the Retry-After of the 429
     pipelining: bool = True  # SMTP: offer PIPELINING in the EHLO reply
+    # HTTP: a mode of its own for the POSTs whose JSON `to` is this address (refuse: a 400)
+    by_recipient: dict[str, str] = field(default_factory=dict)
     received: Counter[str] = field(default_factory=Counter)  # Message-ID or Idempotency-Key
     signatures: list[dict[str, str]] = field(default_factory=list)  # HTTP headers, by request
     pipelined: int = 0  # SMTP: MAIL commands whose RCPT and DATA had arrived with them
@@ -141,16 +143,22 @@ def _http_handler(provider: Provider) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(int(self.headers["Content-Length"]))
             with provider.lock:
                 provider.requests += 1
-            if provider.mode == "drop":
+            mode = provider.mode
+            if provider.by_recipient:
+                mode = provider.by_recipient.get(json.loads(raw).get("to"), mode)
+            if mode == "drop":
                 self.close_connection = True
                 return
-            if provider.mode == "busy":
+            if mode == "busy":
                 self._reply(429, b"slow down", provider.retry_after)
+                return
+            if mode == "refuse":
+                self._reply(400, b"no such recipient")
                 return
             provider.keep(self.headers["Idempotency-Key"])
             with provider.lock:
                 provider.signatures.append({**dict(self.headers.items()), "body": raw.decode()})
-            if provider.mode == "hang":
+            if mode == "hang":
                 provider.release.wait(30)
             if provider.latency:
                 time.sleep(provider.latency)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from seqctl.engine.outbox.delivery import DeliveryReport
     from seqctl.engine.outbox.failing import ChannelTrouble
     from seqctl.engine.outbox.inflight import InFlight
+    from seqctl.engine.outbox.notify import DigestFailure
 
 # The rendering, delivery and events machinery is imported when there is work: cron runs the
 # tick every minute, and most minutes there is none.
@@ -53,6 +54,7 @@ class TickReport:
     busy: str | None = None  # who held the lease when another tick was running
     stopped: str | None = None  # why it stopped before the end (a signal), if it did
     failing: list[ChannelTrouble] = field(default_factory=list)  # channels that are down
+    digests_failed: list[DigestFailure] = field(default_factory=list)  # owners not told
 
     def add(self, delivered: DeliveryReport) -> None:
         self.sent += delivered.sent
@@ -74,10 +76,11 @@ class TickReport:
         for optional in ("busy", "stopped"):
             if data[optional] is None:
                 del data[optional]
-        if self.failing:
-            data["failing"] = [trouble.as_json() for trouble in self.failing]
-        else:
-            del data["failing"]
+        for name, troubles in (("failing", self.failing), ("digests_failed", self.digests_failed)):
+            if troubles:
+                data[name] = [trouble.as_json() for trouble in troubles]
+            else:
+                del data[name]
         return data
 
 
@@ -158,7 +161,8 @@ def tick(
 
             with store.only_one("notify") as mine:  # one digest, however many workers
                 if mine:
-                    report.notified = notify_owners(store, channels, notifications, now)
+                    digests = notify_owners(store, channels, notifications, now)
+                    report.notified, report.digests_failed = digests.sent, digests.failed
 
     finally:
         store.end_run(lease.holder)
