@@ -142,6 +142,16 @@ class Progress:
 
     started: list[int] = field(default_factory=list)
     done: list[Delivery] = field(default_factory=list)
+    journaled: int = 0  # the last journal entry of the reports in it (0: kept in no journal)
+
+
+class Journal(Protocol):
+    """Where a connection keeps what it reports before it goes on, when the caller keeps one:
+    it then does not wait for the caller to record it (see engine.outbox.journal)."""
+
+    def append(self, started: list[int], done: list[Delivery]) -> int:
+        """Keep one report for good; its number (each larger than the one before)."""
+        ...
 
 
 class Channel(Protocol):
@@ -190,7 +200,9 @@ class Streaming(Protocol):
     """A channel with connections of its own (SMTP, webhooks): it also takes messages as they
     come. A channel without (the file) takes whole batches through `send`."""
 
-    def flow(self, halt: Callable[[], bool] | None = None) -> Flow: ...
+    def flow(
+        self, halt: Callable[[], bool] | None = None, journal: Journal | None = None
+    ) -> Flow: ...
 
 
 def send_all(

@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 from seqctl import credentials
 from seqctl.channels import mime
-from seqctl.channels.base import Flow, Outgoing, Progress
+from seqctl.channels.base import Flow, Journal, Outgoing, Progress
 from seqctl.channels.lanes import Lanes
 from seqctl.channels.smtp_pool import Envelope, Server, SmtpLane
 from seqctl.errors import ConfigError
@@ -100,9 +100,9 @@ class SmtpChannel:
     ) -> Iterator[Progress]:
         return self._lanes.run(messages, halt)
 
-    def flow(self, halt: Callable[[], bool] | None = None) -> Flow:
+    def flow(self, halt: Callable[[], bool] | None = None, journal: Journal | None = None) -> Flow:
         """The connections, fed batch after batch (see lanes.LaneFlow)."""
-        return self._lanes.flow(halt)
+        return self._lanes.flow(halt, journal)
 
     def delivered(self, keys: set[str]) -> set[str]:
         """SMTP cannot be asked: a message in flight is sent again with the same Message-ID."""

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from seqctl import credentials
-from seqctl.channels.base import Flow, Outgoing, Progress
+from seqctl.channels.base import Flow, Journal, Outgoing, Progress
 from seqctl.channels.headers import configured_headers, header_from_data
 from seqctl.channels.lanes import Lanes
 from seqctl.channels.webhook_pool import Origins, Proxies, WebhookLane, connection_for
@@ -112,9 +112,9 @@ class WebhookChannel:
     ) -> Iterator[Progress]:
         return self._lanes.run(messages, halt)
 
-    def flow(self, halt: Callable[[], bool] | None = None) -> Flow:
+    def flow(self, halt: Callable[[], bool] | None = None, journal: Journal | None = None) -> Flow:
         """The connections, fed batch after batch (see lanes.LaneFlow)."""
-        return self._lanes.flow(halt)
+        return self._lanes.flow(halt, journal)
 
     def delivered(self, keys: set[str]) -> set[str]:
         """A webhook cannot be asked: a message in flight is POSTed again with the same key."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from seqctl.store.records import (
@@ -103,6 +104,11 @@ class Database(Protocol):
 
     def parallel(self) -> Parallel | None:
         """How forked processes share this database; None when they cannot (in memory)."""
+
+    def journals(self) -> Path | None:
+        """The folder beside the database file where a tick's connections keep the outcomes
+        they report until they are in the database (see engine.outbox.journal); None when
+        there is no file to put it beside (in memory, a server), and they wait for it."""
 
     def info(self) -> DatabaseInfo:
         """The store, its schema version and the rows in each table."""
@@ -395,6 +401,9 @@ class Messages(Protocol):
         after: int = 0,
     ) -> list[Deliverable]:
         """Messages in `status` (whose retry time has come) with their enrollment's facts."""
+
+    def deliverables(self, ids: Collection[int]) -> list[Deliverable]:
+        """These messages, whatever their status, with their enrollment's facts (in order)."""
 
     def postpone(self, updates: Iterable[Postponement]) -> None:
         """Messages back to queued until their next attempt, with why."""

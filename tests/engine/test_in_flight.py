@@ -1,19 +1,24 @@
 """A tick makes its next batch while the messages of the one before are on their way: the
-connections of a channel never wait for a batch to be made, and every outcome is still written
-before its connection starts the next message."""
+connections of a channel never wait for a batch to be made, and every outcome is still kept
+(in the database, or in the journal beside it) before its connection starts the next
+message."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from seqctl.channels import ChannelSet, Delivery, Outgoing, Progress
+import pytest
+
+from seqctl.channels import ChannelSet, Delivery, Journal, Outgoing, Progress
 from seqctl.channels.lanes import LaneFlow, Lanes
 from seqctl.engine.run.tick import tick
 from seqctl.store import open_store
+from seqctl.store.sqlite.base import SqliteStore
 from tests.channels.latency import Provider, http_server, smtp_server
 from tests.conftest import Launch
 from tests.playbooks import auto_playbook
@@ -41,7 +46,9 @@ class Gated:
         self.written: Callable[[int], str | None] = lambda message_id: None
         self.unrecorded: list[str] = []  # a message started before the last outcome was written
 
-    def flow(self, halt: Callable[[], bool] | None = None) -> LaneFlow:
+    def flow(
+        self, halt: Callable[[], bool] | None = None, journal: Journal | None = None
+    ) -> LaneFlow:
         gated = self
 
         class Counted(LaneFlow):
@@ -51,7 +58,7 @@ class Gated:
                     gated.next_batch.set()
                 super().put(messages)
 
-        return Counted(self.lanes, halt)
+        return Counted(self.lanes, halt, journal)
 
     def send(
         self, messages: Sequence[Outgoing], halt: Callable[[], bool] | None = None
@@ -80,7 +87,7 @@ class _GatedLane:
         status = self.gateway.written(message.id)
         if status != "sending":
             self.gateway.unrecorded.append(f"message {message.id} was {status} when sent")
-        if self.last is not None and self.gateway.written(self.last) == "sending":
+        if self.last is not None and self.gateway.written(self.last) != "done":
             self.gateway.unrecorded.append(f"message {self.last} not recorded before the next")
         self.last = message.id
         first = self.gateway.batches[0]
@@ -92,6 +99,28 @@ class _GatedLane:
         return None
 
 
+@pytest.fixture(params=["journal", "database"])
+def kept_in(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Where the connections keep what they report: the journal beside the database file (and
+    go on), or the database itself (and wait for the tick's thread to write it)."""
+    if request.param == "database":
+        monkeypatch.setattr(SqliteStore, "journals", lambda self: None)
+    return str(request.param)
+
+
+def journaled(project: Path) -> dict[int, str]:
+    """What the journals beside the database hold: `sending` or `done`, by message."""
+    found: dict[int, str] = {}
+    for path in sorted((project / "seqctl.db.outcomes").glob("*.journal")):
+        for line in path.read_text().splitlines()[1:]:
+            entry = json.loads(line)
+            for item in entry["done"]:
+                found[item[0]] = "done"
+            for message_id in entry["started"]:
+                found[message_id] = "sending"
+    return found
+
+
 def gated_tick(project: Path) -> tuple[Gated, int, int]:
     """A tick in batches of 3 through the gateway: (it, sent, failed)."""
     gateway = Gated()
@@ -99,10 +128,14 @@ def gated_tick(project: Path) -> tuple[Gated, int, int]:
     lock = threading.Lock()
 
     def written(message_id: int) -> str | None:
+        """`sending` once it is kept as started, `done` once its outcome is kept."""
         with lock:
             row = reader.execute("SELECT status FROM messages WHERE id = ?", [message_id])
             found = row.fetchone()
-        return None if found is None else str(found[0])
+        status = None if found is None else str(found[0])
+        if status not in (None, "queued", "sending"):
+            return "done"
+        return journaled(project).get(message_id, status)
 
     gateway.written = written
     channels = ChannelSet({"sms": {"kind": "webhook", "url": "http://127.0.0.1:9/"}}, project)
@@ -115,7 +148,7 @@ def gated_tick(project: Path) -> tuple[Gated, int, int]:
 
 
 def test_the_next_batch_is_made_while_the_one_before_is_on_its_way(
-    launch: Launch, project: Path
+    launch: Launch, project: Path, kept_in: str
 ) -> None:
     run = launch({"texts": SMS}, contacts(9))
     assert run("--now=2026-11-23T08:00:00Z", "enroll", "texts", "--file", "c.csv").exit_code == 0
@@ -126,7 +159,7 @@ def test_the_next_batch_is_made_while_the_one_before_is_on_its_way(
 
 
 def test_the_outbox_is_read_batch_after_batch_while_the_one_before_goes_out(
-    launch: Launch, project: Path
+    launch: Launch, project: Path, kept_in: str
 ) -> None:
     held = "sequence: held\nowner: ana@acme.test\nsteps:\n" + SMS.split("steps:\n")[1]
     run = launch({"held": held}, contacts(9))

@@ -4,8 +4,9 @@ as soon as the channel knows it.
 A channel with connections of its own (SMTP, webhooks) takes a batch's messages while the tick
 makes the next batch, so its connections do not sit idle while a batch is rendered, nor while
 the last slow replies of a batch come in. Each connection waits for its last report to be
-recorded before it starts its next message, so the tick records what they report between the
-rows it renders (`record_ready`): the database stays on the tick's own thread, and a tick
+recorded before it starts its next message (or, with a database file, to be kept in a journal
+beside it: see journal), so the tick records what they report between the rows it renders
+(`record_ready`): the database stays on the tick's own thread, and a tick
 killed at any moment still leaves at most one message per connection in flight. The next
 batches leave alone the enrollments whose message is out (`enrollments`) until its outcome is
 recorded. A channel that takes whole batches (the file) sends each one at once, as it comes.
@@ -20,6 +21,7 @@ from typing import Any
 from seqctl.channels import ChannelSet, Flow, Outgoing, Progress, Streaming
 from seqctl.engine.messages.tracking import instrument
 from seqctl.engine.outbox.attachments import send_checked, split_refused
+from seqctl.engine.outbox.journal import Journal, mark_name
 from seqctl.engine.outbox.outcomes import DeliveryReport, record
 from seqctl.engine.run.runtime import Versions
 from seqctl.store import Store
@@ -44,8 +46,10 @@ class InFlight:
         now: datetime,
         report: DeliveryReport,
         stop: Callable[[], str | None] | None = None,
+        part: str = "main",
     ) -> None:
         self.store = store
+        self.part = part  # which process of the tick: the shards each keep their journals
         self.channels = channels
         self.versions = versions
         self.now = now
@@ -53,6 +57,7 @@ class InFlight:
         self.halt = (lambda: stop() is not None) if stop is not None else None
         self.sent_at = format_instant(now) or ""
         self._flows: dict[str, Flow] = {}  # by channel name
+        self._journals: dict[str, Journal] = {}  # by channel name, when the store keeps them
         self._rows: dict[int, Deliverable] = {}  # by message id
         self._enrollments: dict[int, int] = {}  # messages out, by enrollment
 
@@ -88,29 +93,33 @@ class InFlight:
             name = self.channels.name_for(message_type)
             flow = self._flows.get(name)
             if flow is None:
-                flow = self._flows[name] = channel.flow(self.halt)
+                folder = self.store.journals()
+                journal = None
+                if folder is not None:
+                    journal = self._journals[name] = Journal(folder, mark_name(self.part, name))
+                flow = self._flows[name] = channel.flow(self.halt, journal)
             flow.put(allowed)
 
     def record_ready(self) -> None:
         """Record what the connections have reported, without waiting (cheap when nothing
         has come: called between the rows of a batch)."""
-        for flow in self._flows.values():
+        for name, flow in self._flows.items():
             if flow.ready():
-                self._collect(flow, 0.0)
+                self._collect(name, 0.0)
 
     def wait(self, most: int) -> None:
         """Record outcomes as they come until at most `most` messages are out (or none will
         be answered: the connections stopped for a halt, and the rest stay queued)."""
         while len(self._rows) > most:
-            flows = list(self._flows.values())
-            if all(flow.finished for flow in flows):
+            names = list(self._flows)
+            if all(self._flows[name].finished for name in names):
                 self._forget_unanswered()
                 return
-            if len(flows) == 1:
-                self._collect(flows[0], WAKE_SECONDS)
+            if len(names) == 1:
+                self._collect(names[0], WAKE_SECONDS)
                 continue
-            for flow in flows:  # none of them may wait long on another
-                self._collect(flow, POLL_SECONDS)
+            for name in names:  # none of them may wait long on another
+                self._collect(name, POLL_SECONDS)
 
     def finish(self) -> None:
         """Wait for every message handed over, recording as outcomes come; the connections
@@ -119,11 +128,14 @@ class InFlight:
         for flow in self._flows.values():
             flow.end()
         while not all(flow.finished for flow in self._flows.values()):
-            for flow in self._flows.values():
+            for name, flow in self._flows.items():
                 if not flow.finished:
-                    self._collect(flow, POLL_SECONDS if len(self._flows) > 1 else WAKE_SECONDS)
+                    self._collect(name, POLL_SECONDS if len(self._flows) > 1 else WAKE_SECONDS)
         self._forget_unanswered()
         self._flows.clear()
+        journals, self._journals = list(self._journals.values()), {}
+        for journal in journals:  # every report in them is recorded
+            journal.close(keep=False)
 
     def close(self) -> None:
         """Stop every connection still at work (after an error: nothing more is recorded)."""
@@ -132,12 +144,20 @@ class InFlight:
             if not flow.finished:
                 flow.abandon()
         self._forget_unanswered()
+        journals, self._journals = list(self._journals.values()), {}
+        for journal in journals:  # the next tick records what they hold and this one did not
+            journal.close(keep=True)
 
-    def _collect(self, flow: Flow, timeout: float) -> None:
+    def _collect(self, name: str, timeout: float) -> None:
+        flow = self._flows[name]
         progress = flow.collect(timeout)
         if progress is None:
             return
-        self._write(progress, self._rows)
+        journal = self._journals.get(name)
+        mark = None
+        if journal is not None and progress.journaled:
+            mark = journal.recorded(progress.journaled)
+        self._write(progress, self._rows, mark)
         flow.recorded()
         for delivery in progress.done:
             row = self._rows.pop(delivery.message_id, None)
@@ -148,8 +168,15 @@ class InFlight:
             if left:
                 self._enrollments[enrollment] = left
 
-    def _write(self, progress: Progress, rows: dict[int, Deliverable]) -> None:
-        record(self.store, self.channels, self.versions, self.now, progress, rows, self.report)
+    def _write(
+        self,
+        progress: Progress,
+        rows: dict[int, Deliverable],
+        mark: tuple[str, str] | None = None,
+    ) -> None:
+        record(
+            self.store, self.channels, self.versions, self.now, progress, rows, self.report, mark
+        )
 
     def _forget_unanswered(self) -> None:
         """Messages left unstarted by a halt: they stay queued for the next tick."""

@@ -90,8 +90,10 @@ def record(
     progress: Progress,
     rows: dict[int, Deliverable],
     report: DeliveryReport,
+    mark: tuple[str, str] | None = None,
 ) -> None:
-    """Write one report of a channel in one transaction."""
+    """Write one report of a channel in one transaction (with `mark`, how far into its
+    journal the reports are recorded: see journal)."""
     writes = _Writes(started=progress.started)
     # Real failures first: a message held behind them waits until the channel's next try.
     for delivery in sorted(progress.done, key=lambda d: d.held):
@@ -106,6 +108,8 @@ def record(
         else:
             _failed(channels, now, row, delivery, writes, report)
     with store.transaction():  # only the statements with rows: most reports are a few sends
+        if mark is not None:
+            store.set_mark(*mark)
         if writes.started:
             store.set_message_status(writes.started, "sending")
         if writes.sent:

@@ -116,6 +116,11 @@ def tick(
         report.busy = busy
         return report
     try:
+        journals = store.journals()
+        if journals is not None and journals.is_dir():  # a tick killed while it sent
+            from seqctl.engine.outbox.journal import replay
+
+            report.add(replay(store, channels, Versions(store), now))
         if store.has_work(now):
             from seqctl.engine.incoming.events import resume_due
             from seqctl.engine.outbox.delivery import deliver, recover_in_flight
@@ -213,7 +218,8 @@ class Run:
 
         versions = Versions(store)
         delivered = DeliveryReport()
-        in_flight = InFlight(store, self.channels, versions, self.now, delivered, self.stop)
+        part = f"shard{shard[0]}" if shard is not None else "main"
+        in_flight = InFlight(store, self.channels, versions, self.now, delivered, self.stop, part)
         with store.unchecked_references():
             try:
                 _advance_all(

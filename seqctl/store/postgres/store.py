@@ -79,6 +79,11 @@ class PostgresStore(
         """Forked workers, each with a connection of its own, claiming as any worker does."""
         return PgParallel(self)
 
+    def journals(self) -> None:
+        """Workers on other machines could not read a journal kept on this one: each outcome
+        is in the database before its connection starts the next message."""
+        return None
+
     def reopen(self) -> None:
         """Connect again (after the forked workers are done: no connection crosses a fork)."""
         self.pg = self.sql = connect(self.where)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -104,6 +104,19 @@ class MessageQueries:
             "SELECT idempotency_key, id FROM messages WHERE id > ?", [before]
         ).fetchall()
         return {str(key): int(message_id) for key, message_id in rows}
+
+    def deliverables(self, ids: Collection[int]) -> list[Deliverable]:
+        """These messages, whatever their status, with their enrollment's facts (in order)."""
+        found: list[Deliverable] = []
+        wanted = sorted(set(ids))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = self.sql.execute(
+                f"{DELIVERABLE}{_JOINS} WHERE m.id IN ({','.join('?' * len(chunk))}) ORDER BY m.id",
+                chunk,
+            )
+            found.extend(Deliverable.from_row(row) for row in rows)
+        return found
 
     def deliverable(
         self,

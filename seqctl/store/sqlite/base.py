@@ -109,6 +109,10 @@ class SqliteStore(
         """Forked processes each open the file anew; a database in memory has no file to open."""
         return SqliteParallel(self, self.path) if self.path is not None else None
 
+    def journals(self) -> Path | None:
+        """`<database>.outcomes`, beside it as its -wal is."""
+        return self.path.with_name(self.path.name + ".outcomes") if self.path is not None else None
+
     def close(self) -> None:
         self.db.close()
 
