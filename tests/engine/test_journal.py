@@ -22,6 +22,7 @@ from tests.conftest import Launch, Run
 from tests.playbooks import auto_playbook
 
 NOW = datetime(2026, 11, 23, 8, 5, tzinfo=UTC)
+KILLED_AT = datetime(2026, 11, 23, 8, 2, tzinfo=UTC)  # the --now of the tick that was killed
 SMS = auto_playbook("texts", "  - id: hello\n    type: sms\n    body: Hello {{ contact.key }}\n")
 
 
@@ -54,7 +55,7 @@ def killed_mid_send(folder: Path, ids: list[int]) -> Journal:
     """The journal a tick leaves when killed as the fourth message went out: the first sent,
     the second failed for now (Retry-After: 600), the third refused for good."""
     first, second, third, fourth = ids
-    journal = Journal(folder, mark_name("main", "sms"))
+    journal = Journal(folder, mark_name("main", "sms"), KILLED_AT)
     journal.append([first], [])
     journal.append([second], [Delivery(first, provider_id="gw-1")])
     journal.append(
@@ -97,8 +98,10 @@ def test_the_next_tick_records_what_the_journal_holds_before_it_sends(
     assert found[ids[3]][:3] == ("sent", 1, 1)
     assert found[ids[4]][0] == "sent"
     assert dict(provider.received) == {key[ids[3]]: 1, key[ids[4]]: 1}
-    [second] = [m for m in run("messages", "--json").json if m["id"] == ids[1]]
-    assert second["next_attempt_at"] >= "2026-11-23T08:15:00Z"
+    listed = {m["id"]: m for m in run("messages", "--json").json}
+    assert listed[ids[0]]["sent_at"] == "2026-11-23T08:02:00Z"  # the killed tick's time
+    second = listed[ids[1]]
+    assert second["next_attempt_at"] >= "2026-11-23T08:12:00Z"  # Retry-After from then
     assert second["error"] == "HTTP 503: busy"
     assert report.json["resent"] == 1
     assert not folder.exists()  # nothing is left behind once all is recorded
@@ -133,7 +136,7 @@ def test_a_half_written_last_line_is_left_out(
 ) -> None:
     run, port, messages = waiting(2)
     first, second = (m["id"] for m in messages)
-    journal = Journal(project / "seqctl.db.outcomes", mark_name("main", "sms"))
+    journal = Journal(project / "seqctl.db.outcomes", mark_name("main", "sms"), KILLED_AT)
     journal.append([first], [])
     journal.append([second], [Delivery(first, provider_id="gw-1")])
     journal.close(keep=True)
@@ -161,3 +164,67 @@ def test_a_journal_that_cannot_be_read_stops_the_tick_before_it_sends(
     assert "Traceback" not in result.stderr
     assert provider.requests == 0
     assert {m["status"] for m in run("messages", "--json").json} == {"queued"}
+
+
+@pytest.mark.parametrize("left", ["", '{"journal": "01', '{"journal": "0123", "mark": "journal:m'])
+def test_a_journal_killed_before_its_first_line_was_whole_holds_nothing_and_goes(
+    waiting: Callable[[int], tuple[Run, int, list[dict[str, Any]]]], project: Path, left: str
+) -> None:
+    run, port, _ = waiting(2)
+    folder = project / "seqctl.db.outcomes"
+    folder.mkdir()
+    (folder / "0123.journal").write_text(left)  # the header and first report go in one write
+    provider = Provider()
+    with http_server(provider, port=port):
+        result = run("--now=2026-11-23T08:05:00Z", "tick")
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert len(provider.received) == 2
+    assert not folder.exists()
+
+
+def test_a_journal_that_cannot_be_removed_is_named(
+    waiting: Callable[[int], tuple[Run, int, list[dict[str, Any]]]],
+    project: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    run, port, messages = waiting(4)
+    folder = project / "seqctl.db.outcomes"
+    journal = killed_mid_send(folder, [m["id"] for m in messages])
+
+    def refused(self: Path, missing_ok: bool = False) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    with monkeypatch.context() as patched, http_server(Provider(), port=port):
+        patched.setattr(Path, "unlink", refused)
+        result = run("--now=2026-11-23T08:05:00Z", "tick")
+    assert result.exit_code != 0
+    assert f"{journal.path}: cannot remove this journal of outcomes (Permission denied)" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr
+    # What it held is recorded: the next tick only removes it.
+    with http_server(Provider(), port=port):
+        assert run("--now=2026-11-23T08:06:00Z", "tick").exit_code == 0
+    assert states(project)[messages[0]["id"]] == ("sent", 1, 0, "gw-1")
+    assert not folder.exists()
+
+
+def test_shards_removing_an_empty_folder_meanwhile_do_not_stop_a_journal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "seqctl.db.outcomes"
+    journal = Journal(folder, mark_name("shard0", "sms"), KILLED_AT)
+    real_mkdir = Path.mkdir
+    removed: list[Path] = []
+
+    def mkdir_then_removed(self: Path, *args: Any, **kwargs: Any) -> None:
+        real_mkdir(self, *args, **kwargs)
+        if not removed:  # another shard, done, removes the empty folder at once
+            removed.append(self)
+            self.rmdir()
+
+    monkeypatch.setattr(Path, "mkdir", mkdir_then_removed)
+    assert journal.append([1], []) == 1
+    assert journal.path.read_text().splitlines()[1] == '{"n":1,"started":[1],"done":[]}'
+    journal.close(keep=False)
+    assert not folder.exists()

@@ -161,6 +161,19 @@ def test_refuses_a_source_that_is_not_seqctls(run: Run, project: Path, postgres_
     assert run("--db", postgres_url, "db", "info", "--json").json["counts"]["sequences"] == 0
 
 
+def test_refuses_a_source_whose_killed_tick_left_outcomes_unrecorded(
+    busy: Run, project: Path, postgres_url: str
+) -> None:
+    journals = project / "seqctl.db.outcomes"
+    journals.mkdir()
+    (journals / "0123.journal").write_text('{"journal": "0123", "mark": "journal:main:sms"}\n')
+    refused = busy("db", "copy", "seqctl.db", postgres_url)
+    assert refused.exit_code == 2
+    assert "seqctl.db.outcomes: a tick was killed while it sent" in refused.stderr
+    assert "run `seqctl tick` on it once, then copy" in refused.stderr
+    assert busy("--db", postgres_url, "db", "info", "--json").json["counts"]["sequences"] == 0
+
+
 def test_refuses_anything_but_sqlite_to_postgresql(run: Run, postgres_url: str) -> None:
     to_file = run("db", "copy", "seqctl.db", "copy.db")
     assert to_file.exit_code == 2

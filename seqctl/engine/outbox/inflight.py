@@ -96,7 +96,8 @@ class InFlight:
                 folder = self.store.journals()
                 journal = None
                 if folder is not None:
-                    journal = self._journals[name] = Journal(folder, mark_name(self.part, name))
+                    journal = Journal(folder, mark_name(self.part, name), self.now)
+                    self._journals[name] = journal
                 flow = self._flows[name] = channel.flow(self.halt, journal)
             flow.put(allowed)
 

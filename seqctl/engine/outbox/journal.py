@@ -31,15 +31,19 @@ from seqctl.engine.outbox.outcomes import DeliveryReport, record
 from seqctl.engine.run.runtime import Versions
 from seqctl.errors import SeqctlError
 from seqctl.store import Store
+from seqctl.timeutil import format_instant, parse_instant
 
 SUFFIX = ".journal"
+_HEADER = '{"journal": "'  # how every journal begins
 
 
 class Journal:
-    """One flow's journal: a file of its own, opened at the first report."""
+    """One flow's journal: a file of its own, opened at the first report. `now` is the tick's
+    time, which a replay records the outcomes at (when they happened, not when replayed)."""
 
-    def __init__(self, folder: Path, mark: str) -> None:
+    def __init__(self, folder: Path, mark: str, now: datetime) -> None:
         self.mark = mark  # the name of the database mark saying how far it is recorded
+        self.now = now
         self.token = secrets.token_hex(8)  # which journal that mark is about
         self.path = folder / f"{self.token}{SUFFIX}"
         self._fd: int | None = None
@@ -63,20 +67,18 @@ class Journal:
         os.close(self._fd)
         self._fd = None
         if not keep:
-            self.path.unlink(missing_ok=True)
+            _remove(self.path)
             try:
                 self.path.parent.rmdir()  # nothing is left behind once all is recorded
             except OSError:
-                pass  # another journal is open there, or it never was empty
+                pass  # another journal is open there (a shard's)
 
     def _write(self, text: str) -> None:
         try:
             if self._fd is None:
-                self.path.parent.mkdir(exist_ok=True)
-                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC
-                self._fd = os.open(self.path, flags, 0o600)
-                header = {"journal": self.token, "mark": self.mark}
-                text = json.dumps(header) + "\n" + text
+                self._fd = self._create()
+                header = {"journal": self.token, "mark": self.mark, "now": format_instant(self.now)}
+                text = json.dumps(header) + "\n" + text  # one write: no header without a report
             data = text.encode("utf-8")
             while data:  # one write for a line, unless the disk takes less at once
                 data = data[os.write(self._fd, data) :]
@@ -85,6 +87,17 @@ class Journal:
                 f"{self.path}: cannot keep what the connections report "
                 f"({exc.strerror or exc}); nothing more is sent"
             ) from None
+
+    def _create(self) -> int:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC
+        for tries in range(3):
+            self.path.parent.mkdir(exist_ok=True)
+            try:
+                return os.open(self.path, flags, 0o600)
+            except FileNotFoundError:  # a shard done with the folder removed it meanwhile
+                if tries == 2:
+                    raise
+        raise AssertionError("unreachable")
 
 
 def mark_name(part: str, channel: str) -> str:
@@ -107,7 +120,10 @@ def replay(store: Store, channels: ChannelSet, versions: Versions, now: datetime
     same transaction as the records)."""
     report = DeliveryReport()
     for path in leftover(store):
-        mark, token, entries = _read(path)
+        mark, token, when, entries = _read(path)
+        if mark is None:  # killed (or a full disk) before its first line was whole
+            _remove(path)
+            continue
         found = store.mark(mark)
         upto = 0
         if found is not None and found.split(" ")[0] == token:
@@ -133,13 +149,13 @@ def replay(store: Store, channels: ChannelSet, versions: Versions, now: datetime
                 store,
                 channels,
                 versions,
-                now,
+                when or now,
                 progress,
                 rows,
                 report,
                 mark=(mark, f"{token} {last}"),
             )
-        path.unlink()
+        _remove(path)
     folder = store.journals()
     if folder is not None:
         try:
@@ -149,14 +165,23 @@ def replay(store: Store, channels: ChannelSet, versions: Versions, now: datetime
     return report
 
 
-def _read(path: Path) -> tuple[str, str, Iterator[tuple[int, list[int], list[Delivery]]]]:
-    """The journal's mark name, its token, and its entries up to the first that is not whole
-    (only a power cut leaves one half-written, and then as the last)."""
+Entries = Iterator[tuple[int, list[int], list[Delivery]]]
+
+
+def _read(path: Path) -> tuple[str | None, str, datetime | None, Entries]:
+    """The journal's mark name, its token, its tick's time, and its entries up to the first
+    that is not whole (only a power cut leaves one half-written, and then as the last). No
+    mark name when not even the first line is whole: the header and the first report are
+    written at once, so such a journal holds no report."""
     try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if "\n" not in text and _HEADER.startswith(text[: len(_HEADER)]):
+            return None, "", None, iter(())
+        lines = text.splitlines()
         header = json.loads(lines[0])
         mark, token = str(header["mark"]), str(header["journal"])
-    except (OSError, ValueError, IndexError, KeyError, TypeError) as exc:
+        when = parse_instant(header["now"]) if header.get("now") else None
+    except (OSError, ValueError, IndexError, KeyError, TypeError, SeqctlError) as exc:
         raise SeqctlError(
             f"{path}: this journal of outcomes cannot be read ({exc}); nothing is sent until "
             "it is moved away (the messages it names may then be sent again)"
@@ -174,7 +199,18 @@ def _read(path: Path) -> tuple[str, str, Iterator[tuple[int, list[int], list[Del
             except (ValueError, KeyError, TypeError):
                 return
 
-    return mark, token, entries()
+    return mark, token, when, entries()
+
+
+def _remove(path: Path) -> None:
+    """Remove a journal whose reports are all in the database."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise SeqctlError(
+            f"{path}: cannot remove this journal of outcomes ({exc.strerror or exc}); what it "
+            "holds is in the database: remove it yourself"
+        ) from None
 
 
 def _encoded(d: Delivery) -> list[object]:

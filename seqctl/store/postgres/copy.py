@@ -7,7 +7,9 @@ as it was. Identity sequences then continue after the highest id copied, and the
 table are counted on both sides before the transaction commits.
 
 Rows copy as they are: messages on their way (`sending`) stay so and the next tick settles
-them; no row carries a claim (`claimed_by`, `claimed_until`), as no worker has taken it.
+them; no row carries a claim (`claimed_by`, `claimed_until`), as no worker has taken it. A
+database whose killed tick left a journal of outcomes beside it is refused until a tick has
+recorded them: PostgreSQL keeps no journal, and they would be lost.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from seqctl.store.location import Location, ServerUrl
 from seqctl.store.opening import MIGRATIONS_TABLE, Layout, _layout, _pending, open_sqlite
 from seqctl.store.postgres.connection import PgSql, fault
 from seqctl.store.postgres.opening import open_postgres
+from seqctl.store.sqlite.base import journal_folder
 
 # In an order every reference is copied before what refers to it. The lease is the running
 # tick's on the SQLite file; PostgreSQL's workers claim rows instead.
@@ -98,6 +101,12 @@ def _check_source(source: Path) -> None:
     """Refuse what is not a seqctl SQLite database; bring an older one's schema up to date."""
     if not source.is_file():
         raise InputError(f"{source}: no such file; name the SQLite database to copy from")
+    journals = journal_folder(source)
+    if journals.is_dir() and any(journals.glob("*.journal")):
+        raise InputError(
+            f"{journals}: a tick was killed while it sent, and what its connections reported "
+            f"is not all in {source} yet; run `seqctl tick` on it once, then copy"
+        )
     try:
         reader = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
         try:

@@ -110,8 +110,7 @@ class SqliteStore(
         return SqliteParallel(self, self.path) if self.path is not None else None
 
     def journals(self) -> Path | None:
-        """`<database>.outcomes`, beside it as its -wal is."""
-        return self.path.with_name(self.path.name + ".outcomes") if self.path is not None else None
+        return journal_folder(self.path) if self.path is not None else None
 
     def close(self) -> None:
         self.db.close()
@@ -170,3 +169,9 @@ def _roll_back(conn: sqlite3.Connection) -> None:
             conn.rollback()
     except sqlite3.Error:
         pass  # the error that brought us here is the one to report; closing undoes the rest
+
+
+def journal_folder(database: Path) -> Path:
+    """Where ticks keep their journals of outcomes: `<database>.outcomes`, beside it as its
+    -wal is."""
+    return database.with_name(database.name + ".outcomes")
