@@ -183,3 +183,59 @@ def test_a_sharded_tick_sends_webhooks_once_each_after_recovering_one_in_flight(
     assert {m["status"] for m in messages} == {"sent"}
     assert [m["resent"] for m in messages].count(1) == 1
     assert "sent again after an unknown outcome (1x)" in run("messages").stdout
+
+
+def test_shards_whose_tick_was_killed_stop_between_messages_and_lose_nothing(
+    texts: Callable[[int, str], Run], project: Path
+) -> None:
+    """SIGKILL to the tick alone (the OOM killer picks one process): its shards do not go on
+    sending for a tick nobody is running any more, holding its lease."""
+    provider = Provider(latency=0.01)
+    with http_server(provider) as port:
+        run = texts(400, f"{{kind: webhook, url: 'http://127.0.0.1:{port}/sms', connections: 2}}")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SEQCTL_")}
+        parent = subprocess.Popen(
+            [sys.executable, "-m", "seqctl", "--now=2026-11-23T08:00:00Z", "tick"]
+            + ["--workers", "2"],
+            cwd=project,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while not provider.received and time.monotonic() < deadline:
+            time.sleep(0.005)  # the shards send
+        shards = _children(parent.pid)
+        assert len(shards) == 2
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + 20
+        while any(_alive(pid) for pid in shards) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not any(_alive(pid) for pid in shards)
+        stopped_at = len(provider.received)
+        assert stopped_at < 400  # they stopped, not finished
+        result = run("--now=2026-11-23T08:11:00Z", "tick", "--json")  # the lease ran out
+        assert result.exit_code == 0
+    assert len(provider.received) == 400
+    assert provider.repeats == 0  # each shard recorded what it sent before it stopped
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie left for init to reap."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -171,16 +171,30 @@ def _shard(
     stop: StopRequest | None,
     halt: Any,
 ) -> None:
-    """In the child: open the database afresh, do the share, report."""
+    """In the child: open the database afresh, do the share, report.
+
+    A shard whose tick is gone (killed with SIGKILL alone, by the OOM killer) stops between
+    batches too, as for a signal: nobody would add up its counts, and it would keep the
+    tick's lease alive for the next tick to wait on."""
+    parent = os.getppid()
     if stop is not None:
         stop.follow(lambda: bool(halt.value), "stopped by the parent")
+        stop.follow(lambda: os.getppid() != parent, "the tick that started it is gone")
     try:
         with parallel.shard(shard[1], writers) as store:
-            counts = work(store, shard, lambda n: conn.send(("progress", n)))
-        conn.send(("done", counts))
+            counts = work(store, shard, lambda n: _tell(conn, ("progress", n)))
+        _tell(conn, ("done", counts))
     except SeqctlError as exc:  # a locked database among them
-        conn.send(("error", str(exc)))
+        _tell(conn, ("error", str(exc)))
     except BaseException:  # a bug: the parent shows where
-        conn.send(("error", traceback.format_exc()))
+        _tell(conn, ("error", traceback.format_exc()))
     finally:
         conn.close()
+
+
+def _tell(conn: Connection, message: tuple[str, Any]) -> None:
+    """Send the parent a message; nothing when it is gone (its end of the pipe closed)."""
+    try:
+        conn.send(message)
+    except OSError:
+        pass
