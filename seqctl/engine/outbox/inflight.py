@@ -6,10 +6,10 @@ makes the next batch, so its connections do not sit idle while a batch is render
 the last slow replies of a batch come in. Each connection waits for its last report to be
 recorded before it starts its next message (or, with a database file, to be kept in a journal
 beside it: see journal), so the tick records what they report between the rows it renders
-(`record_ready`): the database stays on the tick's own thread, and a tick
-killed at any moment still leaves at most one message per connection in flight. The next
-batches leave alone the enrollments whose message is out (`enrollments`) until its outcome is
-recorded. A channel that takes whole batches (the file) sends each one at once, as it comes.
+(`record_ready`): the database stays on the tick's own thread, and a tick killed at any moment
+still leaves at most one message per connection in flight. The next batches leave alone the
+enrollments whose message is out (`enrollments`) until its outcome is recorded. A channel that
+takes whole batches (the file) sends each one at once, as it comes.
 """
 
 from __future__ import annotations
