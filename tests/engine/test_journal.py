@@ -118,12 +118,12 @@ def test_a_replay_killed_after_it_recorded_records_nothing_twice(
     shutil.copy(journal.path, kept)
     channels = ChannelSet({"sms": {"kind": "webhook", "url": f"http://127.0.0.1:{port}/"}}, project)
     with open_store(project / "seqctl.db") as store:
-        first = replay(store, channels, Versions(store), NOW)
+        first = replay(store, channels, Versions(store), NOW, folder)
         recorded = states(project)
         # As if killed after recording, before removing the file: the mark says how far.
         folder.mkdir()
         shutil.copy(kept, journal.path)
-        again = replay(store, channels, Versions(store), NOW)
+        again = replay(store, channels, Versions(store), NOW, folder)
     assert (first.sent, first.failed, first.resent) == (1, 1, 0)
     assert (again.sent, again.failed, again.resent) == (0, 0, 0)
     assert states(project) == recorded

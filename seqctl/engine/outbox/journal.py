@@ -58,7 +58,7 @@ class Journal:
 
     def recorded(self, upto: int) -> tuple[str, str]:
         """The mark to write in the transaction that records the reports up to `upto`."""
-        return self.mark, f"{self.token} {upto}"
+        return self.mark, _position(self.token, upto)
 
     def close(self, *, keep: bool) -> None:
         """Close the file; remove it unless its reports may not all be recorded (`keep`)."""
@@ -68,10 +68,7 @@ class Journal:
         self._fd = None
         if not keep:
             _remove(self.path)
-            try:
-                self.path.parent.rmdir()  # nothing is left behind once all is recorded
-            except OSError:
-                pass  # another journal is open there (a shard's)
+            _remove_if_empty(self.path.parent)  # nothing is left behind once all is recorded
 
     def _write(self, text: str) -> None:
         try:
@@ -105,29 +102,22 @@ def mark_name(part: str, channel: str) -> str:
     return f"journal:{part}:{channel}"
 
 
-def leftover(store: Store) -> list[Path]:
-    """Journals a tick left behind (killed, or stopped by an error)."""
-    folder = store.journals()
-    if folder is None or not folder.is_dir():
-        return []
-    return sorted(folder.glob(f"*{SUFFIX}"))
-
-
-def replay(store: Store, channels: ChannelSet, versions: Versions, now: datetime) -> DeliveryReport:
-    """Record what the journals left behind hold and the database lacks, then remove them.
+def replay(
+    store: Store, channels: ChannelSet, versions: Versions, now: datetime, folder: Path
+) -> DeliveryReport:
+    """Record what the journals a tick left in `folder` (killed, or stopped by an error) hold
+    and the database lacks, then remove them.
 
     Killed half-way, the next replay goes on from where this one got (the mark moves in the
     same transaction as the records)."""
     report = DeliveryReport()
-    for path in leftover(store):
+    for path in sorted(folder.glob(f"*{SUFFIX}")):
         mark, token, when, entries = _read(path)
         if mark is None:  # killed (or a full disk) before its first line was whole
             _remove(path)
             continue
-        found = store.mark(mark)
-        upto = 0
-        if found is not None and found.split(" ")[0] == token:
-            upto = int(found.split(" ")[1])
+        found_token, _, found_upto = (store.mark(mark) or "").partition(" ")
+        upto = int(found_upto) if found_token == token else 0
         started: list[int] = []
         done: list[Delivery] = []
         last = upto
@@ -153,16 +143,16 @@ def replay(store: Store, channels: ChannelSet, versions: Versions, now: datetime
                 progress,
                 rows,
                 report,
-                mark=(mark, f"{token} {last}"),
+                mark=(mark, _position(token, last)),
             )
         _remove(path)
-    folder = store.journals()
-    if folder is not None:
-        try:
-            folder.rmdir()
-        except OSError:
-            pass
+    _remove_if_empty(folder)
     return report
+
+
+def _position(token: str, upto: int) -> str:
+    """A mark's value: which journal, and up to which of its reports it is recorded."""
+    return f"{token} {upto}"
 
 
 Entries = Iterator[tuple[int, list[int], list[Delivery]]]
@@ -200,6 +190,13 @@ def _read(path: Path) -> tuple[str | None, str, datetime | None, Entries]:
                 return
 
     return mark, token, when, entries()
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass  # another journal is open there (a shard's), or it is gone already
 
 
 def _remove(path: Path) -> None:

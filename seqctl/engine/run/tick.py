@@ -120,7 +120,7 @@ def tick(
         if journals is not None and journals.is_dir():  # a tick killed while it sent
             from seqctl.engine.outbox.journal import replay
 
-            report.add(replay(store, channels, Versions(store), now))
+            report.add(replay(store, channels, Versions(store), now, journals))
         if store.has_work(now):
             from seqctl.engine.incoming.events import resume_due
             from seqctl.engine.outbox.delivery import deliver, recover_in_flight
